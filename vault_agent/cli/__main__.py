@@ -1,0 +1,5 @@
+"""``python -m vault_agent.cli`` (used by the git hooks)."""
+
+from . import main
+
+main()

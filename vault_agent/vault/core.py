@@ -1,0 +1,499 @@
+"""The :class:`Vault`: one node's working copy of the shared memory.
+
+Invariant (DESIGN.md): the files are the truth; git carries them between nodes;
+indexes and the site under ``.vault/`` are derived and can be rebuilt at any time.
+This node writes only under ``agents/<node>/`` and names its shared files with its
+node id, so merges are additions (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from ..errors import NotAVaultError, RecordError, VaultError
+from ..resources import project_path
+from . import layout, repo as git
+from .atomic import append_lines, atomic_write_text, repair_torn_tail
+from .config import (default_node_config, read_toml, validate_node_config,
+                     validate_vault_toml, write_toml)
+from .hlc import HLC, Timestamp
+from .records import Observation, Rollup, parse_observation, parse_rollup_line
+
+log = logging.getLogger("vault_agent")
+NODE_CONFIG_KEY = "vault.node"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Vault:
+    """A vault working copy, opened as one node.
+
+    Use :meth:`open` or :meth:`init`, not the constructor. Paths given to and returned
+    by methods are vault-relative strings with ``/`` unless they say otherwise.
+    """
+
+    def __init__(self, root: Path, node: str) -> None:
+        self.root = Path(root).resolve()
+        self.node = layout.validate_node(node)
+        self._repo: pygit2.Repository | None = None
+        self._hlc: HLC | None = None
+        self._seq: int | None = None
+        self.config = read_toml(self.root / "vault.toml", "vault.toml")
+        validate_vault_toml(self.config)
+
+    # -- opening -----------------------------------------------------------------
+    @classmethod
+    def find_root(cls, path: str | Path | None = None) -> Path:
+        """The nearest folder at or above ``path`` holding ``vault.toml``.
+
+        Raises:
+            NotAVaultError: none found.
+        """
+        start = Path(path or os.getcwd()).resolve()
+        for p in (start, *start.parents):
+            if (p / "vault.toml").is_file() and (p / ".git").exists():
+                return p
+        raise NotAVaultError(f"{start} is not inside a vault (no vault.toml); run 'vault init'")
+
+    @classmethod
+    def open(cls, path: str | Path | None = None, node: str | None = None,
+             repair: bool = True) -> Vault:
+        """Open the vault at or above ``path`` as ``node`` (default: the node set at init).
+
+        With ``repair``, torn last lines of this node's rollup files are quarantined
+        (see :meth:`repair_torn_files`).
+
+        Raises:
+            NotAVaultError, SchemaVersionError, InvalidNodeNameError, RecordError.
+        """
+        root = cls.find_root(path)
+        if node is None:
+            cfg = pygit2.Repository(str(root)).config
+            node = cfg[NODE_CONFIG_KEY] if NODE_CONFIG_KEY in cfg else None
+            if node is None:
+                raise VaultError(f"{root}: no node set for this working copy; "
+                                 "run 'vault init --node NAME' here")
+        v = cls(root, node)
+        if repair:
+            v.repair_torn_files()
+        return v
+
+    @classmethod
+    def init(cls, path: str | Path, node: str, from_url: str | None = None,
+             name: str | None = None) -> tuple[Vault, bool]:
+        """Create a vault at ``path`` (or join one by cloning ``from_url``) as ``node``.
+
+        Returns (vault, created); created is False when ``path`` already was a vault
+        (a no-op). The new node's folder and node.toml are committed.
+
+        Raises:
+            VaultError: ``path`` is a non-empty folder that is not a vault.
+            InvalidNodeNameError: a bad node name.
+        """
+        layout.validate_node(node)
+        root = Path(path).resolve()
+        if (root / "vault.toml").is_file() and (root / ".git").exists():
+            v = cls(root, cls._node_of(root) or node)
+            return v, False
+        if root.exists() and any(root.iterdir()):
+            raise VaultError(f"{root} is not empty and is not a vault; choose an empty folder")
+        if from_url:
+            pygit2.clone_repository(from_url, str(root), checkout_branch=git.BRANCH)
+            repo = pygit2.Repository(str(root))
+            if not (root / "vault.toml").is_file():
+                raise VaultError(f"{from_url} is not a vault (no vault.toml at its root)")
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            repo = git.init_repo(root)
+            cls._copy_template(root, name or root.name)
+        repo.config[NODE_CONFIG_KEY] = node
+        v = cls(root, node)
+        v._add_node_folder()
+        v.install_hooks()
+        kind, summary = ("init", f"Join vault as node {node}") if from_url else (
+            "init", f"Create vault {v.name} with node {node}")
+        v.commit(summary, kind)
+        return v, True
+
+    @staticmethod
+    def _node_of(root: Path) -> str | None:
+        cfg = pygit2.Repository(str(root)).config
+        return cfg[NODE_CONFIG_KEY] if NODE_CONFIG_KEY in cfg else None
+
+    @staticmethod
+    def _copy_template(root: Path, name: str) -> None:
+        tpl = project_path("vault_template")
+        shutil.copytree(tpl, root, dirs_exist_ok=True)
+        write_toml(root / "vault.toml", {"name": name, "schema": layout.SCHEMA_VERSION,
+                                         "created": layout.iso(_now())})
+
+    def _add_node_folder(self) -> None:
+        cfg_path = self.path(layout.node_toml(self.node))
+        if not cfg_path.exists():
+            write_toml(cfg_path, default_node_config(self.node))
+        readme = self.path(f"{layout.node_dir(self.node)}/README.md")
+        if not readme.exists():
+            atomic_write_text(readme, (
+                f"# Node {self.node}\n\nWritten only by node `{self.node}` (DESIGN.md §3.1).\n\n"
+                "- `node.toml`: this node's sensors, observer, LLM and sync peers\n"
+                "- `sensors/YYYY/MM/YYYY-MM-DD.jsonl`: rollups, one line per sensor per window\n"
+                "- `observations/YYYY/MM/`: what the node noticed (Markdown + YAML)\n"
+                "- `daily/YYYY/MM/`: a note per closed day\n"
+                "- `memory/`: learned facts; `sessions/`: conversations\n"
+                "- `local-cache/`: git-ignored raw readings and queues\n"))
+
+    def install_hooks(self) -> list[Path]:
+        """Install the package's git hooks into ``.git/hooks`` (never from synced content)."""
+        from ..hooks_install import install_hooks
+        return install_hooks(self.root)
+
+    # -- basic properties ---------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The vault's name from vault.toml."""
+        return str(self.config.get("name", self.root.name))
+
+    @property
+    def created(self) -> datetime:
+        """When the vault was created (vault.toml), UTC."""
+        try:
+            return layout.parse_iso(self.config.get("created", "1970-01-01T00:00:00Z"))
+        except ValueError:
+            return datetime(1970, 1, 1, tzinfo=UTC)
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """The pygit2 repository of the working copy."""
+        if self._repo is None:
+            self._repo = pygit2.Repository(str(self.root))
+        return self._repo
+
+    @property
+    def hlc(self) -> HLC:
+        """This node's hybrid logical clock (persisted in local-cache)."""
+        if self._hlc is None:
+            self._hlc = HLC(self.cache_dir() / "hlc")
+        return self._hlc
+
+    def path(self, rel: str) -> Path:
+        """Absolute path of a vault-relative path."""
+        return self.root / rel
+
+    def rel(self, path: Path) -> str:
+        """Vault-relative ``/`` path of an absolute path."""
+        return Path(path).resolve().relative_to(self.root).as_posix()
+
+    def cache_dir(self, *parts: str) -> Path:
+        """``agents/<node>/local-cache/...`` (created)."""
+        p = self.path(layout.local_cache(self.node)).joinpath(*parts)
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def state_dir(self, *parts: str) -> Path:
+        """``.vault/...`` (git-ignored derived state; created)."""
+        p = self.root.joinpath(layout.VAULT_DIR, *parts)
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def nodes(self) -> list[str]:
+        """Node ids with a folder under ``agents/``."""
+        base = self.path(layout.AGENTS)
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and layout.NODE_RE.match(p.name))
+
+    # -- node config ---------------------------------------------------------------------
+    def node_config(self, node: str | None = None) -> dict[str, Any]:
+        """The parsed node.toml of ``node`` (default this node).
+
+        Raises:
+            RecordError: invalid TOML or a node id mismatch.
+        """
+        node = node or self.node
+        rel = layout.node_toml(node)
+        p = self.path(rel)
+        if not p.exists():
+            return default_node_config(node)
+        data = read_toml(p, rel)
+        validate_node_config(data, node, rel)
+        return data
+
+    def write_node_config(self, data: dict[str, Any]) -> str:
+        """Write this node's node.toml atomically; returns its vault path."""
+        rel = layout.node_toml(self.node)
+        validate_node_config(data, self.node, rel)
+        write_toml(self.path(rel), data)
+        return rel
+
+    # -- rollups -----------------------------------------------------------------------
+    def append_rollups(self, rollups: Iterable[Rollup], fsync: bool = True) -> list[str]:
+        """Append rollup lines to their day files (one write + fsync per file).
+
+        Lines are stamped with a fresh HLC if they carry none. Only this node's
+        rollups may be written here.
+
+        Returns: the vault paths appended to.
+        Raises:
+            VaultError: a rollup of another node.
+        """
+        by_file: dict[str, list[str]] = defaultdict(list)
+        for r in rollups:
+            if r.node != self.node:
+                raise VaultError(f"rollup of node {r.node!r} cannot be written by {self.node!r}")
+            if not r.hlc:
+                r = Rollup(**{**r.__dict__, "hlc": self.hlc.now()})
+            by_file[layout.rollup_path(self.node, r.day)].append(r.to_json())
+        for rel, lines in by_file.items():
+            append_lines(self.path(rel), lines, fsync=fsync)
+        return sorted(by_file)
+
+    def rollup_files(self, node: str | None = None) -> list[str]:
+        """Vault paths of rollup files (of ``node``, or all nodes), sorted by node then day."""
+        nodes = [node] if node else self.nodes()
+        out = []
+        for n in nodes:
+            base = self.path(f"{layout.node_dir(n)}/sensors")
+            if base.is_dir():
+                out += sorted(self.rel(p) for p in base.rglob("*.jsonl")
+                              if layout.ROLLUP_NAME_RE.match(p.name))
+        return out
+
+    def read_rollups(self, rel: str, errors: list[RecordError] | None = None) -> list[Rollup]:
+        """Parse a rollup file; bad lines are skipped and added to ``errors`` (if given)."""
+        out = []
+        with open(self.path(rel), "rb") as fh:
+            for i, raw in enumerate(fh, 1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    if errors is not None:
+                        errors.append(RecordError(rel, i, f"not valid UTF-8 (byte {e.start})"))
+                    continue
+                if not text.strip():
+                    continue
+                try:
+                    out.append(parse_rollup_line(text, rel, i))
+                except RecordError as e:
+                    if errors is not None:
+                        errors.append(e)
+        return out
+
+    def iter_rollups(self, node: str | None = None, since: date | None = None,
+                     until: date | None = None,
+                     errors: list[RecordError] | None = None) -> Iterator[Rollup]:
+        """Rollups of ``node`` (or all), day files from ``since`` to ``until`` inclusive."""
+        for rel in self.rollup_files(node):
+            d = date.fromisoformat(rel.rsplit("/", 1)[-1][:10])
+            if (since and d < since) or (until and d > until):
+                continue
+            yield from self.read_rollups(rel, errors)
+
+    def repair_torn_files(self) -> list[Path]:
+        """Quarantine torn last lines of this node's rollup files (crash recovery).
+
+        A last line without newline, or one that is not valid JSON, is moved to
+        ``local-cache/quarantine/`` and the file cut to its last complete line.
+        Returns the quarantine files written.
+        """
+        out = []
+        qdir = self.path(layout.local_cache(self.node)) / "quarantine"
+        for rel in self.rollup_files(self.node):
+            p = self.path(rel)
+            q = repair_torn_tail(p, qdir)
+            if q is None:
+                q = self._quarantine_bad_last_line(p, qdir)
+            if q:
+                log.warning("repaired torn last line of %s; fragment saved to %s", rel, q)
+                out.append(q)
+        return out
+
+    @staticmethod
+    def _quarantine_bad_last_line(p: Path, qdir: Path) -> Path | None:
+        size = p.stat().st_size
+        if size == 0:
+            return None
+        with open(p, "rb") as fh:
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+        lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+        last = lines[-1]
+        try:
+            json.loads(last)
+            return None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
+        cut = size - len(last) - 1
+        qdir.mkdir(parents=True, exist_ok=True)
+        q = qdir / f"{p.name}.{cut}.torn"
+        from .atomic import atomic_write_bytes
+        atomic_write_bytes(q, last + b"\n")
+        with open(p, "r+b") as fh:
+            fh.truncate(cut)
+            os.fsync(fh.fileno())
+        return q
+
+    # -- observations --------------------------------------------------------------------
+    def next_seq(self) -> int:
+        """The next per-node sequence number for observation/memory file names."""
+        if self._seq is None:
+            best = 0
+            for sub in ("observations", "memory"):
+                base = self.path(f"{layout.node_dir(self.node)}/{sub}")
+                if base.is_dir():
+                    for p in base.rglob("*.md"):
+                        m = layout.OBSERVATION_NAME_RE.match(p.name)
+                        if m and m.group(2) == self.node:
+                            best = max(best, int(m.group(3)))
+            self._seq = best
+        self._seq += 1
+        return self._seq
+
+    def clock_suspect(self, t: datetime) -> bool:
+        """True for a wall time before the vault's creation or > 1 day past the newest HLC."""
+        newest = self.hlc.last.wall() if self.hlc.last.physical else _now()
+        return t < self.created or t > max(newest, _now()) + timedelta(days=1)
+
+    def write_observation(self, body: str, *, title: str = "", sensors: Iterable[str] = (),
+                          window: dict[str, str] | None = None, confidence: float | None = None,
+                          model: str = "rules/v1", sources: Iterable[str] = (),
+                          kind: str = "observation", created: datetime | None = None,
+                          slug: str | None = None, extra: dict[str, Any] | None = None,
+                          ) -> tuple[str, Observation]:
+        """Write a new immutable observation (or ``kind="memory"`` fact) file atomically.
+
+        Args:
+            body: Markdown text (1–3 sentences for an observation).
+            created: when the note was made (default now, UTC).
+            window: ``{"start": iso, "end": iso}`` the note is about.
+            confidence: in [0, 1], from the statistics.
+        Returns:
+            (vault path, the Observation written).
+        """
+        created = created or _now()
+        seq = self.next_seq()
+        oid = layout.observation_id(self.node, created, seq)
+        extra = dict(extra or {})
+        if self.clock_suspect(created):
+            extra.setdefault("clock", "suspect")
+        obs = Observation(id=oid, node=self.node, created=layout.iso(created), body=body,
+                          hlc=self.hlc.now(), kind=kind, title=title, sensors=tuple(sensors),
+                          window=window, confidence=confidence, model=model,
+                          sources=tuple(sources), extra=extra)
+        slug = slug or title or body[:40]
+        rel = (layout.memory_path(self.node, created, seq, slug) if kind == "memory"
+               else layout.observation_path(self.node, created, seq, slug))
+        if self.path(rel).exists():
+            raise VaultError(f"{rel} exists; observations are immutable")
+        atomic_write_text(self.path(rel), obs.to_markdown())
+        return rel, obs
+
+    def observation_files(self, node: str | None = None, sub: str = "observations") -> list[str]:
+        """Vault paths of observation (or ``sub="memory"``) files, sorted by name (time)."""
+        out = []
+        for n in [node] if node else self.nodes():
+            base = self.path(f"{layout.node_dir(n)}/{sub}")
+            if base.is_dir():
+                out += [self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)]
+        return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
+
+    def read_observation(self, rel: str) -> Observation:
+        """Parse one observation file.
+
+        Raises:
+            RecordError: invalid UTF-8 or schema problems, naming the file.
+        """
+        try:
+            text = self.path(rel).read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise RecordError(rel, 0, f"not valid UTF-8 (byte {e.start})") from None
+        return parse_observation(text, rel)
+
+    def iter_observations(self, node: str | None = None,
+                          errors: list[RecordError] | None = None,
+                          sub: str = "observations") -> Iterator[tuple[str, Observation]]:
+        """(path, Observation) for each valid file; invalid ones go to ``errors``."""
+        for rel in self.observation_files(node, sub):
+            try:
+                yield rel, self.read_observation(rel)
+            except RecordError as e:
+                if errors is not None:
+                    errors.append(e)
+
+    # -- shared memory -------------------------------------------------------------------
+    def read_shared(self, name: str) -> dict[str, Any]:
+        """Parse ``shared-memory/<name>`` (a JSON object).
+
+        Raises:
+            RecordError: invalid JSON or not an object.
+        """
+        rel = f"{layout.SHARED}/{name}"
+        p = self.path(rel)
+        if not p.exists():
+            return {}
+        try:
+            data = json.loads(p.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise RecordError(rel, 0, f"not valid UTF-8 (byte {e.start})") from None
+        except json.JSONDecodeError as e:
+            raise RecordError(rel, e.lineno, f"invalid JSON: {e.msg}") from None
+        if not isinstance(data, dict):
+            raise RecordError(rel, 1, "shared-memory file must hold a JSON object")
+        return data
+
+    def write_shared(self, name: str, data: dict[str, Any]) -> str:
+        """Write ``shared-memory/<name>`` atomically (sorted keys, 2-space indent)."""
+        rel = f"{layout.SHARED}/{name}"
+        atomic_write_text(self.path(rel), json.dumps(data, indent=2, sort_keys=True,
+                                                     ensure_ascii=False) + "\n")
+        return rel
+
+    def write_file(self, rel: str, text: str, overwrite: bool = False) -> str:
+        """Write any vault file atomically (day notes, interactions…).
+
+        Raises:
+            VaultError: the file exists and ``overwrite`` is False.
+        """
+        p = self.path(rel)
+        if p.exists() and not overwrite:
+            raise VaultError(f"{rel} exists; refusing to overwrite")
+        atomic_write_text(p, text)
+        return rel
+
+    # -- git -----------------------------------------------------------------------------
+    def pending(self) -> list[str]:
+        """Vault paths with uncommitted changes."""
+        return git.pending_changes(self.repo)
+
+    def commit(self, summary: str, kind: str, paths: list[str] | None = None,
+               trailers: list[tuple[str, str]] | None = None) -> str | None:
+        """Commit pending changes (or just ``paths``) with the audit trailers; id or None."""
+        return git.commit(self.repo, summary, self.node, kind, paths, trailers)
+
+    def head(self) -> str | None:
+        """Hex id of HEAD, or None before the first commit."""
+        c = git.head_commit(self.repo)
+        return str(c.id) if c else None
+
+    def observe_hlc(self, value: str) -> None:
+        """Advance this node's HLC past a merged record's ``hlc``."""
+        self.hlc.observe(value)
+
+    @staticmethod
+    def hlc_wall(value: str) -> datetime | None:
+        """Wall time of an HLC string, or None if unparsable."""
+        try:
+            return Timestamp.parse(value).wall()
+        except ValueError:
+            return None

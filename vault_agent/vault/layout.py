@@ -1,0 +1,201 @@
+"""The vault's folder layout (DESIGN.md §2): where each kind of file lives and its name.
+
+Every path here is relative to the vault root and uses ``/``. Functions that build a
+path validate their inputs; :func:`classify` maps a path back to its kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from ..errors import InvalidNodeNameError
+
+NODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+STAMP_FMT = "%Y%m%dT%H%M%SZ"
+SCHEMA_VERSION = 1
+
+AGENTS = "agents"
+SHARED = "shared-memory"
+KNOWLEDGE = "knowledge-base"
+INTERACTIONS = "interactions"
+LOCAL_CACHE = "local-cache"
+VAULT_DIR = ".vault"
+
+SHARED_FILES = ("user-profile.json", "global-state.json", "project-registry.json")
+
+CONFLICT_RE = re.compile(r"\.sync-conflict-(\d{8}-\d{6})-([a-z0-9][a-z0-9-]{0,31})(\.[^./]+)?$")
+OBSERVATION_NAME_RE = re.compile(
+    r"^(\d{8}T\d{6}Z)-([a-z0-9][a-z0-9-]{0,31})-(\d{6})-([a-z0-9-]{1,60})\.md$"
+)
+INTERACTION_NAME_RE = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9][a-z0-9-]{0,31})-([a-z0-9-]{1,60})\.md$")
+ROLLUP_NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.jsonl$")
+DAILY_NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.md$")
+
+
+def validate_node(name: str) -> str:
+    """Return ``name`` if it is a valid node id, else raise.
+
+    A node id is a path part: ``^[a-z0-9][a-z0-9-]{0,31}$`` (DESIGN.md §2), so no
+    dots, slashes, spaces or upper case, 1–32 characters.
+
+    Raises:
+        InvalidNodeNameError: with the reason.
+    """
+    if not isinstance(name, str) or not name:
+        raise InvalidNodeNameError("node name is empty")
+    if len(name) > 32:
+        raise InvalidNodeNameError(f"node name {name[:40]!r}… is {len(name)} characters (max 32)")
+    if not NODE_RE.match(name):
+        raise InvalidNodeNameError(
+            f"node name {name!r} is invalid: use lower-case letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+def stamp(t: datetime) -> str:
+    """UTC ``YYYYMMDDTHHMMSSZ`` stamp of an aware datetime."""
+    return t.astimezone(UTC).strftime(STAMP_FMT)
+
+
+def iso(t: datetime) -> str:
+    """UTC ISO 8601 with a ``Z`` suffix, seconds precision (``2025-10-14T10:05:00Z``)."""
+    return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO 8601 time (``Z`` or offset; naive means UTC) to an aware UTC datetime.
+
+    Raises:
+        ValueError: not an ISO 8601 time.
+    """
+    if isinstance(text, datetime):
+        t = text
+    elif isinstance(text, date):
+        t = datetime(text.year, text.month, text.day)
+    else:
+        t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC)
+
+
+def slugify(text: str, max_len: int = 40) -> str:
+    """A lower-case ASCII slug for file names (``"Motion in hall!"`` → ``motion-in-hall``)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug[:max_len].strip("-")) or "note"
+
+
+def node_dir(node: str) -> str:
+    """``agents/<node>``."""
+    return f"{AGENTS}/{validate_node(node)}"
+
+
+def node_toml(node: str) -> str:
+    """``agents/<node>/node.toml``."""
+    return f"{node_dir(node)}/node.toml"
+
+
+def local_cache(node: str) -> str:
+    """``agents/<node>/local-cache`` (git-ignored)."""
+    return f"{node_dir(node)}/{LOCAL_CACHE}"
+
+
+def rollup_path(node: str, day: date) -> str:
+    """``agents/<node>/sensors/YYYY/MM/YYYY-MM-DD.jsonl`` for a UTC day."""
+    return f"{node_dir(node)}/sensors/{day:%Y/%m}/{day:%Y-%m-%d}.jsonl"
+
+
+def daily_path(node: str, day: date) -> str:
+    """``agents/<node>/daily/YYYY/MM/YYYY-MM-DD.md``."""
+    return f"{node_dir(node)}/daily/{day:%Y/%m}/{day:%Y-%m-%d}.md"
+
+
+def observation_path(node: str, created: datetime, seq: int, slug: str) -> str:
+    """``agents/<node>/observations/YYYY/MM/<stamp>-<node>-<seq>-<slug>.md``."""
+    t = created.astimezone(UTC)
+    name = f"{stamp(t)}-{node}-{seq:06d}-{slugify(slug)}.md"
+    return f"{node_dir(node)}/observations/{t:%Y/%m}/{name}"
+
+
+def observation_id(node: str, created: datetime, seq: int) -> str:
+    """Observation id ``<stamp>-<node>-<seq>`` (DESIGN.md §4)."""
+    return f"{stamp(created)}-{validate_node(node)}-{seq:06d}"
+
+
+def memory_path(node: str, created: datetime, seq: int, slug: str) -> str:
+    """``agents/<node>/memory/<stamp>-<node>-<seq>-<slug>.md`` (learned facts)."""
+    return f"{node_dir(node)}/memory/{stamp(created)}-{node}-{seq:06d}-{slugify(slug)}.md"
+
+
+def interaction_path(node: str, created: datetime, slug: str) -> str:
+    """``interactions/YYYY-MM/<stamp>-<node>-<slug>.md`` (a logged ``vault ask``)."""
+    t = created.astimezone(UTC)
+    return f"{INTERACTIONS}/{t:%Y-%m}/{stamp(t)}-{validate_node(node)}-{slugify(slug)}.md"
+
+
+def conflict_copy_name(path: str, when: datetime, node: str) -> str:
+    """Syncthing's conflict copy name: ``name.sync-conflict-YYYYMMDD-HHMMSS-<node>.ext``.
+
+    The extension stays last so the copy still opens in the same program.
+    """
+    head, _, name = path.rpartition("/")
+    base, dot, ext = name.rpartition(".")
+    if not dot or not base:
+        base, ext = name, ""
+    t = when.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    new = f"{base}.sync-conflict-{t}-{validate_node(node)}" + (f".{ext}" if ext else "")
+    return f"{head}/{new}" if head else new
+
+
+def is_conflict_copy(path: str) -> bool:
+    """True for a ``*.sync-conflict-…`` file."""
+    return bool(CONFLICT_RE.search(path.rsplit("/", 1)[-1]))
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What a vault path is: ``kind`` and, under ``agents/``, the owning ``node``.
+
+    kind is one of: vault-config, node-config, rollup, observation, daily, memory,
+    session, shared-json, knowledge, interaction, readme, conflict-copy, ignored, other.
+    """
+
+    kind: str
+    node: str | None = None
+
+
+def classify(path: str) -> PathInfo:
+    """Classify a vault-relative path (``/`` separated) by the layout rules."""
+    parts = path.split("/")
+    name = parts[-1]
+    if parts[0] in (".git", VAULT_DIR):
+        return PathInfo("ignored")
+    if is_conflict_copy(path):
+        node = parts[1] if parts[0] == AGENTS and len(parts) > 2 else None
+        return PathInfo("conflict-copy", node)
+    if name == "README.md":
+        return PathInfo("readme", parts[1] if parts[0] == AGENTS and len(parts) > 2 else None)
+    if path == "vault.toml":
+        return PathInfo("vault-config")
+    if parts[0] == SHARED and len(parts) == 2 and name.endswith(".json"):
+        return PathInfo("shared-json")
+    if parts[0] == KNOWLEDGE:
+        return PathInfo("knowledge")
+    if parts[0] == INTERACTIONS:
+        return PathInfo("interaction")
+    if parts[0] == AGENTS and len(parts) >= 3:
+        node = parts[1]
+        sub = parts[2]
+        if sub == LOCAL_CACHE:
+            return PathInfo("ignored", node)
+        if len(parts) == 3 and name == "node.toml":
+            return PathInfo("node-config", node)
+        kinds = {"sensors": "rollup", "observations": "observation", "daily": "daily",
+                 "memory": "memory", "sessions": "session"}
+        if sub in kinds:
+            return PathInfo(kinds[sub], node)
+        return PathInfo("other", node)
+    return PathInfo("other")
