@@ -1,0 +1,307 @@
+"""``vault agent run``: the node daemon (DESIGN.md §5).
+
+Stages run concurrently so sampling never waits on the LLM, git or the network:
+
+- the **source** thread samples sensors (or replays a recorded data set) into the
+  rollup engine, which appends a line per sensor at each window close;
+- the **observer** thread turns closed windows into observations (its own thread:
+  a slow LLM never delays sampling);
+- the **housekeeping** thread commits this node's files in batches, syncs with
+  peers (with backoff while offline) and updates the index, in that order, so git
+  is only ever touched by one thread.
+
+SIGTERM/SIGINT set a stop event: the source stops at once, closed windows are
+written, the last batch committed, and the process exits 0 well within 5 s. A
+restart resumes from the files (the rollup engine reads the last closed windows).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import logging.handlers
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..vault import Vault, layout
+from .lock import AgentLock
+from .state import AgentState
+
+log = logging.getLogger("vault_agent.agent")
+
+
+@dataclass(frozen=True)
+class AgentOptions:
+    """How to run. Intervals in seconds.
+
+    replay: a recorded data set to replay instead of sampling sensors;
+    backfill: replay as fast as possible (else real time × ``speed``);
+    once: run one pass of every stage and exit.
+    """
+
+    once: bool = False
+    replay: Path | None = None
+    source: str | None = None
+    speed: float = 1.0
+    backfill: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    commit_interval_s: float = 900.0
+    commit_records: int = 1000
+    sync: bool = True
+    index: bool = True
+    observe: bool = True
+    tick_s: float = 1.0
+
+
+def setup_logging(vault: Vault) -> logging.Handler:
+    """Structured log lines to stderr (via the root logger) and a rotated local-cache/agent.log."""
+    handler = logging.handlers.RotatingFileHandler(
+        vault.cache_dir() / "agent.log", maxBytes=1_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+    root = logging.getLogger("vault_agent")
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        stream = logging.StreamHandler()
+        stream.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s %(message)s"))
+        root.addHandler(stream)
+    return handler
+
+
+def _optional(module: str, attr: str) -> Callable | None:
+    """An optional part of the product (sync, index, observer) if it is installed."""
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+class Agent:
+    """One node's daemon over an open vault.
+
+    Args:
+        vault: the node's working copy.
+        options: :class:`AgentOptions`.
+        stop: an event that ends the run when set (the CLI sets it on SIGTERM).
+    """
+
+    def __init__(self, vault: Vault, options: AgentOptions, stop: threading.Event | None = None):
+        self.vault = vault
+        self.opt = options
+        self.stop = stop or threading.Event()
+        self.source_done = threading.Event()
+        mode = "replay" if options.replay else "live"
+        self.state = AgentState(vault.cache_dir() / "agent-state.json", os.getpid(), mode)
+        self.engine = None
+        self.replay_stats = None
+        self.data_span: tuple[datetime, datetime] | None = None
+        self._records_since_commit = 0
+        self._last_commit = time.monotonic()
+        self.errors: list[str] = []
+
+    # -- stages --------------------------------------------------------------------------
+    def _source(self) -> None:
+        try:
+            if self.opt.replay:
+                self._run_replay()
+            else:
+                self._run_sampler()
+        except Exception as e:  # noqa: BLE001 - logged; the daemon keeps running
+            self.state.error("sample")
+            self.errors.append(f"source: {e}")
+            log.exception("event=source_failed error=%r", str(e))
+        finally:
+            self.source_done.set()
+
+    def _run_replay(self) -> None:
+        from ..sensors import replay as rp
+        rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
+        stats = rp.replay(self.vault, self.opt.replay, source=self.opt.source,
+                          backfill=self.opt.backfill or self.opt.once, speed=self.opt.speed,
+                          since=self.opt.since, until=self.opt.until, stop=self.stop)
+        self.replay_stats = stats
+        n = getattr(stats, "rollups", 0)
+        self.state.mark("sample", getattr(stats, "readings", 0))
+        self.state.mark("rollup", n)
+        self._records_since_commit += n
+        first, last = getattr(stats, "first", None), getattr(stats, "last", None)
+        if first and last:
+            self.data_span = (first, last)
+        log.info("event=replay_done rows=%s readings=%s rollups=%s malformed=%s",
+                 getattr(stats, "rows", "?"), getattr(stats, "readings", "?"), n,
+                 len(getattr(stats, "malformed", []) or []))
+
+    def _run_sampler(self) -> None:
+        from ..sensors.config import load_specs
+        from ..sensors.rollup import RollupEngine
+        from ..sensors.sampler import Sampler
+        specs = load_specs(self.vault)
+        if not specs:
+            log.warning("event=no_sensors node=%s: add [[sensors]] to node.toml", self.vault.node)
+            return
+        window = int(self.vault.node_config().get("rollup", {}).get("window_s", 300))
+        self.engine = RollupEngine(self.vault, specs, window_s=window)
+        sampler = Sampler(self.vault, specs, self.engine, self.stop)
+        sampler_thread = threading.Thread(target=sampler.run, name="sampler", daemon=True)
+        sampler_thread.start()
+        while not self.stop.is_set():
+            written = self.engine.close_until(datetime.now(UTC))
+            if written:
+                self.state.mark("rollup", len(written))
+                self._records_since_commit += len(written)
+            self.state.mark("sample")
+            if self.opt.once:
+                break
+            self.stop.wait(self.opt.tick_s)
+        sampler_thread.join(timeout=3)
+        written = self.engine.close_until(datetime.now(UTC))
+        self._records_since_commit += len(written)
+
+    def _observe_once(self) -> None:
+        Observer = _optional("vault_agent.observe.observer", "Observer")
+        if Observer is None or not self.opt.observe:
+            return
+        try:
+            obs = Observer(self.vault)
+            if self.opt.replay:
+                if self.data_span is None:
+                    return
+                paths = obs.backfill(*self.data_span)
+            else:
+                win = int(self.vault.node_config().get("observer", {}).get("window_s", 3600))
+                end = datetime.fromtimestamp(
+                    int(datetime.now(UTC).timestamp()) // win * win, UTC)
+                paths = obs.run_window(end - timedelta(seconds=win), end)
+            if paths:
+                self.state.mark("observation", len(paths))
+                self._records_since_commit += len(paths)
+                log.info("event=observations written=%d", len(paths))
+        except Exception as e:  # noqa: BLE001
+            self.state.error("observation")
+            log.exception("event=observer_failed error=%r", str(e))
+
+    def _observer_loop(self) -> None:
+        if self.opt.replay:
+            self.source_done.wait()
+            if not self.stop.is_set() or self.opt.once:
+                self._observe_once()
+            return
+        win = int(self.vault.node_config().get("observer", {}).get("window_s", 3600))
+        while not self.stop.is_set():
+            self._observe_once()
+            if self.opt.once:
+                return
+            now = time.time()
+            self.stop.wait(win - now % win + 1)
+
+    def commit(self, final: bool = False) -> str | None:
+        """Commit this node's pending files (rollups, observations, notes, config)."""
+        mine = layout.node_dir(self.vault.node) + "/"
+        pending = [p for p in self.vault.pending() if p.startswith(mine)]
+        if not pending:
+            return None
+        kind = "observation" if any("/observations/" in p or "/memory/" in p or "/daily/" in p
+                                    for p in pending) else "rollup"
+        n_roll = sum(1 for p in pending if "/sensors/" in p)
+        n_obs = len(pending) - n_roll
+        summary = (f"{self.vault.node}: {n_roll} rollup file(s), {n_obs} other file(s)"
+                   + (" (final)" if final else ""))
+        oid = self.vault.commit(summary, kind, paths=pending)
+        if oid:
+            self.state.mark("commit")
+            self._records_since_commit = 0
+            self._last_commit = time.monotonic()
+            log.info("event=commit id=%s files=%d kind=%s", oid[:10], len(pending), kind)
+        return oid
+
+    def sync(self) -> None:
+        """Sync with reachable peers (no-op without peers or the sync part)."""
+        sync_all = _optional("vault_agent.sync.sync", "sync_all")
+        if sync_all is None or not self.opt.sync or not self.vault.node_config().get("peers"):
+            return
+        try:
+            report = sync_all(self.vault)
+            self.state.mark("sync")
+            log.info("event=sync %s", getattr(report, "summary", lambda: report)())
+        except Exception as e:  # noqa: BLE001
+            self.state.error("sync")
+            log.warning("event=sync_failed error=%r", str(e))
+
+    def index(self) -> None:
+        """Update the search index incrementally (no-op without the index part)."""
+        update = _optional("vault_agent.index.indexer", "update_index")
+        if update is None or not self.opt.index:
+            return
+        try:
+            update(self.vault, progress=False)
+            self.state.mark("index")
+        except Exception as e:  # noqa: BLE001
+            self.state.error("index")
+            log.warning("event=index_failed error=%r", str(e))
+
+    def housekeeping(self) -> None:
+        """Commit, then sync, then index (one thread touches git)."""
+        if self.commit() or self.opt.once:
+            self.sync()
+            self.index()
+        self.state.save()
+
+    def _housekeeping_due(self) -> bool:
+        return (time.monotonic() - self._last_commit >= self.opt.commit_interval_s
+                or self._records_since_commit >= self.opt.commit_records)
+
+    # -- run -----------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until stopped (or one pass with ``once``); returns the exit code."""
+        handler = setup_logging(self.vault)
+        lock = AgentLock(self.vault.cache_dir() / "agent.lock")
+        lock.acquire()
+        try:
+            log.info("event=start node=%s pid=%d mode=%s", self.vault.node, os.getpid(),
+                     self.state.data["mode"])
+            self.state.save()
+            source = threading.Thread(target=self._source, name="source", daemon=True)
+            observer = threading.Thread(target=self._observer_loop, name="observer", daemon=True)
+            source.start()
+            observer.start()
+            finite = self.opt.once or self.opt.replay is not None
+            while not self.stop.is_set():
+                if finite and self.source_done.is_set() and not observer.is_alive():
+                    break
+                if self._housekeeping_due():
+                    self.housekeeping()
+                self.state.save()
+                self.stop.wait(self.opt.tick_s)
+            stopping = self.stop.is_set()
+            source.join(timeout=3)
+            observer.join(timeout=0.5 if stopping else None)
+            self.commit(final=True)
+            if not stopping:
+                self.sync()
+                self.index()
+            self.state.save(running=False)
+            log.info("event=stop node=%s reason=%s", self.vault.node,
+                     "signal" if stopping else "done")
+            return 0
+        finally:
+            lock.release()
+            logging.getLogger("vault_agent").removeHandler(handler)
+            handler.close()
+
+
+def install_signal_handlers(stop: threading.Event) -> None:
+    """SIGTERM and SIGINT set ``stop`` (the daemon flushes, commits and exits 0)."""
+    def handler(signum, frame):  # noqa: ARG001
+        log.info("event=signal signum=%d", signum)
+        stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

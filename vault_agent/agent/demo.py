@@ -1,0 +1,192 @@
+"""``vault demo``: a NAS hub and three nodes from the bundled real data, end to end.
+
+Nodes (one recorded node ↔ one vault node):
+
+- ``alpaca-1``: room-occupancy-estimation node S1 (temperature, light, sound);
+- ``alpaca-2``: room-occupancy-estimation node S6 (PIR motion);
+- ``office``: occupancy-detection (temperature, humidity, light, CO2), partitioned
+  from the hub until the last round, as a node that was offline for days.
+
+Each round replays one more recorded day on every node (backfill, through the same
+:class:`~vault_agent.agent.daemon.Agent` as ``vault agent run``), then the connected
+nodes sync with the hub. A final round syncs everyone twice so all trees converge;
+then one node indexes, answers three questions and builds the site.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..errors import VaultError
+from ..vault import Vault
+from ..vault.hub import init_bare
+from .daemon import Agent, AgentOptions
+from .datasets import resolve_dataset
+
+
+@dataclass(frozen=True)
+class DemoNode:
+    """A demo node: vault node id, bundled data set, recorded source node, partitioned?"""
+
+    node: str
+    dataset: str
+    source: str | None
+    partitioned: bool = False
+
+
+NODES = (
+    DemoNode("alpaca-1", "room-occupancy-estimation", "S1"),
+    DemoNode("alpaca-2", "room-occupancy-estimation", "S6"),
+    DemoNode("office", "occupancy-detection", None, partitioned=True),
+)
+QUESTIONS = (
+    "When was there motion in the room?",
+    "What did the office node notice about CO2?",
+    "How warm was it on 2017-12-22?",
+)
+
+
+def _opt(module: str, attr: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def recorded_days(path: Path, source: str | None) -> list[datetime]:
+    """UTC midnights of the days present in a data file (via the replay reader)."""
+    from ..sensors import replay as rp
+    days = rp.recorded_days(path, source=source)
+    return [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]
+
+
+def _sync(v: Vault) -> str:
+    sync_all = _opt("vault_agent.sync.sync", "sync_all")
+    if sync_all is None:
+        return "sync not available"
+    report = sync_all(v, force=True)
+    return getattr(report, "summary", lambda: str(report))()
+
+
+def run_demo(root: Path, days: int | None = None, site: bool = True,
+             echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Build and run the demo under ``root`` (must be absent or empty).
+
+    Returns a report dict (nodes, head commits, questions and answers, site path,
+    timings in seconds).
+
+    Raises:
+        VaultError: ``root`` is not empty.
+    """
+    say = echo or (lambda s: None)
+    t0 = time.monotonic()
+    root = Path(root).resolve()
+    if root.exists() and any(root.iterdir()):
+        raise VaultError(f"{root} is not empty; give the demo a new folder")
+    hub = root / "nas" / "homelab-ai.git"
+    init_bare(hub)
+    say(f"NAS hub: {hub}")
+    add_peer = _opt("vault_agent.sync.peers", "add_peer")
+    vaults: dict[str, Vault] = {}
+    for i, spec in enumerate(NODES):
+        path = root / spec.node
+        if i == 0:
+            v, _ = Vault.init(path, spec.node, name="homelab-ai")
+        else:
+            v, _ = Vault.init(path, spec.node, from_url=str(hub))
+        if add_peer:
+            add_peer(v, "nas", str(hub))
+        if i == 0:
+            _sync(v)
+        vaults[spec.node] = v
+        src = f" {spec.source}" if spec.source else ""
+        part = ", partitioned" if spec.partitioned else ""
+        say(f"node {spec.node}: {path} (replays {spec.dataset}{src}{part})")
+
+    plan = {s.node: recorded_days(resolve_dataset(s.dataset), s.source) for s in NODES}
+    rounds = max(len(d) for d in plan.values())
+    if days:
+        rounds = min(rounds, days)
+    timings: dict[str, float] = {}
+    t = time.monotonic()
+    for r in range(rounds):
+        for spec in NODES:
+            node_days = plan[spec.node]
+            if r >= len(node_days):
+                continue
+            _replay_day(vaults[spec.node], spec, node_days[r])
+        for spec in NODES:
+            if not spec.partitioned:
+                _sync(vaults[spec.node])
+        say(f"round {r + 1}/{rounds}: replayed one recorded day per node; synced "
+            + ", ".join(s.node for s in NODES if not s.partitioned))
+    timings["replay_s"] = round(time.monotonic() - t, 1)
+
+    t = time.monotonic()
+    for _ in range(2):  # the partitioned node comes back; two rounds carry everything everywhere
+        for spec in NODES:
+            say(f"sync {spec.node}: {_sync(vaults[spec.node])}")
+    timings["sync_s"] = round(time.monotonic() - t, 1)
+    heads = {n: v.head() for n, v in vaults.items()}
+    say("heads: " + ", ".join(f"{n} {h[:10] if h else '-'}" for n, h in heads.items()))
+
+    coordinator = vaults[NODES[0].node]
+    answers = _ask_all(coordinator, say, timings)
+    site_dir = _build_site(coordinator, say, timings) if site else None
+    timings["total_s"] = round(time.monotonic() - t0, 1)
+    say(f"done in {timings['total_s']} s")
+    say(f"look at: {root}/<node>/agents/*/observations, `vault --vault {coordinator.root} status`"
+        + (f", the site {site_dir}/index.html" if site_dir else ""))
+    return {"root": str(root), "hub": str(hub), "nodes": list(vaults), "heads": heads,
+            "converged": len(set(heads.values())) == 1, "answers": answers,
+            "site": str(site_dir) if site_dir else None, "timings": timings}
+
+
+def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
+    """Replay one recorded day through the agent (backfill, no sync: the demo syncs)."""
+    from ..sensors import replay as rp
+    path = resolve_dataset(spec.dataset)
+    rp.configure_node(v, path, source=spec.source)
+    opts = AgentOptions(once=True, replay=path, source=spec.source, backfill=True,
+                        since=day, until=day + timedelta(days=1), sync=False, index=False)
+    Agent(v, opts).run()
+
+
+def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
+    update_index = _opt("vault_agent.index.indexer", "update_index")
+    ask = _opt("vault_agent.ask.ask", "ask")
+    if update_index is None or ask is None:
+        say("search/ask not available in this build")
+        return []
+    t = time.monotonic()
+    update_index(v, progress=False)
+    timings["index_s"] = round(time.monotonic() - t, 1)
+    out = []
+    for q in QUESTIONS:
+        res = ask(v, q, log=True)
+        d = res.as_dict() if hasattr(res, "as_dict") else dict(res)
+        out.append(d)
+        say(f"\nQ: {q}\nA: {d.get('answer', '').strip()[:600]}")
+        for c in d.get("citations", [])[:5]:
+            say(f"   cited: {c if isinstance(c, str) else c.get('path')}")
+    timings["ask_s"] = round(time.monotonic() - t - timings["index_s"], 1)
+    return out
+
+
+def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> Path | None:
+    build_site = _opt("vault_agent.site.build", "build_site")
+    if build_site is None:
+        say("site not available in this build")
+        return None
+    t = time.monotonic()
+    report = build_site(v, progress=False)
+    timings["site_s"] = round(time.monotonic() - t, 1)
+    html = Path(getattr(report, "html_dir", v.root / ".vault" / "site"))
+    say(f"site: {html}/index.html")
+    return html
