@@ -259,12 +259,26 @@ class Agent:
         return (time.monotonic() - self._last_commit >= self.opt.commit_interval_s
                 or self._records_since_commit >= self.opt.commit_records)
 
+    def _clear_stale_git_lock(self) -> None:
+        """After a killed agent, a ``.git/index.lock`` it left would block every commit.
+
+        Trigger: the agent lock was stale (its pid gone). Why: the dead agent was the
+        writer of the index. What: the lock file is moved to local-cache, not deleted.
+        """
+        stale = self.vault.root / ".git" / "index.lock"
+        if stale.exists():
+            dest = self.vault.cache_dir("quarantine") / f"index.lock.{int(time.time())}"
+            os.replace(stale, dest)
+            log.warning("event=stale_git_lock moved_to=%s", dest)
+
     # -- run -----------------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped (or one pass with ``once``); returns the exit code."""
         handler = setup_logging(self.vault)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
+        if lock.took_stale:
+            self._clear_stale_git_lock()
         try:
             log.info("event=start node=%s pid=%d mode=%s", self.vault.node, os.getpid(),
                      self.state.data["mode"])

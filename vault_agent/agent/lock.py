@@ -47,6 +47,7 @@ class AgentLock:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.held = False
+        self.took_stale = False
 
     def acquire(self) -> None:
         """Take the lock, replacing a stale one."""
@@ -60,6 +61,7 @@ class AgentLock:
                     raise LockedError(f"another agent (pid {pid}) is running on this vault "
                                       f"(lock {self.path})") from None
                 log.warning("event=stale_lock pid=%s path=%s: taking it over", pid, self.path)
+                self.took_stale = True
                 self.path.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w") as fh:
