@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, json_option, open_vault, vault_option
+from .common import emit_json, json_option, open_vault, parse_when, vault_option
 
 
 @click.group("agent")
@@ -24,12 +24,15 @@ def agent_group() -> None:
 @click.option("--speed", type=float, default=1.0, show_default=True,
               help="Replay speed factor (real time × N).")
 @click.option("--backfill", is_flag=True, help="Replay as fast as possible.")
+@click.option("--from", "since", default=None, help="Replay from this time (date or ISO).")
+@click.option("--to", "until", default=None, help="Replay until this time (date or ISO).")
 @click.option("--commit-interval", type=float, default=900.0, show_default=True,
               help="Seconds between batched commits.")
 @click.option("--no-sync", is_flag=True, help="Do not sync with peers.")
 @click.option("--no-index", is_flag=True, help="Do not update the search index.")
 def run_cmd(vault_path: str | None, once: bool, replay: str | None, source: str | None,
-            speed: float, backfill: bool, commit_interval: float, no_sync: bool,
+            speed: float, backfill: bool, since: str | None, until: str | None,
+            commit_interval: float, no_sync: bool,
             no_index: bool) -> None:
     """Run the node daemon: sample → roll up → observe → commit → sync → index.
 
@@ -48,6 +51,7 @@ def run_cmd(vault_path: str | None, once: bool, replay: str | None, source: str 
     install_signal_handlers(stop)
     opts = AgentOptions(once=once, replay=resolve_dataset(replay) if replay else None,
                         source=source, speed=speed, backfill=backfill,
+                        since=parse_when(since), until=parse_when(until),
                         commit_interval_s=commit_interval, sync=not no_sync, index=not no_index)
     raise SystemExit(Agent(v, opts, stop).run())
 
