@@ -43,6 +43,9 @@ COMMANDS: dict[str, str] = {
 
 def debug_enabled() -> bool:
     """True when tracebacks should be shown (``--debug`` or ``VAULT_DEBUG=1``)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().params.get("debug"):
+        return True
     return os.environ.get("VAULT_DEBUG", "") not in ("", "0")
 
 
@@ -69,25 +72,40 @@ class VaultGroup(click.Group):
             return None
 
     def invoke(self, ctx: click.Context):
+        # Trigger: any exception out of a command. Why: a person gets one readable line,
+        # not a traceback. What: print "Error: …", exit 1; --debug / VAULT_DEBUG re-raise.
         try:
             return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit,
+                click.exceptions.Abort):
+            raise
         except VaultError as e:
             if debug_enabled():
                 raise
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {_one_line(str(e))}", err=True)
             ctx.exit(1)
-        except (OSError, ValueError) as e:
+        except KeyboardInterrupt:
             if debug_enabled():
                 raise
-            click.echo(f"Error: {type(e).__name__}: {e}", err=True)
+            click.echo("Interrupted", err=True)
+            ctx.exit(130)
+        except Exception as e:  # noqa: BLE001 - the CLI boundary reports every error
+            if debug_enabled():
+                raise
+            click.echo(f"Error: {type(e).__name__}: {_one_line(str(e))} "
+                       "(run with --debug for the traceback)", err=True)
             ctx.exit(1)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "(no message)"
 
 
 @click.group(cls=VaultGroup)
 @click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
 @click.version_option(package_name="vault-agent")
-def main(debug: bool, verbose: int) -> None:
+def main(debug: bool, verbose: int) -> None:  # debug is read by debug_enabled()
     """vault: offline-first memory for home-lab AI nodes.
 
     The memory is a git repository of plain files that every node holds a copy of.
@@ -98,8 +116,6 @@ def main(debug: bool, verbose: int) -> None:
         vault replay datasets/occupancy-detection/datatraining.txt --node office --backfill
         vault status
     """
-    if debug:
-        os.environ["VAULT_DEBUG"] = "1"
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -56,8 +56,10 @@ def parse_when(text: str | None, now: datetime | None = None) -> datetime | None
 
 def filter_options(f: Callable) -> Callable:
     """``--node --kind --since --until --json`` defined once for listing commands."""
-    f = click.option("--until", default=None, help="Until this time (date, ISO, 'yesterday', '2d').")(f)
-    f = click.option("--since", default=None, help="From this time (date, ISO, 'yesterday', '7d').")(f)
+    f = click.option("--until", default=None,
+                     help="Until this time (date, ISO, 'yesterday', '2d').")(f)
+    f = click.option("--since", default=None,
+                     help="From this time (date, ISO, 'yesterday', '7d').")(f)
     f = click.option("--kind", default=None, help="Only this kind.")(f)
     f = click.option("--node", default=None, help="Only this node.")(f)
     return json_option(f)

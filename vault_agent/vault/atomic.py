@@ -11,7 +11,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def fsync_dir(path: Path) -> None:
@@ -24,11 +38,20 @@ def fsync_dir(path: Path) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir)."""
+    """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir).
+
+    The new file keeps the mode of the file it replaces (a new file gets 0666 minus
+    the umask, like ``open``), not the 0600 of a temp file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -103,6 +126,33 @@ def torn_tail(path: Path) -> tuple[int, bytes]:
         return 0, tail
 
 
+def quarantine_file(quarantine_dir: Path, source: Path, offset: int, data: bytes) -> Path:
+    """Save ``data`` cut from ``source`` at byte ``offset`` to a new file in ``quarantine_dir``.
+
+    The name ``<file>.<offset>.<UTC stamp>[.<n>].torn`` never replaces an earlier
+    fragment, and a line is appended to ``quarantine_dir/quarantine.log``.
+    """
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    when = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{source.name}.{offset}.{when}"
+    qpath = quarantine_dir / f"{base}.torn"
+    n = 1
+    while qpath.exists():
+        qpath = quarantine_dir / f"{base}.{n}.torn"
+        n += 1
+    atomic_write_bytes(qpath, data)
+    append_line(quarantine_dir / "quarantine.log",
+                f"{when} moved {len(data)} bytes from {source} (offset {offset}) to {qpath.name}")
+    return qpath
+
+
+def _truncate(path: Path, size: int) -> None:
+    with open(path, "r+b") as fh:
+        fh.truncate(size)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def repair_torn_tail(path: Path, quarantine_dir: Path) -> Path | None:
     """Move a torn last line of ``path`` to ``quarantine_dir`` and truncate to the last newline.
 
@@ -112,12 +162,34 @@ def repair_torn_tail(path: Path, quarantine_dir: Path) -> Path | None:
     cut, fragment = torn_tail(path)
     if not fragment:
         return None
-    quarantine_dir.mkdir(parents=True, exist_ok=True)
-    qname = f"{path.name}.{cut}.torn"
-    qpath = quarantine_dir / qname
-    atomic_write_bytes(qpath, fragment)
-    with open(path, "r+b") as fh:
-        fh.truncate(cut)
-        fh.flush()
-        os.fsync(fh.fileno())
+    qpath = quarantine_file(quarantine_dir, path, cut, fragment)
+    _truncate(path, cut)
+    return qpath
+
+
+def repair_bad_last_line(path: Path, quarantine_dir: Path, valid) -> Path | None:
+    """Quarantine a newline-terminated last line for which ``valid(bytes)`` is False.
+
+    A crash can leave a whole-looking last line of garbage (e.g. NUL bytes from a
+    file extended before its data reached the disk). The line is saved to
+    ``quarantine_dir`` and the file cut before it. Returns the quarantine file or None.
+    """
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    if not tail.endswith(b"\n"):
+        return None
+    body = tail[:-1]
+    idx = body.rfind(b"\n")
+    if idx < 0 and size > len(tail):
+        return None  # a last line longer than 64 KiB: not a torn append, leave it alone
+    last = body[idx + 1 :]
+    if valid(last):
+        return None
+    cut = size - len(last) - 1
+    qpath = quarantine_file(quarantine_dir, path, cut, last + b"\n")
+    _truncate(path, cut)
     return qpath

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import RecordError, SchemaVersionError
+import pygit2
+
+from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
-from .config import validate_node_config, validate_vault_toml
+from .config import toml_error, validate_node_config, validate_vault_toml
 from .records import parse_markdown, parse_observation, parse_rollup_line
 from .repo import MAX_FILE_BYTES
 
 TEXT_SUFFIXES = {".md", ".json", ".jsonl", ".toml", ".txt", ".yml", ".yaml", ".csv"}
+SYMLINK_MODE = 0o120000
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -65,10 +71,53 @@ def check_rollups(rel: str, text: str, node: str) -> Iterator[Problem]:
             continue
         if r.node != node:
             yield Problem(rel, i, f"rollup of node {r.node!r} in the folder of node {node!r}")
-        if r.start[:10] != day:
+        if r.day.isoformat() != day:
             yield Problem(rel, i, f"rollup starting {r.start} in the file of day {day}")
     if text and not text.endswith("\n"):
         yield Problem(rel, text.count("\n") + 1, "last line is not newline-terminated (torn write)")
+
+
+def _check_dated_folder(rel: str, yyyy: str, mm: str, sep: str = "/") -> list[Problem]:
+    """A dated file must sit in its ``YYYY/MM`` (or ``YYYY-MM``) folder."""
+    want = f"{yyyy}{sep}{mm}"
+    folder = rel.rsplit("/", 1)[0]
+    if not folder.endswith("/" + want):
+        return [Problem(rel, 0, f"file of {yyyy}-{mm} belongs in a folder ending {want}/")]
+    return []
+
+
+def _check_vault_toml(rel: str, text: str) -> list[Problem]:
+    try:
+        validate_vault_toml(tomllib.loads(text), rel)
+    except tomllib.TOMLDecodeError as e:
+        return [_from_error(toml_error(rel, e))]
+    except SchemaVersionError as e:
+        return [Problem(rel, 0, str(e).split(": ", 1)[-1])]
+    return []
+
+
+def _check_node_toml(rel: str, text: str, node: str) -> list[Problem]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        return [_from_error(toml_error(rel, e))]
+    validate_node_config(data, node, rel)
+    return _check_sensors_config(rel, data)
+
+
+def _check_observation(rel: str, name: str, text: str, node: str) -> list[Problem]:
+    out = []
+    m = layout.OBSERVATION_NAME_RE.match(name)
+    if not m:
+        out.append(Problem(rel, 0, "name must be <stamp>-<node>-<seq>-<slug>.md"))
+    elif m.group(2) != node:
+        out.append(Problem(rel, 0, f"name carries node {m.group(2)!r} in the folder of {node!r}"))
+    obs = parse_observation(text, rel)
+    if obs.node != node:
+        out.append(Problem(rel, 1, f"written by node {obs.node!r} in the folder of {node!r}"))
+    if m and "/observations/" in rel:
+        out += _check_dated_folder(rel, m.group(1)[:4], m.group(1)[4:6])
+    return out
 
 
 def check_content(rel: str, data: bytes) -> list[Problem]:
@@ -80,7 +129,7 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
     if parts[0] == layout.AGENTS and len(parts) > 2:
         try:
             layout.validate_node(parts[1])
-        except Exception as e:  # noqa: BLE001 - reported, not raised
+        except InvalidNodeNameError as e:
             return [Problem(rel, 0, f"folder agents/{parts[1]}: {e}")]
     if info.kind in ("ignored", "conflict-copy"):
         return out
@@ -93,34 +142,26 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
     assert text is not None
     try:
         if info.kind == "vault-config":
-            import tomllib
-            try:
-                validate_vault_toml(tomllib.loads(text), rel)
-            except tomllib.TOMLDecodeError as e:
-                out.append(Problem(rel, getattr(e, "lineno", 0) or 0, f"invalid TOML: {e}"))
-            except SchemaVersionError as e:
-                out.append(Problem(rel, 0, str(e).split(": ", 1)[-1]))
+            out += _check_vault_toml(rel, text)
         elif info.kind == "node-config":
-            import tomllib
-            try:
-                data_ = tomllib.loads(text)
-                validate_node_config(data_, info.node or "", rel)
-                out += _check_sensors_config(rel, data_)
-            except tomllib.TOMLDecodeError as e:
-                out.append(Problem(rel, getattr(e, "lineno", 0) or 0, f"invalid TOML: {e}"))
+            out += _check_node_toml(rel, text, info.node or "")
         elif info.kind == "rollup":
-            if not layout.ROLLUP_NAME_RE.match(name):
+            m = layout.ROLLUP_NAME_RE.match(name)
+            if not m:
                 out.append(Problem(rel, 0, "rollup file name must be YYYY-MM-DD.jsonl"))
             else:
+                out += _check_dated_folder(rel, m.group(1), m.group(2))
                 out += check_rollups(rel, text, info.node or "")
         elif info.kind in ("observation", "memory"):
             if suffix == ".md":
-                m = layout.OBSERVATION_NAME_RE.match(name)
-                if not m:
-                    out.append(Problem(rel, 0, "name must be <stamp>-<node>-<seq>-<slug>.md"))
-                obs = parse_observation(text, rel)
-                if obs.node != info.node:
-                    out.append(Problem(rel, 1, f"written by node {obs.node!r} in the folder of {info.node!r}"))
+                out += _check_observation(rel, name, text, info.node or "")
+        elif info.kind == "daily" and suffix == ".md":
+            m = layout.DAILY_NAME_RE.match(name)
+            if not m:
+                out.append(Problem(rel, 0, "day note name must be YYYY-MM-DD.md"))
+            else:
+                out += _check_dated_folder(rel, m.group(1), m.group(2))
+            parse_markdown(text, rel)
         elif info.kind == "shared-json":
             try:
                 d = json.loads(text)
@@ -130,8 +171,11 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
                 out.append(Problem(rel, e.lineno, f"invalid JSON: {e.msg}"))
         elif info.kind == "interaction":
             if suffix == ".md":
-                if not layout.INTERACTION_NAME_RE.match(name):
+                m = layout.INTERACTION_NAME_RE.match(name)
+                if not m:
                     out.append(Problem(rel, 0, "name must be <stamp>-<node>-<slug>.md"))
+                else:
+                    out += _check_dated_folder(rel, m.group(1)[:4], m.group(1)[4:6], "-")
                 parse_markdown(text, rel)
         elif suffix == ".md":
             parse_markdown(text, rel)
@@ -152,68 +196,170 @@ def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
     return []
 
 
+def _too_big(rel: str, size: int) -> Problem:
+    limit = MAX_FILE_BYTES / 2**20
+    return Problem(rel, 0, f"file is {size / 1e6:.0f} MB, over the {limit:.0f} MiB limit; "
+                           "it is not committed or indexed")
+
+
 def check_path(root: Path, rel: str) -> list[Problem]:
-    """Validate one working-tree file (size, symlinks, content)."""
+    """Validate one working-tree file (symlinks, size, content).
+
+    A file over :data:`MAX_FILE_BYTES` is reported from its size alone, never read.
+    """
     p = root / rel
     if p.is_symlink():
         target = os.path.realpath(p)
         if not Path(target).is_relative_to(root.resolve()):
-            return [Problem(rel, 0, f"symlink points outside the vault ({os.readlink(p)})")]
+            return [Problem(rel, 0, f"symlink points outside the vault ({os.readlink(p)}); "
+                                    "it is not committed or indexed")]
         return []
+    if not p.exists():
+        return [Problem(rel, 0, "no such file")]
     if not p.is_file():
         return []
     size = p.stat().st_size
     if size > MAX_FILE_BYTES:
-        return [Problem(rel, 0, f"file is {size / 1e6:.0f} MB, over the "
-                                f"{MAX_FILE_BYTES / 2**20:.0f} MiB limit; it is not committed or indexed")]
+        return [_too_big(rel, size)]
     return check_content(rel, p.read_bytes())
 
 
 def walk(root: Path) -> Iterator[str]:
-    """Vault paths of every file except .git/, .vault/ and local-cache/."""
+    """Vault paths of every file except .git/, .vault/ and local-cache/.
+
+    Symlinks to folders are listed as paths (not followed) so their target is checked.
+    """
     for dirpath, dirnames, filenames in os.walk(root):
         relp = Path(dirpath).relative_to(root).as_posix()
-        dirnames[:] = sorted(d for d in dirnames if d not in (".git", layout.VAULT_DIR, layout.LOCAL_CACHE)
-                             and not (relp == "." and d.startswith(".")))
-        for f in sorted(filenames):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(
+            d for d in dirnames
+            if d not in (".git", layout.VAULT_DIR, layout.LOCAL_CACHE) and d not in links
+            and not (relp == "." and d.startswith(".")))
+        for f in sorted(filenames + links):
             if f.endswith(".tmp"):
                 continue
             yield f if relp == "." else f"{relp}/{f}"
 
 
+def _to_rel(root: Path, given: str) -> str | None:
+    """The vault path of a path given on the command line (relative to the cwd), or None."""
+    full = Path(os.path.abspath(given))
+    for cand in (full, full.parent.resolve() / full.name):
+        if cand.is_relative_to(root):
+            rel = cand.relative_to(root).as_posix()
+            return "." if rel in ("", ".") else rel
+    return None
+
+
 def check_tree(root: Path, paths: Iterable[str] | None = None) -> list[Problem]:
-    """Validate the working tree (or only ``paths``, files or folders)."""
+    """Validate the working tree (or only ``paths``: files or folders, relative to the cwd).
+
+    A given path outside the vault or missing is itself reported as a problem.
+    """
     root = Path(root).resolve()
     if paths:
+        out: list[Problem] = []
         rels: list[str] = []
-        for p in paths:
-            full = (Path.cwd() / p).resolve() if not Path(p).is_absolute() else Path(p)
-            try:
-                rp = full.relative_to(root).as_posix() if full.is_relative_to(root) else p
-            except ValueError:
-                rp = p
-            if (root / rp).is_dir():
-                rels += [x for x in walk(root) if x.startswith(rp.rstrip("/") + "/") or rp == "."]
+        for given in paths:
+            rel = _to_rel(root, given)
+            if rel is None:
+                out.append(Problem(given, 0, f"not inside the vault {root}"))
+            elif rel == "." or ((root / rel).is_dir() and not (root / rel).is_symlink()):
+                rels += [x for x in walk(root) if rel == "." or x.startswith(rel + "/")]
             else:
-                rels.append(rp)
+                rels.append(rel)
     else:
-        rels = list(walk(root))
-    out = []
-    for rel in rels:
+        out, rels = [], list(walk(root))
+    for rel in dict.fromkeys(rels):
         out += check_path(root, rel)
     return out
 
 
-def check_index(repo) -> list[Problem]:
-    """Validate the staged content of the git index (for the pre-commit hook)."""
+def _symlink_problem(rel: str, target: bytes) -> Problem | None:
+    """A staged symlink whose target (blob text) leaves the vault."""
+    t = target.decode("utf-8", "replace")
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), t))
+    if t.startswith("/") or joined == ".." or joined.startswith("../"):
+        return Problem(rel, 0, f"symlink points outside the vault ({t})")
+    return None
+
+
+def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) -> list[Problem]:
+    """Validate the staged files that differ from HEAD (what the next commit changes).
+
+    Args:
+        repo: the vault's repository.
+        index_file: the index to read; default ``$GIT_INDEX_FILE`` (git sets it for the
+            pre-commit hook, e.g. a temporary index for ``git commit -a``) or the
+            repository's own index.
+
+    Files unchanged since HEAD are skipped, so the hook stays fast in a big vault.
+    Deleted files need no check. Sizes come from object headers: a big blob is never read.
+    """
+    index_file = index_file or os.environ.get("GIT_INDEX_FILE")
+    if index_file:
+        base = Path(repo.workdir) if repo.workdir else Path.cwd()
+        index = pygit2.Index(str(base / index_file))
+    else:
+        index = repo.index
+        index.read()
+    head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     out = []
-    repo.index.read()
-    for entry in repo.index:
-        blob = repo[entry.id]
-        if entry.mode == 0o120000:
+    for entry in index:
+        if head is not None:
+            try:
+                if head[entry.path].id == entry.id:
+                    continue
+            except KeyError:
+                pass
+        _, size = repo.odb.read_header(entry.id)
+        if size > MAX_FILE_BYTES:
+            out.append(_too_big(entry.path, size))
             continue
-        if blob.size > MAX_FILE_BYTES:
-            out.append(Problem(entry.path, 0, "file over the size limit"))
+        data = repo[entry.id].data
+        if entry.mode == SYMLINK_MODE:
+            problem = _symlink_problem(entry.path, data)
+            out += [problem] if problem else []
             continue
-        out += check_content(entry.path, blob.data)
+        out += check_content(entry.path, data)
+    return out
+
+
+def check_index(repo: pygit2.Repository) -> list[Problem]:
+    """Validate the staged changes of the git index (alias of :func:`check_staged`)."""
+    return check_staged(repo)
+
+
+def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:
+    """:func:`check_tree` of the whole tree, re-checking only files whose size or mtime changed.
+
+    The cache (``.vault/check-cache.json``, derived, safe to delete) maps a vault path
+    to ``[size, mtime_ns, problems]``; ``vault status`` uses it to stay fast.
+    """
+    from .atomic import atomic_write_text
+
+    root = Path(root).resolve()
+    try:
+        cache = json.loads(Path(cache_file).read_text())
+        if not isinstance(cache, dict):
+            cache = {}
+    except (OSError, ValueError):
+        cache = {}
+    fresh: dict[str, list] = {}
+    out: list[Problem] = []
+    for rel in walk(root):
+        try:
+            st = (root / rel).lstat()
+        except OSError:
+            continue
+        hit = cache.get(rel)
+        if isinstance(hit, list) and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns]:
+            found = [Problem(rel, int(line), str(msg)) for line, msg in hit[2]]
+        else:
+            found = check_path(root, rel)
+        fresh[rel] = [st.st_size, st.st_mtime_ns, [[p.line, p.message] for p in found]]
+        out += found
+    if fresh != cache:
+        atomic_write_text(Path(cache_file), json.dumps(fresh, separators=(",", ":")))
     return out

@@ -7,6 +7,7 @@ node.toml sections (each owned by the part that uses it):
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,9 +33,16 @@ def read_toml(path: Path, rel: str | None = None) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        line = getattr(e, "lineno", 0) or 0
-        msg = str(e).split(" (at line")[0]
-        raise RecordError(rel, line, f"invalid TOML: {msg}") from None
+        raise toml_error(rel, e) from None
+
+
+def toml_error(rel: str, e: tomllib.TOMLDecodeError) -> RecordError:
+    """A RecordError naming the line of a TOML syntax error (Python 3.11 puts it in the text)."""
+    msg = str(e)
+    m = re.search(r" \(at line (\d+), column \d+\)", msg)
+    line = int(m.group(1)) if m else (getattr(e, "lineno", 0) or 0)
+    msg = msg[: m.start()] if m else msg
+    return RecordError(rel, line, f"invalid TOML: {msg}")
 
 
 def write_toml(path: Path, data: dict[str, Any]) -> None:

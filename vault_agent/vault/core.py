@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,19 +24,36 @@ import pygit2
 
 from ..errors import NotAVaultError, RecordError, VaultError
 from ..resources import project_path
-from . import layout, repo as git
-from .atomic import append_lines, atomic_write_text, repair_torn_tail
-from .config import (default_node_config, read_toml, validate_node_config,
-                     validate_vault_toml, write_toml)
+from . import layout
+from . import repo as git
+from .atomic import append_lines, atomic_write_text, repair_bad_last_line, repair_torn_tail
+from .config import (
+    default_node_config,
+    read_toml,
+    validate_node_config,
+    validate_vault_toml,
+    write_toml,
+)
 from .hlc import HLC, Timestamp
 from .records import Observation, Rollup, parse_observation, parse_rollup_line
 
 log = logging.getLogger("vault_agent")
 NODE_CONFIG_KEY = "vault.node"
+SHARED_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.json$")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _whole_json_line(line: bytes) -> bool:
+    """True for a blank line or a JSON object (what an append can leave behind whole)."""
+    if not line.strip():
+        return True
+    try:
+        return isinstance(json.loads(line), dict)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
 
 
 class Vault:
@@ -96,36 +115,80 @@ class Vault:
         """Create a vault at ``path`` (or join one by cloning ``from_url``) as ``node``.
 
         Returns (vault, created); created is False when ``path`` already was a vault
-        (a no-op). The new node's folder and node.toml are committed.
+        set up for a node (a no-op). A vault working copy without a node yet (a
+        plain ``git clone``) is adopted: the node's folder is added and committed.
 
         Raises:
-            VaultError: ``path`` is a non-empty folder that is not a vault.
+            VaultError: ``path`` is a file or a non-empty folder that is not a vault;
+                ``from_url`` cannot be cloned or is not a vault; ``node`` already has
+                a folder in the vault being joined (one writer per folder).
             InvalidNodeNameError: a bad node name.
+            SchemaVersionError: the vault was made by a newer vault-agent.
         """
         layout.validate_node(node)
-        root = Path(path).resolve()
+        root = Path(path).expanduser().resolve()
         if (root / "vault.toml").is_file() and (root / ".git").exists():
-            v = cls(root, cls._node_of(root) or node)
-            return v, False
+            existing = cls._node_of(root)
+            if existing:
+                return cls(root, existing), False
+            cls(root, node)  # validates vault.toml before anything is written
+            return cls._setup_node(root, node, f"Add node {node}"), True
+        if root.exists() and not root.is_dir():
+            raise VaultError(f"{root} is a file, not a folder")
         if root.exists() and any(root.iterdir()):
             raise VaultError(f"{root} is not empty and is not a vault; choose an empty folder")
         if from_url:
-            pygit2.clone_repository(from_url, str(root), checkout_branch=git.BRANCH)
-            repo = pygit2.Repository(str(root))
+            cls._clone(from_url, root, node)
+            return cls._setup_node(root, node, f"Join vault as node {node}"), True
+        root.mkdir(parents=True, exist_ok=True)
+        git.init_repo(root)
+        cls._copy_template(root, name or root.name)
+        v = cls._setup_node(root, node, None)
+        return v, True
+
+    @classmethod
+    def _clone(cls, url: str, root: Path, node: str) -> None:
+        """Clone ``url`` into the empty/new folder ``root``; undo the clone on refusal."""
+        existed = root.exists()
+        try:
+            pygit2.clone_repository(url, str(root), checkout_branch=git.BRANCH)
             if not (root / "vault.toml").is_file():
-                raise VaultError(f"{from_url} is not a vault (no vault.toml at its root)")
+                raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
+            cls(root, node)  # vault.toml must be valid and of a schema we know
+            if (root / layout.node_dir(node)).exists():
+                raise VaultError(
+                    f"node {node!r} already has a folder in {url}; each node writes only its "
+                    "own folder, so join with a new node name")
+        except pygit2.GitError as e:
+            cls._remove_clone(root, existed)
+            raise VaultError(f"cannot clone {url}: {str(e).strip()}") from None
+        except VaultError:
+            cls._remove_clone(root, existed)
+            raise
+
+    @staticmethod
+    def _remove_clone(root: Path, existed: bool) -> None:
+        """Remove what a refused clone wrote (the folder was empty or absent before)."""
+        if not root.exists():
+            return
+        if existed:
+            for child in root.iterdir():
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
         else:
-            root.mkdir(parents=True, exist_ok=True)
-            repo = git.init_repo(root)
-            cls._copy_template(root, name or root.name)
-        repo.config[NODE_CONFIG_KEY] = node
+            shutil.rmtree(root)
+
+    @classmethod
+    def _setup_node(cls, root: Path, node: str, summary: str | None) -> Vault:
+        """Record ``node`` for this working copy, add its folder, hooks; commit."""
+        pygit2.Repository(str(root)).config[NODE_CONFIG_KEY] = node
         v = cls(root, node)
         v._add_node_folder()
         v.install_hooks()
-        kind, summary = ("init", f"Join vault as node {node}") if from_url else (
-            "init", f"Create vault {v.name} with node {node}")
-        v.commit(summary, kind)
-        return v, True
+        v.commit(summary or f"Create vault {v.name} with node {node}", "init")
+        return v
 
     @staticmethod
     def _node_of(root: Path) -> str | None:
@@ -192,8 +255,12 @@ class Vault:
         return self.root / rel
 
     def rel(self, path: Path) -> str:
-        """Vault-relative ``/`` path of an absolute path."""
-        return Path(path).resolve().relative_to(self.root).as_posix()
+        """Vault-relative ``/`` path of an absolute path (symlinks are not followed).
+
+        Raises:
+            ValueError: the path is outside the vault.
+        """
+        return Path(os.path.abspath(path)).relative_to(self.root).as_posix()
 
     def cache_dir(self, *parts: str) -> Path:
         """``agents/<node>/local-cache/...`` (created)."""
@@ -241,20 +308,29 @@ class Vault:
     def append_rollups(self, rollups: Iterable[Rollup], fsync: bool = True) -> list[str]:
         """Append rollup lines to their day files (one write + fsync per file).
 
-        Lines are stamped with a fresh HLC if they carry none. Only this node's
-        rollups may be written here.
+        Lines are stamped with a fresh HLC if they carry none. Every line is
+        validated against the schema before anything is written, so a bad rollup
+        writes nothing. When this returns (with ``fsync``) the lines are on disk.
 
         Returns: the vault paths appended to.
         Raises:
             VaultError: a rollup of another node.
+            RecordError: a rollup that fails the schema (non-finite value, bad times…).
         """
         by_file: dict[str, list[str]] = defaultdict(list)
         for r in rollups:
             if r.node != self.node:
                 raise VaultError(f"rollup of node {r.node!r} cannot be written by {self.node!r}")
+            try:
+                rel = layout.rollup_path(self.node, r.day)
+            except (ValueError, TypeError):
+                raise RecordError(f"rollup of {r.sensor!r}", 0,
+                                  f"start {r.start!r} is not an ISO 8601 time") from None
             if not r.hlc:
-                r = Rollup(**{**r.__dict__, "hlc": self.hlc.now()})
-            by_file[layout.rollup_path(self.node, r.day)].append(r.to_json())
+                r = replace(r, hlc=self.hlc.now())
+            line = r.to_json()
+            parse_rollup_line(line, rel, 0)  # never write what a reader would reject
+            by_file[rel].append(line)
         for rel, lines in by_file.items():
             append_lines(self.path(rel), lines, fsync=fsync)
         return sorted(by_file)
@@ -303,46 +379,29 @@ class Vault:
     def repair_torn_files(self) -> list[Path]:
         """Quarantine torn last lines of this node's rollup files (crash recovery).
 
-        A last line without newline, or one that is not valid JSON, is moved to
-        ``local-cache/quarantine/`` and the file cut to its last complete line.
+        A last line without newline, or one that is not a JSON object, is moved to
+        ``local-cache/quarantine/`` (logged there in ``quarantine.log`` and as a
+        warning) and the file cut to its last complete line. Nothing else is touched.
         Returns the quarantine files written.
         """
         out = []
         qdir = self.path(layout.local_cache(self.node)) / "quarantine"
         for rel in self.rollup_files(self.node):
             p = self.path(rel)
-            q = repair_torn_tail(p, qdir)
-            if q is None:
-                q = self._quarantine_bad_last_line(p, qdir)
+            if p.is_symlink() or not p.is_file():
+                continue
+            q = repair_torn_tail(p, qdir) or repair_bad_last_line(p, qdir, _whole_json_line)
             if q:
-                log.warning("repaired torn last line of %s; fragment saved to %s", rel, q)
+                log.warning("repaired torn last line of %s; fragment saved to %s", rel, self.rel(q))
                 out.append(q)
         return out
 
-    @staticmethod
-    def _quarantine_bad_last_line(p: Path, qdir: Path) -> Path | None:
-        size = p.stat().st_size
-        if size == 0:
-            return None
-        with open(p, "rb") as fh:
-            fh.seek(max(0, size - 65536))
-            tail = fh.read()
-        lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
-        last = lines[-1]
-        try:
-            json.loads(last)
-            return None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            pass
-        cut = size - len(last) - 1
-        qdir.mkdir(parents=True, exist_ok=True)
-        q = qdir / f"{p.name}.{cut}.torn"
-        from .atomic import atomic_write_bytes
-        atomic_write_bytes(q, last + b"\n")
-        with open(p, "r+b") as fh:
-            fh.truncate(cut)
-            os.fsync(fh.fileno())
-        return q
+    def quarantined(self) -> list[str]:
+        """Vault paths of fragments moved to this node's ``local-cache/quarantine/``."""
+        qdir = self.path(layout.local_cache(self.node)) / "quarantine"
+        if not qdir.is_dir():
+            return []
+        return sorted(self.rel(p) for p in qdir.glob("*.torn"))
 
     # -- observations --------------------------------------------------------------------
     def next_seq(self) -> int:
@@ -380,23 +439,28 @@ class Vault:
             confidence: in [0, 1], from the statistics.
         Returns:
             (vault path, the Observation written).
+        Raises:
+            RecordError: the note would fail its schema (e.g. confidence outside [0, 1]).
         """
-        created = created or _now()
-        seq = self.next_seq()
-        oid = layout.observation_id(self.node, created, seq)
+        created = layout.parse_iso(created) if created else _now()
         extra = dict(extra or {})
         if self.clock_suspect(created):
             extra.setdefault("clock", "suspect")
+        slug = slug or title or body[:40]
+        while True:
+            seq = self.next_seq()
+            rel = (layout.memory_path(self.node, created, seq, slug) if kind == "memory"
+                   else layout.observation_path(self.node, created, seq, slug))
+            if not self.path(rel).exists():
+                break  # another process took this number: take the next one
+        oid = layout.observation_id(self.node, created, seq)
         obs = Observation(id=oid, node=self.node, created=layout.iso(created), body=body,
                           hlc=self.hlc.now(), kind=kind, title=title, sensors=tuple(sensors),
                           window=window, confidence=confidence, model=model,
                           sources=tuple(sources), extra=extra)
-        slug = slug or title or body[:40]
-        rel = (layout.memory_path(self.node, created, seq, slug) if kind == "memory"
-               else layout.observation_path(self.node, created, seq, slug))
-        if self.path(rel).exists():
-            raise VaultError(f"{rel} exists; observations are immutable")
-        atomic_write_text(self.path(rel), obs.to_markdown())
+        text = obs.to_markdown()
+        parse_observation(text, rel)  # never write what a reader would reject
+        atomic_write_text(self.path(rel), text)
         return rel, obs
 
     def observation_files(self, node: str | None = None, sub: str = "observations") -> list[str]:
@@ -405,7 +469,8 @@ class Vault:
         for n in [node] if node else self.nodes():
             base = self.path(f"{layout.node_dir(n)}/{sub}")
             if base.is_dir():
-                out += [self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)]
+                out += [self.rel(p) for p in base.rglob("*.md")
+                        if not layout.is_conflict_copy(p.name)]
         return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
 
     def read_observation(self, rel: str) -> Observation:
@@ -432,13 +497,21 @@ class Vault:
                     errors.append(e)
 
     # -- shared memory -------------------------------------------------------------------
+    @staticmethod
+    def _shared_rel(name: str) -> str:
+        if not isinstance(name, str) or not SHARED_NAME_RE.match(name):
+            raise VaultError(f"shared-memory name {name!r} is invalid: use a plain file name "
+                             "like 'global-state.json' (letters, digits, '-', '_', '.')")
+        return f"{layout.SHARED}/{name}"
+
     def read_shared(self, name: str) -> dict[str, Any]:
-        """Parse ``shared-memory/<name>`` (a JSON object).
+        """Parse ``shared-memory/<name>`` (a JSON object); ``{}`` if the file is absent.
 
         Raises:
-            RecordError: invalid JSON or not an object.
+            VaultError: ``name`` is not a plain ``*.json`` file name.
+            RecordError: invalid UTF-8, invalid JSON or not an object (file and line).
         """
-        rel = f"{layout.SHARED}/{name}"
+        rel = self._shared_rel(name)
         p = self.path(rel)
         if not p.exists():
             return {}
@@ -453,23 +526,47 @@ class Vault:
         return data
 
     def write_shared(self, name: str, data: dict[str, Any]) -> str:
-        """Write ``shared-memory/<name>`` atomically (sorted keys, 2-space indent)."""
-        rel = f"{layout.SHARED}/{name}"
-        atomic_write_text(self.path(rel), json.dumps(data, indent=2, sort_keys=True,
-                                                     ensure_ascii=False) + "\n")
+        """Write ``shared-memory/<name>`` atomically (sorted keys, 2-space indent).
+
+        Raises:
+            VaultError: a bad name, or ``data`` is not a JSON-serialisable dict.
+        """
+        rel = self._shared_rel(name)
+        if not isinstance(data, dict):
+            raise VaultError(f"{rel}: shared memory holds a JSON object, not a "
+                             f"{type(data).__name__}")
+        try:
+            text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False,
+                              allow_nan=False) + "\n"
+        except (TypeError, ValueError) as e:
+            raise VaultError(f"{rel}: cannot write as JSON: {e}") from None
+        atomic_write_text(self.path(rel), text)
         return rel
 
     def write_file(self, rel: str, text: str, overwrite: bool = False) -> str:
         """Write any vault file atomically (day notes, interactions…).
 
         Raises:
-            VaultError: the file exists and ``overwrite`` is False.
+            VaultError: the file exists and ``overwrite`` is False; the path leaves the
+                vault, is inside ``.git``, or is in another node's folder.
         """
-        p = self.path(rel)
+        p = self._safe_path(rel)
         if p.exists() and not overwrite:
             raise VaultError(f"{rel} exists; refusing to overwrite")
         atomic_write_text(p, text)
         return rel
+
+    def _safe_path(self, rel: str) -> Path:
+        """Absolute path of ``rel`` if this node may write it (DESIGN.md §3.1)."""
+        parts = Path(rel).parts
+        if Path(rel).is_absolute() or ".." in parts or not parts:
+            raise VaultError(f"{rel!r}: not a path inside the vault")
+        if parts[0] == ".git":
+            raise VaultError(f"{rel!r}: refusing to write inside .git")
+        if parts[0] == layout.AGENTS and len(parts) > 2 and parts[1] != self.node:
+            raise VaultError(f"{rel}: only node {parts[1]!r} writes its folder "
+                             f"(this is {self.node!r})")
+        return self.path(rel)
 
     # -- git -----------------------------------------------------------------------------
     def pending(self) -> list[str]:

@@ -29,7 +29,9 @@ CONFLICT_RE = re.compile(r"\.sync-conflict-(\d{8}-\d{6})-([a-z0-9][a-z0-9-]{0,31
 OBSERVATION_NAME_RE = re.compile(
     r"^(\d{8}T\d{6}Z)-([a-z0-9][a-z0-9-]{0,31})-(\d{6})-([a-z0-9-]{1,60})\.md$"
 )
-INTERACTION_NAME_RE = re.compile(r"^(\d{8}T\d{6}Z)-([a-z0-9][a-z0-9-]{0,31})-([a-z0-9-]{1,60})\.md$")
+INTERACTION_NAME_RE = re.compile(
+    r"^(\d{8}T\d{6}Z)-([a-z0-9][a-z0-9-]{0,31})-([a-z0-9-]{1,60})\.md$"
+)
 ROLLUP_NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.jsonl$")
 DAILY_NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.md$")
 

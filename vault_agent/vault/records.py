@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import frontmatter
 import yaml
 
 from ..errors import RecordError
@@ -94,13 +94,18 @@ def parse_rollup_line(text: str, path: str = "<rollup>", line: int = 0) -> Rollu
         raise RecordError(path, line, f"rollup line lacks {', '.join(missing)}")
     if not isinstance(d["node"], str) or not NODE_RE.match(d["node"]):
         raise RecordError(path, line, f"rollup node {d['node']!r} is not a valid node id")
-    if not isinstance(d["count"], int) or d["count"] < 0:
+    if not isinstance(d["sensor"], str) or not d["sensor"]:
+        raise RecordError(path, line, f"rollup sensor {d['sensor']!r} must be a non-empty string")
+    if isinstance(d["count"], bool) or not isinstance(d["count"], int) or d["count"] < 0:
         raise RecordError(path, line, "rollup count must be a non-negative integer")
     try:
-        if parse_iso(d["end"]) < parse_iso(d["start"]):
-            raise RecordError(path, line, "rollup window ends before it starts")
+        if not isinstance(d["start"], str) or not isinstance(d["end"], str):
+            raise TypeError
+        ends_before = parse_iso(d["end"]) < parse_iso(d["start"])
     except (ValueError, TypeError):
         raise RecordError(path, line, "rollup start/end are not ISO 8601 times") from None
+    if ends_before:
+        raise RecordError(path, line, "rollup window ends before it starts")
     for k in ("mean", "min", "max", "last", "stddev", "on_s"):
         val = d.get(k)
         if val is not None and (not isinstance(val, int | float) or isinstance(val, bool)
@@ -138,7 +143,7 @@ class Observation:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        """The file's full text: frontmatter, then the body (with an H1 title if given)."""
+        """The file's full text: YAML frontmatter (title included), then the body."""
         meta: dict[str, Any] = {"id": self.id, "node": self.node, "created": self.created,
                                 "hlc": self.hlc, "kind": self.kind}
         if self.title:
@@ -165,26 +170,51 @@ def _as_str_time(val: Any) -> str:
     return str(val)
 
 
+FRONTMATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
+FRONTMATTER_CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+
+
 def parse_markdown(text: str, path: str = "<markdown>") -> tuple[dict[str, Any], str]:
-    """Split Markdown into (frontmatter dict, body). Files without frontmatter give ({}, text).
+    """Split Markdown into (frontmatter dict, body, stripped). No frontmatter gives ({}, text).
+
+    Frontmatter is a YAML mapping between a first line ``---`` and the next ``---``
+    line (Jekyll/Obsidian style); a file starting with ``---`` without a closing line
+    has none. Timestamps in the YAML become datetimes.
 
     Raises:
-        RecordError: malformed YAML (with its line) or frontmatter that is not a mapping.
+        RecordError: malformed YAML (with its line in the file) or YAML that is not a mapping.
     """
-    if not text.startswith("---"):
+    opened = FRONTMATTER_OPEN.match(text)
+    if not opened:
         return {}, text
+    closed = FRONTMATTER_CLOSE.search(text, opened.end())
+    if not closed:
+        return {}, text
+    block = text[opened.end():closed.start()]
     try:
-        post = frontmatter.loads(text)
+        meta = yaml.safe_load(block)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # +1 for 1-based, +1 for the '---'
+        line = mark.line + 2 if mark is not None else 1  # 0-based in the block, after '---'
+        line = min(line, text.count("\n", 0, closed.start()) + 1)  # never past the close
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise RecordError(path, line, f"malformed YAML frontmatter: {problem}") from None
-    except ValueError as e:
-        raise RecordError(path, 1, f"malformed frontmatter: {e}") from None
-    if not isinstance(post.metadata, dict):
-        raise RecordError(path, 1, "frontmatter is not a mapping")
-    return dict(post.metadata), post.content
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise RecordError(path, 2, f"frontmatter is a YAML {type(meta).__name__}, not a mapping")
+    return {str(k): v for k, v in meta.items()}, text[closed.end():].strip()
+
+
+def _str_list(val: Any, key: str, path: str) -> tuple[str, ...]:
+    """A frontmatter list of strings (a single string counts as a list of one)."""
+    if val is None:
+        return ()
+    if isinstance(val, str):
+        return (val,)
+    if not isinstance(val, list) or not all(isinstance(x, str | int | float) for x in val):
+        raise RecordError(path, 1, f"observation {key} must be a list of names, got {val!r}")
+    return tuple(str(x) for x in val)
 
 
 def parse_observation(text: str, path: str = "<observation>") -> Observation:
@@ -206,21 +236,25 @@ def parse_observation(text: str, path: str = "<observation>") -> Observation:
         created = _as_str_time(meta["created"])
         parse_iso(created)
     except (ValueError, TypeError):
-        raise RecordError(path, 1, f"observation created {meta['created']!r} is not ISO 8601") from None
+        raise RecordError(path, 1,
+                          f"observation created {meta['created']!r} is not ISO 8601") from None
     conf = meta.get("confidence")
-    if conf is not None and (not isinstance(conf, int | float) or not 0 <= conf <= 1):
+    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int | float)
+                             or not 0 <= conf <= 1):
         raise RecordError(path, 1, f"observation confidence {conf!r} is not in [0, 1]")
     window = meta.get("window")
     if window is not None:
         if not isinstance(window, dict) or not {"start", "end"} <= set(window):
             raise RecordError(path, 1, "observation window must have start and end")
         window = {k: _as_str_time(v) for k, v in window.items()}
+    sensors = _str_list(meta.get("sensors"), "sensors", path)
+    sources = _str_list(meta.get("sources"), "sources", path)
     known = {"id", "node", "created", "hlc", "kind", "title", "sensors", "window",
              "confidence", "model", "sources"}
     return Observation(
         id=str(meta["id"]), node=node, created=created, body=body,
         hlc=str(meta.get("hlc") or ""), kind=str(meta["kind"]), title=str(meta.get("title") or ""),
-        sensors=tuple(meta.get("sensors") or ()), window=window, confidence=conf,
-        model=str(meta.get("model") or ""), sources=tuple(meta.get("sources") or ()),
+        sensors=sensors, window=window, confidence=conf,
+        model=str(meta.get("model") or ""), sources=sources,
         extra={k: v for k, v in meta.items() if k not in known},
     )

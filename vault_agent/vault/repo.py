@@ -7,12 +7,15 @@ Every commit message is a one-line summary, a blank line and trailers
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
+
+from ..errors import VaultError
 
 KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory")
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
@@ -61,9 +64,10 @@ def pending_changes(repo: pygit2.Repository) -> list[str]:
 def stage(repo: pygit2.Repository, paths: list[str] | None = None) -> list[str]:
     """Stage ``paths`` (all pending changes if None); returns the paths staged.
 
-    Files over :data:`MAX_FILE_BYTES` are not staged (``vault check`` reports them).
+    Files over :data:`MAX_FILE_BYTES` and symlinks pointing outside the vault are not
+    staged (``vault check`` reports them).
     """
-    root = Path(repo.workdir)
+    root = Path(repo.workdir).resolve()
     index = repo.index
     index.read()
     candidates = pending_changes(repo) if paths is None else paths
@@ -73,7 +77,10 @@ def stage(repo: pygit2.Repository, paths: list[str] | None = None) -> list[str]:
         if full.is_symlink() or full.exists():
             if full.is_dir() and not full.is_symlink():
                 continue
-            if not full.is_symlink() and full.stat().st_size > MAX_FILE_BYTES:
+            if full.is_symlink():
+                if not Path(os.path.realpath(full)).is_relative_to(root):
+                    continue
+            elif full.stat().st_size > MAX_FILE_BYTES:
                 continue
             index.add(rel)
         else:
@@ -105,7 +112,12 @@ def commit(repo: pygit2.Repository, summary: str, node: str, kind: str,
         paths: paths to stage; None stages every pending change.
         trailers: extra ``(key, value)`` trailers.
         parents: explicit parents (merges); default HEAD.
+
+    Raises:
+        VaultError: an unknown ``kind`` (the audit trail only knows :data:`KINDS`).
     """
+    if kind not in KINDS:
+        raise VaultError(f"unknown commit kind {kind!r}; use one of {', '.join(KINDS)}")
     stage(repo, paths)
     tree = repo.index.write_tree()
     head = head_commit(repo)
@@ -150,13 +162,19 @@ def changed_paths(repo: pygit2.Repository, c: pygit2.Commit) -> list[str]:
 
 def history(repo: pygit2.Repository, node: str | None = None, kind: str | None = None,
             since: datetime | None = None, path: str | None = None,
-            limit: int | None = None) -> list[CommitInfo]:
-    """Commits reachable from HEAD, newest first, filtered by trailer node/kind, time, path prefix."""
+            limit: int | None = None, with_paths: bool = False) -> list[CommitInfo]:
+    """Commits reachable from HEAD, newest first.
+
+    Filtered by trailer ``node`` / ``kind``, commit time ≥ ``since`` (UTC) and ``path``
+    (a file or folder prefix the commit changed). ``paths`` of each CommitInfo is
+    filled when filtering by path or with ``with_paths``.
+    """
     head = head_commit(repo)
     if head is None:
         return []
     out: list[CommitInfo] = []
-    for c in repo.walk(head.id, pygit2.enums.SortMode.TIME):
+    order = pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
+    for c in repo.walk(head.id, order):
         t = datetime.fromtimestamp(c.commit_time, UTC)
         if since and t < since:
             continue
@@ -167,7 +185,7 @@ def history(repo: pygit2.Repository, node: str | None = None, kind: str | None =
             continue
         if kind and ckind != kind:
             continue
-        paths = changed_paths(repo, c) if path else []
+        paths = changed_paths(repo, c) if path or with_paths else []
         if path and not any(p == path or p.startswith(path.rstrip("/") + "/") for p in paths):
             continue
         out.append(CommitInfo(str(c.id), c.message.splitlines()[0] if c.message else "",
