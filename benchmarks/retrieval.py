@@ -1,0 +1,316 @@
+"""Retrieval quality and speed of the vault's indexes on a BEIR-format data set.
+
+    python benchmarks/retrieval.py --corpus ../shared/data/scifact/corpus.jsonl \
+        --queries ../shared/data/scifact/queries.jsonl \
+        --qrels ../shared/data/scifact/qrels/train.tsv
+
+1. Imports the corpus into a vault's knowledge-base as Markdown, one file per
+   document (``# title`` then the text). Only the queries' ``_id`` and ``text`` are
+   read, never their ``metadata`` (SciFact's gold evidence).
+2. Indexes it with the product's :class:`Indexer` (Whoosh + Chroma, default MiniLM
+   int8 embedder) for each chunk size in ``--chunk-words``. Embeddings are cached by
+   text in ``--cache`` (``/tmp``) so repeated runs skip the slow part.
+3. Splits the queries (deterministically, by a hash of the id) into *tune* and
+   *held-out* halves. Fusion parameters and chunk size are chosen on *tune* only;
+   figures are printed for both, the held-out ones are the result.
+4. Prints nDCG@10 and recall@100 (document level: a document's score is its best
+   chunk's, MaxP) for bm25, vector, plain RRF (k=60) and the tuned fusion; index build
+   docs/s against raw ``collection.add`` with the same embedder (uncached, on
+   ``--speed-docs`` documents); hybrid query latency p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from vault_agent.ask.fusion import PLAIN_RRF, FusionParams, best_chunks, fuse, ranked
+from vault_agent.index.embedders import Embedder, MiniLMEmbedder
+from vault_agent.index.indexer import Indexer
+from vault_agent.vault import Vault
+
+HERE = Path(__file__).resolve().parent
+
+
+class CachedEmbedder:
+    """Wraps an embedder with an SQLite cache keyed by sha1(name + text)."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, vec BLOB)")
+        self.misses = 0
+
+    def _key(self, t: str) -> str:
+        return hashlib.sha1(f"{self.name}\0{t}".encode()).hexdigest()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for s in range(0, len(keys), 500):
+            part = keys[s:s + 500]
+            q = f"SELECT k, vec FROM v WHERE k IN ({','.join('?' * len(part))})"
+            for k, blob in self.db.execute(q, part):
+                found[k] = np.frombuffer(blob, dtype=np.float32)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            self.misses += len(missing)
+            vecs = self.inner.embed([texts[i] for i in missing])
+            rows = [(keys[i], vecs[j].astype(np.float32).tobytes()) for j, i in enumerate(missing)]
+            self.db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?)", rows)
+            self.db.commit()
+            for j, i in enumerate(missing):
+                found[keys[i]] = vecs[j]
+        return np.vstack([found[k] for k in keys]) if keys else np.zeros((0, self.dim), np.float32)
+
+
+# -- data ----------------------------------------------------------------------------------
+def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
+    docs = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            docs.append({"id": str(d["_id"]), "title": d.get("title", ""),
+                         "text": d.get("text", "")})
+            if limit and len(docs) >= limit:
+                break
+    return docs
+
+
+def load_queries(path: Path) -> dict[str, str]:
+    """Query id → text (``metadata`` is never read)."""
+    out = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            d = json.loads(line)
+            out[str(d["_id"])] = d["text"]
+    return out
+
+
+def load_qrels(path: Path) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = defaultdict(dict)
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh):
+            parts = line.rstrip("\n").split("\t")
+            if i == 0 and not parts[-1].isdigit():
+                continue
+            out[parts[0]][parts[1]] = int(parts[2])
+    return dict(out)
+
+
+def split(qids: list[str]) -> tuple[list[str], list[str]]:
+    """Deterministic tune / held-out halves by sha1 of the query id."""
+    tune, held = [], []
+    for q in qids:
+        (tune if int(hashlib.sha1(q.encode()).hexdigest(), 16) % 2 == 0 else held).append(q)
+    return tune, held
+
+
+def doc_file(doc_id: str) -> str:
+    return f"knowledge-base/scifact/{doc_id}.md"
+
+
+def import_corpus(root: Path, docs: list[dict]) -> Vault:
+    """A vault at ``root`` with one Markdown file per document (reused if present)."""
+    v, created = Vault.init(root, "bench")
+    kb = root / "knowledge-base" / "scifact"
+    if created or not kb.is_dir():
+        kb.mkdir(parents=True, exist_ok=True)
+        for d in docs:
+            title = " ".join(d["title"].split()) or d["id"]
+            (kb / f"{d['id']}.md").write_text(f"# {title}\n\n{d['text'].strip()}\n", "utf-8")
+        v.commit(f"Import {len(docs)} documents", "edit")
+    return v
+
+
+# -- metrics -------------------------------------------------------------------------------
+def ndcg_at(ranking: list[str], rel: dict[str, int], k: int = 10) -> float:
+    dcg = sum((2 ** rel.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranking[:k]))
+    ideal = sorted(rel.values(), reverse=True)[:k]
+    idcg = sum((2 ** r - 1) / math.log2(i + 2) for i, r in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranking: list[str], rel: dict[str, int], k: int = 100) -> float:
+    good = {d for d, r in rel.items() if r > 0}
+    return len(good & set(ranking[:k])) / len(good) if good else 0.0
+
+
+def doc_of(chunk_id: str) -> str:
+    return chunk_id.rsplit("#", 1)[0].rsplit("/", 1)[-1].removesuffix(".md")
+
+
+def to_docs(chunk_scores: dict[str, float], bonus: float) -> dict[str, float]:
+    return {doc_of(p + "#0"): s for p, s in best_chunks(chunk_scores, bonus).items()}
+
+
+def evaluate(runs: dict[str, dict[str, float]], qrels, qids) -> tuple[float, float]:
+    nd, rc = [], []
+    for q in qids:
+        r = [d for d, _ in ranked(runs[q])]
+        nd.append(ndcg_at(r, qrels[q]))
+        rc.append(recall_at(r, qrels[q]))
+    return statistics.mean(nd), statistics.mean(rc)
+
+
+# -- the runs ------------------------------------------------------------------------------
+def raw_runs(ix: Indexer, queries: dict[str, str], qids: list[str], depth_bm: int,
+             depth_vec: int) -> tuple[dict, dict]:
+    """Per query: chunk id → BM25 score, chunk id → cosine."""
+    bm, vec = {}, {}
+    qv = ix.embedder.embed([queries[q] for q in qids])
+    w, c = ix.whoosh(), ix.chroma()
+    for i, q in enumerate(qids):
+        bm[q] = {cid: s for cid, s, _ in w.search(queries[q], depth_bm)}
+        vec[q] = {cid: s for cid, s, _ in c.search(qv[i], depth_vec)}
+    return bm, vec
+
+
+def fused_runs(bm, vec, qids, params: FusionParams, bonus: float, level: str = "doc"):
+    out = {}
+    for q in qids:
+        if level == "doc":
+            out[q] = fuse(to_docs(bm[q], bonus), to_docs(vec[q], bonus), params)
+        else:
+            out[q] = to_docs(fuse(bm[q], vec[q], params), bonus)
+    return out
+
+
+def grid() -> list[FusionParams]:
+    out = [FusionParams("rrf", w, k) for k in (10, 30, 60, 100) for w in (0.5, 0.75, 1.0, 1.5, 2.0)]
+    out += [FusionParams("minmax", w / 20, 60) for w in range(4, 17)]
+    return out
+
+
+def tune(bm, vec, qrels, tune_ids):
+    best = None
+    for bonus in (0.0, 0.1, 0.25):
+        for level in ("doc", "chunk"):
+            for p in grid():
+                nd, _ = evaluate(fused_runs(bm, vec, tune_ids, p, bonus, level), qrels, tune_ids)
+                if best is None or nd > best[0]:
+                    best = (nd, p, bonus, level)
+    return best
+
+
+def speed(docs: list[dict], n: int) -> tuple[float, float]:
+    """(indexer docs/s, raw collection.add docs/s) on ``n`` documents, uncached embedder."""
+    import chromadb
+    from chromadb.config import Settings
+
+    sub = docs[:n]
+    emb = MiniLMEmbedder()
+    emb.embed(["warm up"])
+    with tempfile.TemporaryDirectory() as tmp:
+        v = import_corpus(Path(tmp) / "v", sub)
+        t = time.perf_counter()
+        Indexer(v, embedder=emb).update()
+        ours = n / (time.perf_counter() - t)
+        client = chromadb.PersistentClient(path=str(Path(tmp) / "raw"),
+                                           settings=Settings(anonymized_telemetry=False))
+        col = client.get_or_create_collection("raw", metadata={"hnsw:space": "cosine"},
+                                              embedding_function=None)
+        t = time.perf_counter()
+        texts = [f"{d['title']}\n{d['text']}" for d in sub]
+        col.add(ids=[d["id"] for d in sub], embeddings=emb.embed(texts), documents=texts)
+        raw = n / (time.perf_counter() - t)
+    return ours, raw
+
+
+def latency(ix: Indexer, queries: list[str], params: FusionParams) -> tuple[float, float]:
+    from vault_agent.ask.retrieve import Retriever
+
+    r = Retriever(ix.vault, ix, params, refresh=False)
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        r.search(q, 10)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.95) - 1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    data = HERE.parent.parent / "shared" / "data" / "scifact"
+    ap.add_argument("--corpus", type=Path, default=data / "corpus.jsonl")
+    ap.add_argument("--queries", type=Path, default=data / "queries.jsonl")
+    ap.add_argument("--qrels", type=Path, default=data / "qrels" / "train.tsv")
+    tmp = Path(tempfile.gettempdir())
+    ap.add_argument("--work", type=Path, default=tmp / "vault-bench-retrieval")
+    ap.add_argument("--cache", type=Path,
+                    default=Path(tempfile.gettempdir()) / "vault-bench-cache" / "embeddings.sqlite")
+    ap.add_argument("--chunk-words", default="300,120",
+                    help="chunk sizes to compare (comma separated; the best on tune wins)")
+    ap.add_argument("--limit-docs", type=int, default=None, help="use only the first N documents")
+    ap.add_argument("--speed-docs", type=int, default=200, help="documents for the docs/s figure")
+    args = ap.parse_args(argv)
+
+    docs = load_corpus(args.corpus, args.limit_docs)
+    queries = load_queries(args.queries)
+    qrels = load_qrels(args.qrels)
+    ids = {d["id"] for d in docs}
+    qids = sorted(q for q in qrels if q in queries and any(d in ids for d in qrels[q]))
+    tune_ids, held_ids = split(qids)
+    print(f"corpus {len(docs)} docs; queries {len(qids)} (tune {len(tune_ids)}, "
+          f"held-out {len(held_ids)})")
+    tag = hashlib.sha1(f"{args.corpus.resolve()}:{len(docs)}".encode()).hexdigest()[:8]
+    emb = CachedEmbedder(MiniLMEmbedder(), args.cache)
+    results = {}
+    for words in [int(w) for w in args.chunk_words.split(",")]:
+        root = args.work / f"{tag}-{words}"
+        v = import_corpus(root, docs)
+        ix = Indexer(v, embedder=emb, max_words=words)
+        t = time.perf_counter()
+        rep = ix.update()
+        took = time.perf_counter() - t
+        print(f"[{words} words] indexed {rep.total_chunks} chunks in {took:.1f} s "
+              f"({emb.misses} texts embedded, rest cached)", flush=True)
+        bm, vec = raw_runs(ix, queries, qids, 1000, 400)
+        best = tune(bm, vec, qrels, tune_ids)
+        results[words] = (best, bm, vec, ix)
+        print(f"[{words} words] tuned on tune split: nDCG@10 {best[0]:.3f} with {best[1]}, "
+              f"bonus {best[2]}, fuse at {best[3]} level", flush=True)
+    words = max(results, key=lambda w: results[w][0][0])
+    (nd_t, params, bonus, level), bm, vec, ix = results[words]
+    print(f"\nchosen on tune: chunk {words} words, {params}, bonus {bonus}, {level} level\n")
+    print(f"{'run':<28}{'tune nDCG@10':>14}{'held nDCG@10':>14}{'held R@100':>12}")
+    rows = [("bm25", {q: to_docs(bm[q], bonus) for q in qids}),
+            ("vector (MiniLM-L6 int8)", {q: to_docs(vec[q], bonus) for q in qids}),
+            ("hybrid RRF k=60", fused_runs(bm, vec, qids, PLAIN_RRF, 0.0, "doc")),
+            ("hybrid tuned", fused_runs(bm, vec, qids, params, bonus, level))]
+    for name, runs in rows:
+        t_nd, _ = evaluate(runs, qrels, tune_ids)
+        h_nd, h_rc = evaluate(runs, qrels, held_ids)
+        print(f"{name:<28}{t_nd:>14.3f}{h_nd:>14.3f}{h_rc:>12.3f}")
+    for w, (b, bm_w, vec_w, _) in sorted(results.items()):
+        runs = fused_runs(bm_w, vec_w, held_ids, b[1], b[2], b[3])
+        print(f"  (chunk {w} words, tuned on tune: held-out nDCG@10 "
+              f"{evaluate(runs, qrels, held_ids)[0]:.3f})")
+    p50, p95 = latency(ix, [queries[q] for q in held_ids[:100]], params)
+    print(f"\nhybrid search latency (vault search path, {min(100, len(held_ids))} queries): "
+          f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    if args.speed_docs:
+        ours, raw = speed(docs, min(args.speed_docs, len(docs)))
+        print(f"index build, {args.speed_docs} docs, uncached MiniLM: "
+              f"vault index {ours:.1f} docs/s, "
+              f"raw collection.add {raw:.1f} docs/s, ratio {ours / raw:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

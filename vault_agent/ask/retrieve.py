@@ -1,0 +1,144 @@
+"""Retrieval over the vault's indexes: BM25, vector, or hybrid (fused).
+
+Results are chunks; hybrid and vector results keep the best chunk per file so a
+long note does not fill the list. The indexes are brought up to date first
+(incrementally; built from scratch if missing, e.g. after ``.vault/`` was deleted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import VaultError
+from ..index.indexer import Indexer, IndexReport
+from ..index.whoosh_index import Filters, snippet
+from ..vault import Vault
+from .fusion import DEFAULT, FusionParams, fuse, ranked
+
+MODES = ("bm25", "vector", "hybrid")
+MAX_QUERY_CHARS = 2000
+CANDIDATES = 50
+
+
+class QueryError(VaultError):
+    """A query that cannot be searched (empty)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: a chunk with its score and where it came from."""
+
+    id: str
+    path: str
+    score: float
+    title: str
+    text: str
+    node: str
+    kind: str
+    date: str
+    conflict: bool
+    snippet: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"id": self.id, "path": self.path, "score": round(self.score, 6),
+                "title": self.title, "date": self.date, "node": self.node, "kind": self.kind,
+                "conflict": self.conflict, "snippet": self.snippet, "text": self.text}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits plus notes for the user (query truncated, index rebuilt)."""
+
+    hits: list[Hit]
+    query: str
+    notes: list[str]
+
+
+def clean_query(text: str) -> tuple[str, list[str]]:
+    """Strip the query, cut it at :data:`MAX_QUERY_CHARS`.
+
+    Returns: (query, notes).
+    Raises:
+        QueryError: an empty (or whitespace-only) query.
+    """
+    q = " ".join((text or "").split())
+    if not q:
+        raise QueryError("empty query: say what to look for")
+    notes = []
+    if len(q) > MAX_QUERY_CHARS:
+        notes.append(f"query is {len(q)} characters; searching its first {MAX_QUERY_CHARS}")
+        q = q[:MAX_QUERY_CHARS]
+    return q, notes
+
+
+class Retriever:
+    """Searches one vault's indexes.
+
+    Args:
+        vault: the vault.
+        indexer: default a new :class:`Indexer` (node.toml's embedder).
+        fusion: how hybrid fuses the two rankings.
+        refresh: update the indexes before the first search.
+    """
+
+    def __init__(self, vault: Vault, indexer: Indexer | None = None,
+                 fusion: FusionParams = DEFAULT, refresh: bool = True,
+                 on_rebuild: Callable[[str], None] | None = None) -> None:
+        self.vault = vault
+        self.indexer = indexer or Indexer(vault)
+        self.fusion = fusion
+        self.refresh = refresh
+        self.on_rebuild = on_rebuild
+        self.last_update: IndexReport | None = None
+
+    def _ensure_fresh(self) -> None:
+        if self.refresh:
+            self.last_update = self.indexer.update(on_rebuild=self.on_rebuild)
+            self.refresh = False
+
+    def search(self, text: str, k: int = 10, mode: str = "hybrid",
+               filters: Filters | None = None) -> SearchResult:
+        """The top ``k`` hits for ``text``.
+
+        Raises:
+            QueryError: empty query. VaultError: an unknown mode.
+        """
+        if mode not in MODES:
+            raise VaultError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+        q, notes = clean_query(text)
+        self._ensure_fresh()
+        if self.last_update and self.last_update.rebuilt:
+            notes.append(f"index rebuilt ({self.last_update.reason})")
+        depth = max(CANDIDATES, 3 * k)
+        fields: dict[str, dict[str, Any]] = {}
+        bm: dict[str, float] = {}
+        vec: dict[str, float] = {}
+        if mode in ("bm25", "hybrid"):
+            for cid, s, f in self.indexer.whoosh().search(q, depth, filters):
+                bm[cid] = s
+                fields.setdefault(cid, f)
+        if mode in ("vector", "hybrid"):
+            v = self.indexer.embedder.embed([q])[0]
+            for cid, s, f in self.indexer.chroma().search(v, depth, filters):
+                vec[cid] = s
+                fields.setdefault(cid, f)
+        scores = bm if mode == "bm25" else vec if mode == "vector" else fuse(bm, vec, self.fusion)
+        terms = self.indexer.whoosh().terms(q)
+        hits: list[Hit] = []
+        seen_paths: set[str] = set()
+        for cid, s in ranked(scores):
+            f = fields[cid]
+            path = f.get("path") or cid.rsplit("#", 1)[0]
+            if mode != "bm25" and path in seen_paths:
+                continue
+            seen_paths.add(path)
+            body = f.get("body", "")
+            hits.append(Hit(cid, path, s, f.get("title", ""), body, f.get("node", ""),
+                            f.get("kind", ""), f.get("date", ""), bool(f.get("conflict")),
+                            snippet(body, terms)))
+            if len(hits) >= k:
+                break
+        return SearchResult(hits, q, notes)

