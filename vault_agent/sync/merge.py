@@ -1,0 +1,311 @@
+"""Merging a peer's tree into ours under the rules of DESIGN.md §3.
+
+Only the paths the peer changed since the merge base are decided; everything else
+stays as ours. For each such path (base ``b``, ours ``o``, theirs ``t``):
+
+1. files of different writers are plain additions (``o == b``: take ``t``);
+2. an append-only rollup file may only grow (:func:`rules.merge_append_only`);
+   observation and memory files are immutable once written;
+3. a version under ``agents/<node>/`` not written by ``<node>`` is refused
+   (:class:`~.provenance.Provenance`), ours kept, the rest of the merge goes on;
+4. ``shared-memory/*.json``: key-by-key three-way merge (:mod:`.jsonmerge`);
+5. other text changed on both sides: git's line merge; on a conflict ours stays in
+   place and theirs is written as a Syncthing conflict copy. An edit beats a delete;
+   a conflict copy is never itself copied again.
+
+The result is a list of index changes on top of our tree plus a report; nothing is
+written to the working tree here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pygit2
+
+from ..vault import layout
+from . import jsonmerge, rules
+from .provenance import Provenance
+
+Entry = tuple[pygit2.Oid, int] | None
+APPEND_ONLY = ("rollup",)
+IMMUTABLE = ("observation", "memory")
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A path both sides changed incompatibly: ours kept at ``path``, theirs at ``copy``.
+
+    ``keys`` lists the JSON keys that conflicted (shared-memory files).
+    """
+
+    path: str
+    copy: str
+    writer: str
+    keys: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {"path": self.path, "copy": self.copy, "writer": self.writer,
+                "keys": list(self.keys)}
+
+    def trailer(self) -> tuple[str, str]:
+        """The ``Vault-Conflict`` commit trailer."""
+        extra = f" (keys: {', '.join(self.keys)})" if self.keys else ""
+        return ("Vault-Conflict", f"{self.path} -> {self.copy}{extra}")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A peer's version of ``path`` that was not taken, and why."""
+
+    path: str
+    reason: str
+    writers: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {"path": self.path, "reason": self.reason, "writers": list(self.writers)}
+
+    def trailer(self) -> tuple[str, str]:
+        """The ``Vault-Refused`` commit trailer."""
+        return ("Vault-Refused", f"{self.path}: {self.reason}")
+
+
+@dataclass
+class MergeResult:
+    """Index changes (path → entry or None to delete) on top of ours, and the report."""
+
+    changes: dict[str, Entry] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    merged_auto: list[str] = field(default_factory=list)
+    hlcs: list[str] = field(default_factory=list)
+
+
+def _entries(repo: pygit2.Repository, a: pygit2.Tree | None,
+             b: pygit2.Tree) -> dict[str, Entry]:
+    """Paths that differ from ``a`` to ``b``, with their entry in ``b`` (None: deleted)."""
+    diff = repo.diff(a, b) if a is not None else b.diff_to_tree(swap=True)
+    out: dict[str, Entry] = {}
+    for d in diff.deltas:
+        if d.status == pygit2.enums.DeltaStatus.DELETED:
+            out[d.old_file.path] = None
+        else:
+            out[d.new_file.path] = (d.new_file.id, d.new_file.mode)
+    return out
+
+
+def _lookup(tree: pygit2.Tree | None, path: str) -> Entry:
+    if tree is None:
+        return None
+    try:
+        obj = tree[path]
+    except KeyError:
+        return None
+    if obj.type != pygit2.enums.ObjectType.BLOB:
+        return None
+    return (obj.id, obj.filemode)
+
+
+class TreeMerger:
+    """Decides, path by path, how a peer's tree merges into ours.
+
+    Args:
+        repo: the repository holding all three trees.
+        node: this node's id (the writer of conflict copies it keeps as ours).
+        provenance: writers of the peer's file versions (rule 3).
+        fallback_time: when a conflict copy's origin commit is unknown.
+    """
+
+    def __init__(self, repo: pygit2.Repository, node: str, provenance: Provenance,
+                 fallback_time: datetime | None = None) -> None:
+        self.repo = repo
+        self.node = node
+        self.prov = provenance
+        self.fallback_time = fallback_time or datetime.now(UTC)
+        self.result = MergeResult()
+        self._taken: set[str] = set()
+
+    def merge(self, base: pygit2.Tree | None, ours: pygit2.Tree,
+              theirs: pygit2.Tree) -> MergeResult:
+        """Merge ``theirs`` into ``ours`` from ``base``; returns the changes and report."""
+        self._ours = ours
+        theirs_changes = _entries(self.repo, base, theirs)
+        ours_changes = _entries(self.repo, base, ours)
+        for path in sorted(theirs_changes):
+            b = _lookup(base, path)
+            o = ours_changes[path] if path in ours_changes else b
+            self._decide(path, b, o, theirs_changes[path])
+        return self.result
+
+    # -- helpers -------------------------------------------------------------------------
+    def _data(self, e: Entry) -> bytes | None:
+        return None if e is None else self.repo[e[0]].data
+
+    def _take(self, path: str, e: Entry) -> None:
+        self.result.changes[path] = e
+
+    def _refuse(self, path: str, reason: str, writers: set[str] | None = None) -> None:
+        self.result.refused.append(Refusal(path, reason, tuple(sorted(writers or ()))))
+
+    def _owner_refusal(self, path: str, info: layout.PathInfo, t: Entry) -> bool:
+        """Rule 3: refuse a version of ``agents/<node>/…`` written by anyone else."""
+        if info.node is None or not path.startswith(f"{layout.AGENTS}/"):
+            return False
+        writers = self.prov.writers(path, t[0] if t else None)
+        if info.node in writers:
+            return False
+        what = "deleted" if t is None else "written"
+        who = ", ".join(sorted(writers)) or "an unknown writer"
+        self._refuse(path, f"{what} by {who}, not by its owner node {info.node}", writers)
+        return True
+
+    def _note_hlcs(self, kind: str, old: bytes | None, new: bytes) -> None:
+        if kind == "rollup":
+            self.result.hlcs += rules.hlcs_in(rules.new_lines(old, new))
+        elif kind in ("observation", "memory"):
+            self.result.hlcs += rules.hlcs_in(new, markdown=True)
+
+    # -- the decision table --------------------------------------------------------------
+    def _decide(self, path: str, b: Entry, o: Entry, t: Entry) -> None:
+        if o == t:
+            return
+        info = layout.classify(path)
+        if info.kind == "ignored":
+            self._refuse(path, "a path that is never synced (.vault/, local-cache/)")
+            return
+        if self._owner_refusal(path, info, t):
+            return
+        if t is None:
+            self._theirs_deleted(path, info, b, o)
+            return
+        if info.kind in APPEND_ONLY:
+            self._append_only(path, info, b, o, t)
+            return
+        if info.kind in IMMUTABLE and b is not None and t != b:
+            self._refuse(path, f"{info.kind} files are immutable once written")
+            return
+        if o == b or o is None:
+            # ours unchanged (a plain addition or update from the other writer), or we
+            # deleted a file they edited: the edit wins.
+            self._take(path, t)
+            self._note_hlcs(info.kind, None, self._data(t) or b"")
+            return
+        self._both_changed(path, info, b, o, t)
+
+    def _theirs_deleted(self, path: str, info: layout.PathInfo, b: Entry, o: Entry) -> None:
+        if info.kind in APPEND_ONLY + IMMUTABLE:
+            # Trigger: a peer's tree lacks a rollup/observation file we hold.
+            # Why: those files only ever grow or stay; a deletion would lose records.
+            # What: refuse, keep ours.
+            self._refuse(path, f"deletes a {info.kind} file (append-only/immutable)")
+            return
+        if o == b:
+            self._take(path, None)
+        # else: we edited a file they deleted; the edit wins, keep ours.
+
+    def _append_only(self, path: str, info: layout.PathInfo, b: Entry, o: Entry,
+                     t: Entry) -> None:
+        bd, od, td = self._data(b), self._data(o), self._data(t)
+        assert td is not None
+        merged, reason = rules.merge_append_only(bd, od, td)
+        if reason:
+            self._refuse(path, reason)
+            return
+        if merged == od:
+            return
+        self._note_hlcs(info.kind, od, merged)
+        if merged == td:
+            self._take(path, t)
+        else:
+            mode = o[1] if o else t[1]
+            self._take(path, (self.repo.create_blob(merged), mode))
+            self.result.merged_auto.append(path)
+
+    def _both_changed(self, path: str, info: layout.PathInfo, b: Entry, o: Entry,
+                      t: Entry) -> None:
+        assert o is not None and t is not None
+        if layout.is_conflict_copy(path):
+            # Trigger: a conflict copy edited differently on both sides.
+            # Why: Syncthing never makes a copy of a copy (copies would multiply).
+            # What: keep ours; theirs stays in the peer's history.
+            self._refuse(path, "conflict copy changed on both sides; ours kept, never copied again")
+            return
+        bd, od, td = self._data(b), self._data(o), self._data(t)
+        assert od is not None and td is not None
+        if info.kind == "shared-json" and self._json(path, bd, od, td, o, t):
+            return
+        if rules.is_text(od) and rules.is_text(td) and (bd is None or rules.is_text(bd)):
+            res = self.repo.merge_file_from_index(
+                pygit2.IndexEntry(path, b[0], b[1]) if b else None,
+                pygit2.IndexEntry(path, o[0], o[1]), pygit2.IndexEntry(path, t[0], t[1]))
+            if res.automergeable:
+                self._take(path, (self.repo.create_blob(res.contents.encode("utf-8")), o[1]))
+                self.result.merged_auto.append(path)
+                return
+        self._conflict_copy(path, t)
+
+    def _json(self, path: str, bd: bytes | None, od: bytes, td: bytes, o: Entry,
+              t: Entry) -> bool:
+        base = jsonmerge.loads_object(bd) if bd is not None else {}
+        mine, their = jsonmerge.loads_object(od), jsonmerge.loads_object(td)
+        if base is None or mine is None or their is None:
+            return False  # not JSON objects on every side: treated as text
+        merged, keys = jsonmerge.merge3(base, mine, their)
+        if merged != mine:
+            self._take(path, (self.repo.create_blob(jsonmerge.dumps(merged).encode("utf-8")),
+                              o[1] if o else 0o100644))
+            self.result.merged_auto.append(path)
+        if keys:
+            self._conflict_copy(path, t, tuple(keys))
+        return True
+
+    def _conflict_copy(self, path: str, t: Entry, keys: tuple[str, ...] = ()) -> None:
+        """Keep ours at ``path``; write theirs as ``name.sync-conflict-…-<writer>.ext``."""
+        assert t is not None
+        origin = self.prov.origin(path, t[0])
+        if origin:
+            writer, when = origin[0], datetime.fromtimestamp(origin[1], UTC)
+        else:
+            writer, when = "unknown", self.fallback_time
+        if not layout.NODE_RE.match(writer):
+            writer = layout.slugify(writer, 32)
+        copy = layout.conflict_copy_name(path, when, writer)
+        while True:
+            existing = self.result.changes.get(copy, _lookup(self._ours, copy))
+            if existing is None or existing[0] == t[0]:
+                break
+            when = when.replace(second=(when.second + 1) % 60)  # same second, other text
+            copy = layout.conflict_copy_name(path, when, writer)
+        self._take(copy, t)
+        self.result.conflicts.append(Conflict(path, copy, writer, keys))
+
+
+def merge_trees(repo: pygit2.Repository, node: str, base: pygit2.Tree | None,
+                ours: pygit2.Tree, theirs: pygit2.Tree, provenance: Provenance,
+                fallback_time: datetime | None = None) -> MergeResult:
+    """Merge ``theirs`` into ``ours`` (see the module docstring for the rules)."""
+    return TreeMerger(repo, node, provenance, fallback_time).merge(base, ours, theirs)
+
+
+def apply_changes(repo: pygit2.Repository, ours: pygit2.Tree,
+                  changes: dict[str, Entry], on_clash: Callable[[str, str], None]) -> pygit2.Oid:
+    """Write the tree of ``ours`` with ``changes`` applied; returns its id.
+
+    A change that cannot be placed (a file where the other side has a folder) is
+    skipped and reported through ``on_clash(path, reason)``.
+    """
+    index = pygit2.Index()
+    index.read_tree(ours)
+    for path, entry in sorted(changes.items()):
+        try:
+            if entry is None:
+                index.remove(path)
+            else:
+                index.add(pygit2.IndexEntry(path, entry[0], entry[1]))
+        except (OSError, pygit2.GitError, KeyError, ValueError) as e:
+            on_clash(path, f"cannot be placed: {e}")
+    return index.write_tree(repo)

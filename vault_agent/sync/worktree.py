@@ -1,0 +1,175 @@
+"""Moving the working copy from one commit to another, crash-safely, and the sync lock.
+
+Order of work: (1) a journal ``.vault/sync/journal.json`` names the old and target
+commits; (2) changed files are written atomically, each only if the working file
+still holds the old version (a local edit is never overwritten); (3) the index is
+updated; (4) ``main`` moves to the target; (5) the journal is removed. Every step is
+idempotent, so after a SIGKILL anywhere :func:`recover` redoes the work from the
+journal; HEAD never points at a commit whose files are not in place.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pygit2
+
+from ..errors import LockedError
+from ..vault import Vault
+from ..vault.atomic import atomic_write_bytes, atomic_write_text
+from ..vault.repo import BRANCH
+from .transport import crash_point
+
+log = logging.getLogger("vault_agent.sync")
+MAIN_REF = f"refs/heads/{BRANCH}"
+
+
+@contextmanager
+def sync_lock(vault: Vault, wait_s: float = 30.0) -> Iterator[None]:
+    """Hold ``.vault/sync/lock`` (flock: released by the kernel if the process dies).
+
+    Raises:
+        LockedError: another sync held it for longer than ``wait_s`` seconds.
+    """
+    path = vault.state_dir("sync") / "lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockedError(f"{vault.root}: another 'vault sync' is running") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _journal(vault: Vault) -> Path:
+    return vault.state_dir("sync") / "journal.json"
+
+
+def _same(path: Path, oid: pygit2.Oid) -> bool:
+    try:
+        if path.is_symlink():
+            return pygit2.hash(os.readlink(path).encode()) == oid
+        return path.is_file() and pygit2.hashfile(str(path)) == oid
+    except OSError:
+        return False
+
+
+def _write(repo: pygit2.Repository, path: Path, oid: pygit2.Oid, mode: int) -> None:
+    data = repo[oid].data
+    if mode == pygit2.enums.FileMode.LINK:
+        if path.is_symlink() or path.exists():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(data.decode("utf-8", "replace"), path)
+        return
+    atomic_write_bytes(path, data)
+    if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE:
+        os.chmod(path, 0o755)
+
+
+def _prune_dirs(root: Path, path: Path) -> None:
+    d = path.parent
+    while d != root and d.is_dir():
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        d = d.parent
+
+
+def move_to(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
+    """Move the working copy, index and ``main`` from commit ``old`` to ``target``.
+
+    Returns the paths kept because they were edited locally meanwhile (they stay
+    as pending changes; never overwritten).
+    """
+    atomic_write_text(_journal(vault), json.dumps({"old": str(old), "target": str(target)}) + "\n")
+    kept = _apply(vault, old, target)
+    _journal(vault).unlink(missing_ok=True)
+    return kept
+
+
+def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
+    repo = vault.repo
+    old_tree = repo[old].peel(pygit2.Tree)
+    new_tree = repo[target].peel(pygit2.Tree)
+    kept: list[str] = []
+    index_changes: list[tuple[str, pygit2.Oid | None, int]] = []
+    for n, d in enumerate(repo.diff(old_tree, new_tree).deltas):
+        deleted = d.status == pygit2.enums.DeltaStatus.DELETED
+        rel = d.old_file.path if deleted else d.new_file.path
+        full = vault.root / rel
+        if deleted:
+            if full.is_symlink() or full.exists():
+                if _same(full, d.old_file.id):
+                    full.unlink()
+                    _prune_dirs(vault.root, full)
+                else:
+                    kept.append(rel)
+            index_changes.append((rel, None, 0))
+            continue
+        new_id, mode = d.new_file.id, d.new_file.mode
+        if not _same(full, new_id):
+            unchanged = not (full.is_symlink() or full.exists()) or (
+                d.status != pygit2.enums.DeltaStatus.ADDED and _same(full, d.old_file.id))
+            if unchanged:
+                _write(repo, full, new_id, mode)
+            else:
+                kept.append(rel)
+        index_changes.append((rel, new_id, mode))
+        if n == 0:
+            crash_point("merge")
+    index = repo.index
+    index.read()
+    for rel, oid, mode in index_changes:
+        if oid is None:
+            try:
+                index.remove(rel)
+            except (OSError, KeyError, pygit2.GitError):
+                pass
+        else:
+            index.add(pygit2.IndexEntry(rel, oid, mode))
+    index.write()
+    crash_point("merge-index")
+    repo.references.create(MAIN_REF, target, force=True)
+    if kept:
+        log.warning("sync kept local edits of %s (now pending changes)", ", ".join(kept))
+    return kept
+
+
+def recover(vault: Vault) -> bool:
+    """Finish a move that was interrupted (SIGKILL, power cut); True if there was one."""
+    jp = _journal(vault)
+    if not jp.exists():
+        return False
+    try:
+        j = json.loads(jp.read_text("utf-8"))
+        old, target = pygit2.Oid(hex=j["old"]), pygit2.Oid(hex=j["target"])
+        vault.repo[target]
+        vault.repo[old]
+    except (ValueError, KeyError, TypeError, OSError):
+        log.warning("dropping an unreadable sync journal %s", jp)
+        jp.unlink(missing_ok=True)
+        return False
+    head = vault.repo.references[MAIN_REF].target if MAIN_REF in vault.repo.references else None
+    if head == old:
+        log.warning("completing an interrupted sync: moving to %s", str(target)[:10])
+        _apply(vault, old, target)
+    elif head != target:
+        log.warning("sync journal does not match HEAD (%s); dropped", str(head)[:10])
+    jp.unlink(missing_ok=True)
+    return True
