@@ -47,11 +47,16 @@ def _now() -> datetime:
 
 
 def _whole_json_line(line: bytes) -> bool:
-    """True for a blank line or a JSON object (what an append can leave behind whole)."""
+    """True for a blank line or any valid JSON (a torn append never is valid JSON).
+
+    A valid line that fails the rollup schema is a bad record, not crash damage: it
+    stays in place for ``vault check`` to report.
+    """
     if not line.strip():
         return True
     try:
-        return isinstance(json.loads(line), dict)
+        json.loads(line)
+        return True
     except (json.JSONDecodeError, UnicodeDecodeError):
         return False
 
@@ -379,7 +384,7 @@ class Vault:
     def repair_torn_files(self) -> list[Path]:
         """Quarantine torn last lines of this node's rollup files (crash recovery).
 
-        A last line without newline, or one that is not a JSON object, is moved to
+        A last line without newline, or one that is not valid JSON, is moved to
         ``local-cache/quarantine/`` (logged there in ``quarantine.log`` and as a
         warning) and the file cut to its last complete line. Nothing else is touched.
         Returns the quarantine files written.

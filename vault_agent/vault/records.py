@@ -196,7 +196,7 @@ def parse_markdown(text: str, path: str = "<markdown>") -> tuple[dict[str, Any],
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1  # 0-based in the block, after '---'
-        line = min(line, text.count("\n", 0, closed.start()) + 1)  # never past the close
+        line = min(line, text.count("\n", 0, closed.start()))  # the last YAML line at most
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise RecordError(path, line, f"malformed YAML frontmatter: {problem}") from None
     if meta is None:
