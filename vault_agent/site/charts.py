@@ -1,0 +1,181 @@
+"""SVG charts drawn in Python at build time (no JavaScript chart library, no CDN).
+
+A day chart shows one sensor over one UTC day: the min–max band of each rollup window
+as a shaded area and the window means as a line. Binary sensors (motion, door) are drawn
+as bars of the fraction of each window the sensor was on. Gaps longer than two windows
+break the line, so missing data is visible rather than interpolated.
+
+The SVG carries its scale in ``data-*`` attributes (``data-ymin``, ``data-ymax``,
+``data-min``, ``data-max``, ``data-mean``) so tests and scripts can check the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from html import escape
+
+from ..vault.layout import parse_iso
+
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 52, 12, 14, 26
+DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class Point:
+    """One rollup window on the chart: ``t`` seconds since the day's 00:00 UTC (window start),
+    ``dt`` window length in seconds, and its mean/min/max (or on fraction for binary sensors)."""
+
+    t: float
+    dt: float
+    mean: float
+    lo: float
+    hi: float
+
+
+def fmt_num(x: float | None) -> str:
+    """Format a measurement for tables and labels (about 4 significant digits).
+
+    ``None`` gives an en dash. 21.3456 → ``21.35``; 412.75 → ``412.8``; 1234.7 → ``1235``;
+    0.004712 → ``0.004712``. Trailing zeros are dropped (21.50 → ``21.5``).
+    """
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    a = abs(x)
+    if a >= 1000:
+        s = f"{x:.0f}"
+    elif a >= 100:
+        s = f"{x:.1f}"
+    elif a >= 1 or a == 0:
+        s = f"{x:.2f}"
+    else:
+        s = f"{x:.4g}"
+    if "." in s and "e" not in s:
+        s = s.rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round tick values covering [lo, hi] (Heckbert's "nice numbers",
+    Graphics Gems I, 1990: steps of 1, 2, 5 × 10^k)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [0.0, 1.0]
+    if hi - lo < 1e-12:
+        pad = abs(lo) * 0.05 or 0.5
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(1, n - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    start = math.floor(lo / step) * step
+    ticks, v = [], start
+    while v < hi + step * 0.999:
+        ticks.append(round(v, 10))
+        v += step
+    if len(ticks) < 2:
+        ticks.append(round(start + step, 10))
+    return ticks
+
+
+def _segments(points: Sequence[Point]) -> list[list[Point]]:
+    """Split points where the gap to the next window exceeds two window lengths."""
+    segs: list[list[Point]] = []
+    for p in points:
+        if segs and p.t - (segs[-1][-1].t + segs[-1][-1].dt) <= 2 * max(p.dt, 1.0):
+            segs[-1].append(p)
+        else:
+            segs.append([p])
+    return segs
+
+
+def points_from_rollups(rollups: Sequence, day: date, binary: bool = False) -> list[Point]:
+    """Chart points from one sensor's rollups of ``day`` (objects with start, end, mean, min,
+    max, on_s, count), sorted by time. Binary sensors plot ``on_s / window seconds``."""
+    base = datetime(day.year, day.month, day.day, tzinfo=parse_iso("2000-01-01T00:00:00Z").tzinfo)
+    out = []
+    for r in rollups:
+        t0 = (parse_iso(r.start) - base).total_seconds()
+        dt = max(1.0, (parse_iso(r.end) - parse_iso(r.start)).total_seconds())
+        if binary:
+            frac = min(1.0, max(0.0, (r.on_s or 0.0) / dt))
+            out.append(Point(t0, dt, frac, 0.0, frac))
+        elif r.mean is not None:
+            lo = r.min if r.min is not None else r.mean
+            hi = r.max if r.max is not None else r.mean
+            out.append(Point(t0, dt, r.mean, lo, hi))
+    return sorted(out, key=lambda p: p.t)
+
+
+def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
+              binary: bool = False, chart_id: str = "") -> str:
+    """An inline SVG of one sensor over one UTC day (00:00–24:00 on the x axis).
+
+    Args:
+        points: from :func:`points_from_rollups`.
+        label: sensor name, used in the title and aria-label.
+        unit: unit text shown on the y axis (e.g. ``°C``).
+        binary: draw on-fraction bars (0–1) instead of a mean line with band.
+    Returns:
+        One line of SVG markup (no blank lines, so Markdown passes it through).
+    """
+    pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    if binary:
+        lo, hi = 0.0, 1.0
+    elif points:
+        lo, hi = min(p.lo for p in points), max(p.hi for p in points)
+    else:
+        lo, hi = 0.0, 1.0
+    ticks = [0.0, 0.25, 0.5, 0.75, 1.0] if binary else nice_ticks(lo, hi)
+    y0, y1 = ticks[0], ticks[-1]
+
+    def x(t: float) -> float:
+        return LEFT + pw * min(max(t, 0.0), DAY_S) / DAY_S
+
+    def y(v: float) -> float:
+        return TOP + ph * (1 - (v - y0) / (y1 - y0 or 1.0))
+
+    parts = []
+    for tv in ticks:
+        yy = y(tv)
+        parts.append(f'<line class="grid" x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + pw}" y2="{yy:.1f}"/>')
+        text = f"{tv * 100:.0f}%" if binary else fmt_num(tv)
+        parts.append(f'<text class="ytick" x="{LEFT - 6}" y="{yy + 4:.1f}">{escape(text)}</text>')
+    for h in range(0, 25, 3):
+        xx = x(h * 3600)
+        parts.append(f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" y2="{TOP + ph}"/>')
+        parts.append(f'<text class="xtick" x="{xx:.1f}" y="{HEIGHT - 8}">{h:02d}:00</text>')
+    if binary:
+        for p in points:
+            if p.hi > 0:
+                w = max(1.0, x(p.t + p.dt) - x(p.t))
+                parts.append(f'<rect class="bar" x="{x(p.t):.1f}" y="{y(p.hi):.1f}" '
+                             f'width="{w:.1f}" height="{y(0) - y(p.hi):.1f}"/>')
+    else:
+        for seg in _segments(points):
+            mid = [(x(p.t + p.dt / 2), p) for p in seg]
+            if len(seg) == 1:
+                xx, p = mid[0]
+                parts.append(f'<circle class="mean-dot" cx="{xx:.1f}" cy="{y(p.mean):.1f}" r="2.5"/>')
+                continue
+            top = " ".join(f"{xx:.1f},{y(p.hi):.1f}" for xx, p in mid)
+            bot = " ".join(f"{xx:.1f},{y(p.lo):.1f}" for xx, p in reversed(mid))
+            parts.append(f'<polygon class="band" points="{top} {bot}"/>')
+            line = " ".join(f"{xx:.1f},{y(p.mean):.1f}" for xx, p in mid)
+            parts.append(f'<polyline class="mean" points="{line}"/>')
+    if not points:
+        parts.append(f'<text class="empty" x="{LEFT + pw / 2}" y="{TOP + ph / 2}">no data</text>')
+    parts.append(f'<text class="unit" x="6" y="{TOP + 4}">{escape(unit)}</text>')
+    stats = ""
+    if points:
+        mean = sum(p.mean * p.dt for p in points) / sum(p.dt for p in points)
+        stats = (f' data-min="{fmt_num(min(p.lo for p in points))}"'
+                 f' data-max="{fmt_num(max(p.hi for p in points))}" data-mean="{fmt_num(mean)}"')
+    title = f"{label}: {'share of time on' if binary else 'mean with min–max band'}"
+    ident = f' id="{escape(chart_id)}"' if chart_id else ""
+    return (f'<svg class="va-chart{" binary" if binary else ""}"{ident} role="img" '
+            f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'preserveAspectRatio="xMidYMid meet" data-ymin="{y0:g}" data-ymax="{y1:g}" '
+            f'data-points="{len(points)}"{stats} xmlns="http://www.w3.org/2000/svg">'
+            f'<title>{escape(title)}</title>{"".join(parts)}</svg>')

@@ -1,0 +1,129 @@
+"""``vault site serve``: serve the built site on 127.0.0.1 and rebuild when the vault changes.
+
+A plain ``http.server`` serves ``.vault/site/``; a watchdog observer notices changes to
+the vault (files and commits) and runs an incremental build after a short quiet period.
+Events under ``.vault/`` and ``local-cache/`` (our own output, raw readings) are ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from ..vault import Vault, layout
+from .build import BuildReport, build_site
+
+log = logging.getLogger("vault_agent.site")
+QUIET_S = 1.0
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+def make_server(html_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
+    """An HTTP server for ``html_dir`` (port 0 picks a free one: see ``server_address``)."""
+    handler = functools.partial(_Handler, directory=str(html_dir))
+    return ThreadingHTTPServer((host, port), handler)
+
+
+def ignored(vault_root: Path, path: str) -> bool:
+    """True for paths whose change must not trigger a rebuild (derived output, raw cache)."""
+    try:
+        rel = Path(path).resolve().relative_to(vault_root).as_posix()
+    except ValueError:
+        return True
+    parts = rel.split("/")
+    if parts[0] == layout.VAULT_DIR or layout.LOCAL_CACHE in parts:
+        return True
+    if parts[0] == ".git":
+        # commits and merges move refs; objects and the index churn on every status call
+        return not (rel in (".git/HEAD",) or rel.startswith(".git/refs/"))
+    return rel.endswith(".tmp")
+
+
+class Rebuilder:
+    """Runs an incremental build after vault changes settle for :data:`QUIET_S` seconds."""
+
+    def __init__(self, vault: Vault, out: Path | None = None,
+                 on_build: Callable[[BuildReport], None] | None = None) -> None:
+        self.vault, self.out, self.on_build = vault, out, on_build
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    def poke(self) -> None:
+        """Note a change; (re)start the quiet-period timer."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(QUIET_S, self.rebuild)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def rebuild(self) -> BuildReport | None:
+        """Build now; errors are logged, never fatal to the server."""
+        try:
+            report = build_site(self.vault, out=self.out, progress=False)
+        except Exception as e:  # noqa: BLE001 - keep serving the last good site
+            log.error("site rebuild failed: %s", e)
+            return None
+        if self.on_build:
+            self.on_build(report)
+        return report
+
+    def cancel(self) -> None:
+        """Stop a pending rebuild."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+
+
+def watch_vault(vault: Vault, rebuilder: Rebuilder):
+    """Start a watchdog observer on the vault that pokes ``rebuilder``; returns the observer."""
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    root = vault.root
+
+    class _Events(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            paths = [event.src_path, getattr(event, "dest_path", "") or ""]
+            if any(p and not ignored(root, p) for p in paths):
+                rebuilder.poke()
+
+    obs = Observer()
+    obs.schedule(_Events(), str(root), recursive=True)
+    obs.daemon = True
+    obs.start()
+    return obs
+
+
+def serve(vault: Vault, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
+          out: Path | None = None, announce: Callable[[str], None] | None = None,
+          stop: threading.Event | None = None) -> None:
+    """Build, then serve until interrupted (or ``stop`` is set), rebuilding on change."""
+    report = build_site(vault, out=out, progress=True)
+    server = make_server(report.html_dir, host, port)
+    url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
+    if announce:
+        announce(url)
+    rebuilder = Rebuilder(vault, out)
+    observer = watch_vault(vault, rebuilder) if watch else None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        (stop or threading.Event()).wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rebuilder.cancel()
+        if observer is not None:
+            observer.stop()
+        server.shutdown()
+        server.server_close()
+
