@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pygit2
@@ -244,7 +244,6 @@ def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
         log.warning("sync with %s failed: %s", peer.name, msg)
         return _result(peer, "error", outcomes, pushed, error=msg, next_try=new.next_try)
     ahead, behind = _ahead_behind(repo, peer)
-    from dataclasses import replace
     st.update(vault, peer.name, replace(prev.succeeded(now, ahead, behind), can_push=can_push))
     changed = pushed or any(o.commit for o in outcomes)
     return _result(peer, "ok" if changed else "up-to-date", outcomes, pushed,
@@ -289,5 +288,32 @@ def sync_all(vault: Vault, peer: str | None = None, timeout_s: float = DEFAULT_T
             results.append(r)
             if on_result:
                 on_result(r)
+        results = _push_again(vault, peers, results, timeout_s, on_result)
     return SyncReport(vault.node, st.layout.iso(started), st.layout.iso(datetime.now(UTC)),
                       committed, recovered, vault.head(), tuple(results))
+
+
+def _push_again(vault: Vault, peers: list[Peer], results: list[PeerResult], timeout_s: float,
+                on_result: Callable[[PeerResult], None] | None) -> list[PeerResult]:
+    """Hubs synced before a later peer's merge get our new head too (transitivity).
+
+    Trigger: a later peer's merge moved ``main`` after an earlier hub was pushed.
+    Why: changes must travel A→us→hub in one round, as with Syncthing.
+    What: sync that hub once more (fetch, merge, push) and fold the results.
+    """
+    head = vault.repo.references[f"refs/heads/{git.BRANCH}"].target
+    out = []
+    for p, r in zip(peers, results, strict=True):
+        prev = st.load(vault).get(p.name, st.PeerState())
+        remote = vault.repo.references.get(p.remote_ref)
+        if (r.status in ("ok", "up-to-date") and _should_push(p, prev)
+                and (remote is None or remote.target != head)):
+            again = sync_peer(vault, p, timeout_s, force=True)
+            r = replace(again, conflicts=r.conflicts + again.conflicts,
+                        refused=r.refused + again.refused, pushed=r.pushed or again.pushed,
+                        merged=again.merged or r.merged,
+                        status="ok" if again.status == "up-to-date" else again.status)
+            if on_result:
+                on_result(r)
+        out.append(r)
+    return out

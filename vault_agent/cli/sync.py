@@ -1,0 +1,176 @@
+"""Sync commands: ``vault peer add|list|remove``, ``vault sync``, ``vault conflicts``."""
+
+from __future__ import annotations
+
+import click
+
+from .common import emit_json, json_option, open_vault, vault_option
+
+
+@click.group("peer")
+def peer_group() -> None:
+    """Manage sync peers (stored in agents/<node>/node.toml and as git remotes).
+
+    \b
+    Examples:
+        vault peer add nas ssh://nas.local/srv/homelab-ai.git
+        vault peer add llama /mnt/llama/vault
+        vault peer list --json
+    """
+
+
+@peer_group.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--push/--no-push", default=None,
+              help="Push to this peer (default: only when it is a bare repository).")
+@vault_option
+def peer_add_cmd(name: str, url: str, push: bool | None, vault_path: str | None) -> None:
+    """Add peer NAME at URL (a path, file://, ssh://, git://) and commit node.toml."""
+    from ..sync.peers import add_peer
+    v = open_vault(vault_path)
+    p = add_peer(v, name, url, push)
+    click.echo(f"peer {p.name} -> {p.url}")
+
+
+@peer_group.command("list")
+@vault_option
+@json_option
+def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
+    """List peers with their last sync, ahead/behind counts and reachability."""
+    from ..sync.status import peer_rows
+    v = open_vault(vault_path)
+    rows = peer_rows(v)
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("no peers; add one with: vault peer add NAME URL")
+    for r in rows:
+        extra = " (from clone)" if r["implicit"] else ""
+        ab = "" if r["ahead"] is None else f" ahead {r['ahead']} behind {r['behind']}"
+        state = ("never synced" if r["reachable"] is None else
+                 "reachable" if r["reachable"] else f"unreachable, retry after {r['next_try']}")
+        click.echo(f"{r['name']:<12} {r['url']}{extra}")
+        click.echo(f"{'':<12} last sync {r['last_success'] or 'never'};{ab}; {state}")
+
+
+@peer_group.command("remove")
+@click.argument("name")
+@vault_option
+def peer_remove_cmd(name: str, vault_path: str | None) -> None:
+    """Remove peer NAME (node.toml entry, git remote and its fetched refs)."""
+    from ..sync.peers import remove_peer
+    from ..sync.state import forget
+    v = open_vault(vault_path)
+    p = remove_peer(v, name)
+    forget(v, name)
+    click.echo(f"removed peer {p.name} ({p.url})")
+
+
+def _describe(r) -> str:
+    parts = [f"{r.peer}: {r.status}"]
+    if r.merged:
+        parts.append("fast-forward" if r.fast_forward else f"merged {r.merged[:10]}")
+    if r.pushed:
+        parts.append("pushed")
+    if r.ahead is not None:
+        parts.append(f"ahead {r.ahead} behind {r.behind}")
+    if r.conflicts:
+        parts.append(f"{len(r.conflicts)} conflict(s)")
+    if r.refused:
+        parts.append(f"{len(r.refused)} refused")
+    if r.next_try and r.status != "ok":
+        parts.append(f"next try {r.next_try}")
+    return ", ".join(parts)
+
+
+@click.command("sync")
+@click.option("--peer", "peer_name", default=None, help="Only this peer (ignores its backoff).")
+@click.option("--force", is_flag=True, help="Try every peer now, even during its backoff.")
+@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
+              help="Seconds per fetch or push.")
+@vault_option
+@json_option
+def sync_cmd(peer_name: str | None, force: bool, timeout_s: float, vault_path: str | None,
+             as_json: bool) -> None:
+    """Commit pending changes, then fetch, merge and push with every reachable peer.
+
+    Merges follow DESIGN.md §3: additions merge cleanly; rollups may only grow;
+    another node's folder is only taken from that node; shared JSON merges key by
+    key; other text conflicts keep ours and save theirs as a conflict copy.
+    Exit status 1 when a peer was unreachable, refused or failed.
+
+    \b
+    Examples:
+        vault sync
+        vault sync --peer nas --json
+    """
+    from ..sync.sync import sync_all
+    v = open_vault(vault_path)
+
+    def show(r) -> None:
+        if not as_json:
+            click.echo(_describe(r))
+            for c in r.conflicts:
+                click.echo(f"  conflict: {c.path} (theirs kept as {c.copy})")
+            for x in r.refused:
+                click.echo(f"  refused: {x.path}: {x.reason}")
+            if r.error:
+                click.echo(f"  error: {r.error}")
+
+    report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        if report.recovered:
+            click.echo("completed an interrupted sync")
+        if not report.peers:
+            click.echo("no peers; add one with: vault peer add NAME URL")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.group("conflicts", invoke_without_command=True)
+@vault_option
+@json_option
+@click.pass_context
+def conflicts_group(ctx: click.Context, vault_path: str | None, as_json: bool) -> None:
+    """List open conflict copies (name.sync-conflict-YYYYMMDD-HHMMSS-<node>.ext).
+
+    \b
+    Examples:
+        vault conflicts --json
+        vault conflicts resolve knowledge-base/pump.md --keep theirs
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..sync.conflicts import list_conflicts
+    v = open_vault(vault_path)
+    items = list_conflicts(v)
+    if as_json:
+        emit_json([c.as_dict() for c in items])
+        return
+    if not items:
+        click.echo("no open conflicts")
+    for c in items:
+        click.echo(f"{c.original}\n  {c.copy}  (from {c.node}, {c.when})")
+
+
+@conflicts_group.command("resolve")
+@click.argument("path")
+@click.option("--keep", type=click.Choice(["ours", "theirs", "both"]), required=True,
+              help="ours: drop the copy; theirs: the copy replaces the file; both: keep both.")
+@vault_option
+@json_option
+def conflicts_resolve_cmd(path: str, keep: str, vault_path: str | None, as_json: bool) -> None:
+    """Settle the conflict copy PATH (or the file with one copy); history keeps the loser."""
+    from ..sync.conflicts import resolve
+    v = open_vault(vault_path)
+    out = resolve(v, path, keep)
+    if as_json:
+        emit_json(out)
+    else:
+        click.echo(f"kept {keep} for {out['original']}"
+                   + (f" (theirs now at {out['kept_as']})" if keep == "both" else "")
+                   + (f"; committed {out['commit'][:10]}" if out["commit"] else ""))
