@@ -40,12 +40,19 @@ class Hit:
     date: str
     conflict: bool
     snippet: str
+    bm25: float | None = None
+    cosine: float | None = None
+
+    def relevant(self, min_cosine: float = 0.3) -> bool:
+        """True if a keyword matched or the vector is close enough (for ``vault ask``)."""
+        return self.bm25 is not None or (self.cosine or 0.0) >= min_cosine
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {"id": self.id, "path": self.path, "score": round(self.score, 6),
                 "title": self.title, "date": self.date, "node": self.node, "kind": self.kind,
-                "conflict": self.conflict, "snippet": self.snippet, "text": self.text}
+                "conflict": self.conflict, "snippet": self.snippet, "text": self.text,
+                "bm25": self.bm25, "cosine": self.cosine}
 
 
 @dataclass(frozen=True)
@@ -138,7 +145,7 @@ class Retriever:
             body = f.get("body", "")
             hits.append(Hit(cid, path, s, f.get("title", ""), body, f.get("node", ""),
                             f.get("kind", ""), f.get("date", ""), bool(f.get("conflict")),
-                            snippet(body, terms)))
+                            snippet(body, terms), bm.get(cid), vec.get(cid)))
             if len(hits) >= k:
                 break
         return SearchResult(hits, q, notes)

@@ -77,6 +77,8 @@ def indexable(path: str) -> bool:
     kind = layout.classify(path).kind
     if kind == "ignored":
         return False
+    if kind == "readme":  # the template's folder guides; people's notes live in knowledge-base
+        return path.startswith(layout.KNOWLEDGE + "/")
     if kind == "conflict-copy":
         return indexable(original_path(path))
     if kind == "rollup":

@@ -96,9 +96,10 @@ def plan(vault: Vault, last_commit: str | None, known: dict[str, str],
     else:
         candidates = {p for p in diff | set(pending) | set(dirty) if indexable(p)}
         full_scan = False
-    hashes = {p: h for p, h in known.items() if p not in candidates}
-    new, modified, deleted = [], [], []
-    for p in sorted(candidates):
+    hashes = {p: h for p, h in known.items() if p not in candidates and indexable(p)}
+    new, modified = [], []
+    deleted = [p for p in known if not indexable(p)]  # the rules changed since
+    for p in sorted(c for c in candidates if indexable(c)):
         h = file_hash(vault, p)
         if h is None:
             if p in known:
@@ -110,5 +111,5 @@ def plan(vault: Vault, last_commit: str | None, known: dict[str, str],
         elif known[p] != h:
             modified.append(p)
     unchanged = len(hashes) - len(new) - len(modified)
-    return ChangeReport(tuple(new), tuple(modified), tuple(deleted), unchanged, hashes,
+    return ChangeReport(tuple(new), tuple(modified), tuple(sorted(deleted)), unchanged, hashes,
                         tuple(sorted(pending)), full_scan)

@@ -1,0 +1,77 @@
+"""Fusion, citations, time words: pure functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from vault_agent.ask.citations import CitationFilter, check
+from vault_agent.ask.fusion import FusionParams, best_chunks, fuse, minmax, rrf
+from vault_agent.ask.timewords import find_range
+
+NOW = datetime(2025, 10, 15, 9, 30, tzinfo=UTC)  # a Wednesday
+
+
+def test_rrf_k60_formula():
+    s = rrf([["a", "b"], ["b", "c"]])
+    assert s["b"] == pytest.approx(1 / 62 + 1 / 61)
+    assert s["a"] == pytest.approx(1 / 61) and s["c"] == pytest.approx(1 / 62)
+
+
+def test_minmax_weights_and_missing():
+    s = minmax([{"a": 10, "b": 0}, {"b": 1.0, "c": 0.5}], [0.5, 0.5])
+    assert s["a"] == pytest.approx(0.5) and s["b"] == pytest.approx(0.5) and s["c"] == 0.0
+
+
+def test_fuse_methods_agree_on_clear_winner():
+    bm, vec = {"x": 5.0, "y": 1.0}, {"x": 0.9, "y": 0.2}
+    for p in (FusionParams("rrf", 1.0), FusionParams("minmax", 0.5)):
+        f = fuse(bm, vec, p)
+        assert max(f, key=f.get) == "x"
+    with pytest.raises(ValueError):
+        fuse(bm, vec, FusionParams("nope"))
+
+
+def test_best_chunks_takes_max_per_document():
+    d = best_chunks({"a.md#0": 0.2, "a.md#1": 0.9, "b.md#0": 0.5}, bonus=0.1)
+    assert d["a.md"] == pytest.approx(0.92) and d["b.md"] == 0.5
+
+
+SOURCES = [f"knowledge-base/{i}.md" for i in range(1, 6)]
+
+
+def test_citation_beyond_sources_is_dropped():
+    c = check("Warm [1]. Cold [7]. Both [2, 9].", SOURCES)
+    assert c.text == "Warm [1]. Cold. Both [2]."
+    assert [x.n for x in c.citations] == [1, 2]
+    assert c.citations[0].path == "knowledge-base/1.md"
+    assert c.dropped == (7, 9)
+
+
+def test_citation_zero_is_invalid():
+    assert check("x [0]", SOURCES).dropped == (0,)
+
+
+def test_stream_filter_holds_partial_citations():
+    f = CitationFilter(5)
+    out = "".join(f.feed(p) for p in ["Cold [", "7", "] and warm [", "1]", " ok"]) + f.flush()
+    assert out == "Cold  and warm [1] ok"
+    assert f.dropped == [7]
+
+
+@pytest.mark.parametrize("q,since,until", [
+    ("what happened yesterday?", date(2025, 10, 14), date(2025, 10, 14)),
+    ("motion last night", date(2025, 10, 14), date(2025, 10, 15)),
+    ("when was there motion at night last week?", date(2025, 10, 6), date(2025, 10, 12)),
+    ("anything today", date(2025, 10, 15), date(2025, 10, 15)),
+    ("in the past 3 days", date(2025, 10, 12), date(2025, 10, 15)),
+    ("last month", date(2025, 9, 1), date(2025, 9, 30)),
+])
+def test_time_words(q, since, until):
+    r = find_range(q, NOW)
+    assert r is not None and (r.since, r.until) == (since, until)
+
+
+def test_no_time_words():
+    assert find_range("how does the boiler work", NOW) is None
