@@ -1,0 +1,501 @@
+"""Replay of a recorded real data set as this node's sensors (``vault replay``).
+
+Two formats are recognised by their header (see ``datasets/*/SOURCE.md``):
+
+* ``room-occupancy-estimation`` (Singh et al., 2018): ``Date,Time,S1_Temp,…`` —
+  seven recorded nodes in one room. S1–S4 give temperature (°C), light (lx) and sound
+  (V); S5 CO2 (ppm); S6 and S7 a PIR (binary motion). ``Date`` is ``DD-MM-YYYY`` in the
+  bundled copy, ``YYYY/MM/DD`` in UCI's: both are accepted.
+* ``occupancy-detection`` (Candanedo & Feldheim, 2016): ``"date","Temperature",…`` —
+  one office (source ``office``). Rows carry a leading unnamed row id (one field more
+  than the header); copies without it, and unquoted dates, are accepted too.
+
+One recorded node ↔ one vault node: ``source`` picks the recorded node (``S6``). When
+it is omitted, a source already configured in node.toml for this file's format is
+reused; else a vault node name holding the token ``s1``…``s7`` (``s6``, ``room-s6``)
+picks it; else the default is ``S1`` (the richest multi-sensor node) for the room data
+and ``office`` for the office data.
+
+Time: the recordings hold local wall-clock times without a zone. By default they are
+read **as if they were UTC**, so "09:00 in the room" stays 09:00 in the vault and
+daily patterns line up with the day files; pass ``tz`` (an IANA name such as
+``Asia/Kolkata`` or ``Europe/Brussels``) to convert real local times to UTC instead.
+
+A malformed row (wrong number of fields, a bad date or number) is reported with its
+1-based line number and skipped; an unterminated last line that does not parse is
+reported as truncated.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import VaultError
+from .base import Reading
+from .config import SensorSpec, parse_sensors, window_seconds
+from .rollup import RollupEngine
+
+DMY_RE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+YMD_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
+TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
+SOURCE_TOKEN_RE = re.compile(r"(?:^|-)s([1-7])(?:-|$)")
+
+
+class ReplayFormatError(VaultError):
+    """A file whose header is not a known recorded data set, or an unknown source."""
+
+
+@dataclass(frozen=True)
+class ReplayColumn:
+    """One recorded column and the sensor it becomes.
+
+    Attributes:
+        column: header name in the file (``S1_Temp``).
+        source: recorded node it belongs to (``S1``, ``office``).
+        name: sensor id suffix (the id is ``<source>-<name>``, lower case).
+        quantity, unit: of the values (``temperature``, ``°C``).
+        binary: a 0/1 column (PIR motion).
+    """
+
+    column: str
+    source: str
+    name: str
+    quantity: str
+    unit: str
+    binary: bool = False
+
+    def sensor_id(self) -> str:
+        """The sensor id in node.toml (``s1-temperature``)."""
+        return f"{self.source.lower()}-{self.name}"
+
+
+@dataclass(frozen=True)
+class ReplayFormat:
+    """A recognised recorded data set: its columns, cadence and default source."""
+
+    name: str
+    columns: tuple[ReplayColumn, ...]
+    interval_s: float
+    default_source: str
+    date_column: str
+    time_column: str | None = None
+
+    def sources(self) -> list[str]:
+        """Recorded node ids in column order (``S1``…``S7``, or ``office``)."""
+        out: list[str] = []
+        for c in self.columns:
+            if c.source not in out:
+                out.append(c.source)
+        return out
+
+    def columns_of(self, source: str) -> list[ReplayColumn]:
+        """The columns recorded by one node."""
+        return [c for c in self.columns if c.source == source]
+
+
+def _room_columns() -> tuple[ReplayColumn, ...]:
+    cols = []
+    for n in range(1, 5):
+        cols += [ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C"),
+                 ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx"),
+                 ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V")]
+    cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm"))
+    cols += [ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True)
+             for n in (6, 7)]
+    return tuple(cols)
+
+
+ROOM = ReplayFormat("room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time")
+OFFICE = ReplayFormat(
+    "occupancy-detection",
+    (ReplayColumn("Temperature", "office", "temperature", "temperature", "°C"),
+     ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH"),
+     ReplayColumn("Light", "office", "light", "illuminance", "lx"),
+     ReplayColumn("CO2", "office", "co2", "co2", "ppm"),
+     ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg")),
+    60.0, "office", "date")
+FORMATS = {f.name: f for f in (ROOM, OFFICE)}
+
+
+def _split(line: str) -> list[str]:
+    return [f.strip().strip('"').strip() for f in line.rstrip("\r\n").split(",")]
+
+
+def read_header(path: str | Path) -> list[str]:
+    """The header fields of a CSV file (quotes and a UTF-8 BOM removed).
+
+    Raises:
+        ReplayFormatError: empty or unreadable as UTF-8.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline()
+    except UnicodeDecodeError:
+        raise ReplayFormatError(f"{path}:1: not a UTF-8 text file") from None
+    if not first.strip():
+        raise ReplayFormatError(f"{path}:1: empty file, no header")
+    return _split(first)
+
+
+def detect_format(path: str | Path) -> ReplayFormat:
+    """Recognise a recorded data set by its header.
+
+    Raises:
+        ReplayFormatError: the header matches no known format (it is quoted in the error).
+        FileNotFoundError: no such file.
+    """
+    header = read_header(path)
+    names = set(header)
+    for fmt in (ROOM, OFFICE):
+        needed = {c.column for c in fmt.columns} | {fmt.date_column}
+        if fmt.time_column:
+            needed.add(fmt.time_column)
+        if needed <= names:
+            return fmt
+    shown = ",".join(header)[:120]
+    raise ReplayFormatError(
+        f"{path}:1: header not recognised ({shown}); known formats: "
+        "room-occupancy-estimation (Date,Time,S1_Temp,…), "
+        "occupancy-detection (\"date\",\"Temperature\",\"Humidity\",\"Light\",\"CO2\",…)")
+
+
+def sources(path: str | Path) -> list[str]:
+    """Recorded node ids in a data set (``S1``…``S7``, or ``office``)."""
+    return detect_format(path).sources()
+
+
+def parse_local_time(date_text: str, time_text: str | None = None) -> datetime:
+    """Parse a recorded date (``DD-MM-YYYY``, ``YYYY/MM/DD``, ``YYYY-MM-DD``, with an
+    optional `` HH:MM[:SS]`` or a separate time field) into a naive datetime.
+
+    Raises:
+        ValueError: with what was wrong.
+    """
+    d = date_text.strip()
+    t = time_text.strip() if time_text is not None else ""
+    if time_text is None and " " in d:
+        d, t = d.split(None, 1)
+    m = YMD_RE.match(d)
+    if m:
+        y, mo, da = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        m = DMY_RE.match(d)
+        if not m:
+            raise ValueError(f"date {date_text!r} is not DD-MM-YYYY or YYYY/MM/DD")
+        da, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    h = mi = s = 0
+    if t:
+        mt = TIME_RE.match(t)
+        if not mt:
+            raise ValueError(f"time {t!r} is not HH:MM:SS")
+        h, mi, s = int(mt.group(1)), int(mt.group(2)), int(mt.group(3) or 0)
+    return datetime(y, mo, da, h, mi, s)  # raises ValueError on 31-02-2017 etc.
+
+
+@dataclass(frozen=True)
+class Row:
+    """One parsed data row: 1-based line number, UTC time, values by column name."""
+
+    line: int
+    t: datetime
+    values: dict[str, float]
+
+
+@dataclass
+class ReplayStats:
+    """What a replay did (counts; ``malformed`` lists (line, problem) of skipped rows)."""
+
+    format: str = ""
+    source: str = ""
+    rows: int = 0
+    readings: int = 0
+    skipped_closed: int = 0
+    rollups: int = 0
+    late: int = 0
+    commits: int = 0
+    malformed: list[tuple[int, str]] = field(default_factory=list)
+    first: str | None = None
+    last: str | None = None
+    bytes_read: int = 0
+    bytes_total: int = 0
+    elapsed_s: float = 0.0
+    stopped: bool = False
+    sensors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = dict(self.__dict__)
+        d["malformed"] = [{"line": n, "problem": p} for n, p in self.malformed]
+        return d
+
+
+def iter_rows(path: str | Path, fmt: ReplayFormat, columns: list[ReplayColumn],
+              errors: list[tuple[int, str]], tz: str | None = None,
+              on_bytes: Callable[[int], None] | None = None) -> Iterator[Row]:
+    """Parse the data rows of ``path``, yielding the ``columns`` needed.
+
+    Malformed rows are appended to ``errors`` as (line, problem) and skipped.
+    """
+    zone = None
+    if tz:
+        from zoneinfo import ZoneInfo
+        zone = ZoneInfo(tz)
+    header = read_header(path)
+    idx = {name: i for i, name in enumerate(header)}
+    di = idx[fmt.date_column]
+    ti = idx[fmt.time_column] if fmt.time_column else None
+    wanted = [(c.column, idx[c.column]) for c in columns]
+    width = len(header)
+    with open(path, "rb") as fh:
+        head = fh.readline()
+        if on_bytes:
+            on_bytes(len(head))
+        n = 1
+        for raw in fh:
+            n += 1
+            if on_bytes:
+                on_bytes(len(raw))
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                errors.append((n, f"not valid UTF-8 (byte {e.start})"))
+                continue
+            if not line.strip():
+                continue
+            fields = _split(line)
+            off = len(fields) - width
+            try:
+                if off not in (0, 1):  # 1: the UCI files' unnamed leading row id
+                    raise ValueError(f"{len(fields)} fields, expected {width}")
+                t = parse_local_time(fields[di + off],
+                                     fields[ti + off] if ti is not None else None)
+                values = {}
+                for name, i in wanted:
+                    v = float(fields[i + off])
+                    if not math.isfinite(v):
+                        raise ValueError(f"{name} is {fields[i + off]!r}")
+                    values[name] = v
+            except (ValueError, IndexError) as e:
+                if not raw.endswith(b"\n"):
+                    errors.append((n, f"truncated last line (no newline at end of file): {e}"))
+                else:
+                    errors.append((n, f"malformed row: {e}"))
+                continue
+            t = t.replace(tzinfo=zone).astimezone(UTC) if zone else t.replace(tzinfo=UTC)
+            yield Row(n, t, values)
+
+
+# -- node configuration ----------------------------------------------------------------
+def resolve_source(fmt: ReplayFormat, source: str | None, node: str,
+                   configured: list[dict] | None = None) -> str:
+    """Which recorded node to replay (see the module docstring for the default rule).
+
+    Raises:
+        ReplayFormatError: ``source`` is not in the data set.
+    """
+    known = fmt.sources()
+    if source:
+        for s in known:
+            if s.lower() == source.strip().lower():
+                return s
+        raise ReplayFormatError(f"source {source!r} is not in {fmt.name} "
+                                f"(it has {', '.join(known)})")
+    for entry in configured or []:
+        if entry.get("driver") == "replay" and entry.get("format") == fmt.name:
+            if entry.get("source") in known:
+                return str(entry["source"])
+    m = SOURCE_TOKEN_RE.search(node)
+    if m and f"S{m.group(1)}" in known:
+        return f"S{m.group(1)}"
+    return fmt.default_source
+
+
+def dataset_ref(vault: Any, path: str | Path) -> str:
+    """How node.toml names a data set: ``datasets/…`` for a bundled one, a vault path for
+    one inside the vault, else the absolute path."""
+    p = Path(path).resolve()
+    try:
+        from ..resources import project_path
+        bundled = project_path("datasets").resolve()
+        if p.is_relative_to(bundled):
+            return "datasets/" + p.relative_to(bundled).as_posix()
+    except FileNotFoundError:
+        pass
+    if p.is_relative_to(vault.root):
+        return vault.rel(p)
+    return str(p)
+
+
+def resolve_dataset(vault: Any, ref: str) -> Path:
+    """The file a node.toml ``dataset`` names (inverse of :func:`dataset_ref`)."""
+    p = Path(ref)
+    if p.is_absolute():
+        return p
+    if (vault.root / p).exists():
+        return vault.root / p
+    if ref.startswith("datasets/"):
+        from ..resources import project_path
+        return project_path("datasets") / ref.split("/", 1)[1]
+    return vault.root / p
+
+
+def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[str, Any]]:
+    """node.toml ``[[sensors]]`` tables for one recorded node of a data set."""
+    out = []
+    for c in fmt.columns_of(source):
+        out.append({"id": c.sensor_id(), "driver": "replay", "quantity": c.quantity,
+                    "unit": c.unit, "interval_s": fmt.interval_s, "dataset": dataset,
+                    "format": fmt.name, "source": source, "column": c.column,
+                    "stuck_after_s": 0})
+    return out
+
+
+def configure_node(vault: Any, path: str | Path, source: str | None = None) -> list[SensorSpec]:
+    """Add a recorded node's sensors to this node's node.toml and commit that change.
+
+    Idempotent: sensors already configured the same way are kept as they are and
+    nothing is committed. Returns the specs of the replayed sensors.
+
+    Raises:
+        ReplayFormatError: unknown format or source.
+        VaultError: a sensor id already used by a different sensor.
+    """
+    fmt = detect_format(path)
+    cfg = vault.node_config()
+    existing = list(cfg.get("sensors", []))
+    src = resolve_source(fmt, source, vault.node, existing)
+    entries = sensor_entries(fmt, dataset_ref(vault, path), src)
+    by_id = {e.get("id"): e for e in existing if isinstance(e, dict)}
+    added = []
+    for e in entries:
+        old = by_id.get(e["id"])
+        if old is None:
+            existing.append(e)
+            added.append(e["id"])
+        elif old.get("driver") != "replay" or old.get("column") != e["column"]:
+            raise VaultError(f"sensor id {e['id']!r} is already configured on node "
+                             f"{vault.node} as a different sensor (driver {old.get('driver')!r}); "
+                             "rename it in node.toml")
+        elif old.get("dataset") != e["dataset"]:
+            old["dataset"] = e["dataset"]
+            added.append(e["id"])
+    from ..vault import layout
+    rel = layout.node_toml(vault.node)
+    specs = parse_sensors(existing, rel)
+    if added:
+        cfg["sensors"] = existing
+        vault.write_node_config(cfg)
+        vault.commit(f"Configure replay of {fmt.name} {src}: {', '.join(added)}", "config",
+                     paths=[rel])
+    ids = {e["id"] for e in entries}
+    return [s for s in specs if s.id in ids]
+
+
+# -- replay ----------------------------------------------------------------------------
+def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bool = True,
+           speed: float = 1.0, since: datetime | None = None, until: datetime | None = None,
+           stop: threading.Event | None = None,
+           progress: Callable[[ReplayStats], None] | None = None,
+           tz: str | None = None, commit: bool = False,
+           engine: RollupEngine | None = None) -> ReplayStats:
+    """Stream a recorded data set through a :class:`RollupEngine` into this node's rollups.
+
+    Args:
+        path: the CSV file.
+        source: recorded node (see :func:`resolve_source`).
+        backfill: as fast as possible; else in real time divided by ``speed``
+            (``speed=60``: a recorded minute per second).
+        since, until: only rows with ``since <= t < until`` (UTC).
+        stop: set it to end early; complete windows are written, the open one is
+            left for the next run (which resumes there).
+        progress: called with the stats every 500 rows.
+        tz: IANA zone of the recording's local times (default: read them as UTC).
+        commit: commit the rollups (Vault-Kind rollup) once per recorded UTC day.
+        engine: an engine to feed (default: a new, resuming one for the replayed sensors).
+
+    Returns:
+        counts; windows already written by an earlier run are skipped (``skipped_closed``).
+    Raises:
+        ReplayFormatError: unknown format or source.
+    """
+    t0 = time.monotonic()
+    stop = stop or threading.Event()
+    if speed <= 0:
+        raise ValueError(f"speed must be > 0, got {speed}")
+    fmt = detect_format(path)
+    specs = configure_node(vault, path, source)
+    src = specs[0].params["source"] if specs else (source or fmt.default_source)
+    if engine is None:
+        engine = RollupEngine(vault, specs, window_s=window_seconds(vault))
+    stats = ReplayStats(format=fmt.name, source=src, sensors=[s.id for s in specs],
+                        bytes_total=Path(path).stat().st_size)
+    col_of = {s.id: s.params["column"] for s in specs}
+    columns = [c for c in fmt.columns_of(src) if c.sensor_id() in col_of]
+
+    def on_bytes(n: int) -> None:
+        stats.bytes_read += n
+
+    def do_commit(label: str) -> None:
+        paths = engine.take_written()
+        if commit and paths:
+            if vault.commit(f"Replay {fmt.name} {src}: rollups {label}", "rollup", paths=paths):
+                stats.commits += 1
+
+    day = None
+    wall0 = data0 = None
+    last_t: datetime | None = None
+    for row in iter_rows(path, fmt, columns, stats.malformed, tz, on_bytes):
+        if (since and row.t < since) or (until and row.t >= until):
+            continue
+        if stop.is_set():
+            stats.stopped = True
+            break
+        if not backfill:
+            if wall0 is None:
+                wall0, data0 = time.monotonic(), row.t
+            delay = wall0 + (row.t - data0).total_seconds() / speed - time.monotonic()
+            if delay > 0 and stop.wait(delay):
+                stats.stopped = True
+                break
+        stats.rows += 1
+        if stats.first is None:
+            stats.first = row.t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        last_t = row.t
+        if row.t.date() != day:
+            if day is not None:
+                engine.close_until(row.t)
+                do_commit(day.isoformat())
+            day = row.t.date()
+        elif not backfill:
+            engine.close_until(row.t)
+        for spec in specs:
+            if engine.is_closed(spec.id, row.t):
+                stats.skipped_closed += 1
+                continue
+            engine.add(Reading(spec.id, row.t, row.values[col_of[spec.id]],
+                               spec.quantity, spec.unit))
+            stats.readings += 1
+        if progress and stats.rows % 500 == 0:
+            progress(stats)
+    if last_t is not None:
+        stats.last = last_t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if stats.stopped:
+        if last_t is not None:
+            engine.close_until(last_t)
+    else:
+        engine.flush()
+    do_commit(day.isoformat() if day else "")
+    stats.rollups = engine.rollups_written
+    stats.late = engine.late_written
+    stats.elapsed_s = time.monotonic() - t0
+    if progress:
+        progress(stats)
+    return stats
