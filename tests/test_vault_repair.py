@@ -110,3 +110,16 @@ def test_atomic_write_leaves_old_or_new_and_no_temp(tmp_path):
     assert p.read_text() == "new"
     assert (p.stat().st_mode & 0o777) == 0o640  # mode of the replaced file kept
     assert [x.name for x in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_foreign_unterminated_line_is_left_and_next_append_starts_a_new_line(tmp_path):
+    v, rel, whole = _setup(tmp_path)
+    with open(v.path(rel), "ab") as fh:
+        fh.write(b"note from a person")  # not a cut-off append of ours: not cut
+    v2 = Vault.open(v.root)
+    assert v2.quarantined() == []
+    assert v2.path(rel).read_bytes() == whole + b"note from a person"
+    v2.append_rollups([rollup(i=2)])
+    errors = []
+    got = list(v2.iter_rollups(NODE, errors=errors))
+    assert len(got) == 3 and [e.line for e in errors] == [3]

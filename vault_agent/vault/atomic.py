@@ -81,9 +81,12 @@ def append_line(path: Path, line: str, fsync: bool = True) -> None:
     created = not path.exists()
     if created:
         path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         data = line.encode("utf-8")
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            data = b"\n" + data  # never glue a line onto an unterminated one left in place
         written = os.write(fd, data)
         while written < len(data):  # short writes are rare but legal
             written += os.write(fd, data[written:])
@@ -153,14 +156,16 @@ def _truncate(path: Path, size: int) -> None:
         os.fsync(fh.fileno())
 
 
-def repair_torn_tail(path: Path, quarantine_dir: Path) -> Path | None:
+def repair_torn_tail(path: Path, quarantine_dir: Path, is_torn=None) -> Path | None:
     """Move a torn last line of ``path`` to ``quarantine_dir`` and truncate to the last newline.
 
-    Returns the quarantine file written, or None if the file was whole. The fragment
-    is saved (fsynced) before the file is truncated, so nothing is lost.
+    ``is_torn(fragment)`` (default: always) decides whether an unterminated last line
+    is crash damage; if it says no, the file is left alone. Returns the quarantine
+    file written, or None. The fragment is saved (fsynced) before the file is
+    truncated, so nothing is lost.
     """
     cut, fragment = torn_tail(path)
-    if not fragment:
+    if not fragment or (is_torn is not None and not is_torn(fragment)):
         return None
     qpath = quarantine_file(quarantine_dir, path, cut, fragment)
     _truncate(path, cut)

@@ -46,13 +46,24 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _whole_json_line(line: bytes) -> bool:
-    """True for a blank line or any valid JSON (a torn append never is valid JSON).
+def _torn_fragment(fragment: bytes) -> bool:
+    """True if an unterminated last line looks like what a crash leaves of our appends.
 
-    A valid line that fails the rollup schema is a bad record, not crash damage: it
-    stays in place for ``vault check`` to report.
+    Our writer only writes lines starting with ``{``; a crash leaves a prefix of one,
+    possibly followed or replaced by NUL bytes (a file extended before its data reached
+    the disk). Anything else is not ours to cut: ``vault check`` reports it instead.
     """
-    if not line.strip():
+    data = fragment.rstrip(b"\x00")
+    return not data or data.startswith(b"{")
+
+
+def _whole_json_line(line: bytes) -> bool:
+    """False for a complete-looking last line that is crash damage (see :func:`_torn_fragment`).
+
+    A valid JSON line, even one failing the rollup schema, is a bad record, not crash
+    damage: it stays in place for ``vault check`` to report.
+    """
+    if not line.strip() or not _torn_fragment(line):
         return True
     try:
         json.loads(line)
@@ -384,7 +395,8 @@ class Vault:
     def repair_torn_files(self) -> list[Path]:
         """Quarantine torn last lines of this node's rollup files (crash recovery).
 
-        A last line without newline, or one that is not valid JSON, is moved to
+        A last line without newline, or one that is not valid JSON, that looks like
+        a cut-off append (starts with ``{`` or is NUL bytes) is moved to
         ``local-cache/quarantine/`` (logged there in ``quarantine.log`` and as a
         warning) and the file cut to its last complete line. Nothing else is touched.
         Returns the quarantine files written.
@@ -395,7 +407,8 @@ class Vault:
             p = self.path(rel)
             if p.is_symlink() or not p.is_file():
                 continue
-            q = repair_torn_tail(p, qdir) or repair_bad_last_line(p, qdir, _whole_json_line)
+            q = (repair_torn_tail(p, qdir, _torn_fragment)
+                 or repair_bad_last_line(p, qdir, _whole_json_line))
             if q:
                 log.warning("repaired torn last line of %s; fragment saved to %s", rel, self.rel(q))
                 out.append(q)
