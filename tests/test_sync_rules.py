@@ -39,8 +39,9 @@ L = [f'{{"hlc":"20251014T10000{i}.000Z-0000","i":{i}}}\n'.encode() for i in rang
 
 def test_append_only_takes_the_longer_version():
     base = L[0]
-    assert rules.merge_append_only(base, base + L[1], base + L[1] + L[2]) == (base + L[1] + L[2], None)
-    assert rules.merge_append_only(base, base + L[1] + L[2], base + L[1]) == (base + L[1] + L[2], None)
+    longer = base + L[1] + L[2]
+    assert rules.merge_append_only(base, base + L[1], longer) == (longer, None)
+    assert rules.merge_append_only(base, longer, base + L[1]) == (longer, None)
     assert rules.merge_append_only(None, None, L[0] + L[1]) == (L[0] + L[1], None)
 
 

@@ -228,9 +228,10 @@ def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
                 if attempt == PUSH_RETRIES - 1:
                     raise
     except transport.TransportError as e:
-        new = prev.failed(now, str(e), reachable=False)
+        new = prev.failed(now, str(e), reachable=e.reachable)
         st.update(vault, peer.name, new)
-        return _result(peer, "unreachable", outcomes, pushed, error=str(e), next_try=new.next_try)
+        return _result(peer, "error" if e.reachable else "unreachable", outcomes, pushed,
+                       error=str(e), next_try=new.next_try)
     except PeerRefused as e:
         new = prev.failed(now, str(e), reachable=True)
         st.update(vault, peer.name, new)

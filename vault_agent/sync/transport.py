@@ -26,7 +26,19 @@ SSH_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
 
 
 class TransportError(VaultError):
-    """A peer could not be reached or the transfer failed (the peer is retried later)."""
+    """A peer could not be reached or the transfer failed (the peer is retried later).
+
+    ``reachable`` is True when the peer answered but sent something broken (a
+    corrupt or missing object).
+    """
+
+    def __init__(self, message: str, reachable: bool = False) -> None:
+        super().__init__(message)
+        self.reachable = reachable
+
+
+BROKEN_MARKERS = ("hash mismatch", "corrupt", "object not found", "missing object",
+                  "failed to decompress", "invalid object", "bad packfile", "incomplete pack")
 
 
 class PushRejected(VaultError):
@@ -141,7 +153,11 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     except TransportError:
         raise
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
-        raise TransportError(f"fetch from {peer.name} ({peer.url}) failed: {_clean(e)}") from None
+        msg = _clean(e)
+        broken = any(m in msg.lower() for m in BROKEN_MARKERS)
+        what = "sent a broken object" if broken else "failed"
+        raise TransportError(f"fetch from {peer.name} ({peer.url}) {what}: {msg}",
+                             reachable=broken) from None
     try:
         head = repo.references[peer.remote_ref].target
     except KeyError:
