@@ -39,9 +39,21 @@ from ..vault import Vault, layout
 from ..vault.check import walk
 from ..vault.records import Observation, parse_markdown
 from . import pages, urls
-from .catalog import (Catalog, DaySummary, NoteMeta, day_key, is_note_path, is_rollup_path,
-                      kb_notes, load_catalog, note_files, read_day, rollup_day, scan_note,
-                      summarize_day)
+from .catalog import (
+    Catalog,
+    DaySummary,
+    NoteMeta,
+    day_key,
+    is_note_path,
+    is_rollup_path,
+    kb_notes,
+    load_catalog,
+    note_files,
+    read_day,
+    rollup_day,
+    scan_note,
+    summarize_day,
+)
 from .plan import Plan, make_plan, template_hash
 from .status import node_statuses
 from .wikilinks import BrokenLink, NoteIndex, rewrite
@@ -146,8 +158,8 @@ class Progress:
     def __enter__(self) -> Progress:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as RichProgress,
-                                       TextColumn, TimeElapsedColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
             self._p = RichProgress(TextColumn("{task.description:<18}"), BarColumn(),
                                    MofNCompleteColumn(), TimeElapsedColumn(),
                                    console=Console(stderr=True), transient=False)
@@ -438,7 +450,7 @@ class Generator:
         self.bar.phase("Overview pages", len(nodes) * 2 + 5)
         statuses = node_statuses(v, cat, nodes)
         conflicts = sorted(p for p in walk(v.root) if layout.is_conflict_copy(p))
-        latest = sorted(cat.observations(), key=lambda n: (n.created, n.id))[-pages.LATEST_ON_HOME:][::-1]
+        latest = cat.observations()[-pages.LATEST_ON_HOME:][::-1]
         self.w.page(urls.HOME, pages.home_page(v.name, statuses, latest, conflicts, cat,
                                                self.plan.head))
         self.w.page(urls.DATES, pages.dates_page(cat))
@@ -538,7 +550,8 @@ def _quiet_mkdocs() -> Iterator[_Collect]:
         logger.handlers = old[2]
 
 
-def run_mkdocs(config_file: Path, dirty: bool, bar: Progress | None = None) -> tuple[int, list[str]]:
+def run_mkdocs(config_file: Path, dirty: bool,
+               bar: Progress | None = None) -> tuple[int, list[str]]:
     """Render HTML with MkDocs; returns (pages rendered, warnings).
 
     Raises:
@@ -616,7 +629,7 @@ def merge_search_index(html: Path, keep: Path, written: list[str], deleted: list
     write_if_changed(keep, data.encode("utf-8"))
 
 
-# -- state and folders ------------------------------------------------------------------------------
+# -- state and folders ---------------------------------------------------------------------------
 def _load_state(path: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

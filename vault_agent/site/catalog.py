@@ -264,7 +264,7 @@ def rollup_day(rel: str) -> tuple[str, str]:
 
 
 def kb_notes(v: Vault) -> list[str]:
-    """Knowledge-base files (all kinds) relative to ``knowledge-base/``, conflict copies excluded."""
+    """Knowledge-base files (any type) relative to ``knowledge-base/``, no conflict copies."""
     base = v.path(layout.KNOWLEDGE)
     if not base.is_dir():
         return []

@@ -20,7 +20,7 @@ from html import escape
 from ..vault.layout import parse_iso
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 14, 26
+LEFT, RIGHT, TOP, BOTTOM = 56, 20, 24, 26
 DAY_S = 86400.0
 
 
@@ -139,12 +139,14 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
     parts = []
     for tv in ticks:
         yy = y(tv)
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + pw}" y2="{yy:.1f}"/>')
+        parts.append(f'<line class="grid" x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + pw}" '
+                     f'y2="{yy:.1f}"/>')
         text = f"{tv * 100:.0f}%" if binary else fmt_num(tv)
         parts.append(f'<text class="ytick" x="{LEFT - 6}" y="{yy + 4:.1f}">{escape(text)}</text>')
     for h in range(0, 25, 3):
         xx = x(h * 3600)
-        parts.append(f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" y2="{TOP + ph}"/>')
+        parts.append(f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" '
+                     f'y2="{TOP + ph}"/>')
         parts.append(f'<text class="xtick" x="{xx:.1f}" y="{HEIGHT - 8}">{h:02d}:00</text>')
     if binary:
         for p in points:
@@ -157,7 +159,8 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
             mid = [(x(p.t + p.dt / 2), p) for p in seg]
             if len(seg) == 1:
                 xx, p = mid[0]
-                parts.append(f'<circle class="mean-dot" cx="{xx:.1f}" cy="{y(p.mean):.1f}" r="2.5"/>')
+                parts.append(f'<circle class="mean-dot" cx="{xx:.1f}" '
+                             f'cy="{y(p.mean):.1f}" r="2.5"/>')
                 continue
             top = " ".join(f"{xx:.1f},{y(p.hi):.1f}" for xx, p in mid)
             bot = " ".join(f"{xx:.1f},{y(p.lo):.1f}" for xx, p in reversed(mid))
@@ -166,7 +169,7 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
             parts.append(f'<polyline class="mean" points="{line}"/>')
     if not points:
         parts.append(f'<text class="empty" x="{LEFT + pw / 2}" y="{TOP + ph / 2}">no data</text>')
-    parts.append(f'<text class="unit" x="6" y="{TOP + 4}">{escape(unit)}</text>')
+    parts.append(f'<text class="unit" x="{LEFT - 6}" y="{TOP - 10}">{escape(unit)}</text>')
     stats = ""
     if points:
         mean = sum(p.mean * p.dt for p in points) / sum(p.dt for p in points)

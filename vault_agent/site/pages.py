@@ -27,6 +27,7 @@ from .charts import day_chart, fmt_num, points_from_rollups
 LATEST_ON_HOME = 12
 RECENT_DATES_ON_HOME = 14
 TIMELINE_ON_NODE = 100
+MD_LINK_RE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]+>")
 VAULT_PATH_RE = re.compile(
     r"(?<![\w/.-])((?:agents|knowledge-base|interactions|shared-memory)/[^\s`'\"<>()\[\]]+)")
 
@@ -59,14 +60,18 @@ def meta_block(**meta: Any) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
 
 
-def hhmm(ts: str | None) -> str:
-    """``HH:MM`` of a UTC ISO 8601 time (the site shows UTC throughout)."""
+def hhmm(ts: str | None, day: str | None = None) -> str:
+    """``HH:MM`` of a UTC ISO 8601 time (the site shows UTC throughout); the midnight that
+    ends ``day`` is shown as ``24:00``."""
     if not ts:
         return "–"
     try:
-        return layout.parse_iso(ts).strftime("%H:%M")
+        t = layout.parse_iso(ts)
     except ValueError:
         return str(ts)
+    if day and t.strftime("%H:%M:%S") == "00:00:00" and t.date().isoformat() > day:
+        return "24:00"
+    return t.strftime("%H:%M")
 
 
 def when(ts: str | None) -> str:
@@ -223,7 +228,8 @@ def node_page(node: str, cat: Catalog, status: NodeStatus, memory: Sequence[Note
     span = f"{days[0].day} → {days[-1].day}" if days else "no data"
     out.append(f'<p class="va-sub">Last seen {esc(when(status.last_seen))} · last sync '
                f'{esc(when(status.last_sync)) if status.last_sync else "never"} · '
-               f'{len(days)} day(s) of data ({esc(span)}) · {status.observations} observation(s)</p>\n')
+               f'{len(days)} day(s) of data ({esc(span)}) · '
+               f'{status.observations} observation(s)</p>\n')
     out.append("## Sensors\n")
     sensors = latest_sensors(days)
     if sensors:
@@ -280,7 +286,8 @@ def node_days_page(node: str, cat: Catalog) -> str:
             out.append(f"## {month}\n\n<div class=\"va-days\">")
         c = obs_by_day.get(d.day, 0)
         badge = f'<span class="va-count">{c}</span>' if c else ""
-        out.append(f'<a href="{_html_href(frm, urls.day_page(node, d.day))}">{d.day[8:]}{badge}</a>')
+        href = _html_href(frm, urls.day_page(node, d.day))
+        out.append(f'<a href="{href}">{d.day[8:]}{badge}</a>')
     if month is not None:
         out.append("</div>\n")
     if not days:
@@ -295,7 +302,7 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
     and hourly means (collapsed)."""
     frm = urls.day_page(node, day)
     title = f"{node} · {day}"
-    out = [meta_block(title=title), f"# {esc(title)}\n"]
+    out = [meta_block(title=title, hide=["navigation"]), f"# {esc(title)}\n"]
     nav = [_a(frm, urls.node_page(node), f"Node {node}")]
     if prev_day:
         nav.insert(0, _a(frm, urls.day_page(node, prev_day), f"← {prev_day}"))
@@ -307,9 +314,11 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
     sensors = summary.sensors if summary else ()
     out.append("## Rollups\n")
     if sensors:
-        out.append(f'<p class="va-sub">{sum(s.windows for s in sensors)} windows from '
-                   f'{esc(hhmm(summary.first))} to {esc(hhmm(summary.last))} UTC'
-                   f'{f", {summary.bad_lines} bad line(s) skipped" if summary.bad_lines else ""}.</p>\n')
+        windows = len({r.start for r in rollups})
+        bad = f", {summary.bad_lines} bad line(s) skipped" if summary.bad_lines else ""
+        out.append(f'<p class="va-sub">{len(sensors)} sensor(s), {windows} window(s) from '
+                   f'{esc(hhmm(summary.first))} to {esc(hhmm(summary.last, day))} UTC'
+                   f'{bad}.</p>\n')
         out.append('<div class="va-rollups" markdown>\n')
         out.append("| Sensor | Quantity | Windows | Mean | Min | Max | Last | Unit |")
         out.append("|---|---|--:|--:|--:|--:|--:|---|")
@@ -383,11 +392,12 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
     from .catalog import note_day
     day = note_day(obs)
     title = obs.title or obs.id
-    out = [meta_block(title=title), f"# {esc(title)}\n"]
+    out = [meta_block(title=title, hide=["navigation"]), f"# {esc(title)}\n"]
     rows: list[tuple[str, str]] = [("id", esc(obs.id)), ("node", esc(obs.node)),
                                    ("kind", esc(obs.kind)), ("created", esc(obs.created))]
     if obs.window:
-        rows.append(("window", f"{esc(obs.window.get('start', ''))} → {esc(obs.window.get('end', ''))}"))
+        w = obs.window
+        rows.append(("window", f"{esc(w.get('start', ''))} → {esc(w.get('end', ''))}"))
     if obs.sensors:
         rows.append(("sensors", ", ".join(
             f'<a href="{_html_href(frm, urls.day_page(obs.node, day), urls.sensor_anchor(s))}">'
@@ -399,7 +409,8 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
     for s in obs.sources:
         target = urls.page_for_vault_path(str(s))
         label = esc(s)
-        rows.append(("source", f'<a href="{_html_href(frm, *target)}">{label}</a>' if target else label))
+        rows.append(("source", f'<a href="{_html_href(frm, *target)}">{label}</a>'
+                     if target else label))
     if obs.hlc:
         rows.append(("hlc", esc(obs.hlc)))
     for k, val in obs.extra.items():
@@ -414,7 +425,8 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
     if day_has_rollups:
         links.append(f"- Rollups of {_a(frm, urls.day_page(obs.node, day), f'{obs.node} · {day}')}")
         for s in obs.sensors:
-            links.append(f"- Chart of {_a(frm, urls.day_page(obs.node, day), str(s), urls.sensor_anchor(s))}")
+            chart = _a(frm, urls.day_page(obs.node, day), str(s), urls.sensor_anchor(s))
+            links.append(f"- Chart of {chart}")
     else:
         links.append(f"- Day page {_a(frm, urls.day_page(obs.node, day), f'{obs.node} · {day}')}")
     out.append("\n".join(links) + "\n")
@@ -472,7 +484,13 @@ def link_vault_paths(frm: str, text: str, obs_ids: dict[str, str]) -> str:
             continue
         # a path inside backticks loses the backticks so it becomes a link
         line = re.sub(r"`((?:agents|knowledge-base|interactions)/[^`\s]+)`", r"\1", line)
-        out.append(VAULT_PATH_RE.sub(sub, line))
+        pieces, pos = [], 0
+        for lm in MD_LINK_RE.finditer(line):   # leave existing links alone
+            pieces.append(VAULT_PATH_RE.sub(sub, line[pos:lm.start()]))
+            pieces.append(lm.group(0))
+            pos = lm.end()
+        pieces.append(VAULT_PATH_RE.sub(sub, line[pos:]))
+        out.append("".join(pieces))
     return "\n".join(out)
 
 
@@ -492,18 +510,55 @@ def cited_sources(meta: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _vault_wikilinks(frm: str, text: str, obs_ids: dict[str, str]) -> str:
+    """Resolve ``[[vault/path]]`` and ``[[vault/path|alias]]`` (as ``vault ask`` writes its
+    sources) to site links; other wikilinks are left as they are."""
+    from .wikilinks import WIKILINK_RE
+
+    def sub(m: re.Match) -> str:
+        target = m.group(2).strip()
+        page = urls.page_for_vault_path(target, obs_ids)
+        if page is None:
+            return m.group(0)
+        label = m.group(4) or target + (m.group(3) or "")
+        return f"[{label}]({urls.link(frm, page[0], page[1])})"
+
+    return WIKILINK_RE.sub(sub, text)
+
+
+def _numbered_citations(frm: str, text: str, cited: Sequence[str], obs_ids: dict[str, str]) -> str:
+    """Link ``[n]`` citation markers in an answer to the n-th cited source's page."""
+    def sub(m: re.Match) -> str:
+        i = int(m.group(1))
+        if not 1 <= i <= len(cited):
+            return m.group(0)
+        page = urls.page_for_vault_path(cited[i - 1], obs_ids)
+        return f"[\\[{i}\\]]({urls.link(frm, *page)})" if page else m.group(0)
+
+    return re.sub(r"(?<![\\\[])\[(\d{1,3})\](?![(\[:])", sub, text)
+
+
 def interaction_page(rel: str, meta: dict[str, Any], body: str, note: NoteMeta,
                      obs_ids: dict[str, str]) -> str:
-    """A logged ``vault ask``: the question, the answer as written, cited sources linked."""
+    """A logged ``vault ask``: the question, the answer as written, cited sources linked
+    (``[[path]]`` source lines, ``[n]`` markers and bare vault paths become links)."""
     frm = urls.interaction_page(rel)
+    cited = cited_sources(meta)
     out = [meta_block(title=note.title)]
     if not re.search(r"^#\s", body, flags=re.M):
         out.append(f"# {esc(note.title)}\n")
-    out.append(f'<p class="va-sub">Asked on {esc(note.node or "?")} at {esc(when(note.created))}'
-               f'{" · model " + esc(meta["model"]) if meta.get("model") else ""}.</p>\n')
-    out.append(link_vault_paths(frm, body.strip(), obs_ids) + "\n")
-    cited = cited_sources(meta)
-    if cited:
+    text = _vault_wikilinks(frm, body.strip(), obs_ids)
+    text = _numbered_citations(frm, text, cited, obs_ids)
+    text = link_vault_paths(frm, text, obs_ids)
+    lines = text.splitlines()
+    sub = (f'<p class="va-sub">Asked on {esc(note.node or "?")} at {esc(when(note.created))}'
+           f'{" · model " + esc(meta["model"]) if meta.get("model") else ""}.</p>\n')
+    if lines and lines[0].startswith("# "):
+        lines.insert(1, "\n" + sub)
+    else:
+        out.append(sub)
+    out.append("\n".join(lines) + "\n")
+    if cited and not re.search(r"^##\s+(Sources|Cited sources)\b", body, flags=re.M | re.I):
         out.append("## Cited sources\n")
         for i, c in enumerate(cited, 1):
             target = urls.page_for_vault_path(c, obs_ids)
@@ -551,7 +606,8 @@ def conflicts_page(copies: Sequence[tuple[str, str | None]]) -> str:
         target = urls.page_for_vault_path(original)
         orig = _a(urls.CONFLICTS, target[0], cell(original), target[1]) if target and \
             target[0] != urls.CONFLICTS else f"<code>{cell(original)}</code>"
-        out.append(f"| <code>{cell(rel)}</code> | {orig} | {cell(m.group(2) if m else '–')} | {at} |")
+        who = cell(m.group(2) if m else "–")
+        out.append(f"| <code>{cell(rel)}</code> | {orig} | {who} | {at} |")
     out.append("")
     for rel, text in copies:
         out.append(f'<details class="va-conflict"><summary>{esc(rel)}</summary>')

@@ -96,7 +96,8 @@ def make_plan(repo: pygit2.Repository, state: dict | None, template: str, out_di
         try:
             changed |= diff_paths(repo, base, head)
         except (KeyError, ValueError, pygit2.GitError):
-            return Plan(True, f"last built commit {base[:10]} not found", frozenset(now_pending), head)
+            return Plan(True, f"last built commit {base[:10]} not found",
+                        frozenset(now_pending), head)
     elif head:
         return Plan(True, "first commit since last build", frozenset(now_pending), head)
     return Plan(False, "incremental", frozenset(changed), head)

@@ -72,7 +72,8 @@ class NoteIndex:
         hit = self.by_path.get(_key(t))
         if hit:
             return hit
-        names = self.by_name.get(_key(posixpath.basename(t[:-3] if t.lower().endswith(".md") else t)))
+        stem = t[:-3] if t.lower().endswith(".md") else t
+        names = self.by_name.get(_key(posixpath.basename(stem)))
         if not names:
             return None
         # Obsidian prefers the note closest to the linking note, then the shortest path.
