@@ -143,6 +143,7 @@ def conflicts_group(ctx: click.Context, vault_path: str | None, as_json: bool) -
         vault conflicts --json
         vault conflicts resolve knowledge-base/pump.md --keep theirs
     """
+    ctx.obj = {"vault_path": vault_path}
     if ctx.invoked_subcommand is not None:
         return
     from ..sync.conflicts import list_conflicts
@@ -163,10 +164,12 @@ def conflicts_group(ctx: click.Context, vault_path: str | None, as_json: bool) -
               help="ours: drop the copy; theirs: the copy replaces the file; both: keep both.")
 @vault_option
 @json_option
-def conflicts_resolve_cmd(path: str, keep: str, vault_path: str | None, as_json: bool) -> None:
+@click.pass_context
+def conflicts_resolve_cmd(ctx: click.Context, path: str, keep: str, vault_path: str | None,
+                          as_json: bool) -> None:
     """Settle the conflict copy PATH (or the file with one copy); history keeps the loser."""
     from ..sync.conflicts import resolve
-    v = open_vault(vault_path)
+    v = open_vault(vault_path or (ctx.obj or {}).get("vault_path"))
     out = resolve(v, path, keep)
     if as_json:
         emit_json(out)
