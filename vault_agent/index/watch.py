@@ -53,7 +53,7 @@ def run_batch(vault: Vault, indexer: Indexer) -> Batch:
     b = Batch()
     edits = person_edits(vault)
     if edits:
-        problems = check_tree(vault.root, edits)
+        problems = check_tree(vault.root, [str(vault.path(p)) for p in edits])
         bad = sorted({p.path for p in problems})
         for p in problems:
             log.warning("not committed: %s", p)

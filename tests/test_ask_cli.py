@@ -1,0 +1,135 @@
+"""`vault ask` end to end: real indexes, the real Ollama client against a scripted
+Ollama server on 127.0.0.1, interactions written and committed."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+
+import frontmatter
+import pytest
+from click.testing import CliRunner
+
+from tests.support import FakeOllama, Reply
+from tests.test_index_indexer import make_vault
+from vault_agent.ask.ask import ask
+from vault_agent.cli import main
+from vault_agent.vault import repo as git
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    v = make_vault(tmp_path_factory.mktemp("a") / "v")
+    assert CliRunner().invoke(main, ["index", "--vault", str(v.root)]).exit_code == 0
+    return v
+
+
+def set_llm(v, host, model="qwen2.5:0.5b"):
+    cfg = v.node_config()
+    cfg["llm"] = {**cfg["llm"], "host": host, "model": model, "timeout_s": 5}
+    v.write_node_config(cfg)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(v, *args):
+    return CliRunner().invoke(main, ["ask", *args, "--vault", str(v.root)])
+
+
+def test_answer_streams_and_drops_citation_beyond_sources(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        srv.script(Reply.text("The kitchen radiator is slow to warm [1]. See also [7].", chunks=6))
+        r = run(base, "is the kitchen radiator slow?", "--no-log")
+    assert r.exit_code == 0, r.output
+    assert "slow to warm [1]." in r.stdout and "[7]" not in r.stdout
+    assert "[1] knowledge-base/heating.md" in r.stdout
+    assert "dropped citation(s) [7]" in r.stderr
+    prompt = srv.chat_requests()[0]["messages"][-1]["content"]
+    assert "[1] knowledge-base/heating.md" in prompt and "Question: is the kitchen" in prompt
+    assert srv.chat_requests()[0]["model"] == "qwen2.5:0.5b"
+
+
+def test_interaction_logged_and_committed(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        srv.script("Tomatoes need water every evening [1].")
+        r = run(base, "when do the tomatoes need water?")
+    assert r.exit_code == 0, r.output
+    rel = r.stderr.strip().splitlines()[-1].removeprefix("logged to ")
+    assert rel.startswith("interactions/") and "-alpaca-1-when-do-the-tomatoes" in rel
+    post = frontmatter.load(base.path(rel))
+    assert post["kind"] == "interaction" and post["node"] == "alpaca-1"
+    assert post["question"] == "when do the tomatoes need water?"
+    assert post["model"] == "ollama/qwen2.5:0.5b"
+    assert post["sources"] == ["knowledge-base/garden.md"]
+    assert "every evening [1]" in post.content
+    last = git.history(base.repo, limit=1)[0]
+    assert last.kind == "ask" and rel not in base.pending()
+
+
+def test_no_llm_reachable_gives_passages(base):
+    set_llm(base, f"http://127.0.0.1:{free_port()}")
+    r = run(base, "is the kitchen radiator slow?", "--no-log")
+    assert r.exit_code == 0, r.output
+    notes = [x for x in r.stderr.splitlines() if "No LLM reachable" in x]
+    assert len(notes) == 1
+    assert r.stdout.startswith("[1] knowledge-base/heating.md")
+
+
+def test_model_override_and_json(base):
+    with FakeOllama(models=["qwen2.5:3b"]) as srv:
+        set_llm(base, srv.url)
+        srv.script("Motion in the hall at 03:04 [1].")
+        r = run(base, "was there motion in the hall?", "--model", "qwen2.5:3b", "--json",
+                "--no-log")
+    data = json.loads(r.stdout)
+    assert data["model"] == "ollama/qwen2.5:3b" and data["llm"] is True
+    assert data["citations"][0]["path"].startswith("agents/alpaca-1/observations/")
+    assert srv.chat_requests()[0]["model"] == "qwen2.5:3b"
+
+
+def test_model_missing_falls_back(base):
+    with FakeOllama(models=[]) as srv:
+        set_llm(base, srv.url)
+        r = run(base, "radiator?", "--no-log", "--json")
+    data = json.loads(r.stdout)
+    assert data["llm"] is False and data["model"] == "extractive"
+    assert data["answer"].startswith("[1] knowledge-base/heating.md")
+
+
+def test_time_words_filter_the_sources(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        srv.script("It was 21.3 °C on average [1].")
+        res = ask(base, "how warm was the kitchen yesterday?", log=False,
+                  now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC))
+    assert (res.filters.since, res.filters.until) == ("2025-10-14", "2025-10-14")
+    assert res.hits and all(h.date == "2025-10-14" for h in res.hits)
+    assert res.citations[0].path.endswith("2025-10-14.jsonl")
+
+
+@pytest.mark.parametrize("q", ["", "  "])
+def test_empty_question(base, q):
+    r = run(base, q)
+    assert r.exit_code == 1 and "empty query" in r.stderr
+
+
+def test_100kb_question_is_cut(base):
+    set_llm(base, f"http://127.0.0.1:{free_port()}")
+    r = run(base, "radiator " * 11500, "--no-log", "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert len(data["question"]) == 2000 and "first 2000" in data["notes"][0]
+
+
+def test_nothing_found_does_not_call_llm(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        r = run(base, "radiator", "--node", "nobody", "--no-log")
+    assert "Nothing in the vault matches" in r.stdout and srv.chat_requests() == []
