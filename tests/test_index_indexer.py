@@ -124,7 +124,8 @@ def test_index_of_another_embedder_is_rebuilt(vault):
     reasons: list[str] = []
     ix2 = Indexer(vault, EMB)
     rep = ix2.update(on_rebuild=reasons.append)
-    assert rep.rebuilt and reasons == ["embedder changed (ollama:nomic-embed-text → minilm-l6-int8)"]
+    assert rep.rebuilt
+    assert reasons == ["embedder changed (ollama:nomic-embed-text → minilm-l6-int8)"]
     assert ix2.chroma().search(EMB.embed(["radiator"])[0], 1)[0][2]["path"] == \
         "knowledge-base/heating.md"
 
