@@ -58,10 +58,11 @@ class AgentOptions:
     index: bool = True
     observe: bool = True
     tick_s: float = 1.0
+    log_stderr: bool = True
 
 
-def setup_logging(vault: Vault) -> logging.Handler:
-    """Structured log lines to stderr (via the root logger) and a rotated local-cache/agent.log."""
+def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
+    """Structured log lines to a rotated local-cache/agent.log and (``stderr``) to stderr."""
     handler = logging.handlers.RotatingFileHandler(
         vault.cache_dir() / "agent.log", maxBytes=1_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter(
@@ -70,7 +71,8 @@ def setup_logging(vault: Vault) -> logging.Handler:
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
         root.setLevel(logging.INFO)
-    if not logging.getLogger().handlers:
+    root.propagate = stderr
+    if stderr and not logging.getLogger().handlers:
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s %(message)s"))
         root.addHandler(stream)
@@ -129,16 +131,19 @@ class Agent:
                           backfill=self.opt.backfill or self.opt.once, speed=self.opt.speed,
                           since=self.opt.since, until=self.opt.until, stop=self.stop)
         self.replay_stats = stats
-        n = getattr(stats, "rollups", 0)
-        self.state.mark("sample", getattr(stats, "readings", 0))
+        n = stats.rollups
+        self.state.mark("sample", stats.readings)
         self.state.mark("rollup", n)
         self._records_since_commit += n
-        first, last = getattr(stats, "first", None), getattr(stats, "last", None)
-        if first and last:
-            self.data_span = (first, last)
-        log.info("event=replay_done rows=%s readings=%s rollups=%s malformed=%s",
-                 getattr(stats, "rows", "?"), getattr(stats, "readings", "?"), n,
-                 len(getattr(stats, "malformed", []) or []))
+        if stats.first and stats.last:
+            self.data_span = (layout.parse_iso(stats.first),
+                              layout.parse_iso(stats.last) + timedelta(seconds=1))
+        log.info("event=replay_done rows=%d readings=%d rollups=%d skipped_closed=%d "
+                 "malformed=%d stopped=%s", stats.rows, stats.readings, n,
+                 stats.skipped_closed, len(stats.malformed), stats.stopped)
+        for line, problem in stats.malformed[:20]:
+            log.warning("event=malformed_row file=%s line=%d problem=%r",
+                        self.opt.replay, line, problem)
 
     def _run_sampler(self) -> None:
         from ..sensors.config import load_specs
@@ -231,18 +236,18 @@ class Agent:
         try:
             report = sync_all(self.vault)
             self.state.mark("sync")
-            log.info("event=sync %s", getattr(report, "summary", lambda: report)())
+            log.info("event=sync %s", sync_summary(report))
         except Exception as e:  # noqa: BLE001
             self.state.error("sync")
             log.warning("event=sync_failed error=%r", str(e))
 
     def index(self) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        update = _optional("vault_agent.index.indexer", "update_index")
-        if update is None or not self.opt.index:
+        Indexer = _optional("vault_agent.index.indexer", "Indexer")
+        if Indexer is None or not self.opt.index:
             return
         try:
-            update(self.vault, progress=False)
+            Indexer(self.vault).update()
             self.state.mark("index")
         except Exception as e:  # noqa: BLE001
             self.state.error("index")
@@ -274,7 +279,7 @@ class Agent:
     # -- run -----------------------------------------------------------------------------
     def run(self) -> int:
         """Run until stopped (or one pass with ``once``); returns the exit code."""
-        handler = setup_logging(self.vault)
+        handler = setup_logging(self.vault, self.opt.log_stderr)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
         if lock.took_stale:
@@ -309,7 +314,15 @@ class Agent:
         finally:
             lock.release()
             logging.getLogger("vault_agent").removeHandler(handler)
+            logging.getLogger("vault_agent").propagate = True
             handler.close()
+
+
+def sync_summary(report) -> str:
+    """One log-friendly line of a SyncReport: ``peer=status`` pairs and counts."""
+    peers = " ".join(f"{p.peer}={p.status}" for p in report.peers) or "no-peers"
+    return (f"{peers} conflicts={len(report.conflicts)} refused={len(report.refused)} "
+            f"head={(report.head or '-')[:10]}")
 
 
 def install_signal_handlers(stop: threading.Event) -> None:

@@ -60,9 +60,13 @@ def _opt(module: str, attr: str) -> Any:
 
 
 def recorded_days(path: Path, source: str | None) -> list[datetime]:
-    """UTC midnights of the days present in a data file (via the replay reader)."""
+    """UTC midnights of the days present in a data file, in order (via the replay reader)."""
     from ..sensors import replay as rp
-    days = rp.recorded_days(path, source=source)
+    fmt = rp.detect_format(path)
+    src = source or fmt.default_source
+    days: dict = {}
+    for row in rp.iter_rows(path, fmt, fmt.columns_of(src)[:1], []):
+        days.setdefault(row.t.date(), None)
     return [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]
 
 
@@ -70,8 +74,8 @@ def _sync(v: Vault) -> str:
     sync_all = _opt("vault_agent.sync.sync", "sync_all")
     if sync_all is None:
         return "sync not available"
-    report = sync_all(v, force=True)
-    return getattr(report, "summary", lambda: str(report))()
+    from .daemon import sync_summary
+    return sync_summary(sync_all(v, force=True))
 
 
 def run_demo(root: Path, days: int | None = None, site: bool = True,
@@ -154,18 +158,19 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
     path = resolve_dataset(spec.dataset)
     rp.configure_node(v, path, source=spec.source)
     opts = AgentOptions(once=True, replay=path, source=spec.source, backfill=True,
-                        since=day, until=day + timedelta(days=1), sync=False, index=False)
+                        since=day, until=day + timedelta(days=1), sync=False, index=False,
+                        log_stderr=False)
     Agent(v, opts).run()
 
 
 def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
-    update_index = _opt("vault_agent.index.indexer", "update_index")
+    Indexer = _opt("vault_agent.index.indexer", "Indexer")
     ask = _opt("vault_agent.ask.ask", "ask")
-    if update_index is None or ask is None:
+    if Indexer is None or ask is None:
         say("search/ask not available in this build")
         return []
     t = time.monotonic()
-    update_index(v, progress=False)
+    Indexer(v).update()
     timings["index_s"] = round(time.monotonic() - t, 1)
     out = []
     for q in QUESTIONS:
