@@ -37,6 +37,21 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def ensure_dir(folder: Path) -> None:
+    """Create ``folder`` and missing parents, fsyncing each new entry's parent (durable)."""
+    folder = Path(folder)
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            continue
+        fsync_dir(d.parent)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir).
 
@@ -44,7 +59,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     the umask, like ``open``), not the 0600 of a temp file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except OSError:
@@ -78,13 +93,15 @@ def append_line(path: Path, line: str, fsync: bool = True) -> None:
     path = Path(path)
     if not line.endswith("\n"):
         line += "\n"
-    created = not path.exists()
-    if created:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    except FileNotFoundError:
+        ensure_dir(path.parent)
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         data = line.encode("utf-8")
         size = os.fstat(fd).st_size
+        created = size == 0  # new (or empty) file: its directory entry must be made durable
         if size and os.pread(fd, 1, size - 1) != b"\n":
             data = b"\n" + data  # never glue a line onto an unterminated one left in place
         written = os.write(fd, data)
@@ -135,7 +152,7 @@ def quarantine_file(quarantine_dir: Path, source: Path, offset: int, data: bytes
     The name ``<file>.<offset>.<UTC stamp>[.<n>].torn`` never replaces an earlier
     fragment, and a line is appended to ``quarantine_dir/quarantine.log``.
     """
-    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dir(quarantine_dir)
     when = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     base = f"{source.name}.{offset}.{when}"
     qpath = quarantine_dir / f"{base}.torn"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -59,8 +59,8 @@ class Rollup:
 
     def to_json(self) -> str:
         """One JSON line (no newline), keys in the documented order, empty fields omitted."""
-        d = {"v": self.v}
-        for k, val in asdict(self).items():
+        d: dict[str, Any] = {"v": self.v}
+        for k, val in self.__dict__.items():  # field order; values are plain (no deep copy)
             if k == "v" or val is None or (k == "late" and not val) or (k == "errors" and not val):
                 continue
             if isinstance(val, float):
@@ -72,6 +72,9 @@ class Rollup:
     def day(self) -> date:
         """The UTC day of the window start (which file the line goes in)."""
         return parse_iso(self.start).date()
+
+
+_ROLLUP_FIELDS = frozenset(Rollup.__dataclass_fields__)
 
 
 def parse_rollup_line(text: str, path: str = "<rollup>", line: int = 0) -> Rollup:
@@ -111,8 +114,7 @@ def parse_rollup_line(text: str, path: str = "<rollup>", line: int = 0) -> Rollu
         if val is not None and (not isinstance(val, int | float) or isinstance(val, bool)
                                 or not math.isfinite(val)):
             raise RecordError(path, line, f"rollup {k} must be a finite number, got {val!r}")
-    known = {f for f in Rollup.__dataclass_fields__}
-    kwargs = {k: val for k, val in d.items() if k in known}
+    kwargs = {k: val for k, val in d.items() if k in _ROLLUP_FIELDS}
     kwargs.setdefault("quantity", "")
     kwargs.setdefault("unit", "")
     return Rollup(**kwargs)
