@@ -1,0 +1,173 @@
+"""Memory facts: typical patterns a node has learned from its own rollups.
+
+Recomputed once a day over the last N days (``[observer] baseline_days``) and written
+as a new ``agents/<node>/memory/`` file (``kind: memory``) that names the file it
+replaces in ``supersedes:``; files are never edited in place (DESIGN.md §3.1).
+
+- binary sensors: hours of the day (UTC) with events on at least 60 % of weekdays
+  (or weekend days), merged into ranges: "s6-pir: motion usually 09:00–12:00 on
+  weekdays (4 of 5 days)";
+- numeric sensors: the usual daily range (median daily min … median daily max) and
+  the usual hour of the min and max: "s1-temp: usually 21.3–24.9 °C over a day;
+  lowest around 06:00, highest around 15:00".
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from ..vault import Vault, layout
+from .rules import EVENT_NOUN, MODEL
+from .stats import Summary, fmt, summarize
+from .store import RollupStore
+
+TYPICAL_SHARE = 0.6
+MIN_GROUP_DAYS = 2
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One learned pattern: a sentence plus its structured form."""
+
+    sensor: str
+    text: str
+    data: dict[str, Any]
+
+
+def _day_bounds(d: date) -> tuple[datetime, datetime]:
+    t0 = datetime.combine(d, datetime.min.time(), UTC)
+    return t0, t0 + timedelta(days=1)
+
+
+def _ranges(hours: list[int]) -> list[tuple[int, int]]:
+    """Contiguous runs of sorted hours as (first, last + 1)."""
+    out: list[tuple[int, int]] = []
+    for h in sorted(hours):
+        if out and out[-1][1] == h:
+            out[-1] = (out[-1][0], h + 1)
+        else:
+            out.append((h, h + 1))
+    return out
+
+
+def _binary_pattern(sensor: str, quantity: str, per_day: dict[date, list[int]]) -> Pattern:
+    noun = EVENT_NOUN.get(quantity, "activity").lower()
+    parts = []
+    data: dict[str, Any] = {"kind": "binary", "days": len(per_day)}
+    for label, is_group in (("weekdays", lambda d: d.weekday() < 5),
+                            ("weekends", lambda d: d.weekday() >= 5)):
+        days = {d: h for d, h in per_day.items() if is_group(d)}
+        if len(days) < MIN_GROUP_DAYS:
+            continue
+        counts = [sum(1 for hrs in days.values() if hrs[h] > 0) for h in range(24)]
+        typical = [h for h in range(24) if counts[h] >= TYPICAL_SHARE * len(days)]
+        active_days = sum(1 for hrs in days.values() if any(hrs))
+        rng = _ranges(typical)
+        data[label] = {"days": len(days), "active_days": active_days,
+                       "usual_hours": [f"{a:02d}:00-{b % 24:02d}:00" for a, b in rng]}
+        if rng:
+            spans = ", ".join(f"{a:02d}:00–{b % 24:02d}:00" for a, b in rng)
+            least = min(counts[h] for h in typical)
+            parts.append(f"usually {spans} on {label} (at least {least} of {len(days)} days)")
+        elif active_days == 0:
+            parts.append(f"none on {label} (0 of {len(days)} days)")
+        else:
+            parts.append(f"no usual hour on {label} (some on {active_days} of {len(days)} days)")
+    if not parts:
+        active = sum(1 for hrs in per_day.values() if any(hrs))
+        parts.append(f"on {active} of {len(per_day)} days")
+    return Pattern(sensor, f"{sensor}: {noun} " + "; ".join(parts) + ".", data)
+
+
+def _numeric_pattern(sensor: str, sums: list[Summary]) -> Pattern:
+    q = sums[0].quantity
+    unit = sums[0].unit
+    u = unit if unit.startswith("°") or unit == "%" else f" {unit}" if unit else ""
+    lo = statistics.median(s.min for s in sums if s.min is not None)
+    hi = statistics.median(s.max for s in sums if s.max is not None)
+    lo_h = round(statistics.median(s.min_at.hour for s in sums if s.min_at)) % 24
+    hi_h = round(statistics.median(s.max_at.hour for s in sums if s.max_at)) % 24
+    text = (f"{sensor}: usually {fmt(lo, q.decimals)}–{fmt(hi, q.decimals)}{u} over a day; "
+            f"lowest around {lo_h:02d}:00, highest around {hi_h:02d}:00 ({len(sums)} days).")
+    return Pattern(sensor, text, {"kind": "numeric", "days": len(sums),
+                                  "usual_min": fmt(lo, q.decimals),
+                                  "usual_max": fmt(hi, q.decimals), "unit": unit,
+                                  "min_hour": f"{lo_h:02d}:00", "max_hour": f"{hi_h:02d}:00"})
+
+
+def learn(store: RollupStore, last_day: date, n_days: int) -> tuple[list[Pattern], int]:
+    """Patterns over the ``n_days`` days ending with ``last_day``; also the days with data."""
+    days = [last_day - timedelta(days=k) for k in range(n_days - 1, -1, -1)]
+    patterns: list[Pattern] = []
+    seen_days: set[date] = set()
+    for sensor in store.sensors:
+        binary_days: dict[date, list[int]] = {}
+        sums: list[Summary] = []
+        quantity = ""
+        for d in days:
+            t0, t1 = _day_bounds(d)
+            rolls = store.between(sensor, t0, t1)
+            s = summarize(rolls)
+            if s is None:
+                continue
+            seen_days.add(d)
+            quantity = s.quantity.name
+            if s.binary:
+                hours = [0] * 24
+                for r in rolls:
+                    if (r.events or 0) > 0:
+                        hours[layout.parse_iso(r.start).hour] += r.events or 0
+                binary_days[d] = hours
+            else:
+                sums.append(s)
+        if binary_days:
+            patterns.append(_binary_pattern(sensor, quantity, binary_days))
+        elif sums:
+            patterns.append(_numeric_pattern(sensor, sums))
+    return patterns, len(seen_days)
+
+
+def memory_files(vault: Vault) -> list[str]:
+    """This node's memory files, oldest first (by name: the stamp leads)."""
+    return vault.observation_files(vault.node, "memory")
+
+
+def _id_of(rel: str) -> str:
+    m = layout.OBSERVATION_NAME_RE.match(rel.rsplit("/", 1)[-1])
+    return f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else ""
+
+
+def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
+    """Write the memory file learned up to ``last_day`` (created at its end).
+
+    Returns its path; None when one for that day exists already or there is no data.
+    """
+    created = _day_bounds(last_day)[1]
+    stamp = layout.stamp(created)
+    files = memory_files(vault)
+    names = [f.rsplit("/", 1)[-1] for f in files]
+    if any(n.startswith(f"{stamp}-{vault.node}-") for n in names):
+        return None
+    store = RollupStore(vault, last_day - timedelta(days=n_days - 1), last_day)
+    patterns, days = learn(store, last_day, n_days)
+    if not patterns:
+        return None
+    earlier = [f for f in files if f.rsplit("/", 1)[-1][:16] < stamp]
+    extra: dict[str, Any] = {}
+    if earlier:
+        extra["supersedes"] = _id_of(earlier[-1])
+    extra["patterns"] = [{"sensor": p.sensor, **p.data} for p in patterns]
+    first = last_day - timedelta(days=n_days - 1)
+    body = (f"Typical patterns of node {vault.node} over the {n_days} days up to "
+            f"{last_day.isoformat()} (times UTC):\n\n" + "\n".join(f"- {p.text}" for p in patterns))
+    rel, _ = vault.write_observation(
+        body, title=f"Typical patterns up to {last_day.isoformat()}", kind="memory",
+        sensors=[p.sensor for p in patterns],
+        window={"start": layout.iso(_day_bounds(first)[0]), "end": layout.iso(created)},
+        confidence=round(min(days, n_days) / n_days, 2), model=MODEL,
+        sources=sorted(store.files.values()), created=created, slug="typical-patterns",
+        extra=extra)
+    return rel
