@@ -43,11 +43,12 @@ class RawCache:
         self.retention_days = retention_days
         self.max_bytes = max_bytes
         self.dropped = 0
-        self._q: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._size = self._scan_size()
-        self._last_prune = 0.0
+        self._last_prune = float("-inf")
 
     @classmethod
     def for_vault(cls, vault: Any, **kw: Any) -> RawCache:
@@ -76,6 +77,7 @@ class RawCache:
     def start(self, interval_s: float = 1.0) -> None:
         """Start the writer thread (flushes the queue every ``interval_s``)."""
         if self._thread is None:
+            self._stopping.clear()
             self._thread = threading.Thread(target=self._run, args=(interval_s,),
                                             name="raw-cache", daemon=True)
             self._thread.start()
@@ -83,33 +85,26 @@ class RawCache:
     def stop(self) -> None:
         """Flush what is queued and stop the writer."""
         if self._thread is not None:
-            self._q.put(None)
+            self._stopping.set()
             self._thread.join()
             self._thread = None
         self.flush()
 
     def _run(self, interval_s: float) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            self.flush(first=item)
-            time.sleep(interval_s)
+        while not self._stopping.wait(interval_s):
+            try:
+                self.flush()
+            except OSError as e:  # a full or read-only disk: keep sampling, say why
+                log.warning("raw cache write failed: %s", e)
 
-    def flush(self, now: datetime | None = None, first: tuple[str, str] | None = None) -> int:
+    def flush(self, now: datetime | None = None) -> int:
         """Write every queued line (grouped per day file); returns the lines written."""
         batches: dict[str, list[str]] = {}
-        if first is not None:
-            batches[first[0]] = [first[1]]
-        stop_seen = False
         while True:
             try:
                 item = self._q.get_nowait()
             except queue.Empty:
                 break
-            if item is None:
-                stop_seen = True
-                continue
             batches.setdefault(item[0], []).append(item[1])
         written = 0
         with self._lock:
@@ -129,8 +124,6 @@ class RawCache:
                 written += len(lines)
             if time.monotonic() - self._last_prune > 3600:
                 self._prune_locked(now)
-        if stop_seen:
-            self._q.put(None)
         return written
 
     def prune(self, now: datetime | None = None) -> list[Path]:

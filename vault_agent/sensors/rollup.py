@@ -109,6 +109,7 @@ class RollupEngine:
         self._binary: dict[str, _BinaryState] = {}
         self._lock = threading.Lock()
         self._written: set[str] = set()
+        self._meta: dict[str, tuple[str, str]] = {}  # quantity, unit of sensors without spec
         self.rollups_written = 0
         self.late_written = 0
         if resume:
@@ -170,6 +171,8 @@ class RollupEngine:
             if spec is not None and spec.binary:
                 self._add_binary(reading.sensor, ts, x)
             else:
+                if spec is None:
+                    self._meta[reading.sensor] = (reading.quantity, reading.unit)
                 self._window(reading.sensor, ts).add(ts, x)
 
     def _add_binary(self, sensor: str, ts: float, x: float) -> None:
@@ -238,8 +241,8 @@ class RollupEngine:
 
     def _to_rollup(self, w: _Window) -> Rollup:
         spec = self.specs.get(w.sensor)
-        quantity = spec.quantity if spec else ""
-        unit = spec.unit if spec else ""
+        quantity, unit = ((spec.quantity, spec.unit) if spec
+                          else self._meta.get(w.sensor, ("", "")))
         base: dict[str, Any] = dict(node=self.vault.node, sensor=w.sensor, quantity=quantity,
                                     unit=unit, start=_iso(w.start), end=_iso(w.end),
                                     count=w.count, errors=w.errors, late=w.late)

@@ -113,24 +113,26 @@ class ClockWatch:
 
 
 class _SharedDriver:
-    """One driver used by several sensor ids: serialised, with a short-lived result cache."""
+    """One driver used by several sensor ids: serialised; a fresh result is shared once
+    with each other id (a sensor asking again always gets a new read)."""
 
     def __init__(self, build: Callable[[], SensorDriver], share_s: float) -> None:
         self._build = build
         self._driver: SensorDriver | None = None
         self._lock = threading.Lock()
         self._share_s = share_s
-        self._cached: tuple[float, Measurement] | None = None
+        self._cached: tuple[float, Measurement, set[str]] | None = None
 
-    def read(self) -> Measurement:
+    def read(self, sensor: str) -> Measurement:
         with self._lock:
-            now = time.monotonic()
-            if self._cached and now - self._cached[0] < self._share_s:
-                return self._cached[1]
+            c = self._cached
+            if c and time.monotonic() - c[0] < self._share_s and sensor not in c[2]:
+                c[2].add(sensor)
+                return c[1]
             if self._driver is None:
                 self._driver = self._build()
             m = self._driver.read()
-            self._cached = (time.monotonic(), m)
+            self._cached = (time.monotonic(), m, {sensor})
             return m
 
     def close(self) -> None:
@@ -263,7 +265,7 @@ class Sampler:
         """Read ``spec`` once and feed the reading (or the error). True on success."""
         st = self.state[spec.id]
         try:
-            m = self._driver_of[spec.id].read()
+            m = self._driver_of[spec.id].read(spec.id)
             t = self.clock.now()
             if spec.quantity not in m:
                 raise SensorError(f"driver {spec.driver!r} gave no {spec.quantity!r} "
