@@ -123,3 +123,26 @@ def test_foreign_unterminated_line_is_left_and_next_append_starts_a_new_line(tmp
     errors = []
     got = list(v2.iter_rollups(NODE, errors=errors))
     assert len(got) == 3 and [e.line for e in errors] == [3]
+
+
+def test_open_waits_for_an_append_in_flight_instead_of_cutting_it(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    v, rel, whole = _setup(tmp_path)
+    line = (rollup(i=2).to_json() + "\n").encode()
+    code = f"from vault_agent.vault import Vault; Vault.open({str(v.root)!r}); print('opened')"
+    with v._append_lock():  # what append_rollups holds while its write() is copied
+        with open(v.path(rel), "ab") as fh:
+            fh.write(line[:20])  # a reader sees a half-written multi-page append
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        time.sleep(0.8)
+        assert proc.poll() is None  # Vault.open in another process waits for the lock
+        assert v.path(rel).read_bytes() == whole + line[:20]
+        with open(v.path(rel), "ab") as fh:
+            fh.write(line[20:])
+    out, _ = proc.communicate(timeout=30)
+    assert out.strip() == "opened"
+    assert v.path(rel).read_bytes() == whole + line
+    assert Vault.open(v.root).quarantined() == []

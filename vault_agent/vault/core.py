@@ -8,6 +8,7 @@ node id, so merges are additions (DESIGN.md §3).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -85,6 +87,7 @@ class Vault:
         self._repo: pygit2.Repository | None = None
         self._hlc: HLC | None = None
         self._seq: int | None = None
+        self._append_lock_fd: int | None = None
         self.config = read_toml(self.root / "vault.toml", "vault.toml")
         validate_vault_toml(self.config)
 
@@ -347,8 +350,9 @@ class Vault:
             line = r.to_json()
             parse_rollup_line(line, rel, 0)  # never write what a reader would reject
             by_file[rel].append(line)
-        for rel, lines in by_file.items():
-            append_lines(self.path(rel), lines, fsync=fsync)
+        with self._append_lock():
+            for rel, lines in by_file.items():
+                append_lines(self.path(rel), lines, fsync=fsync)
         return sorted(by_file)
 
     def rollup_files(self, node: str | None = None) -> list[str]:
@@ -403,16 +407,48 @@ class Vault:
         """
         out = []
         qdir = self.path(layout.local_cache(self.node)) / "quarantine"
-        for rel in self.rollup_files(self.node):
-            p = self.path(rel)
-            if p.is_symlink() or not p.is_file():
-                continue
-            q = (repair_torn_tail(p, qdir, _torn_fragment)
-                 or repair_bad_last_line(p, qdir, _whole_json_line))
-            if q:
-                log.warning("repaired torn last line of %s; fragment saved to %s", rel, self.rel(q))
-                out.append(q)
+        with self._append_lock():  # never cut a line another process is appending right now
+            for rel in self.rollup_files(self.node):
+                p = self.path(rel)
+                if p.is_symlink() or not p.is_file():
+                    continue
+                q = (repair_torn_tail(p, qdir, _torn_fragment)
+                     or repair_bad_last_line(p, qdir, _whole_json_line))
+                if q:
+                    log.warning("repaired torn last line of %s; fragment saved to %s",
+                                rel, self.rel(q))
+                    out.append(q)
         return out
+
+    @contextmanager
+    def _append_lock(self) -> Iterator[None]:
+        """Exclusive ``flock`` on ``local-cache/append.lock`` around appends and repairs.
+
+        Trigger: the agent appends while a CLI command opens the vault. Why: a reader
+        can see a half-copied multi-page write as a torn tail. What: appends and the
+        torn-tail repair of this node's files are serialised between processes (the
+        kernel drops the lock if a holder dies, so a SIGKILL never leaves it held).
+        """
+        if self._append_lock_fd is None:
+            path = self.cache_dir() / "append.lock"
+            self._append_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fcntl.flock(self._append_lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._append_lock_fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release the append lock file (also done when the Vault is garbage collected)."""
+        if self._append_lock_fd is not None:
+            os.close(self._append_lock_fd)
+            self._append_lock_fd = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     def quarantined(self) -> list[str]:
         """Vault paths of fragments moved to this node's ``local-cache/quarantine/``."""
