@@ -143,9 +143,10 @@ def run_demo(root: Path, days: int | None = None, site: bool = True,
     coordinator = vaults[NODES[0].node]
     answers = _ask_all(coordinator, say, timings)
     site_dir = _build_site(coordinator, say, timings) if site else None
+    say(f"sync {coordinator.node} (logged questions to the hub): {_sync(coordinator)}")
     timings["total_s"] = round(time.monotonic() - t0, 1)
     say(f"done in {timings['total_s']} s")
-    say(f"look at: {root}/<node>/agents/*/observations, `vault --vault {coordinator.root} status`"
+    say(f"look at: {root}/<node>/agents/*/observations, `vault status --vault {coordinator.root}`"
         + (f", the site {site_dir}/index.html" if site_dir else ""))
     return {"root": str(root), "hub": str(hub), "nodes": list(vaults), "heads": heads,
             "converged": len(set(heads.values())) == 1, "answers": answers,
@@ -177,7 +178,8 @@ def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) ->
         res = ask(v, q, log=True)
         d = res.as_dict() if hasattr(res, "as_dict") else dict(res)
         out.append(d)
-        say(f"\nQ: {q}\nA: {d.get('answer', '').strip()[:600]}")
+        how = "" if d.get("llm", True) else " (no LLM reachable: the best passages)"
+        say(f"\nQ: {q}\nA{how}: {d.get('answer', '').strip()[:600]}")
         for c in d.get("citations", [])[:5]:
             say(f"   cited: {c if isinstance(c, str) else c.get('path')}")
     timings["ask_s"] = round(time.monotonic() - t - timings["index_s"], 1)
