@@ -26,7 +26,7 @@ class LockedError(VaultError):
 
 
 class RecordError(VaultError):
-    """A record that fails its schema: names the file, the line (1-based, 0 if none) and what is wrong.
+    """A record that fails its schema: names the file, the line (1-based, 0 if none), the problem.
 
     Args:
         path: file the record came from (relative to the vault when known).
