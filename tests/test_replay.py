@@ -188,11 +188,15 @@ def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
     assert rp.resolve_source(rp.ROOM, None, "alpaca", v.node_config()["sensors"]) == "S1"
     with pytest.raises(rp.ReplayFormatError, match="source 'S9' is not in"):
         rp.configure_node(v, ROOM, source="S9")
-    cfg = v.node_config()
-    cfg["sensors"].append({"id": "s6-motion", "driver": "motion", "pin": 4})
-    v.write_node_config(cfg)
-    with pytest.raises(VaultError, match="already configured .* as a different sensor"):
+    with pytest.raises(rp.ReplayFormatError, match="already replays room-occupancy-estimation "
+                                                  "S1; one recorded node per vault node"):
         rp.configure_node(v, ROOM, source="S6")
+    v2 = new_vault(tmp_path, "hall")
+    cfg = v2.node_config()
+    cfg["sensors"] = [{"id": "s6-motion", "driver": "motion", "pin": 4}]
+    v2.write_node_config(cfg)
+    with pytest.raises(VaultError, match="already configured .* as a different sensor"):
+        rp.configure_node(v2, ROOM, source="S6")
 
 
 def test_real_time_speed_and_stop(tmp_path):
@@ -207,6 +211,16 @@ def test_real_time_speed_and_stop(tmp_path):
     threading.Timer(0.3, stop.set).start()
     st = rp.replay(v, OFFICE, backfill=False, speed=60, stop=stop)  # 1 row per second
     assert st.stopped and st.rows <= 3
+
+
+def test_real_time_does_not_wait_out_long_recording_gaps(tmp_path):
+    office = tmp_path / "office.txt"
+    office.write_text("date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
+                      "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1\n"
+                      "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1\n")
+    v = new_vault(tmp_path, "office")
+    st = rp.replay(v, office, backfill=False, speed=1.0)  # a 2 h pause in the recording
+    assert st.rows == 2 and st.elapsed_s < 5
 
 
 def test_tz_converts_local_times(tmp_path):

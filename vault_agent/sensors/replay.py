@@ -372,6 +372,14 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
     cfg = vault.node_config()
     existing = list(cfg.get("sensors", []))
     src = resolve_source(fmt, source, vault.node, existing)
+    other = sorted({str(e.get("source")) for e in existing if isinstance(e, dict)
+                    and e.get("driver") == "replay" and e.get("format") == fmt.name
+                    and e.get("source") != src})
+    if other:
+        raise ReplayFormatError(
+            f"node {vault.node} already replays {fmt.name} {', '.join(other)}; one recorded "
+            f"node per vault node: replay {src} in another node's working copy, or remove "
+            f"the {', '.join(other)} sensors from agents/{vault.node}/node.toml")
     entries = sensor_entries(fmt, dataset_ref(vault, path), src)
     by_id = {e.get("id"): e for e in existing if isinstance(e, dict)}
     added = []
@@ -405,7 +413,8 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
            stop: threading.Event | None = None,
            progress: Callable[[ReplayStats], None] | None = None,
            tz: str | None = None, commit: bool = False,
-           engine: RollupEngine | None = None) -> ReplayStats:
+           engine: RollupEngine | None = None,
+           max_gap_s: float | None = 3600.0) -> ReplayStats:
     """Stream a recorded data set through a :class:`RollupEngine` into this node's rollups.
 
     Args:
@@ -420,6 +429,8 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
         tz: IANA zone of the recording's local times (default: read them as UTC).
         commit: commit the rollups (Vault-Kind rollup) once per recorded UTC day.
         engine: an engine to feed (default: a new, resuming one for the replayed sensors).
+        max_gap_s: in real time, a pause in the recording longer than this (seconds of
+            recorded time) is not waited out (the room data has a 15-day gap); None waits.
 
     Returns:
         counts; windows already written by an earlier run are skipped (``skipped_closed``).
@@ -459,7 +470,8 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
             stats.stopped = True
             break
         if not backfill:
-            if wall0 is None:
+            gap = (row.t - last_t).total_seconds() if last_t is not None else 0.0
+            if wall0 is None or (max_gap_s is not None and gap > max_gap_s):
                 wall0, data0 = time.monotonic(), row.t
             delay = wall0 + (row.t - data0).total_seconds() / speed - time.monotonic()
             if delay > 0 and stop.wait(delay):
