@@ -199,3 +199,11 @@ def test_init_on_vault_of_newer_schema_refuses(tmp_path):
         "Error: vault.toml: vault schema 99 is newer than this vault-agent supports (1); "
         "upgrade vault-agent"]
     assert p.read_bytes() == before
+
+
+def test_refuses_a_folder_inside_a_vault(tmp_path):
+    v = make_vault(tmp_path)
+    inner = v.root / "knowledge-base" / "sub"
+    with pytest.raises(VaultError, match="inside the vault"):
+        Vault.init(inner, "llama")
+    assert not inner.exists() and v.pending() == []

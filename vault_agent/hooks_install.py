@@ -24,7 +24,11 @@ def install_hooks(root: Path) -> list[Path]:
     written beside it as ``<name>.vault-agent``.
     """
     src = project_path("hooks")
-    dest = Path(root) / ".git" / "hooks"
+    git_dir = Path(root) / ".git"
+    if git_dir.is_file():  # a linked worktree or submodule: ask git where its folder is
+        import pygit2
+        git_dir = Path(pygit2.Repository(str(root)).path)
+    dest = git_dir / "hooks"
     dest.mkdir(parents=True, exist_ok=True)
     out = []
     for name in HOOKS:

@@ -138,7 +138,8 @@ class Vault:
         plain ``git clone``) is adopted: the node's folder is added and committed.
 
         Raises:
-            VaultError: ``path`` is a file or a non-empty folder that is not a vault;
+            VaultError: ``path`` is a file, a non-empty folder that is not a vault, or
+                inside another vault;
                 ``from_url`` cannot be cloned or is not a vault; ``node`` already has
                 a folder in the vault being joined (one writer per folder).
             InvalidNodeNameError: a bad node name.
@@ -154,6 +155,10 @@ class Vault:
             return cls._setup_node(root, node, f"Add node {node}"), True
         if root.exists() and not root.is_dir():
             raise VaultError(f"{root} is a file, not a folder")
+        for parent in root.parents:
+            if (parent / "vault.toml").is_file() and (parent / ".git").exists():
+                raise VaultError(f"{root} is inside the vault at {parent}; "
+                                 "choose a folder outside it")
         if root.exists() and any(root.iterdir()):
             raise VaultError(f"{root} is not empty and is not a vault; choose an empty folder")
         if from_url:
