@@ -155,7 +155,7 @@ class Agent:
             return
         window = int(self.vault.node_config().get("rollup", {}).get("window_s", 300))
         self.engine = RollupEngine(self.vault, specs, window_s=window)
-        sampler = Sampler(self.vault, specs, self.engine, self.stop)
+        sampler = Sampler(self.vault, specs, self.engine, self.stop, close_windows=False)
         sampler_thread = threading.Thread(target=sampler.run, name="sampler", daemon=True)
         sampler_thread.start()
         while not self.stop.is_set():
