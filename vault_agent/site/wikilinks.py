@@ -62,9 +62,15 @@ class NoteIndex:
         t = target.strip().replace("\\", "/")
         if not t:
             return from_note or None
+        here = posixpath.dirname(from_note)
         if t.startswith("/"):
             t = t.lstrip("/")
-        elif from_note and ("/" in t or t.startswith(".")):
+        elif from_note and "/" not in t and here:
+            # a bare name: a note in the linking note's folder wins (Obsidian's order)
+            hit = self.by_path.get(_key(f"{here}/{t}"))
+            if hit:
+                return hit
+        if from_note and not t.startswith("/") and ("/" in t or t.startswith(".")):
             rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_note), t))
             hit = self.by_path.get(_key(rel))
             if hit:
@@ -77,7 +83,6 @@ class NoteIndex:
         if not names:
             return None
         # Obsidian prefers the note closest to the linking note, then the shortest path.
-        here = posixpath.dirname(from_note)
         return sorted(names, key=lambda n: (posixpath.dirname(n) != here, n.count("/"), n))[0]
 
 
@@ -130,7 +135,12 @@ def _rewrite_line(line: str, lineno: int, note: str, index: NoteIndex,
 
     def sub(m: re.Match) -> str:
         target, heading, alias = m.group(2), (m.group(3) or "")[1:], m.group(4)
-        label = (alias or (target + (f" › {heading}" if heading else "")) or heading).strip()
+        if alias:
+            label = alias.strip()
+        elif target.strip():
+            label = target.strip() + (f" › {heading}" if heading else "")
+        else:
+            label = heading.strip()
         resolved = index.resolve(target, note)
         if resolved is None:
             full = target + (f"#{heading}" if heading else "")

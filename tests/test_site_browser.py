@@ -1,0 +1,240 @@
+"""The built site in a real browser: Debian's headless chromium loads the served home and
+day pages (screenshots must render: not blank, search box, chart visible) and runs the
+built-in search both over HTTP and from file:// (offline). Skipped without chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.test_site_helpers import make_vault
+from vault_agent.site.build import build_site
+from vault_agent.site.serve import make_server
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+CHART_LINE = (0x1D, 0x6F, 0xB8)   # --va-line in site/overrides/assets/stylesheets/vault.css
+SHOTS_ENV = "VAULT_SCREENSHOTS"   # keep the screenshots in this folder (default: tmp)
+
+
+def chromium(args: list[str], profile: Path, timeout: int = 90) -> str:
+    """Run headless chromium with the standard flags; returns stdout."""
+    res = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                         capture_output=True, text=True, timeout=timeout, check=False)
+    return res.stdout
+
+
+class Browser:
+    """Headless chromium driven over the DevTools protocol on a pipe (``--remote-debugging-
+    pipe``: JSON messages separated by NUL on fds 3 and 4), so a test can wait for the page
+    to reach a state instead of guessing a delay."""
+
+    def __init__(self, profile: Path) -> None:
+        to_chrome_r, self._w = os.pipe()
+        self._r, from_chrome_w = os.pipe()
+
+        def fds() -> None:
+            os.dup2(to_chrome_r, 3)
+            os.dup2(from_chrome_w, 4)
+
+        self.proc = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
+             "--window-size=1280,1500", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=fds,
+            close_fds=False)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self._buf = b""
+        self._id = 0
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        attached = self.call("Target.attachToTarget", targetId=target, flatten=True)
+        self.session = attached["sessionId"]
+
+    def call(self, method: str, session: str | None = None, **params) -> dict:
+        """Send one command and wait for its result (events are skipped)."""
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            while b"\0" not in self._buf:
+                chunk = os.read(self._r, 1 << 16)
+                if not chunk:
+                    raise RuntimeError("chromium closed the pipe")
+                self._buf += chunk
+            raw, self._buf = self._buf.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+        raise TimeoutError(method)
+
+    def goto(self, url: str) -> None:
+        """Navigate the page."""
+        self.call("Page.navigate", self.session, url=url)
+
+    def wait_for(self, expression: str, timeout: float = 20.0):
+        """Evaluate ``expression`` until it is truthy; returns its value (or the last falsy)."""
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            res = self.call("Runtime.evaluate", self.session, expression=expression,
+                            returnByValue=True)
+            value = res.get("result", {}).get("value")
+            if value:
+                return value
+            time.sleep(0.2)
+        return value
+
+    def close(self) -> None:
+        """End chromium."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.close(self._w)
+        os.close(self._r)
+
+
+def read_png(path: Path) -> tuple[int, int, list[bytes]]:
+    """Decode an 8-bit RGB/RGBA PNG (what chromium writes) into rows of RGB bytes."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, ctype = struct.unpack(">IIBB", chunk[:10])
+            assert depth == 8 and ctype in (2, 6)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(height):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        prev = line
+        rows.append(bytes(line) if bpp == 3 else bytes(
+            v for j in range(0, stride, 4) for v in line[j:j + 3]))
+    return width, height, rows
+
+
+def pixel_stats(path: Path, colour: tuple[int, int, int], tol: int = 24) -> tuple[int, float, int]:
+    """(distinct colours, share of non-white pixels, pixels near ``colour``) of a screenshot."""
+    w, h, rows = read_png(path)
+    colours, nonwhite, near = set(), 0, 0
+    for row in rows:
+        for i in range(0, len(row), 3):
+            px = (row[i], row[i + 1], row[i + 2])
+            colours.add(px)
+            if sum(px) < 740:
+                nonwhite += 1
+            if all(abs(p - q) <= tol for p, q in zip(px, colour, strict=True)):
+                near += 1
+    return len(colours), nonwhite / (w * h), near
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    if not CHROMIUM:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    root = tmp_path_factory.mktemp("browser")
+    v, facts = make_vault(root / "vault")
+    report = build_site(v, progress=False)
+    server = make_server(report.html_dir, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield report.html_dir, base, root / "profile", facts
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("page,charts", [("index.html", False),
+                                         ("nodes/office/days/2015-02-03.html", True)])
+def test_pages_render_in_chromium(site, page, charts):
+    html, base, profile, facts = site
+    shots = Path(os.environ.get(SHOTS_ENV) or profile.with_name("shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / (page.replace("/", "_") + ".png")
+    shot.unlink(missing_ok=True)
+    chromium([f"--screenshot={shot}", "--window-size=1280,1500", "--virtual-time-budget=4000",
+              base + page], profile)
+    assert shot.is_file(), "chromium wrote no screenshot"
+    colours, ink, line_px = pixel_stats(shot, CHART_LINE)
+    assert colours > 200 and ink > 0.03, "screenshot looks blank"
+    dom = chromium(["--dump-dom", "--virtual-time-budget=4000", base + page], profile)
+    assert 'class="md-search__input"' in dom
+    assert "md-header" in dom and "Node" in dom
+    if charts:
+        assert dom.count('class="va-chart"') == 5 and "<polyline" in dom
+        assert line_px > 300, "no chart line visible in the screenshot"
+    else:
+        assert "va-card" in dom and "CO2 peak in the afternoon" in dom
+
+
+@pytest.fixture(scope="module")
+def browser(site):
+    b = Browser(site[2].with_name("cdp-profile"))
+    yield b
+    b.close()
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_builtin_search_finds_pages(site, browser, scheme):
+    """Material's search opens with ?q=; over HTTP it fetches the index, from file:// it
+    runs through our worker shim and the offline plugin's inlined index."""
+    html, base, profile, facts = site
+    url = (base if scheme == "http" else html.as_uri() + "/") + "index.html?q=afternoon"
+    browser.goto(url)
+    titles = browser.wait_for(
+        "Array.from(document.querySelectorAll('.md-search-result__item h1,"
+        " .md-search-result__item h2')).map(e => e.textContent).join('|')")
+    assert titles, f"no search results over {scheme}"
+    assert "CO2 peak in the afternoon" in titles
+
+
+def test_chart_is_drawn_with_size(site, browser):
+    html, base, profile, facts = site
+    browser.goto(base + "nodes/office/days/2015-02-03.html")
+    box = browser.wait_for(
+        "(() => { const s = document.querySelector('svg.va-chart');"
+        " if (!s) return null; const r = s.getBoundingClientRect();"
+        " const l = s.querySelector('polyline.mean');"
+        " return {w: r.width, h: r.height, stroke: l && getComputedStyle(l).stroke}; })()")
+    assert box and box["w"] > 500 and box["h"] > 120
+    assert box["stroke"] == "rgb(29, 111, 184)"

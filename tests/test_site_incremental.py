@@ -1,0 +1,192 @@
+"""Incremental builds: only pages of changed days and files are regenerated and rendered;
+the search index stays complete; deletions remove pages; --clean rebuilds all."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.test_site_helpers import day_html, make_vault, parse
+from vault_agent.site.build import build_site
+from vault_agent.vault import Rollup, Vault
+
+
+def rollup(node: str, sensor: str, start: datetime, value: float, unit: str = "°C",
+           minutes: int = 5) -> Rollup:
+    end = start + timedelta(minutes=minutes)
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    return Rollup(node=node, sensor=sensor, quantity="temperature", unit=unit,
+                  start=start.strftime(iso), end=end.strftime(iso), count=5, mean=value,
+                  min=value - 0.5, max=value + 0.5, last=value, stddev=0.1)
+
+
+def search_pages(html) -> set[str]:
+    idx = json.loads((html / "search/search_index.json").read_text())
+    return {d["location"].split("#")[0] for d in idx["docs"]}
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory):
+    v, facts = make_vault(tmp_path_factory.mktemp("inc") / "vault")
+    first = build_site(v, progress=False)
+    return v, facts, first
+
+
+def test_one_changed_day_rebuilds_only_its_pages(real):
+    v, facts, first = real
+    html = first.html_dir
+    other = day_html(html, "office", "2015-02-02")
+    other_mtime = other.stat().st_mtime_ns
+    before_search = search_pages(html)
+    v.append_rollups([rollup("office", "office-temperature",
+                             datetime(2015, 2, 3, 23, 0, tzinfo=UTC), 29.5)])
+    v.commit("late rollup", "rollup")
+    rep = build_site(v, progress=False)
+    assert not rep.full and rep.reason == "incremental"
+    # the day page plus the overview pages that show it (home, dates, node, node days)
+    assert 1 <= rep.pages_written <= 6, rep
+    assert rep.html_rendered == rep.pages_written
+    assert other.stat().st_mtime_ns == other_mtime  # untouched
+    page = parse(day_html(html, "office", "2015-02-03"))
+    table = next(t for t in page.tables if t and t[0][0] == "Sensor")
+    temp = next(r for r in table[1:] if r[0] == "office-temperature")
+    assert temp[2] == "289" and temp[5].split()[0] == "30"   # new window, new max 29.5 + 0.5
+    assert search_pages(html) == before_search               # index still covers every page
+
+
+def test_uncommitted_change_is_seen_then_reverted(real):
+    v, facts, first = real
+    html = first.html_dir
+    path = v.path("agents/office/sensors/2015/02/2015-02-04.jsonl")
+    original = path.read_bytes()
+    v.append_rollups([rollup("office", "office-temperature",
+                             datetime(2015, 2, 4, 22, 0, tzinfo=UTC), 12.25)])
+    rep = build_site(v, progress=False)
+    assert not rep.full and rep.pages_written >= 1
+    assert "12.25" in day_html(html, "office", "2015-02-04").read_text()
+    path.write_bytes(original)       # reverted without a commit: the build must notice
+    rep = build_site(v, progress=False)
+    assert "12.25" not in day_html(html, "office", "2015-02-04").read_text()
+
+
+def test_new_day_updates_neighbour_links(real):
+    v, facts, first = real
+    html = first.html_dir
+    v.append_rollups([rollup("office", "office-temperature",
+                             datetime(2015, 2, 6, 12, 0, tzinfo=UTC), 20.0)])
+    v.commit("new day", "rollup")
+    rep = build_site(v, progress=False)
+    assert not rep.full
+    assert day_html(html, "office", "2015-02-06").is_file()
+    assert "2015-02-06 →" in parse(day_html(html, "office", "2015-02-04")).text
+    assert "nodes/office/days/2015-02-06.html" in search_pages(html)
+    assert "2015-02-06" in parse(html / "dates.html").text
+
+
+def test_deleted_observation_removes_its_page(real):
+    v, facts, first = real
+    html = first.html_dir
+    page = html / "nodes/office/observations" / f"{facts['obs_id']}.html"
+    assert page.is_file()
+    v.path(facts["obs_rel"]).unlink()
+    v.commit("drop observation", "observation")
+    rep = build_site(v, progress=False)
+    assert rep.pages_deleted == 1 and not page.exists()
+    src = v.root / ".vault/site-src/nodes/office/observations" / f"{facts['obs_id']}.md"
+    assert not src.exists()
+    assert "CO2 peak in the afternoon" not in parse(day_html(html, "office", facts["day"])).text
+    assert f"nodes/office/observations/{facts['obs_id']}.html" not in search_pages(html)
+
+
+def test_kb_edit_regenerates_that_note(real):
+    v, facts, first = real
+    html = first.html_dir
+    note = v.path("knowledge-base/Office notes.md")
+    note.write_text(note.read_text() + "\nNew line about [[Missing page]] too.\n")
+    rep = build_site(v, progress=False)
+    assert "New line about" in parse(html / "kb/Office notes.html").text
+    assert sorted(b.page for b in rep.broken_links) == [
+        "knowledge-base/Heizung/Wohnzimmer Überblick.md", "knowledge-base/Office notes.md"]
+    assert rep.html_rendered <= 6
+
+
+def test_clean_rebuilds_everything(real):
+    v, facts, first = real
+    stray = first.html_dir / "stray.html"
+    stray.write_text("<p>old</p>")
+    rep = build_site(v, clean=True, progress=False)
+    assert rep.full and rep.reason == "--clean"
+    assert rep.pages_skipped == 0 and rep.html_rendered == rep.pages_written
+    assert not stray.exists()
+
+
+def test_template_change_forces_full_build(real):
+    v, facts, first = real
+    state = v.root / ".vault/site-state.json"
+    data = json.loads(state.read_text())
+    data["template"] = "something else"
+    state.write_text(json.dumps(data))
+    rep = build_site(v, progress=False)
+    assert rep.full and rep.reason == "site template changed"
+
+
+def test_rewritten_history_forces_full_build(real):
+    v, facts, first = real
+    state = v.root / ".vault/site-state.json"
+    data = json.loads(state.read_text())
+    data["commit"] = "0" * 40
+    state.write_text(json.dumps(data))
+    rep = build_site(v, progress=False)
+    assert rep.full and "not found" in rep.reason
+
+
+def test_names_with_spaces_and_non_ascii(tmp_path):
+    """Sensor names and knowledge-base paths with spaces and non-ASCII characters."""
+    v, _ = Vault.init(tmp_path / "v", "kitchen")
+    t0 = datetime(2025, 10, 14, tzinfo=UTC)
+    v.append_rollups([rollup("kitchen", "Küche Temp 1", t0 + timedelta(minutes=5 * i), 20 + i / 10)
+                      for i in range(12)])
+    (v.path("knowledge-base/Räume und Geräte")).mkdir(parents=True)
+    v.path("knowledge-base/Räume und Geräte/Kühlschrank (alt).md").write_text(
+        "# Kühlschrank\n\nSiehe [[Küche#Übersicht]].\n", encoding="utf-8")
+    v.path("knowledge-base/Küche.md").write_text("# Küche\n\n## Übersicht\n\nText.\n",
+                                                  encoding="utf-8")
+    v.commit("data", "edit")
+    rep = build_site(v, progress=False)
+    assert not rep.broken_links
+    day = parse(day_html(rep.html_dir, "kitchen", "2025-10-14"))
+    assert "sensor-küche-temp-1" in day.ids
+    assert "chart-küche-temp-1" in {s.get("id") for s in day.svgs}
+    fridge = rep.html_dir / "kb/Räume und Geräte/Kühlschrank (alt).html"
+    assert fridge.is_file()
+    from urllib.parse import unquote
+    assert "../Küche.html#ubersicht" in [unquote(x) for x in parse(fridge).links]
+    assert "ubersicht" in parse(rep.html_dir / "kb/Küche.html").ids
+    node = parse(rep.html_dir / "nodes/kitchen/index.html")
+    assert any(unquote(x).endswith("days/2025-10-14.html#sensor-küche-temp-1") for x in node.links)
+
+
+@pytest.mark.slow
+def test_thousands_of_days(tmp_path):
+    """3000 days of one sensor build, link up and rebuild incrementally."""
+    v, _ = Vault.init(tmp_path / "v", "alpaca-1")
+    t0 = datetime(2017, 1, 1, tzinfo=UTC)
+    v.append_rollups([rollup("alpaca-1", "temp", t0 + timedelta(days=d, hours=h), 15 + h)
+                      for d in range(3000) for h in (6, 12, 18)], fsync=False)
+    v.commit("years of rollups", "rollup")
+    rep = build_site(v, progress=False)
+    assert rep.full and rep.html_rendered >= 3000
+    days = list((rep.html_dir / "nodes/alpaca-1/days").glob("*.html"))
+    assert len(days) == 3000
+    all_days = parse(rep.html_dir / "nodes/alpaca-1/days.html")
+    assert sum(1 for x in all_days.links if "days/" in x) == 3000
+    last = (t0 + timedelta(days=2999)).date().isoformat()
+    v.append_rollups([rollup("alpaca-1", "temp", t0 + timedelta(days=2999, hours=20), 40.0)])
+    os.sync()
+    rep2 = build_site(v, progress=False)
+    assert not rep2.full and rep2.html_rendered <= 6
+    assert rep2.seconds < rep.seconds / 3
+    assert "40.5" in day_html(rep.html_dir, "alpaca-1", last).read_text()
