@@ -25,6 +25,10 @@ def _u(s: Summary) -> str:
     return s.unit if s.unit.startswith("°") or s.unit == "%" else f" {s.unit}"
 
 
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _duration(seconds: float) -> str:
     m = round(seconds / 60)
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
@@ -103,7 +107,7 @@ def render_day_note(vault: Vault, day: date) -> tuple[str, list[str]] | None:
             "observations": len(obs), "sources": sources}
     lines = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(), "---",
              f"# {day.isoformat()} · {vault.node}", "",
-             f"Times are UTC. {len(sums)} sensors, {len(obs)} observations.", "",
+             f"Times are UTC. {_n(len(sums), 'sensor')}, {_n(len(obs), 'observation')}.", "",
              "## Sensors", ""]
     lines += sensor_tables(sums)
     lines += ["## Observations", ""]

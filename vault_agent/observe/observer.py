@@ -112,11 +112,10 @@ class Observer:
         if ph.unavailable and not isinstance(self.llm, NoLLM):
             extra["llm_unavailable"] = ph.unavailable
         extra["facts"] = [f.as_dict() for f in facts]
-        sources = store.files_between(start, end)
-        for f in top:
-            sources += [s for s in f.files if s not in sources]
+        sources = store.files_between(start, end)  # the window's files, then the baseline's
+        sources += sorted({s for f in top for s in f.files} - set(sources))
         return Planned(start, end, tuple(top), ph.body, ph.model,
-                       max(f.confidence for f in top), tuple(sorted(sources)), extra)
+                       max(f.confidence for f in top), tuple(sources), extra)
 
     def _llm_for_now(self) -> LLMBackend | None:
         if isinstance(self.llm, NoLLM):
