@@ -3,8 +3,9 @@
 Usage: python crash_child.py VAULT_ROOT ROUND SEED
 
 Prints ``ready`` once the vault is open, then after every ``append_rollups`` that
-returned, one ack line per rollup: ``ack <sensor> <start>`` (flushed, so the parent
-reads it even after a SIGKILL). Batches vary from 1 to 400 lines so that a kill can
+returned, one ack line per rollup: ``ack <sensor> <start>``, and the size of each file
+appended to: ``size <vault path> <bytes>`` (flushed, so the parent reads it even after
+a SIGKILL). Batches vary from 1 to 400 lines so that a kill can
 land inside a large write().
 """
 
@@ -40,8 +41,9 @@ def main() -> None:
                                 count=300, mean=mean, min=mean - 1, max=mean + 1, last=mean,
                                 stddev=0.5))
             i += 1
-        v.append_rollups(batch)
-        out.write("".join(f"ack {r.sensor} {r.start}\n" for r in batch))
+        paths = v.append_rollups(batch)
+        sizes = "".join(f"size {p} {v.path(p).stat().st_size}\n" for p in paths)
+        out.write("".join(f"ack {r.sensor} {r.start}\n" for r in batch) + sizes)
         out.flush()
 
 
