@@ -50,6 +50,20 @@ def by_start(v: Vault, sensor: str) -> dict:
             for r in v.iter_rollups(v.node) if r.sensor == sensor}
 
 
+def test_dataset_argument_forms(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert rp.resolve_dataset_arg("occupancy-detection") == OFFICE
+    assert rp.resolve_dataset_arg("datasets/room-occupancy-estimation") == ROOM
+    assert rp.resolve_dataset_arg("datasets/occupancy-detection/datatest.txt") == OFFICE_TEST
+    mine = tmp_path / "rec"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("hello\n")
+    (mine / "b.csv").write_text(ROOM.read_text()[:2000])
+    assert rp.resolve_dataset_arg(str(mine)) == mine / "b.csv"
+    with pytest.raises(rp.ReplayFormatError, match="no such file, folder or bundled data set"):
+        rp.resolve_dataset_arg("nope")
+
+
 def test_detect_format_and_sources(tmp_path):
     assert rp.detect_format(ROOM) is rp.ROOM
     assert rp.detect_format(OFFICE) is rp.OFFICE
@@ -238,7 +252,8 @@ def test_cli_replay_with_no_prior_configuration(tmp_path):
     hist = git.history(v.repo)
     assert [c.kind for c in hist].count("rollup") == 7 and hist[-2].kind == "config"
     assert not v.pending()
-    r = CliRunner().invoke(main, ["replay", str(OFFICE), "--json", "--vault", str(v.root)])
+    r = CliRunner().invoke(main, ["replay", "occupancy-detection", "--json", "--vault",
+                                  str(v.root)])
     assert r.exit_code == 0 and '"skipped_closed": 40715' in r.output
     r = CliRunner().invoke(main, ["replay", str(OFFICE), "--node", "llama", "--vault",
                                   str(v.root)])

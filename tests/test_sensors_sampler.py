@@ -171,6 +171,7 @@ def test_one_bme280_serves_three_ids_through_a_fake_bus(vault):
     eng.flush()
     means = {r.sensor: r.mean for r in vault.iter_rollups(vault.node)}
     assert means["temp"] == pytest.approx(25.08) and means["press"] == pytest.approx(1006.5325)
+    assert bus.closed  # the sampler's driver owned the bus it opened
     raw = list((vault.cache_dir("raw")).glob("*.jsonl"))
     assert raw and '"s": "temp"' in raw[0].read_text()
 

@@ -89,7 +89,7 @@ def read_cmd(ctx: click.Context, sensor_id: str, vault_path: str | None, as_json
 
 
 @click.command("replay")
-@click.argument("dataset", type=click.Path(exists=True, dir_okay=False))
+@click.argument("dataset")
 @click.option("--node", default=None,
               help="Vault node to write as; must be this working copy's node.")
 @click.option("--source", default=None,
@@ -109,21 +109,25 @@ def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float 
                no_commit: bool, vault_path: str | None, as_json: bool) -> None:
     """Replay a recorded real data set as this node's sensors, writing rollups.
 
-    The format is recognised from the header; the recorded node's sensors are added
-    to node.toml (committed) the first time. Re-running resumes: windows already
-    written are skipped. Rollups are committed once per recorded day (Vault-Kind rollup).
+    DATASET is a file, a folder, or a bundled data set name (occupancy-detection,
+    room-occupancy-estimation). The format is recognised from the header; the
+    recorded node's sensors are added to node.toml (committed) the first time.
+    Re-running resumes: windows already written are skipped. Rollups are committed
+    once per recorded day (Vault-Kind rollup).
 
     \b
     Examples:
         vault replay datasets/occupancy-detection/datatraining.txt --node office --backfill
-        vault replay datasets/room-occupancy-estimation/Occupancy_Estimation.csv --source S6
+        vault replay occupancy-detection --backfill
+        vault replay room-occupancy-estimation --source S6
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
-    from ..sensors.replay import replay
+    from ..sensors.replay import replay, resolve_dataset_arg
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
     if speed is not None and speed <= 0:
         raise click.BadParameter("must be > 0", param_hint="--speed")
+    dataset = str(resolve_dataset_arg(dataset))
     v = open_vault(vault_path)
     if node and node != v.node:
         raise VaultError(f"this working copy is node {v.node!r}, not {node!r}; each node writes "

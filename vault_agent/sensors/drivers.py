@@ -41,12 +41,12 @@ def make_driver(spec: SensorSpec, bus_factory: Callable[[int], Any] | None = Non
         addr = int(p.get("address", DEFAULT_ADDRESS[d]))
         if d == "bme280":
             from .i2c.bme280 import BME280
-            return BME280(bus, addr)
+            return BME280(bus, addr, own_bus=True)
         if d == "sht31":
             from .i2c.sht31 import SHT31
-            return SHT31(bus, addr)
+            return SHT31(bus, addr, own_bus=True)
         from .i2c.bh1750 import BH1750
-        return BH1750(bus, addr)
+        return BH1750(bus, addr, own_bus=True)
     from . import gpio
     if d == "motion":
         return gpio.MotionDriver(p["pin"], **{k: p[k] for k in ("pull_up", "queue_len",

@@ -167,6 +167,48 @@ def detect_format(path: str | Path) -> ReplayFormat:
         "occupancy-detection (\"date\",\"Temperature\",\"Humidity\",\"Light\",\"CO2\",…)")
 
 
+DEFAULT_FILES = {"occupancy-detection": "datatraining.txt",
+                 "room-occupancy-estimation": "Occupancy_Estimation.csv"}
+
+
+def resolve_dataset_arg(text: str | Path) -> Path:
+    """The file a ``vault replay DATASET`` argument names.
+
+    Accepts a file path; a folder (its known default file, else the first file with a
+    recognised header); a bundled data set name (``occupancy-detection``); or a path
+    under ``datasets/`` resolved in the bundled folder when it is not in the current one.
+
+    Raises:
+        ReplayFormatError: nothing usable found.
+    """
+    p = Path(text)
+    candidates = [p]
+    try:
+        from ..resources import project_path
+        bundled = project_path("datasets")
+        rest = p.parts[1:] if p.parts[:1] == ("datasets",) else p.parts
+        if rest and not p.is_absolute():
+            candidates.append(bundled.joinpath(*rest))
+    except FileNotFoundError:
+        pass
+    for c in candidates:
+        if c.is_file():
+            return c
+        if c.is_dir():
+            default = DEFAULT_FILES.get(c.name)
+            if default and (c / default).is_file():
+                return c / default
+            for f in sorted(c.iterdir()):
+                if f.is_file() and f.suffix.lower() in (".csv", ".txt"):
+                    try:
+                        detect_format(f)
+                        return f
+                    except (ReplayFormatError, OSError):
+                        continue
+    raise ReplayFormatError(f"{text}: no such file, folder or bundled data set "
+                            f"(bundled: {', '.join(sorted(DEFAULT_FILES))})")
+
+
 def sources(path: str | Path) -> list[str]:
     """Recorded node ids in a data set (``S1``…``S7``, or ``office``)."""
     return detect_format(path).sources()

@@ -37,8 +37,10 @@ class BH1750:
     quantities = ("illuminance",)
 
     def __init__(self, bus: I2CBus, address: int = 0x23,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 own_bus: bool = False) -> None:
         self.bus, self.address, self._sleep = bus, address, sleep
+        self.own_bus = own_bus
 
     def read(self) -> Measurement:
         """One H-resolution measurement: illuminance in lx (0…54612)."""
@@ -51,4 +53,6 @@ class BH1750:
         return {"illuminance": lux((d[0] << 8) | d[1])}
 
     def close(self) -> None:
-        """Nothing to release (the bus belongs to the caller)."""
+        """Close the bus if this driver opened it (``own_bus``)."""
+        if self.own_bus:
+            self.bus.close()

@@ -139,8 +139,10 @@ class BME280:
     quantities = ("temperature", "humidity", "pressure")
 
     def __init__(self, bus: I2CBus, address: int = 0x76,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 own_bus: bool = False) -> None:
         self.bus, self.address, self._sleep = bus, address, sleep
+        self.own_bus = own_bus
         self._calib: Calibration | None = None
 
     def _calibration(self) -> Calibration:
@@ -194,4 +196,6 @@ class BME280:
         return values
 
     def close(self) -> None:
-        """Nothing to release (the bus belongs to the caller)."""
+        """Close the bus if this driver opened it (``own_bus``)."""
+        if self.own_bus:
+            self.bus.close()

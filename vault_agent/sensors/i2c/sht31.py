@@ -49,8 +49,10 @@ class SHT31:
     quantities = ("temperature", "humidity")
 
     def __init__(self, bus: I2CBus, address: int = 0x44,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 own_bus: bool = False) -> None:
         self.bus, self.address, self._sleep = bus, address, sleep
+        self.own_bus = own_bus
 
     def read(self) -> Measurement:
         """One measurement: temperature °C, humidity %RH, each word CRC-checked."""
@@ -68,4 +70,6 @@ class SHT31:
         return values
 
     def close(self) -> None:
-        """Nothing to release (the bus belongs to the caller)."""
+        """Close the bus if this driver opened it (``own_bus``)."""
+        if self.own_bus:
+            self.bus.close()
