@@ -207,3 +207,10 @@ def test_refuses_a_folder_inside_a_vault(tmp_path):
     with pytest.raises(VaultError, match="inside the vault"):
         Vault.init(inner, "llama")
     assert not inner.exists() and v.pending() == []
+
+
+def test_join_from_relative_path_stores_absolute_remote(tmp_path, monkeypatch):
+    make_vault(tmp_path, "alpaca-1", "a")
+    monkeypatch.chdir(tmp_path)
+    b, created = Vault.init("b", "llama", from_url="a")
+    assert created and b.repo.remotes["origin"].url == str(tmp_path / "a")

@@ -162,6 +162,9 @@ class Vault:
         if root.exists() and any(root.iterdir()):
             raise VaultError(f"{root} is not empty and is not a vault; choose an empty folder")
         if from_url:
+            local = Path(from_url).expanduser()
+            if "://" not in from_url and local.exists():
+                from_url = str(local.resolve())  # the remote must work from any folder later
             cls._clone(from_url, root, node)
             return cls._setup_node(root, node, f"Join vault as node {node}"), True
         root.mkdir(parents=True, exist_ok=True)
