@@ -233,33 +233,32 @@ class Indexer:
                progress: Progress | None) -> None:
         """Delete the chunks of changed and deleted files, then add the new chunks.
 
-        Each batch deletes its own files' old chunks first, so a run interrupted
-        before meta.json is written can be repeated without duplicates.
+        Whoosh changes are committed once at the end (cancelled on error) and Chroma
+        upserts by chunk id, so a run interrupted before meta.json is written can be
+        repeated without duplicates.
         """
         todo = list(changes.new) + list(changes.modified)
         if changes.modified or changes.deleted:
             self.chroma().delete_paths(list(changes.modified) + list(changes.deleted))
-        if changes.deleted:
-            self.whoosh().update([], changes.deleted)
-        batch: list[Chunk] = []
-        batch_paths: list[str] = []
-        for i, rel in enumerate(todo, 1):
-            batch += self._chunks_of(rel, report.problems)
-            batch_paths.append(rel)
-            if len(batch) >= EMBED_BATCH * 4 or i == len(todo):
-                self._write(batch, [] if report.rebuilt else batch_paths)
-                report.chunks_added += len(batch)
-                batch, batch_paths = [], []
-                if progress:
-                    progress(i, len(todo))
+        with self.whoosh().writer() as w:
+            w.delete_paths(changes.deleted)
+            batch: list[Chunk] = []
+            batch_paths: list[str] = []
+            for i, rel in enumerate(todo, 1):
+                batch += self._chunks_of(rel, report.problems)
+                batch_paths.append(rel)
+                if len(batch) >= EMBED_BATCH * 4 or i == len(todo):
+                    if batch:
+                        self.chroma().add(batch, self.embedder.embed(
+                            [c.embed_text() for c in batch]))
+                    w.delete_paths([] if report.rebuilt else batch_paths)
+                    w.add(batch)
+                    report.chunks_added += len(batch)
+                    batch, batch_paths = [], []
+                    if progress:
+                        progress(i, len(todo))
         for p in report.problems:
             log.warning("skipped: %s", p)
-
-    def _write(self, chunks: list[Chunk], delete_paths: list[str]) -> None:
-        if chunks:
-            vecs = self.embedder.embed([c.embed_text() for c in chunks])
-            self.chroma().add(chunks, vecs)
-        self.whoosh().update(chunks, delete_paths)
 
     # -- reading -----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ Fields: ``id`` (unique, ``path#n``), ``path`` (exact, for deletes), ``path_text`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,21 +81,21 @@ class WhooshIndex:
 
     def update(self, chunks: Iterable[Chunk], delete_paths: Iterable[str] = ()) -> int:
         """Delete every chunk of ``delete_paths``, then add ``chunks``, in one commit."""
-        w = self.ix.writer(limitmb=128)
-        n = 0
+        with self.writer() as w:
+            w.delete_paths(delete_paths)
+            return w.add(chunks)
+
+    @contextmanager
+    def writer(self) -> Iterator[_Writer]:
+        """One Whoosh writer for many adds/deletes, committed at the end (one segment
+        per run instead of one per batch); cancelled on error."""
+        w = self.ix.writer(limitmb=256)
         try:
-            for p in delete_paths:
-                w.delete_by_term("path", p)
-            for c in chunks:
-                w.add_document(id=c.id, path=c.path, path_text=c.path.replace("/", " "),
-                               title=c.title, body=c.text, node=c.node, kind=c.kind,
-                               date=c.date, conflict=c.conflict)
-                n += 1
+            yield _Writer(w)
         except BaseException:
             w.cancel()
             raise
         w.commit()
-        return n
 
     def terms(self, text: str) -> list[str]:
         """The query's analysed terms (stemmed, stop words out), unique, in order."""
@@ -120,6 +121,28 @@ class WhooshIndex:
         with self.ix.searcher(weighting=scoring.BM25F(B=B, K1=K1)) as s:
             hits = s.search(q, limit=k, filter=flt)
             return [(h["id"], float(h.score), dict(h.fields())) for h in hits]
+
+
+class _Writer:
+    """Adds and deletes through one open Whoosh writer."""
+
+    def __init__(self, w) -> None:
+        self.w = w
+
+    def delete_paths(self, paths: Iterable[str]) -> None:
+        """Delete every chunk of ``paths``."""
+        for p in paths:
+            self.w.delete_by_term("path", p)
+
+    def add(self, chunks: Iterable[Chunk]) -> int:
+        """Add chunks; returns how many."""
+        n = 0
+        for c in chunks:
+            self.w.add_document(id=c.id, path=c.path, path_text=c.path.replace("/", " "),
+                                title=c.title, body=c.text, node=c.node, kind=c.kind,
+                                date=c.date, conflict=c.conflict)
+            n += 1
+        return n
 
 
 def whoosh_filter(filters: Filters | None):
