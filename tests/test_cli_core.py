@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import sys
 
 import click
@@ -152,11 +153,10 @@ def test_subprocess_init_write_commit_log(tmp_path):
     p = vault_proc("init", str(root), "--node", NODE, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     write = (f"from vault_agent.vault import Vault\n"
-             f"import sys; sys.path.insert(0, {str(tmp_path.parent)!r})\n"
              f"v = Vault.open({str(root)!r})\n"
              f"print(v.write_observation('Door opened at 07:02', sensors=['front-door'])[0])\n")
-    w = __import__("subprocess").run([sys.executable, "-c", write], capture_output=True,
-                                     text=True, timeout=60)
+    w = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True,
+                       timeout=60)
     assert w.returncode == 0, w.stderr
     rel = w.stdout.strip()
     assert (root / rel).is_file()
