@@ -16,6 +16,7 @@ to skip such rows instead, so re-running a replay writes nothing twice.
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -258,8 +259,9 @@ class RollupEngine:
 def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
     """Per sensor, the end (epoch s) of its newest rollup line on this node.
 
-    Reads day files newest first and stops once every sensor is found (or none are
-    left), so a long-running node reads one or two files.
+    Reads day files newest first and stops once every sensor is found, so a running
+    node reads one or two files. Lines are only JSON-decoded here (``vault check``
+    validates them); an unreadable line is skipped.
     """
     want = set(sensors)
     found: dict[str, float] = {}
@@ -267,14 +269,15 @@ def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
         return found
     from ..vault.layout import parse_iso
     for rel in reversed(vault.rollup_files(vault.node)):
-        for r in vault.read_rollups(rel):
-            if r.sensor in want:
+        with open(vault.path(rel), "rb") as fh:
+            for raw in fh:
                 try:
-                    end = parse_iso(r.end).timestamp()
-                except ValueError:
+                    d = json.loads(raw)
+                    sensor, end = d["sensor"], parse_iso(d["end"]).timestamp()
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue
-                if end > found.get(r.sensor, -math.inf):
-                    found[r.sensor] = end
+                if sensor in want and end > found.get(sensor, -math.inf):
+                    found[sensor] = end
         if want <= set(found):
             break
     return found
