@@ -1,5 +1,6 @@
 """Shared fixtures: ``fake_ollama`` (a real HTTP server speaking Ollama's API) and
-``gguf_path`` (a real GGUF model for ``real_llm`` tests, skipped when absent).
+``gguf_path`` (a real GGUF model for ``real_llm`` tests, skipped when absent:
+``$VAULT_TEST_GGUF``, else the cache that ``python -m tests.support.gguf`` fills).
 
 Import the fake in tests as ``from tests.support import FakeOllama, Reply``.
 """
@@ -32,13 +33,20 @@ def fake_ollama() -> Iterator[FakeOllama]:
         yield srv
 
 
+def find_gguf() -> Path | None:
+    """The test GGUF: ``$VAULT_TEST_GGUF``, else the cache of ``python -m tests.support.gguf``."""
+    from tests.support.gguf import DEFAULT_PATH
+
+    value = os.environ.get(GGUF_ENV, "")
+    p = Path(value) if value else DEFAULT_PATH
+    return p if p.is_file() else None
+
+
 @pytest.fixture
 def gguf_path() -> Path:
-    """Path of a real instruction-tuned GGUF from ``$VAULT_TEST_GGUF``; skips when unset/absent."""
-    value = os.environ.get(GGUF_ENV, "")
-    if not value:
-        pytest.skip(f"no GGUF model: set {GGUF_ENV} to a .gguf file (see docs/observer.md)")
-    p = Path(value)
-    if not p.is_file():
-        pytest.skip(f"{GGUF_ENV}={value} does not exist")
+    """Path of a real instruction-tuned GGUF (see :func:`find_gguf`); skips when absent."""
+    p = find_gguf()
+    if p is None:
+        pytest.skip(f"no GGUF model: set {GGUF_ENV} to a .gguf file or run "
+                    "'python -m tests.support.gguf' (see docs/observer.md)")
     return p
