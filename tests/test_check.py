@@ -302,3 +302,32 @@ def test_hook_runs_check_from_package_not_vault(tmp_path):
     assert subprocess.run(["git", "config", "core.hooksPath"], cwd=v.root,
                           capture_output=True).returncode != 0
     assert not Path("/tmp/planted-ran").exists()
+
+
+def test_committed_rollups_are_append_only_and_observations_immutable(tmp_path):
+    v = make_vault(tmp_path)
+    v.append_rollups([rollup(i=0), rollup(i=1)])
+    obs, _ = v.write_observation("Kitchen warm at noon.")
+    v.commit("records", "rollup")
+    head = v.head()
+    # appending is fine
+    v.append_rollups([rollup(i=2)])
+    git(v.root, "add", ROLLUP)
+    assert check_staged(v.repo) == []
+    # rewriting line 2 by hand is not (peers would refuse the commit when merging)
+    p = v.path(ROLLUP)
+    lines = p.read_bytes().splitlines(keepends=True)
+    p.write_bytes(lines[0] + lines[1].replace(b"21.3", b"99.9") + lines[2])
+    git(v.root, "add", ROLLUP)
+    r = git(v.root, "commit", "-m", "fix a reading", check=False)
+    assert r.returncode != 0
+    assert f"{ROLLUP}:2: rollup files are append-only" in r.stdout + r.stderr
+    git(v.root, "reset", "-q")
+    git(v.root, "checkout", "--", ".")
+    assert v.pending() == []
+    # editing a committed observation is refused by `vault commit` too
+    v.path(obs).write_text(v.path(obs).read_text().replace("warm", "hot"))
+    r = cli("commit", "--vault", str(v.root), "-m", "edit note")
+    assert r.exit_code == 1 and f"{obs}: observations are immutable" in r.output
+    assert "append-only" not in r.output
+    assert v.head() == head

@@ -11,7 +11,12 @@ import click
 
 from ..vault import Vault, layout
 from ..vault import repo as git
-from ..vault.check import check_staged, check_tree, check_tree_cached
+from ..vault.check import (
+    check_staged,
+    check_tree,
+    check_tree_cached,
+    check_worktree_changes,
+)
 from .common import emit_json, json_option, open_vault, parse_when, vault_option
 
 log = logging.getLogger("vault_agent")
@@ -147,7 +152,8 @@ def conflict_copies(v: Vault) -> list[str]:
 def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify: bool) -> None:
     """Commit pending changes (a person's edits get Vault-Kind: edit).
 
-    The changed files are checked first (like the pre-commit hook); problems stop
+    The changed files are checked first (like the pre-commit hook: schemas, and
+    committed rollup lines and observations are never rewritten); problems stop
     the commit unless --no-verify. Files over the size limit and symlinks leaving
     the vault are never committed.
 
@@ -163,6 +169,7 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
         return
     present = [p for p in pending if v.path(p).exists() or v.path(p).is_symlink()]
     problems = check_tree(v.root, [str(v.path(p)) for p in present])
+    problems += check_worktree_changes(v.repo, present)
     for p in problems:
         click.echo(str(p), err=True)
     if problems and not no_verify:

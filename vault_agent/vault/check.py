@@ -323,6 +323,60 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
             out += [problem] if problem else []
             continue
         out += check_content(entry.path, data)
+        old = _head_blob(repo, head, entry.path)
+        if old is not None:
+            out += check_change(entry.path, old, data)
+    return out
+
+
+def _head_blob(repo: pygit2.Repository, tree, rel: str) -> bytes | None:
+    """The bytes of ``rel`` in ``tree`` (HEAD), or None if absent or not a file."""
+    if tree is None:
+        return None
+    try:
+        obj = repo[tree[rel].id]
+    except KeyError:
+        return None
+    return obj.data if isinstance(obj, pygit2.Blob) else None
+
+
+def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
+    """DESIGN.md §3.1 for a change of a committed file: rollups append-only, notes immutable.
+
+    Peers refuse such commits when they merge, so they are stopped before they are made.
+    """
+    if old == new:
+        return []
+    kind = layout.classify(rel).kind
+    if kind == "rollup" and not new.startswith(old):
+        common = 0
+        for a, b in zip(old, new, strict=False):
+            if a != b:
+                break
+            common += 1
+        line = old[:common].count(b"\n") + 1
+        return [Problem(rel, line, "rollup files are append-only: this change rewrites "
+                                   "committed lines; add new lines at the end instead")]
+    if kind in ("observation", "memory") and rel.endswith(".md"):
+        return [Problem(rel, 0, "observations are immutable once committed; write a new "
+                                "note with 'supersedes: <id>' instead")]
+    return []
+
+
+def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list[Problem]:
+    """:func:`check_change` for working-tree files against HEAD (``vault commit``)."""
+    if repo.head_is_unborn:
+        return []
+    head = repo.head.peel(pygit2.Commit).tree
+    root = Path(repo.workdir)
+    out = []
+    for rel in rels:
+        p = root / rel
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > MAX_FILE_BYTES:
+            continue
+        old = _head_blob(repo, head, rel)
+        if old is not None:
+            out += check_change(rel, old, p.read_bytes())
     return out
 
 

@@ -637,8 +637,13 @@ class Vault:
 
     def commit(self, summary: str, kind: str, paths: list[str] | None = None,
                trailers: list[tuple[str, str]] | None = None) -> str | None:
-        """Commit pending changes (or just ``paths``) with the audit trailers; id or None."""
-        return git.commit(self.repo, summary, self.node, kind, paths, trailers)
+        """Commit pending changes (or just ``paths``) with the audit trailers; id or None.
+
+        Staging holds the append lock, so a rollup line being appended by another
+        process is never committed half-written.
+        """
+        with self._append_lock():
+            return git.commit(self.repo, summary, self.node, kind, paths, trailers)
 
     def head(self) -> str | None:
         """Hex id of HEAD, or None before the first commit."""
