@@ -199,6 +199,7 @@ def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
         "datasets/room-occupancy-estimation/Occupancy_Estimation.csv"
     head = v.head()
     assert rp.configure_node(v, ROOM) == specs and v.head() == head  # nothing new
+    assert rp.configured_replays(v, specs) == [(ROOM, "S1")]
     assert rp.resolve_source(rp.ROOM, None, "alpaca", v.node_config()["sensors"]) == "S1"
     with pytest.raises(rp.ReplayFormatError, match="source 'S9' is not in"):
         rp.configure_node(v, ROOM, source="S9")

@@ -88,6 +88,8 @@ def test_sensors_shows_the_running_sampler_and_reads_hardware(vault):
 
 def test_logs_shows_recent_and_follows_new_records(vault):
     specs = load_specs(vault)  # none: readings bring their own quantity and unit
+    r = run("logs", "--vault", str(vault.root))
+    assert r.exit_code == 0 and "no rollups or observations yet" in r.output
     eng = RollupEngine(vault, specs)
     t = datetime(2025, 10, 14, 10, 1, tzinfo=UTC)
     eng.add(Reading("kitchen-temp", t, 21.5, "temperature", "°C"))

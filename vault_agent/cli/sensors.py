@@ -179,9 +179,11 @@ def _progress(quiet: bool, total: int):
     from contextlib import nullcontext
     if quiet:
         return None, nullcontext()
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
     bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TextColumn("{task.fields[when]}"), TimeRemainingColumn(), transient=True)
+                   TextColumn("{task.fields[when]}"), TimeRemainingColumn(), transient=True,
+                   console=Console(stderr=True))
     task = bar.add_task("replay", total=total, when="")
 
     def cb(stats) -> None:
@@ -220,8 +222,11 @@ def logs_cmd(follow: bool, lines: int, node: str | None, duration: float | None,
             else:
                 click.echo(f"{e.t} {e.node:<12} {e.kind:<11} {e.text}")
 
-    show(follower.recent(lines))
+    recent = follower.recent(lines)
+    show(recent)
     if not follow:
+        if not recent and not as_json:
+            click.echo("no rollups or observations yet (vault replay FILE, or vault agent run)")
         return
     deadline = None if duration is None else time.monotonic() + duration
     try:

@@ -389,6 +389,18 @@ def resolve_dataset(vault: Any, ref: str) -> Path:
     return vault.root / p
 
 
+def configured_replays(vault: Any, specs: list[SensorSpec]) -> list[tuple[Path, str]]:
+    """(data set file, source) pairs of the ``replay`` sensors among ``specs``, in order
+    (what ``vault agent run`` feeds through :func:`replay`)."""
+    out: list[tuple[Path, str]] = []
+    for s in specs:
+        if s.driver == "replay":
+            pair = (resolve_dataset(vault, str(s.params["dataset"])), str(s.params.get("source")))
+            if pair not in out:
+                out.append(pair)
+    return out
+
+
 def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[str, Any]]:
     """node.toml ``[[sensors]]`` tables for one recorded node of a data set."""
     out = []
