@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -88,6 +89,7 @@ class Vault:
         self._hlc: HLC | None = None
         self._seq: int | None = None
         self._append_lock_fd: int | None = None
+        self._thread_lock = threading.RLock()  # flock does not exclude our own threads
         self.config = read_toml(self.root / "vault.toml", "vault.toml")
         validate_vault_toml(self.config)
 
@@ -435,16 +437,19 @@ class Vault:
         Trigger: the agent appends while a CLI command opens the vault. Why: a reader
         can see a half-copied multi-page write as a torn tail. What: appends and the
         torn-tail repair of this node's files are serialised between processes (the
-        kernel drops the lock if a holder dies, so a SIGKILL never leaves it held).
+        kernel drops the lock if a holder dies, so a SIGKILL never leaves it held) and,
+        with an RLock, between threads sharing this Vault. Commits stage under it too.
         """
-        if self._append_lock_fd is None:
-            path = self.cache_dir() / "append.lock"
-            self._append_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        fcntl.flock(self._append_lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._append_lock_fd, fcntl.LOCK_UN)
+        with self._thread_lock:
+            if self._append_lock_fd is None:
+                path = self.cache_dir() / "append.lock"
+                self._append_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
+                                               0o644)
+            fcntl.flock(self._append_lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._append_lock_fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Release the append lock file (also done when the Vault is garbage collected)."""
