@@ -478,7 +478,10 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
             (``speed=60``: a recorded minute per second).
         since, until: only rows with ``since <= t < until`` (UTC).
         stop: set it to end early; complete windows are written, the open one is
-            left for the next run (which resumes there).
+            left for the next run (which resumes there). Likewise a window holding
+            ``until`` is left open when the recording goes on past it, and ``since``
+            is rounded down to its window's start, so replaying a file in pieces
+            (``--to 10:02`` then ``--from 10:02``) gives the same rollups as one run.
         progress: called with the stats every 500 rows.
         tz: IANA zone of the recording's local times (default: read them as UTC).
         commit: commit the rollups (Vault-Kind rollup) once per recorded UTC day.
@@ -500,6 +503,9 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
     src = specs[0].params["source"] if specs else (source or fmt.default_source)
     if engine is None:
         engine = RollupEngine(vault, specs, window_s=window_seconds(vault))
+    if since is not None:  # start at the window holding `since`: its earlier rows belong to it
+        w = engine.window_s
+        since = datetime.fromtimestamp(since.timestamp() // w * w, UTC)
     stats = ReplayStats(format=fmt.name, source=src, sensors=[s.id for s in specs],
                         bytes_total=Path(path).stat().st_size)
     col_of = {s.id: s.params["column"] for s in specs}
@@ -517,8 +523,12 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
     day = None
     wall0 = data0 = None
     last_t: datetime | None = None
+    more_after_until = False
     for row in iter_rows(path, fmt, columns, stats.malformed, tz, on_bytes):
-        if (since and row.t < since) or (until and row.t >= until):
+        if until and row.t >= until:
+            more_after_until = True
+            continue
+        if since and row.t < since:
             continue
         if stop.is_set():
             stats.stopped = True
@@ -556,8 +566,10 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
     if stats.stopped:
         if last_t is not None:
             engine.close_until(last_t)
+    elif more_after_until and until is not None:
+        engine.close_until(until)  # the window around --to stays open for the next piece
     else:
-        engine.flush()
+        engine.flush()  # the recording ends here: its last window is complete
     do_commit(day.isoformat() if day else "")
     stats.rollups = engine.rollups_written
     stats.late = engine.late_written
