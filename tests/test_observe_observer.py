@@ -184,15 +184,17 @@ def test_day_note_never_overwritten(vault: Vault) -> None:
     assert vault.path(rel).read_text() == "my own notes\n"
 
 
-def test_backfill_stops_asking_a_dead_llm(tmp_path) -> None:
+def test_backfill_stops_asking_a_dead_llm(tmp_path, caplog) -> None:
     v, _ = Vault.init(tmp_path / "v", NODE)
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=14), DAY, morning))
     v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H,
                               lambda t: 1 if t.minute == 0 and 0 <= t.hour < 6 else 0))
     with FakeOllama(default=Reply.not_found()) as srv:
         use_llm(v, srv)
-        written = Observer(v).backfill(DAY, DAY + 24 * H)
+        with caplog.at_level(logging.WARNING, logger="vault_agent.observe"):
+            written = Observer(v).backfill(DAY, DAY + 24 * H)
         assert len(srv.chat_requests()) == 2  # two strikes, then rules only
+    assert len(caplog.records) == 1  # one log line for the whole backfill
     observations = only_obs(v, written)
     assert observations  # unusual night motion
     assert all(v.read_observation(p).model == "rules/v1" for p in observations)

@@ -106,6 +106,11 @@ def test_day_notes_and_memory(office) -> None:
     last = mems[-1][1]
     assert last.extra["supersedes"] == mems[-2][1].id
     assert any("office-temperature: usually" in line for line in last.body.splitlines())
+    light = [ln for ln in last.body.splitlines() if ln.startswith("- office-light: high")]
+    assert light and "on weekdays" in light[0] and "no usual hour on weekends" in light[0]
+    co2 = next(p for p in last.extra["patterns"]
+               if p["sensor"] == "office-co2" and p["kind"] == "high-hours")
+    assert co2["weekends"]["active_days"] == 0 and co2["weekdays"]["usual_hours"]
 
 
 def test_backfill_again_writes_nothing(office) -> None:

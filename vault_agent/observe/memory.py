@@ -9,7 +9,9 @@ replaces in ``supersedes:``; files are never edited in place (DESIGN.md §3.1).
   weekdays (4 of 5 days)";
 - numeric sensors: the usual daily range (median daily min … median daily max) and
   the usual hour of the min and max: "s1-temp: usually 21.3–24.9 °C over a day;
-  lowest around 06:00, highest around 15:00".
+  lowest around 06:00, highest around 15:00";
+- light and CO2 (a room in use): the hours they are usually high, as for motion:
+  "office-light: high (≥ 313 lx) usually 07:00–18:00 on weekdays (at least 4 of 5 days)".
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ def _ranges(hours: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _binary_pattern(sensor: str, quantity: str, per_day: dict[date, list[int]]) -> Pattern:
-    noun = EVENT_NOUN.get(quantity, "activity").lower()
+def _binary_pattern(sensor: str, quantity: str, per_day: dict[date, list[int]],
+                    noun: str | None = None, kind: str = "binary") -> Pattern:
+    noun = noun or EVENT_NOUN.get(quantity, "activity").lower()
     parts = []
-    data: dict[str, Any] = {"kind": "binary", "days": len(per_day)}
+    data: dict[str, Any] = {"kind": kind, "days": len(per_day)}
     for label, is_group in (("weekdays", lambda d: d.weekday() < 5),
                             ("weekends", lambda d: d.weekday() >= 5)):
         days = {d: h for d, h in per_day.items() if is_group(d)}
@@ -98,6 +101,39 @@ def _numeric_pattern(sensor: str, sums: list[Summary]) -> Pattern:
                                   "min_hour": f"{lo_h:02d}:00", "max_hour": f"{hi_h:02d}:00"})
 
 
+def _high_hours_pattern(sensor: str, sums: list[Summary], rolls_by_day: dict[date, list],
+                        ) -> Pattern | None:
+    """Hours a light or CO2 sensor is usually high: a proxy for a room in use.
+
+    "High" is an hour mean above the midpoint of the usual daily min and max.
+    """
+    q = sums[0].quantity
+    if q.name not in ("light", "co2"):
+        return None
+    lo = statistics.median(s.min for s in sums if s.min is not None)
+    hi = statistics.median(s.max for s in sums if s.max is not None)
+    if q.swing is None or hi - lo < q.swing:
+        return None  # no clear on/off difference to learn
+    mid = (lo + hi) / 2
+    per_day: dict[date, list[int]] = {}
+    for d, rolls in rolls_by_day.items():
+        hours = [0] * 24
+        by_hour: dict[int, list] = {}
+        for r in rolls:
+            if r.count > 0 and r.mean is not None:
+                by_hour.setdefault(layout.parse_iso(r.start).hour, []).append(r)
+        for h, rs in by_hour.items():
+            s = summarize(rs)
+            hours[h] = int(s is not None and s.mean is not None and s.mean >= mid)
+        per_day[d] = hours
+    unit = sums[0].unit
+    u = unit if unit.startswith("°") or unit == "%" else f" {unit}" if unit else ""
+    p = _binary_pattern(sensor, q.name, per_day, noun=f"high (≥ {fmt(mid, q.decimals)}{u})",
+                        kind="high-hours")
+    p.data["threshold"] = fmt(mid, q.decimals)
+    return p
+
+
 def learn(store: RollupStore, last_day: date, n_days: int) -> tuple[list[Pattern], int]:
     """Patterns over the ``n_days`` days ending with ``last_day``; also the days with data."""
     days = [last_day - timedelta(days=k) for k in range(n_days - 1, -1, -1)]
@@ -106,6 +142,7 @@ def learn(store: RollupStore, last_day: date, n_days: int) -> tuple[list[Pattern
     for sensor in store.sensors:
         binary_days: dict[date, list[int]] = {}
         sums: list[Summary] = []
+        rolls_by_day: dict[date, list] = {}
         quantity = ""
         for d in days:
             t0, t1 = _day_bounds(d)
@@ -123,10 +160,14 @@ def learn(store: RollupStore, last_day: date, n_days: int) -> tuple[list[Pattern
                 binary_days[d] = hours
             else:
                 sums.append(s)
+                rolls_by_day[d] = rolls
         if binary_days:
             patterns.append(_binary_pattern(sensor, quantity, binary_days))
         elif sums:
             patterns.append(_numeric_pattern(sensor, sums))
+            high = _high_hours_pattern(sensor, sums, rolls_by_day)
+            if high:
+                patterns.append(high)
     return patterns, len(seen_days)
 
 

@@ -125,16 +125,19 @@ class Observer:
         return self.llm
 
     def _note_llm(self, unavailable: str) -> None:
+        """Count LLM failures; one log line per failure live, one per backfill."""
         if not unavailable:
             self._strikes = 0
             return
         self._strikes += 1
-        if self._backfilling and self._strikes == BACKFILL_LLM_STRIKES:
-            log.warning("LLM unavailable (%s); rule-based text for the rest of this backfill",
-                        unavailable)
-        elif self._strikes == 1 or not self._backfilling:
+        if not self._backfilling:
             log.warning("LLM unavailable (%s); rule-based observation, retry next window",
                         unavailable)
+        elif self._strikes == 1:
+            log.warning("LLM unavailable (%s); rule-based observation (a backfill stops "
+                        "asking after %d failures in a row)", unavailable, BACKFILL_LLM_STRIKES)
+        else:
+            log.debug("LLM unavailable again (%s)", unavailable)
 
     # -- writing -------------------------------------------------------------------------
     def existing(self, end: datetime) -> str | None:
