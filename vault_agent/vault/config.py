@@ -78,8 +78,8 @@ def default_node_config(node: str) -> dict[str, Any]:
         "llm": {"backend": "ollama", "host": "http://127.0.0.1:11434",
                 "model": "qwen2.5:0.5b", "timeout_s": 30, "keep_alive": "5m"},
         "sync": {"interval_s": 900},
-        "sensors": [],
-        "peers": [],
+        # no empty "sensors"/"peers" arrays: TOML would write `sensors = []`, and a
+        # person appending a [[sensors]] table by hand then gets an invalid file
     }
 
 
