@@ -11,6 +11,7 @@ Any gpiozero or OS failure becomes a :class:`~vault_agent.sensors.base.BusError`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -22,10 +23,19 @@ CPU_TEMP_RANGE = (-40.0, 125.0)
 
 @contextmanager
 def gpio_errors(what: str) -> Iterator[None]:
-    """Turn gpiozero errors (no pin factory, pin in use…) and OSError into BusError."""
-    from gpiozero import GPIOZeroError
+    """Turn gpiozero errors (no pin factory, pin in use…) and OSError into BusError.
+
+    gpiozero's PinFactoryFallback warnings (one per library it probes) are silenced:
+    when none works, the BadPinFactory error says so, with a hint.
+    """
+    from gpiozero import BadPinFactory, GPIOZeroError, PinFactoryFallback
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PinFactoryFallback)
+            yield
+    except BadPinFactory as e:
+        raise BusError(f"{what}: no GPIO pin library works here ({e}); on a Pi install "
+                       "lgpio (Pi 5) or RPi.GPIO, or set GPIOZERO_PIN_FACTORY") from e
     except (GPIOZeroError, OSError, RuntimeError) as e:
         raise BusError(f"{what}: {type(e).__name__}: {e}") from e
 
