@@ -109,3 +109,12 @@ def test_observe_without_rollups(tmp_path) -> None:
 def test_help(cmd: str) -> None:
     r = CliRunner().invoke(main, [cmd, "--help"])
     assert r.exit_code == 0 and "Example" in r.output
+
+
+def test_commands_are_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "observer.md").read_text()
+    for text in ("vault observe", "vault observations", "ollama pull qwen2.5:0.5b",
+                 "backend = \"llamacpp\"", "--dry-run"):
+        assert text in doc

@@ -72,6 +72,13 @@ def test_sign_may_be_dropped_and_negative_checked() -> None:
     assert not check("Cold: -18.5 °C.", [f]).ok
 
 
+def test_number_words() -> None:
+    assert check("Motion in the hall at 03:04: two events, none in fourteen days.", [EVENT]).ok
+    v = check("Motion at 03:04: five people walked by.", [EVENT])
+    assert not v.ok and v.reason == "number five not in facts"
+    assert check("No one expected motion at 03:04.", [EVENT]).ok
+
+
 def test_length_and_sentences() -> None:
     assert not check("", [LEVEL]).ok
     long = "It was 23.1 °C. " * 4

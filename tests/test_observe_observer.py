@@ -73,6 +73,7 @@ def test_good_llm_answer_is_kept(vault: Vault, fake_ollama: FakeOllama) -> None:
     ("Motion in the hall at 03:00, 5 people walked by.", "number 5 not in facts"),
     ("Motion in the hall at 02:47.", "time 02:47 not in facts"),
     ("Motion. " * 5, "5 sentences (max 3)"),
+    ("Motion in the hall at 03:00; three people walked by.", "number three not in facts"),
 ])
 def test_hallucinated_answer_is_replaced_by_rules(vault: Vault, fake_ollama: FakeOllama,
                                                   answer: str, reason: str) -> None:

@@ -11,7 +11,8 @@ Checked, in order (the first failure is the rejection reason):
    23.14; the sign may be dropped: "fell by 3" for −3); a round number with k trailing
    zeros (800) may round a value to 10^k if within 10 % of it (818 → 800).
 
-Numbers that are part of a name (``s6-pir``, ``CO2``, ``qwen2.5``) are not numbers.
+Numbers that are part of a name (``s6-pir``, ``CO2``, ``qwen2.5``) are not numbers;
+number words from "two" to "ninety" are ("five people" needs a 5 in the facts).
 """
 
 from __future__ import annotations
@@ -26,10 +27,16 @@ MAX_SENTENCES = 3
 MAX_CHARS = 600
 
 DATE_RE = re.compile(r"(?<![\w-])(\d{4})-(\d{2})-(\d{2})(?![\w-])")
-TIME_RE = re.compile(r"(?<![\w.:-])(\d{1,2})[:h](\d{2})(?:\s*([aApP])\.?[mM]\.?)?(?![\w:])")
+TIME_RE = re.compile(r"(?<![\w.:-])(\d{1,2})[:h](\d{2})(?:\s*([aApP])\.?[mM]\.?)?(?!\w|:\d)")
 HOUR_RE = re.compile(r"(?<![\w.:-])(\d{1,2})\s*([aApP])\.?[mM]\b\.?")
 NUM_RE = re.compile(r"(?<![\w.\-])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\d])")
 SENTENCE_RE = re.compile(r"[.!?](?:\s|$)")
+WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen twenty").split()
+WORD_NUMBERS = {w: i for i, w in enumerate(WORDS, 2)} | {
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+    "ninety": 90}
+WORD_RE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -124,5 +131,8 @@ def check(text: str, facts: list[Fact], extra_values: Iterable[str] = (),
     rest = HOUR_RE.sub(" ", rest)
     for m in NUM_RE.finditer(rest):
         if not number_ok(m.group(0), values):
+            return Verdict(False, f"number {m.group(0)} not in facts")
+    for m in WORD_RE.finditer(rest):  # "five people" is a number too ("one" is too ambiguous)
+        if not number_ok(str(WORD_NUMBERS[m.group(1).lower()]), values):
             return Verdict(False, f"number {m.group(0)} not in facts")
     return Verdict(True)

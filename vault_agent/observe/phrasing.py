@@ -57,7 +57,7 @@ def phrase(facts: list[Fact], llm: LLMBackend | None, timeout_s: float | None = 
         text = complete(llm, messages_for(facts), timeout_s=timeout_s)
     except LLMUnavailable as e:
         return Phrased(rule_text, rules.MODEL, unavailable=str(e))
-    text = " ".join(text.split())
+    text = " ".join(text.split()).strip("\"'`“”").strip()
     verdict = check(text, facts, extra_values=extra_values, extra_dates=extra_dates)
     if not verdict.ok:
         log.info("LLM text rejected (%s): %r", verdict.reason, text[:200])
