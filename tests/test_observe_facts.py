@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.support import rollups as R
+from vault_agent.errors import RecordError
 from vault_agent.observe import rules
 from vault_agent.observe.facts import ObserverConfig, window_facts
 from vault_agent.observe.stats import constant_run_start, fmt, largest_swing, quantity_of, summarize
@@ -256,3 +257,10 @@ def test_store_reads_appended_tail(vault: Vault) -> None:
 def test_config_from_node_toml() -> None:
     cfg = ObserverConfig.from_dict({"window_s": 1800, "baseline_days": "7", "other": 1})
     assert (cfg.window_s, cfg.baseline_days, cfg.z_threshold) == (1800, 7, 3.0)
+
+
+@pytest.mark.parametrize("bad", [{"window_s": 0}, {"baseline_days": "many"},
+                                 {"z_threshold": -1}, {"stuck_s": True}])
+def test_config_rejects_bad_values(bad) -> None:
+    with pytest.raises(RecordError, match=f"agents/a/node.toml: \\[observer\\] {next(iter(bad))}"):
+        ObserverConfig.from_dict(bad, "agents/a/node.toml")

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..errors import RecordError
 from ..vault import layout
 from .baseline import Baseline, hourly_event_days, interval_baseline
 from .stats import (
@@ -56,13 +57,24 @@ class ObserverConfig:
     max_facts: int = 3
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> ObserverConfig:
-        """Build from a ``[observer]`` table; unknown keys are ignored."""
+    def from_dict(cls, d: dict[str, Any] | None, where: str = "node.toml") -> ObserverConfig:
+        """Build from a ``[observer]`` table; unknown keys are ignored.
+
+        Raises:
+            RecordError: a value that is not a positive number, naming ``where``.
+        """
         d = d or {}
         kw: dict[str, Any] = {}
         for name, f in cls.__dataclass_fields__.items():
-            if name in d:
+            if name not in d:
+                continue
+            try:
                 kw[name] = type(f.default)(d[name])
+            except (TypeError, ValueError):
+                kw[name] = None
+            if kw[name] is None or isinstance(d[name], bool) or kw[name] <= 0:
+                raise RecordError(where, 0, f"[observer] {name} must be a positive number, "
+                                            f"got {d[name]!r}")
         return cls(**kw)
 
 

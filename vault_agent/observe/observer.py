@@ -78,7 +78,8 @@ class Observer:
     def __init__(self, vault: Vault, llm: LLMBackend | None = None) -> None:
         self.vault = vault
         cfg = vault.node_config()
-        self.config = ObserverConfig.from_dict(cfg.get("observer"))
+        self.config = ObserverConfig.from_dict(cfg.get("observer"),
+                                               layout.node_toml(vault.node))
         settings = llm_settings(cfg.get("llm"))
         self.llm_timeout_s = float(settings["timeout_s"])
         self.llm: LLMBackend = llm if llm is not None else get_backend(settings)
