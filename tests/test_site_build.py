@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from tests.test_site_helpers import KB_NOTE, day_html, expected_day, make_vault, parse
+from tests.test_site_helpers import KB_NOTE, charts_of, day_html, expected_day, make_vault, parse
 from vault_agent.cli import main
 from vault_agent.site.build import SiteBuildError, build_site
 from vault_agent.site.charts import fmt_num
@@ -86,10 +86,12 @@ def test_day_page_numbers_match_rollups(built):
             assert r[6] == fmt_num(e["last"])
             assert r[7] == e["unit"]
         # one chart per sensor with the day's extremes and one point per window
-        charts = {s["id"]: s for s in page.svgs if "va-chart" in s.get("class", "")}
+        charts = charts_of(day_html(report.html_dir, "office", day))
         assert len(charts) == len(exp)
         for sensor, e in exp.items():
-            svg = charts[f"chart-{sensor}"]
+            img, chart = charts[f"chart-{sensor}"]
+            assert img["alt"] == f"Chart of {sensor} on {day}"
+            svg = chart.svgs[0]
             assert svg["data-min"] == fmt_num(e["min"]) and svg["data-max"] == fmt_num(e["max"])
             assert float(svg["data-ymin"]) <= e["min"] and float(svg["data-ymax"]) >= e["max"]
             assert int(svg["data-points"]) == e["windows"]
@@ -101,9 +103,11 @@ def test_chart_line_follows_the_means(built):
     rel = f"agents/office/sensors/2015/02/{facts['day']}.jsonl"
     means = [json.loads(x)["mean"] for x in v.path(rel).read_text().splitlines()
              if '"office-temperature"' in x]
-    text = day_html(report.html_dir, "office", facts["day"]).read_text(encoding="utf-8")
-    pattern = r'<svg class="va-chart"[^>]*id="chart-office-temperature".*?</svg>'
-    svg = re.search(pattern, text).group(0)
+    page = day_html(report.html_dir, "office", facts["day"])
+    img, _ = charts_of(page)["chart-office-temperature"]
+    svg_file = page.parent / img["src"]
+    svg = svg_file.read_text(encoding="utf-8")
+    assert svg.startswith('<svg class="va-chart"') and "<style>" in svg
     ymin = float(re.search(r'data-ymin="([^"]+)"', svg).group(1))
     ymax = float(re.search(r'data-ymax="([^"]+)"', svg).group(1))
     pts = [tuple(map(float, p.split(","))) for p in

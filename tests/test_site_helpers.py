@@ -85,6 +85,7 @@ class Page(HTMLParser):
         self.ids: set[str] = set()
         self.tables: list[list[list[str]]] = []
         self.svgs: list[dict[str, str]] = []
+        self.imgs: list[dict[str, str]] = []
         self.polylines: list[str] = []
         self.text_parts: list[str] = []
         self.classes: list[str] = []
@@ -107,6 +108,8 @@ class Page(HTMLParser):
             self.loads.append(("link", a["href"]))
         if tag == "svg":
             self.svgs.append(a)
+        if tag == "img":
+            self.imgs.append(a)
         if tag == "polyline":
             self.polylines.append(a.get("points", ""))
         if tag == "table":
@@ -136,6 +139,16 @@ class Page(HTMLParser):
 def parse(path: Path) -> Page:
     """Parse one built HTML file."""
     return Page(path.read_text(encoding="utf-8"))
+
+
+def charts_of(page_path: Path) -> dict[str, tuple[dict[str, str], Page]]:
+    """The chart images of a built page: id → (img attributes, parsed SVG file)."""
+    from urllib.parse import unquote
+    out = {}
+    for img in parse(page_path).imgs:
+        if "va-chart" in img.get("class", ""):
+            out[img["id"]] = (img, parse(page_path.parent / unquote(img["src"])))
+    return out
 
 
 def day_html(html: Path, node: str, day: str) -> Path:

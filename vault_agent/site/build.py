@@ -71,9 +71,9 @@ class SiteBuildError(VaultError):
 class BuildReport:
     """What a build did. ``html_dir`` is the folder to open (``index.html`` inside)."""
 
-    pages_written: int
-    pages_skipped: int
-    pages_deleted: int
+    pages_written: int      # Markdown pages (re)generated
+    pages_skipped: int      # Markdown pages unchanged
+    pages_deleted: int      # pages and files removed
     html_dir: Path
     src_dir: Path
     full: bool
@@ -117,33 +117,38 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 @dataclass
 class PageWriter:
-    """Writes pages into the site source, counting written and unchanged ones."""
+    """Writes pages (and chart/asset files) into the site source, remembering which
+    changed. Counts of "pages" are Markdown pages only."""
 
     src: Path
     written: list[str] = field(default_factory=list)
-    skipped: int = 0
     pages: set[str] = field(default_factory=set)
 
     def page(self, rel: str, text: str) -> None:
-        """Write one Markdown page (``rel`` relative to the site source)."""
+        """Write one Markdown page or generated file (``rel`` relative to the site source)."""
         self.pages.add(rel)
         if write_if_changed(self.src / rel, text.encode("utf-8")):
             self.written.append(rel)
-        else:
-            self.skipped += 1
 
     def asset(self, rel: str, source: Path) -> None:
         """Copy a non-Markdown file (a knowledge-base image) if it changed."""
         self.pages.add(rel)
         if write_if_changed(self.src / rel, source.read_bytes()):
             self.written.append(rel)
-        else:
-            self.skipped += 1
 
     def keep(self, rel: str) -> None:
-        """Mark an existing page as still part of the site without regenerating it."""
+        """Mark an existing file as still part of the site without regenerating it."""
         self.pages.add(rel)
-        self.skipped += 1
+
+    @property
+    def md_written(self) -> int:
+        """Markdown pages written."""
+        return sum(1 for r in self.written if r.endswith(".md"))
+
+    @property
+    def md_skipped(self) -> int:
+        """Markdown pages left as they were."""
+        return sum(1 for r in self.pages if r.endswith(".md")) - self.md_written
 
 
 # -- progress -----------------------------------------------------------------------------------
@@ -228,7 +233,7 @@ def build_site(vault: Vault, out: str | Path | None = None, clean: bool = False,
         nav_changed = not state or state.get("nav") != nav
         config_file = write_mkdocs_config(vault, src, html, site_tpl, nav)
         dirty = not plan.full and not nav_changed and (html / "index.html").exists()
-        to_render = len(writer.written) if dirty else len(writer.pages)
+        to_render = writer.md_written if dirty else writer.md_written + writer.md_skipped
         bar.phase("Rendering HTML", to_render)
         rendered, warnings = run_mkdocs(config_file, dirty, bar)
         for rel in gen.deleted:
@@ -243,7 +248,7 @@ def build_site(vault: Vault, out: str | Path | None = None, clean: bool = False,
         "v": 1, "commit": plan.head, "pending": sorted(gen.pending_now), "template":
         template_hash(site_tpl), "out": str(html), "nav": nav, "pages": sorted(writer.pages),
         "catalog": gen.cat.to_json()})
-    return BuildReport(len(writer.written), writer.skipped, len(gen.deleted), html, src,
+    return BuildReport(writer.md_written, writer.md_skipped, len(gen.deleted), html, src,
                        plan.full, plan.reason, plan.head, rendered, time.monotonic() - t0,
                        tuple(gen.broken), tuple(gen.problems), tuple(warnings))
 
@@ -377,9 +382,11 @@ class Generator:
             i = bisect.bisect_left(days, day)
             prev_day = days[i - 1] if i > 0 else None
             next_day = days[i + 1] if i + 1 < len(days) else None
-            self.w.page(urls.day_page(node, day),
-                        pages.day_page(node, day, rollups, summary, by_day.get(k, []),
-                                       prev_day, next_day))
+            text, charts = pages.day_page(node, day, rollups, summary, by_day.get(k, []),
+                                          prev_day, next_day)
+            self.w.page(urls.day_page(node, day), text)
+            for chart_rel, svg in charts.items():
+                self.w.page(chart_rel, svg)
             if summary is None:
                 # a day with notes but no rollups still needs a catalog entry for the nav
                 self.cat.days[k] = DaySummary(node, day, "", None, None)
@@ -479,6 +486,8 @@ class Generator:
     def _expected_pages(self) -> set[str]:
         """Every page the catalog implies (to keep unchanged ones and find stale ones)."""
         out = {urls.day_page(*k.split("/", 1)) for k in self.cat.days}
+        out |= {urls.chart_file(d.node, d.day, sd.sensor) for d in self.cat.days.values()
+                for sd in d.sensors}
         for n in self.cat.notes.values():
             if n.kind == "observation":
                 out.add(urls.observation_page(n.node, n.id))

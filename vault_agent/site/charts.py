@@ -108,8 +108,17 @@ def points_from_rollups(rollups: Sequence, day: date, binary: bool = False) -> l
     return sorted(out, key=lambda p: p.t)
 
 
+STYLE = (  # a standalone SVG (shown with <img>) cannot see the page's CSS
+    "<style>.band{fill:rgba(29,111,184,.2)}.mean{fill:none;stroke:#1d6fb8;stroke-width:1.6;"
+    "stroke-linejoin:round}.mean-dot{fill:#1d6fb8}.bar{fill:#d9822b}"
+    ".grid,.hgrid{stroke:rgba(128,128,128,.22);stroke-width:1}"
+    "text{fill:#7a7a7a;font:11px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+    ".ytick,.unit{text-anchor:end}.unit{font-weight:600}.xtick,.empty{text-anchor:middle}"
+    ".empty{font-size:14px}</style>")
+
+
 def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
-              binary: bool = False, chart_id: str = "") -> str:
+              binary: bool = False, chart_id: str = "", standalone: bool = False) -> str:
     """An inline SVG of one sensor over one UTC day (00:00–24:00 on the x axis).
 
     Args:
@@ -117,6 +126,7 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
         label: sensor name, used in the title and aria-label.
         unit: unit text shown on the y axis (e.g. ``°C``).
         binary: draw on-fraction bars (0–1) instead of a mean line with band.
+        standalone: an SVG file of its own, with its style inside.
     Returns:
         One line of SVG markup (no blank lines, so Markdown passes it through).
     """
@@ -176,9 +186,12 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
         stats = (f' data-min="{fmt_num(min(p.lo for p in points))}"'
                  f' data-max="{fmt_num(max(p.hi for p in points))}" data-mean="{fmt_num(mean)}"')
     title = f"{label}: {'share of time on' if binary else 'mean with min–max band'}"
+    size = f'width="{WIDTH}" height="{HEIGHT}" ' if standalone else ""
     ident = f' id="{escape(chart_id)}"' if chart_id else ""
     return (f'<svg class="va-chart{" binary" if binary else ""}"{ident} role="img" '
             f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+            f'{size}'
             f'preserveAspectRatio="xMidYMid meet" data-ymin="{y0:g}" data-ymax="{y1:g}" '
             f'data-points="{len(points)}"{stats} xmlns="http://www.w3.org/2000/svg">'
-            f'<title>{escape(title)}</title>{"".join(parts)}</svg>')
+            f'<title>{escape(title)}</title>{STYLE if standalone else ""}{"".join(parts)}</svg>'
+            + ("\n" if standalone else ""))

@@ -22,7 +22,7 @@ from ..vault import layout
 from ..vault.records import Observation, Rollup
 from . import urls
 from .catalog import Catalog, DaySummary, NoteMeta, SensorDay
-from .charts import day_chart, fmt_num, points_from_rollups
+from .charts import HEIGHT, WIDTH, day_chart, fmt_num, points_from_rollups
 
 LATEST_ON_HOME = 12
 RECENT_DATES_ON_HOME = 14
@@ -297,9 +297,15 @@ def node_days_page(node: str, cat: Catalog) -> str:
 
 # -- day ----------------------------------------------------------------------------------------
 def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary | None,
-             notes: Sequence[NoteMeta], prev_day: str | None, next_day: str | None) -> str:
+             notes: Sequence[NoteMeta], prev_day: str | None,
+             next_day: str | None) -> tuple[str, dict[str, str]]:
     """A node's day: observations in time order, the rollup table, a chart per sensor,
-    and hourly means (collapsed)."""
+    and hourly means (collapsed).
+
+    Returns:
+        (Markdown, {chart file path: SVG text}). Charts are separate SVG files shown
+        with ``<img>``: Markdown and the search indexer never parse their markup.
+    """
     frm = urls.day_page(node, day)
     title = f"{node} · {day}"
     out = [meta_block(title=title, hide=["navigation"]), f"# {esc(title)}\n"]
@@ -319,23 +325,10 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
         out.append(f'<p class="va-sub">{len(sensors)} sensor(s), {windows} window(s) from '
                    f'{esc(hhmm(summary.first))} to {esc(hhmm(summary.last, day))} UTC'
                    f'{bad}.</p>\n')
-        out.append('<div class="va-rollups" markdown>\n')
-        out.append("| Sensor | Quantity | Windows | Mean | Min | Max | Last | Unit |")
-        out.append("|---|---|--:|--:|--:|--:|--:|---|")
-        for s in sensors:
-            name = _a(frm, frm, s.sensor, urls.sensor_anchor(s.sensor))
-            if s.binary:
-                out.append(f"| {name} | {cell(s.quantity or '–')} | {s.windows} | "
-                           f"{cell(s.events or 0)} events | – | – | "
-                           f"{cell(fmt_num((s.on_s or 0) / 60))} min on | {cell(s.unit or '–')} |")
-                continue
-            out.append(f"| {name} | {cell(s.quantity or '–')} | {s.windows} | {fmt_num(s.mean)} | "
-                       f"{fmt_num(s.min)} <small>{hhmm(s.min_at)}</small> | "
-                       f"{fmt_num(s.max)} <small>{hhmm(s.max_at)}</small> | {fmt_num(s.last)} | "
-                       f"{cell(s.unit or '–')} |")
-        out.append("\n</div>\n")
+        out.append(rollup_table(sensors))
     else:
         out.append('<p class="va-empty">No rollups this day.</p>\n')
+    charts: dict[str, str] = {}
     if sensors:
         out.append("## Charts\n")
         by_sensor: dict[str, list[Rollup]] = defaultdict(list)
@@ -345,17 +338,46 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
         for s in sensors:
             pts = points_from_rollups(by_sensor.get(s.sensor, []), d, binary=s.binary)
             unit = "on" if s.binary else s.unit
-            svg = day_chart(pts, label=s.sensor, unit=unit, binary=s.binary,
-                            chart_id=f"chart-{urls.sensor_anchor(s.sensor)[7:]}")
+            chart_rel = urls.chart_file(node, day, s.sensor)
+            charts[chart_rel] = day_chart(pts, label=s.sensor, unit=unit, binary=s.binary,
+                                          standalone=True)
+            src = _html_href(frm, chart_rel)
+            alt = f"Chart of {s.sensor} on {day}"
             caption = (f"{s.events or 0} events, {fmt_num((s.on_s or 0) / 60)} min on"
                        if s.binary else f"mean {fmt_num(s.mean)} {s.unit}, min {fmt_num(s.min)} at "
                        f"{hhmm(s.min_at)}, max {fmt_num(s.max)} at {hhmm(s.max_at)}")
             out.append(f"### {cell(s.sensor)} {{ #{urls.sensor_anchor(s.sensor)} }}\n")
-            out.append(f'<figure class="va-figure" data-search-exclude="true">{svg}'
+            out.append(f'<figure class="va-figure" data-search-exclude="true">'
+                       f'<img class="va-chart" id="chart-{urls.sensor_anchor(s.sensor)[7:]}" '
+                       f'src="{src}" alt="{esc(alt)}" width="{WIDTH}" height="{HEIGHT}" '
+                       f'loading="lazy">'
                        f"<figcaption>{esc(s.quantity or s.sensor)}: {esc(caption)}</figcaption>"
                        "</figure>\n")
         out.append(hourly_table(rollups, sensors))
-    return "\n".join(out)
+    return "\n".join(out), charts
+
+
+def rollup_table(sensors: Sequence[SensorDay]) -> str:
+    """The day's rollup table (raw HTML: one line, cheap for Markdown to pass through)."""
+    rows = ['<div class="va-rollups"><table><thead><tr><th>Sensor</th><th>Quantity</th>'
+            '<th class="num">Windows</th><th class="num">Mean</th><th class="num">Min</th>'
+            '<th class="num">Max</th><th class="num">Last</th><th>Unit</th></tr></thead><tbody>']
+    for s in sensors:
+        name = f'<a href="#{esc(urls.sensor_anchor(s.sensor))}">{esc(s.sensor)}</a>'
+        head = f"<tr><td>{name}</td><td>{esc(s.quantity or '–')}</td>"
+        if s.binary:
+            rows.append(f'{head}<td class="num">{s.windows}</td>'
+                        f'<td class="num">{s.events or 0} events</td><td class="num">–</td>'
+                        f'<td class="num">–</td>'
+                        f'<td class="num">{fmt_num((s.on_s or 0) / 60)} min on</td>'
+                        f"<td>{esc(s.unit or '–')}</td></tr>")
+            continue
+        rows.append(f'{head}<td class="num">{s.windows}</td><td class="num">{fmt_num(s.mean)}</td>'
+                    f'<td class="num">{fmt_num(s.min)} <small>{hhmm(s.min_at)}</small></td>'
+                    f'<td class="num">{fmt_num(s.max)} <small>{hhmm(s.max_at)}</small></td>'
+                    f'<td class="num">{fmt_num(s.last)}</td><td>{esc(s.unit or "–")}</td></tr>')
+    rows.append("</tbody></table></div>\n")
+    return "".join(rows)
 
 
 def hourly_table(rollups: Sequence[Rollup], sensors: Sequence[SensorDay]) -> str:
@@ -371,18 +393,20 @@ def hourly_table(rollups: Sequence[Rollup], sensors: Sequence[SensorDay]) -> str
             acc[(h, r.sensor)][0] += r.mean * w
             acc[(h, r.sensor)][1] += w
     hours = sorted({h for h, _ in acc})
-    rows = ['<details class="va-hourly" data-search-exclude="true" markdown>',
-            "<summary>Hourly means</summary>\n",
-            "| Hour (UTC) | " + " | ".join(cell(s) for s in numeric) + " |",
-            "|---|" + "--:|" * len(numeric)]
+    # raw HTML, not a Markdown table: Python-Markdown's inline pass over hundreds of
+    # numeric cells was a third of a day page's render time
+    head = "".join(f'<th class="num">{esc(s)}</th>' for s in numeric)
+    rows = ['<details class="va-hourly" data-search-exclude="true">'
+            "<summary>Hourly means</summary>",
+            f"<table><thead><tr><th>Hour (UTC)</th>{head}</tr></thead><tbody>"]
     for h in hours:
         vals = []
         for s in numeric:
             tot, w = acc.get((h, s), (0.0, 0.0))
-            vals.append(fmt_num(tot / w) if w else "–")
-        rows.append(f"| {h:02d}:00 | " + " | ".join(vals) + " |")
-    rows.append("\n</details>\n")
-    return "\n".join(rows)
+            vals.append(f'<td class="num">{fmt_num(tot / w) if w else "–"}</td>')
+        rows.append(f"<tr><td>{h:02d}:00</td>{''.join(vals)}</tr>")
+    rows.append("</tbody></table></details>\n")
+    return "".join(rows)
 
 
 # -- observation --------------------------------------------------------------------------------

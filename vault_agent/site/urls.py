@@ -36,6 +36,11 @@ def day_page(node: str, day: str) -> str:
     return f"nodes/{node}/days/{day}.md"
 
 
+def chart_file(node: str, day: str, sensor: str) -> str:
+    """The SVG chart of a sensor's day (beside the day page, named by the sensor's slug)."""
+    return f"nodes/{node}/days/{day}/{sensor_anchor(sensor)[7:]}.svg"
+
+
 def observation_page(node: str, oid: str) -> str:
     """An observation's page, named by its id."""
     return f"nodes/{node}/observations/{oid}.md"
