@@ -264,3 +264,14 @@ def test_config_from_node_toml() -> None:
 def test_config_rejects_bad_values(bad) -> None:
     with pytest.raises(RecordError, match=f"agents/a/node.toml: \\[observer\\] {next(iter(bad))}"):
         ObserverConfig.from_dict(bad, "agents/a/node.toml")
+
+
+def test_store_cache_is_bounded(vault: Vault, monkeypatch) -> None:
+    from vault_agent.observe import store as store_mod
+
+    monkeypatch.setattr(store_mod, "MAX_CACHED_FILES", 3)
+    vault.append_rollups(R.numeric(NODE, "t", DAY - timedelta(days=6), DAY, temp))
+    s = store(vault)
+    assert len(s.between("t", DAY - timedelta(days=6), DAY)) == 6 * 288
+    mine = [k for k in store_mod._CACHE if k.startswith(str(vault.root))]
+    assert len(mine) <= 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,8 +23,11 @@ from ..vault.records import parse_rollup_line
 
 log = logging.getLogger("vault_agent.observe")
 
-_CACHE: dict[str, tuple[int, int, list[Rollup]]] = {}  # abs path -> (size, lines, rollups)
+# abs path -> (size parsed, lines parsed, rollups), least recently used first; bounded so a
+# long-running agent keeps only about the baseline's files (a year of days would not fit)
+_CACHE: OrderedDict[str, tuple[int, int, list[Rollup]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+MAX_CACHED_FILES = 64
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ def read_rollup_file(vault: Vault, rel: str) -> list[Rollup]:
         return []
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
+        if cached:
+            _CACHE.move_to_end(key)
     if cached and cached[0] == size:
         return cached[2]
     if cached and cached[0] < size:  # appended since: parse only the new lines
@@ -82,6 +87,9 @@ def read_rollup_file(vault: Vault, rel: str) -> list[Rollup]:
         entry = (new_size, lines, rollups)
     with _CACHE_LOCK:
         _CACHE[key] = entry
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > MAX_CACHED_FILES:
+            _CACHE.popitem(last=False)
     return entry[2]
 
 
