@@ -205,6 +205,17 @@ def test_replay_in_pieces_equals_replay_in_one_go(tmp_path):
     assert sorted(key) == sorted(ref)
 
 
+def test_an_earlier_recording_fills_its_gap(tmp_path):
+    v = new_vault(tmp_path, "office")
+    rp.replay(v, OFFICE)  # 2015-02-04 17:51 → 02-10
+    st = rp.replay(v, OFFICE_TEST)  # 2015-02-02 14:19 → 02-04 10:43: earlier, not a resume
+    assert st.readings == 5 * 2665 and st.skipped_closed == 0 and st.late == 0
+    assert v.node_config()["sensors"][0]["dataset"].endswith("datatest.txt")
+    starts = [r.start for r in v.iter_rollups(v.node) if r.sensor == "office-co2"]
+    assert len(starts) == len(set(starts)) and min(starts) == "2015-02-02T14:15:00Z"
+    assert rp.replay(v, OFFICE).readings == 0  # both written: nothing twice
+
+
 def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
     v = new_vault(tmp_path, "alpaca")
     specs = rp.configure_node(v, ROOM)  # no source, no token in the name: S1

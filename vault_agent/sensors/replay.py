@@ -41,7 +41,7 @@ from typing import Any
 from ..errors import VaultError
 from .base import Reading
 from .config import SensorSpec, parse_sensors, window_seconds
-from .rollup import RollupEngine
+from .rollup import RollupEngine, written_windows
 
 DMY_RE = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
 YMD_RE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$")
@@ -501,10 +501,15 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
     fmt = detect_format(path)
     specs = configure_node(vault, path, source)
     src = specs[0].params["source"] if specs else (source or fmt.default_source)
+    # Resuming: our own engine skips exactly the windows present in the day files (so a
+    # second recording of earlier days fills its gap instead of being skipped); an
+    # engine passed in uses its own rule (everything before its last written window).
+    own_engine = engine is None
     if engine is None:
-        engine = RollupEngine(vault, specs, window_s=window_seconds(vault))
+        engine = RollupEngine(vault, specs, window_s=window_seconds(vault), resume=False)
+    w = engine.window_s
+    written: set[tuple[str, int]] = set()
     if since is not None:  # start at the window holding `since`: its earlier rows belong to it
-        w = engine.window_s
         since = datetime.fromtimestamp(since.timestamp() // w * w, UTC)
     stats = ReplayStats(format=fmt.name, source=src, sensors=[s.id for s in specs],
                         bytes_total=Path(path).stat().st_size)
@@ -550,10 +555,14 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
                 engine.close_until(row.t)
                 do_commit(day.isoformat())
             day = row.t.date()
+            if own_engine:
+                written = written_windows(vault, day, col_of)
         elif not backfill:
             engine.close_until(row.t)
+        wstart = int(row.t.timestamp() // w * w)
         for spec in specs:
-            if engine.is_closed(spec.id, row.t):
+            if (own_engine and (spec.id, wstart) in written) or (
+                    not own_engine and engine.is_closed(spec.id, row.t)):
                 stats.skipped_closed += 1
                 continue
             engine.add(Reading(spec.id, row.t, row.values[col_of[spec.id]],

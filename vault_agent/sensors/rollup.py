@@ -281,3 +281,23 @@ def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
         if want <= set(found):
             break
     return found
+
+
+def written_windows(vault: Any, day: Any, sensors: Iterable[str]) -> set[tuple[str, int]]:
+    """(sensor, window start epoch s) of every line in this node's rollup file of UTC ``day``
+    for ``sensors`` (late lines included): the windows a replay must not write again."""
+    from ..vault import layout
+    want = set(sensors)
+    out: set[tuple[str, int]] = set()
+    p = vault.path(layout.rollup_path(vault.node, day))
+    if not p.exists():
+        return out
+    with open(p, "rb") as fh:
+        for raw in fh:
+            try:
+                d = json.loads(raw)
+                if d["sensor"] in want:
+                    out.add((d["sensor"], int(layout.parse_iso(d["start"]).timestamp())))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                continue
+    return out
