@@ -118,7 +118,11 @@ def test_logs_shows_recent_and_follows_new_records(vault):
     assert len(out) == 1 and out[0]["data"]["mean"] == 23.0 and out[0]["t"].endswith("10:15:00Z")
 
 
-def test_every_command_has_help():
+def test_every_command_has_help_and_docs():
+    docs = (project_path("docs") / "sensors.md").read_text()
     for args in (["sensors"], ["sensors", "read"], ["replay"], ["logs"]):
         r = run(*args, "--help")
         assert r.exit_code == 0 and "Example" in r.output
+        assert f"`vault {' '.join(args)}" in docs
+    for option in ("--speed", "--backfill", "--from", "--to", "--source", "--tz", "--tail"):
+        assert option in docs
