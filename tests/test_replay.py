@@ -17,6 +17,7 @@ from vault_agent.resources import project_path
 from vault_agent.sensors import replay as rp
 from vault_agent.vault import Vault
 from vault_agent.vault import repo as git
+from vault_agent.vault.check import check_tree
 
 ROOM = project_path("datasets") / "room-occupancy-estimation" / "Occupancy_Estimation.csv"
 OFFICE = project_path("datasets") / "occupancy-detection" / "datatraining.txt"
@@ -278,6 +279,7 @@ def test_cli_replay_with_no_prior_configuration(tmp_path):
     hist = git.history(v.repo)
     assert [c.kind for c in hist].count("rollup") == 7 and hist[-2].kind == "config"
     assert not v.pending()
+    assert check_tree(v.root) == []  # node.toml and every rollup line pass `vault check`
     r = CliRunner().invoke(main, ["replay", "occupancy-detection", "--json", "--vault",
                                   str(v.root)])
     assert r.exit_code == 0 and '"skipped_closed": 40715' in r.output
