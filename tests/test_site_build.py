@@ -97,6 +97,23 @@ def test_day_page_numbers_match_rollups(built):
             assert int(svg["data-points"]) == e["windows"]
 
 
+def test_binary_sensor_day_counts_events_and_time_on(built):
+    """PIR motion (room-occupancy S6): events and minutes on, drawn as bars."""
+    v, facts, report = built
+    rel = "agents/pir-6/sensors/2017/12/2017-12-22.jsonl"
+    rows = [json.loads(x) for x in v.path(rel).read_text().splitlines()]
+    events, on_s = sum(r["events"] for r in rows), sum(r["on_s"] for r in rows)
+    assert events > 0
+    page = day_html(report.html_dir, "pir-6", "2017-12-22")
+    table = next(t for t in parse(page).tables if t and t[0][0] == "Sensor")
+    assert table[1][:4] == ["s6-motion", "motion", str(len(rows)), f"{events} events"]
+    assert table[1][6] == f"{fmt_num(on_s / 60)} min on"
+    img, chart = charts_of(page)["chart-s6-motion"]
+    svg = (page.parent / img["src"]).read_text()
+    assert svg.count('<rect class="bar"') == sum(1 for r in rows if r["on_s"] > 0)
+    assert "binary" in chart.svgs[0]["class"]
+
+
 def test_chart_line_follows_the_means(built):
     """The polyline's y coordinates map back to the window means through the axis scale."""
     v, facts, report = built
@@ -126,7 +143,8 @@ def test_home_lists_nodes_observations_conflicts_dates(built):
     home = parse(report.html_dir / "index.html")
     text = home.text
     assert "office" in text and "Last seen" in text and "2015-02-04 10:4" in text
-    assert "Sensors 5" in text and "Days 3" in text and "Observations 2" in text
+    assert "Sensors 5 Days 3 Observations 2" in text
+    assert "pir-6" in text and "Sensors 1 Days 7" in text
     assert "CO2 peak in the afternoon" in text and "Lights on" in text
     assert text.index("CO2 peak") < text.index("Lights on")  # newest first
     assert "Office notes.sync-conflict-20150204-101500-llama.md" in text

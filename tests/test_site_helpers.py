@@ -15,15 +15,19 @@ from vault_agent.sensors.replay import replay
 from vault_agent.vault import Vault, layout
 
 DATATEST = project_path("datasets") / "occupancy-detection" / "datatest.txt"
+ROOM = project_path("datasets") / "room-occupancy-estimation" / "Occupancy_Estimation.csv"
 KB_NOTE = "Heizung/Wohnzimmer Überblick.md"
 
 
 def make_vault(root: Path) -> tuple[Vault, dict]:
     """A vault replaying the UCI occupancy-detection test file (3 days, 5 sensors, node
     ``office``), with observations, a memory fact, knowledge-base notes with spaces and
-    non-ASCII names, a logged ``vault ask`` and a conflict copy. Returns (vault, facts)."""
+    non-ASCII names, a logged ``vault ask`` and a conflict copy; plus node ``pir-6``
+    replaying the PIR motion sensor S6 of UCI room-occupancy-estimation (a binary sensor).
+    Returns (vault, facts)."""
     v, _ = Vault.init(root, "office")
     stats = replay(v, DATATEST, backfill=True, commit=True)
+    replay(Vault(v.root, "pir-6"), ROOM, source="S6", backfill=True, commit=True)
     day = "2015-02-03"
     src = f"agents/office/sensors/2015/02/{day}.jsonl"
     obs_rel, obs = v.write_observation(

@@ -113,6 +113,38 @@ def test_kb_edit_regenerates_that_note(real):
     assert rep.html_rendered <= 6
 
 
+def test_bad_rollup_line_is_reported_and_skipped(real):
+    v, facts, first = real
+    path = v.path("agents/office/sensors/2015/02/2015-02-02.jsonl")
+    n = len(path.read_text().splitlines())
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write('{"v":1,"node":"office","sensor":"x"}\n')
+    rep = build_site(v, progress=False)
+    rel = "agents/office/sensors/2015/02/2015-02-02.jsonl"
+    assert any(p.startswith(f"{rel}:{n + 1}:") and "lacks" in p for p in rep.problems)
+    assert "1 bad line(s) skipped" in parse(day_html(first.html_dir, "office", "2015-02-02")).text
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:n]))
+    rep = build_site(v, progress=False)
+    assert not rep.problems
+
+
+def test_removed_day_drops_its_pages_and_charts(real):
+    v, facts, first = real
+    html = first.html_dir
+    v.append_rollups([rollup("office", "office-temperature",
+                             datetime(2015, 2, 9, 12, 0, tzinfo=UTC), 20.0)])
+    v.commit("a day", "rollup")
+    build_site(v, progress=False)
+    chart = day_html(html, "office", "2015-02-09").parent / "2015-02-09/office-temperature.svg"
+    assert chart.is_file()
+    v.path("agents/office/sensors/2015/02/2015-02-09.jsonl").unlink()
+    v.commit("drop the day", "rollup")
+    rep = build_site(v, progress=False)
+    assert rep.pages_deleted == 2    # the page and its chart
+    assert not day_html(html, "office", "2015-02-09").exists() and not chart.exists()
+    assert "2015-02-09" not in parse(day_html(html, "office", "2015-02-06")).text
+
+
 def test_clean_rebuilds_everything(real):
     v, facts, first = real
     stray = first.html_dir / "stray.html"

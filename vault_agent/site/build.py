@@ -276,6 +276,8 @@ class Generator:
         self._write_aggregates()
         self._keep_unchanged(previous_pages)
         self._delete_stale(previous_pages)
+        # files that still fail their schema (the catalog remembers them between builds)
+        self.problems += [p for _, ps in sorted(self.cat.errors.items()) for p in ps]
 
     def _refresh_catalog(self) -> tuple[set[str], set[str]]:
         v, cat = self.v, self.cat
@@ -315,7 +317,6 @@ class Generator:
             removed = {k for k in dirty_days if k not in days_now}
             for k in added | removed:
                 dirty_days |= self._neighbours(k, days_now)
-        self.problems += [p for ps in cat.errors.values() for p in ps]
         return dirty_days, set(notes)
 
     def _all_day_keys(self, dirty_days: set[str]) -> set[str]:
@@ -369,7 +370,6 @@ class Generator:
                 self.cat.days[k] = summary
                 if errors:
                     self.cat.errors[rel] = [str(e) for e in errors[:20]]
-                    self.problems += [str(e) for e in errors[:20]]
                 else:
                     self.cat.errors.pop(rel, None)
             else:
