@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 
 from ..errors import RecordError
 from .layout import NODE_RE, iso, parse_iso
@@ -172,40 +172,40 @@ def _as_str_time(val: Any) -> str:
     return str(val)
 
 
-FRONTMATTER_OPEN = re.compile(r"\A---[ \t]*\r?\n")
-FRONTMATTER_CLOSE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
+YAML_FRONTMATTER = YAMLHandler()
 
 
 def parse_markdown(text: str, path: str = "<markdown>") -> tuple[dict[str, Any], str]:
-    """Split Markdown into (frontmatter dict, body, stripped). No frontmatter gives ({}, text).
+    """Split Markdown into (frontmatter dict, body). No frontmatter gives ({}, text).
 
     Frontmatter is a YAML mapping between a first line ``---`` and the next ``---``
-    line (Jekyll/Obsidian style); a file starting with ``---`` without a closing line
-    has none. Timestamps in the YAML become datetimes.
+    line (Jekyll/Obsidian style), split by python-frontmatter's YAML handler; a file
+    starting with ``---`` without a closing line has none. Timestamps in the YAML
+    become datetimes.
 
     Raises:
         RecordError: malformed YAML (with its line in the file) or YAML that is not a mapping.
     """
-    opened = FRONTMATTER_OPEN.match(text)
-    if not opened:
+    if not YAML_FRONTMATTER.detect(text):
         return {}, text
-    closed = FRONTMATTER_CLOSE.search(text, opened.end())
-    if not closed:
+    try:
+        block, body = YAML_FRONTMATTER.split(text)
+    except ValueError:
         return {}, text
-    block = text[opened.end():closed.start()]
+    last_yaml_line = block.count("\n")  # block: opening newline, YAML lines, newline
     try:
         meta = yaml.safe_load(block)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1  # 0-based in the block, after '---'
-        line = min(line, text.count("\n", 0, closed.start()))  # the last YAML line at most
+        line = mark.line + 1 if mark is not None else 1  # block line 0 is the opening ---
+        line = min(line, last_yaml_line)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         raise RecordError(path, line, f"malformed YAML frontmatter: {problem}") from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise RecordError(path, 2, f"frontmatter is a YAML {type(meta).__name__}, not a mapping")
-    return {str(k): v for k, v in meta.items()}, text[closed.end():].strip()
+    return {str(k): v for k, v in meta.items()}, body.strip()
 
 
 def _str_list(val: Any, key: str, path: str) -> tuple[str, ...]:
