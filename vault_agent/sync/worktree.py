@@ -5,7 +5,8 @@ commits; (2) changed files are written atomically, each only if the working file
 still holds the old version (a local edit is never overwritten); (3) the index is
 updated; (4) ``main`` moves to the target; (5) the journal is removed. Every step is
 idempotent, so after a SIGKILL anywhere :func:`recover` redoes the work from the
-journal; HEAD never points at a commit whose files are not in place.
+journal; HEAD never points at a commit whose files are not in place. Files are
+flushed with one ``os.sync()`` before the index and ``main`` move, not one fsync each.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ import pygit2
 
 from ..errors import LockedError
 from ..vault import Vault
-from ..vault.atomic import atomic_write_bytes, atomic_write_text
+from ..vault.atomic import atomic_write_text
 from ..vault.repo import BRANCH
 from .transport import crash_point
 
@@ -69,16 +71,24 @@ def _same(path: Path, oid: pygit2.Oid) -> bool:
 
 
 def _write(repo: pygit2.Repository, path: Path, oid: pygit2.Oid, mode: int) -> None:
+    """Replace ``path`` by the blob: temp file + rename (atomic; durable after os.sync)."""
     data = repo[oid].data
+    path.parent.mkdir(parents=True, exist_ok=True)
     if mode == pygit2.enums.FileMode.LINK:
         if path.is_symlink() or path.exists():
             path.unlink()
-        path.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(data.decode("utf-8", "replace"), path)
         return
-    atomic_write_bytes(path, data)
-    if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE:
-        os.chmod(path, 0o755)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o755 if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _prune_dirs(root: Path, path: Path) -> None:
@@ -133,6 +143,9 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
         index_changes.append((rel, new_id, mode))
         if n == 0:
             crash_point("merge")
+    # One flush for all files (an fsync per file costs ~10 ms on an SD card); the
+    # index and main only move once every file is on disk.
+    os.sync()
     index = repo.index
     index.read()
     for rel, oid, mode in index_changes:
