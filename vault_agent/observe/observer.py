@@ -88,7 +88,8 @@ class Observer:
 
     # -- planning ------------------------------------------------------------------------
     def _store(self, start: datetime, end: datetime) -> RollupStore:
-        extra = timedelta(seconds=self.config.stuck_s) + (end - start)
+        # the baseline days, plus a day and the stuck span for the stuck check's baseline
+        extra = timedelta(days=1, seconds=self.config.stuck_s) + (end - start)
         first = (start - timedelta(days=self.config.baseline_days) - extra).date()
         return RollupStore(self.vault, first, end.date())
 
@@ -233,8 +234,8 @@ class Observer:
             store = None
             for i, (s, e) in enumerate(wins):
                 if store is None or e.date() > store.until:
-                    store = RollupStore(self.vault, (s - timedelta(
-                        days=self.config.baseline_days + 1)).date(), e.date() + timedelta(days=3))
+                    first = s - timedelta(days=self.config.baseline_days + 2)
+                    store = RollupStore(self.vault, first.date(), e.date() + timedelta(days=3))
                 if self.existing(e) is None:
                     plan = self.plan_window(s, e, store)
                     if plan is not None:
