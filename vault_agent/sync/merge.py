@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pygit2
 
@@ -129,10 +129,18 @@ class TreeMerger:
         self.result = MergeResult()
         self._taken: set[str] = set()
 
-    def merge(self, base: pygit2.Tree | None, ours: pygit2.Tree,
-              theirs: pygit2.Tree) -> MergeResult:
-        """Merge ``theirs`` into ``ours`` from ``base``; returns the changes and report."""
+    def merge(self, base: pygit2.Tree | None, ours: pygit2.Tree, theirs: pygit2.Tree,
+              history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
+              ) -> MergeResult:
+        """Merge ``theirs`` into ``ours`` from ``base``; returns the changes and report.
+
+        ``history`` is (ours, theirs, base) commit ids: with it, a version one side
+        already had in its history since the base counts as superseded there (this
+        is what a recursive merge's virtual base gives git in criss-cross merges).
+        """
         self._ours = ours
+        self._history = history
+        self._walked: dict[pygit2.Oid, list[pygit2.Commit]] = {}
         theirs_changes = _entries(self.repo, base, theirs)
         ours_changes = _entries(self.repo, base, ours)
         for path in sorted(theirs_changes):
@@ -225,10 +233,45 @@ class TreeMerger:
             self._take(path, (self.repo.create_blob(merged), mode))
             self.result.merged_auto.append(path)
 
+    def _since_base(self, tip: pygit2.Oid) -> list[pygit2.Commit]:
+        if tip not in self._walked:
+            assert self._history is not None
+            walker = self.repo.walk(tip, pygit2.enums.SortMode.TOPOLOGICAL)
+            if self._history[2] is not None:
+                walker.hide(self._history[2])
+            self._walked[tip] = list(walker)
+        return self._walked[tip]
+
+    def _had(self, side: int, path: str, e: Entry) -> bool:
+        """True when the commits of ``side`` (0 ours, 1 theirs) since the base held ``e``."""
+        if self._history is None or e is None:
+            return False
+        return any(_lookup(c.tree, path) == e for c in self._since_base(self._history[side]))
+
     def _both_changed(self, path: str, info: layout.PathInfo, b: Entry, o: Entry,
                       t: Entry) -> None:
         assert o is not None and t is not None
+        if self._had(0, path, t):
+            # Trigger: both sides differ from the base, but our history already held
+            # theirs. Why: a criss-cross merge base is older than what both saw; we
+            # moved on from that version. What: keep ours, no conflict.
+            return
+        if self._had(1, path, o):
+            self._take(path, t)  # the mirror case: they moved on from our version
+            return
+        if info.node is not None and info.node != self.node and path.startswith("agents/"):
+            # Trigger: two versions of another node's file, neither superseding the
+            # other. Why: only the owner may write there (no copies in its folder).
+            # What: keep ours and report; the owner's next sync settles it.
+            self._refuse(path, f"diverged versions of node {info.node}'s file; ours kept")
+            return
         if layout.is_conflict_copy(path):
+            if b is None:
+                # Trigger: two merges elsewhere named different losing versions alike
+                # (same writer, same second). Why: both are losers to keep. What: ours
+                # stays; theirs gets the next free second in its name (not a copy of a copy).
+                self._place_copy(self._original_of(path), t, *self._copy_origin(path), bump=True)
+                return
             # Trigger: a conflict copy edited differently on both sides.
             # Why: Syncthing never makes a copy of a copy (copies would multiply).
             # What: keep ours; theirs stays in the peer's history.
@@ -273,12 +316,34 @@ class TreeMerger:
             writer, when = "unknown", self.fallback_time
         if not layout.NODE_RE.match(writer):
             writer = layout.slugify(writer, 32)
+        self._place_copy(path, t, writer, when, keys=keys)
+
+    @staticmethod
+    def _original_of(copy: str) -> str:
+        head, _, name = copy.rpartition("/")
+        m = layout.CONFLICT_RE.search(name)
+        assert m is not None
+        orig = name[: m.start()] + (m.group(3) or "")
+        return f"{head}/{orig}" if head else orig
+
+    @staticmethod
+    def _copy_origin(copy: str) -> tuple[str, datetime]:
+        m = layout.CONFLICT_RE.search(copy.rsplit("/", 1)[-1])
+        assert m is not None
+        return m.group(2), datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+
+    def _place_copy(self, path: str, t: Entry, writer: str, when: datetime,
+                    keys: tuple[str, ...] = (), bump: bool = False) -> None:
+        """Put blob ``t`` at the first free conflict-copy name of ``path`` from ``when`` on."""
+        assert t is not None
+        if bump:
+            when += timedelta(seconds=1)
         copy = layout.conflict_copy_name(path, when, writer)
         while True:
             existing = self.result.changes.get(copy, _lookup(self._ours, copy))
             if existing is None or existing[0] == t[0]:
                 break
-            when = when.replace(second=(when.second + 1) % 60)  # same second, other text
+            when += timedelta(seconds=1)  # same writer and second, other content
             copy = layout.conflict_copy_name(path, when, writer)
         self._take(copy, t)
         self.result.conflicts.append(Conflict(path, copy, writer, keys))
@@ -286,9 +351,14 @@ class TreeMerger:
 
 def merge_trees(repo: pygit2.Repository, node: str, base: pygit2.Tree | None,
                 ours: pygit2.Tree, theirs: pygit2.Tree, provenance: Provenance,
-                fallback_time: datetime | None = None) -> MergeResult:
-    """Merge ``theirs`` into ``ours`` (see the module docstring for the rules)."""
-    return TreeMerger(repo, node, provenance, fallback_time).merge(base, ours, theirs)
+                fallback_time: datetime | None = None,
+                history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
+                ) -> MergeResult:
+    """Merge ``theirs`` into ``ours`` (see the module docstring for the rules).
+
+    ``history``: (ours, theirs, base) commit ids, see :meth:`TreeMerger.merge`.
+    """
+    return TreeMerger(repo, node, provenance, fallback_time).merge(base, ours, theirs, history)
 
 
 def apply_changes(repo: pygit2.Repository, ours: pygit2.Tree,

@@ -142,7 +142,7 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
     o_commit = repo[ours].peel(pygit2.Commit)
     prov = Provenance(repo, theirs, hide=[ours])
     result = merge_trees(repo, vault.node, repo[base].peel(pygit2.Tree), o_commit.tree,
-                         t_commit.tree, prov)
+                         t_commit.tree, prov, history=(ours, theirs, base))
     refused = list(result.refused)
     tree = apply_changes(repo, o_commit.tree, result.changes,
                          lambda p, why: refused.append(Refusal(p, why)))
