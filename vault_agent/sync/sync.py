@@ -181,7 +181,7 @@ def _ahead_behind(repo: pygit2.Repository, peer: Peer) -> tuple[int | None, int 
     try:
         head = repo.references[f"refs/heads/{git.BRANCH}"].target
         if peer.remote_ref not in repo.references:
-            return (len(list(repo.walk(head))), 0)
+            return (None, None)  # never fetched (or the peer has no commits yet)
         return repo.ahead_behind(head, repo.references[peer.remote_ref].target)
     except (KeyError, pygit2.GitError):
         return (None, None)
