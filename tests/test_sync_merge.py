@@ -201,3 +201,23 @@ def test_unrelated_and_empty_hub(tmp_path):
     r = sync_all(v)
     assert r.peers[0].pushed and r.peers[0].status == "ok"
     assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == v.repo.head.target
+
+
+def test_criss_cross_mesh_merges_do_not_conflict_on_a_single_writers_file(tmp_path):
+    """Found by the hypothesis test: node.toml 'conflicts' after criss-cross merges."""
+    a, b = make_nodes(tmp_path, ["node-a", "node-b"])
+    add_peer(a, "b", str(b.root))
+    add_peer(b, "a", str(a.root))
+    a.write_file("knowledge-base/a.md", "a\n")
+    b.write_file("knowledge-base/b.md", "b\n")
+    sync_all(a, peer="b")
+    sync_all(b, peer="a")            # both merged each other: two merge bases now
+    add_peer(a, "extra", str(tmp_path / "nowhere.git"))   # a's node.toml moves on
+    b.write_file("knowledge-base/b2.md", "b2\n")
+    for _ in range(2):
+        ra = sync_all(a, peer="b")
+        rb = sync_all(b, peer="a")
+        assert ra.conflicts == () == rb.conflicts
+        assert ra.refused == () == rb.refused
+    assert snapshot(a) == snapshot(b)
+    assert [p["name"] for p in b.node_config("node-a")["peers"]] == ["hub", "b", "extra"]
