@@ -169,14 +169,20 @@ def evaluate(runs: dict[str, dict[str, float]], qrels, qids) -> tuple[float, flo
 
 # -- the runs ------------------------------------------------------------------------------
 def raw_runs(ix: Indexer, queries: dict[str, str], qids: list[str], depth_bm: int,
-             depth_vec: int) -> tuple[dict, dict]:
-    """Per query: chunk id → BM25 score, chunk id → cosine."""
+             depth_vec: int, cache: Path | None = None) -> tuple[dict, dict]:
+    """Per query: chunk id → BM25 score, chunk id → cosine (pickled in ``cache``)."""
+    import pickle
+
+    if cache and cache.exists():
+        return pickle.loads(cache.read_bytes())
     bm, vec = {}, {}
     qv = ix.embedder.embed([queries[q] for q in qids])
     w, c = ix.whoosh(), ix.chroma()
     for i, q in enumerate(qids):
         bm[q] = {cid: s for cid, s, _ in w.search(queries[q], depth_bm)}
         vec[q] = {cid: s for cid, s, _ in c.search(qv[i], depth_vec)}
+    if cache:
+        cache.write_bytes(pickle.dumps((bm, vec)))
     return bm, vec
 
 
@@ -205,6 +211,36 @@ def tune(bm, vec, qrels, tune_ids):
                 if best is None or nd > best[0]:
                     best = (nd, p, bonus, level)
     return best
+
+
+def max_merge(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per document, the best score over several runs (e.g. chunk sizes)."""
+    out: dict[str, float] = {}
+    for r in runs:
+        for d, v in r.items():
+            out[d] = max(out.get(d, v), v)
+    return out
+
+
+def cross(results, qids, tune_ids, held_ids, qrels) -> None:
+    """Vectors of several chunk sizes at once (a document's best vector over its whole
+    abstract and its passages), BM25 from one size; tuned on tune only."""
+    sizes = sorted(results)
+    vec_all = {q: max_merge([to_docs(results[w][2][q], 0.0) for w in sizes]) for q in qids}
+    print(f"\nmulti-size vectors (best of chunk sizes {sizes} per document):")
+    for wb in sizes:
+        bm_docs = {q: to_docs(results[wb][1][q], 0.0) for q in qids}
+        best = None
+        for p in grid():
+            runs = {q: fuse(bm_docs[q], vec_all[q], p) for q in tune_ids}
+            nd = evaluate(runs, qrels, tune_ids)[0]
+            if best is None or nd > best[0]:
+                best = (nd, p)
+        runs = {q: fuse(bm_docs[q], vec_all[q], best[1]) for q in qids}
+        v_nd = evaluate(vec_all, qrels, held_ids)[0]
+        h_nd, h_rc = evaluate(runs, qrels, held_ids)
+        print(f"  bm25@{wb} + vectors@{sizes}: tune {best[0]:.3f} with {best[1]}; "
+              f"held-out nDCG@10 {h_nd:.3f}, R@100 {h_rc:.3f} (vectors alone {v_nd:.3f})")
 
 
 def speed(docs: list[dict], n: int) -> tuple[float, float]:
@@ -280,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
         took = time.perf_counter() - t
         print(f"[{words} words] indexed {rep.total_chunks} chunks in {took:.1f} s "
               f"({emb.misses} texts embedded, rest cached)", flush=True)
-        bm, vec = raw_runs(ix, queries, qids, 1000, 400)
+        from vault_agent.index.indexer import whoosh_version
+        key = hashlib.sha1(f"{tag}:{words}:{ix.read_meta()['commit']}:{whoosh_version()}:"
+                           f"{len(qids)}".encode()).hexdigest()[:12]
+        bm, vec = raw_runs(ix, queries, qids, 600, 400, args.cache.parent / f"runs-{key}.pkl")
         best = tune(bm, vec, qrels, tune_ids)
         results[words] = (best, bm, vec, ix)
         print(f"[{words} words] tuned on tune split: nDCG@10 {best[0]:.3f} with {best[1]}, "
@@ -301,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         runs = fused_runs(bm_w, vec_w, held_ids, b[1], b[2], b[3])
         print(f"  (chunk {w} words, tuned on tune: held-out nDCG@10 "
               f"{evaluate(runs, qrels, held_ids)[0]:.3f})")
+    if len(results) > 1:
+        cross(results, qids, tune_ids, held_ids, qrels)
     p50, p95 = latency(ix, [queries[q] for q in held_ids[:100]], params)
     print(f"\nhybrid search latency (vault search path, {min(100, len(held_ids))} queries): "
           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")

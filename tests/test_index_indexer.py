@@ -192,3 +192,14 @@ def test_minilm_vectors_are_unit_and_semantic():
     assert v.shape == (3, 384)
     assert abs(float((v[0] ** 2).sum()) - 1) < 1e-4
     assert float(v[0] @ v[1]) > float(v[0] @ v[2])
+
+
+def test_index_of_another_whoosh_version_is_rebuilt(vault):
+    from vault_agent.index.indexer import whoosh_version
+    ix = Indexer(vault, EMB)
+    ix.update()
+    meta = json.loads(ix.meta_path.read_text())
+    meta["whoosh"] = "2.7.5"
+    ix.meta_path.write_text(json.dumps(meta))
+    rep = Indexer(vault, EMB).update()
+    assert rep.reason == f"search library changed (2.7.5 → {whoosh_version()})"

@@ -32,6 +32,13 @@ EMBED_BATCH = 64
 Progress = Callable[[int, int], None]
 
 
+def whoosh_version() -> str:
+    """The installed Whoosh's version (its on-disk format may change with it)."""
+    import whoosh
+
+    return whoosh.versionstring()
+
+
 class IndexError_(VaultError):
     """The index cannot be used (locked, unreadable)."""
 
@@ -111,7 +118,7 @@ class Indexer:
         return data if isinstance(data, dict) else None
 
     def _write_meta(self, changes: ChangeReport) -> None:
-        meta = {"schema": INDEX_SCHEMA, "embedder": self.embedder.name,
+        meta = {"schema": INDEX_SCHEMA, "embedder": self.embedder.name, "whoosh": whoosh_version(),
                 "dim": self.embedder.dim, "max_words": self.max_words,
                 "commit": self.vault.head(), "hashes": changes.hashes,
                 "dirty": list(changes.dirty)}
@@ -127,6 +134,8 @@ class Indexer:
             return f"index schema changed ({meta.get('schema')} → {INDEX_SCHEMA})"
         if meta.get("embedder") != self.embedder.name:
             return f"embedder changed ({meta.get('embedder')} → {self.embedder.name})"
+        if meta.get("whoosh") != whoosh_version():
+            return f"search library changed ({meta.get('whoosh')} → {whoosh_version()})"
         if meta.get("max_words") != self.max_words:
             return f"chunk size changed ({meta.get('max_words')} → {self.max_words} words)"
         try:
