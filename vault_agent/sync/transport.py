@@ -183,7 +183,7 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
     cb = _Callbacks(timeout_s, f"push to {peer.name}")
     spec = f"refs/heads/{BRANCH}:refs/heads/{BRANCH}"
     try:
-        remote.push([spec], callbacks=cb)
+        remote.push([spec], callbacks=cb, threads=0)  # 0: one pack thread per CPU
     except TransportError:
         raise
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
