@@ -100,3 +100,9 @@ def test_conflict_copy_is_marked():
     (".vault/index/meta.json", False), ("agents/n1/local-cache/x.md", False)])
 def test_indexable(path, ok):
     assert indexable(path) is ok
+
+
+def test_day_summary_keeps_small_values_readable():
+    rs = [_r("2025-10-14T06:00:00Z", sensor="office-humidity-ratio", unit="kg/kg",
+             mean=0.00412, min=0.0039, max=0.0044)]
+    assert "mean 0.00412 kg/kg" in day_summary("office-humidity-ratio", "2025-10-14", rs)

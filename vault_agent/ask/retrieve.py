@@ -139,7 +139,9 @@ class Retriever:
         for cid, s in ranked(scores):
             f = fields[cid]
             path = f.get("path") or cid.rsplit("#", 1)[0]
-            if mode != "bm25" and path in seen_paths:
+            # A long note should not fill the list: one chunk per file, except for
+            # rollup day files, whose chunks are different sensors.
+            if mode != "bm25" and path in seen_paths and f.get("kind") != "rollup":
                 continue
             seen_paths.add(path)
             body = f.get("body", "")

@@ -259,6 +259,12 @@ def _hhmm(t: str | None) -> str:
         return "?"
 
 
+def _num(v: float) -> str:
+    """One decimal for ordinary magnitudes, 3 significant digits for small ones
+    (a humidity ratio of 0.0041 kg/kg must not print as 0.0)."""
+    return f"{v:.3g}" if 0 < abs(v) < 1 else f"{v:.1f}"
+
+
 def day_summary(sensor: str, day: str, rollups: list[Rollup]) -> str:
     """One sentence for a sensor's day, from its rollup windows.
 
@@ -281,9 +287,9 @@ def day_summary(sensor: str, day: str, rollups: list[Rollup]) -> str:
         lo_v = lo.min if lo.min is not None else lo.mean
         hi_v = hi.max if hi.max is not None else hi.mean
         u = f" {unit}" if unit else ""
-        parts.append(f"mean {mean:.1f}{u}")
-        parts.append(f"min {lo_v:.1f} at {_hhmm(lo.min_at or lo.start)}")
-        parts.append(f"max {hi_v:.1f} at {_hhmm(hi.max_at or hi.start)}")
+        parts.append(f"mean {_num(mean)}{u}")
+        parts.append(f"min {_num(lo_v)} at {_hhmm(lo.min_at or lo.start)}")
+        parts.append(f"max {_num(hi_v)} at {_hhmm(hi.max_at or hi.start)}")
     ev = [r for r in rollups if r.events is not None or r.on_s is not None]
     if ev:
         events = sum(r.events or 0 for r in ev)
