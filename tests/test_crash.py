@@ -99,7 +99,8 @@ def test_sigkill_during_appends_loses_no_acknowledged_rollup(tmp_path):
     assert check_tree(v.root, [str(v.path(sensors_dir))]) == []
     # every tear was repaired on the next open, its fragment kept in quarantine
     quarantined = v.quarantined()
-    assert len(quarantined) == tears
+    # every simulated tear, plus any line a real SIGKILL happened to cut mid-write
+    assert len(quarantined) >= tears
     for q in quarantined:
         data = v.path(q).read_bytes()
         assert data.startswith(b"{")
