@@ -203,3 +203,10 @@ def test_index_of_another_whoosh_version_is_rebuilt(vault):
     ix.meta_path.write_text(json.dumps(meta))
     rep = Indexer(vault, EMB).update()
     assert rep.reason == f"search library changed (2.7.5 → {whoosh_version()})"
+
+
+def test_second_writer_is_refused_while_locked(vault):
+    from vault_agent.index.indexer import IndexLockedError
+    ix = Indexer(vault, EMB)
+    with ix.lock(), pytest.raises(IndexLockedError, match="another process"):
+        Indexer(vault, EMB).update()

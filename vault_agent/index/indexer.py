@@ -39,8 +39,8 @@ def whoosh_version() -> str:
     return whoosh.versionstring()
 
 
-class IndexError_(VaultError):
-    """The index cannot be used (locked, unreadable)."""
+class IndexLockedError(VaultError):
+    """Another process is updating the index."""
 
 
 @dataclass
@@ -175,14 +175,14 @@ class Indexer:
         """An exclusive lock on the index folder (one writer at a time).
 
         Raises:
-            IndexError_: another process is indexing.
+            IndexLockedError: another process is indexing.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
         with open(self.dir / "lock", "w") as fh:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise IndexError_("another process is updating the index; try again") from None
+                raise IndexLockedError("another process is updating the index; try again") from None
             try:
                 yield
             finally:
@@ -268,10 +268,3 @@ class Indexer:
                         progress(i, len(todo))
         for p in report.problems:
             log.warning("skipped: %s", p)
-
-    # -- reading -----------------------------------------------------------------------
-    def status(self) -> dict[str, Any]:
-        """Meta summary for ``vault status``/``vault index --json``."""
-        meta = self.read_meta() or {}
-        return {"embedder": meta.get("embedder"), "commit": meta.get("commit"),
-                "files": len(meta.get("hashes") or {}), "schema": meta.get("schema")}
