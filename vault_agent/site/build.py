@@ -235,7 +235,13 @@ def build_site(vault: Vault, out: str | Path | None = None, clean: bool = False,
         dirty = not plan.full and not nav_changed and (html / "index.html").exists()
         to_render = writer.md_written if dirty else writer.md_written + writer.md_skipped
         bar.phase("Rendering HTML", to_render)
-        rendered, warnings = run_mkdocs(config_file, dirty, bar)
+        try:
+            rendered, warnings = run_mkdocs(config_file, dirty, bar)
+        except BaseException:
+            # The Markdown is newer than the HTML now; without a state the next build is
+            # full, so no page is left half-built or missing from the search index.
+            state_path.unlink(missing_ok=True)
+            raise
         for rel in gen.deleted:
             (html / _html_of(rel)).unlink(missing_ok=True)
         if dirty:
@@ -261,8 +267,7 @@ class Generator:
         self.broken: list[BrokenLink] = []
         self.problems: list[str] = []
         self.deleted: list[str] = []
-        self.pending_now = plan.changed if plan.full else set()
-        self._obs_cache: dict[str, Observation] = {}
+        self.pending_now: set[str] = set()
 
     # -- catalog update --
     def run(self, previous_pages: set[str]) -> None:
@@ -298,7 +303,7 @@ class Generator:
             self.bar.advance()
             old = cat.notes.pop(rel, None)
             cat.errors.pop(rel, None)
-            if old is not None and old.kind != "interaction":
+            if old is not None and old.kind == "observation":
                 dirty_days.add(day_key(old.node, old.day))
             if not v.path(rel).is_file() or layout.is_conflict_copy(rel):
                 continue
@@ -308,7 +313,7 @@ class Generator:
                 cat.errors[rel] = [str(e)]
                 continue
             cat.notes[rel] = meta
-            if meta.kind != "interaction":
+            if meta.kind == "observation":
                 dirty_days.add(day_key(meta.node, meta.day))
         # neighbours: a new or removed day changes the prev/next links of the days beside it
         if not self.plan.full:
@@ -328,7 +333,8 @@ class Generator:
                 keys.discard(k)
             else:
                 keys.add(k)
-        keys |= {day_key(n.node, n.day) for n in self.cat.notes.values() if n.kind != "interaction"}
+        keys |= {day_key(n.node, n.day) for n in self.cat.notes.values()
+                 if n.kind == "observation"}
         return keys
 
     @staticmethod

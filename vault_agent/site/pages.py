@@ -106,8 +106,9 @@ def _html_href(frm: str, to: str, anchor: str = "") -> str:
 
 
 def timeline(frm: str, notes: Sequence[NoteMeta], group_by_day: bool = True,
-             day_links: dict[str, str] | None = None) -> str:
-    """An observations timeline (newest group first when grouped): time, title, confidence."""
+             day_links: dict[str, str] | None = None, show_date: bool = False) -> str:
+    """An observations timeline (newest group first when grouped): time, title, confidence.
+    ``show_date`` prints the date with the time (for lists spanning days)."""
     if not notes:
         return '<p class="va-empty">No observations yet.</p>\n'
     groups: dict[str, list[NoteMeta]] = defaultdict(list)
@@ -125,7 +126,8 @@ def timeline(frm: str, notes: Sequence[NoteMeta], group_by_day: bool = True,
         for n in items:
             page = urls.observation_page(n.node, n.id)
             out.append(
-                f'<div class="va-tl-item"><span class="va-tl-time">{esc(hhmm(n.created))}</span>'
+                f'<div class="va-tl-item"><span class="va-tl-time">'
+                f'{esc(when(n.created) if show_date else hhmm(n.created))}</span>'
                 f'<div class="va-tl-body"><a href="{_html_href(frm, page)}">{esc(n.title)}</a> '
                 f'{conf_badge(n.confidence)}<span class="va-node-tag">{esc(n.node)}</span>'
                 f'<div class="va-tl-text">{esc(n.excerpt)}</div></div></div>')
@@ -155,7 +157,7 @@ def home_page(vault_name: str, statuses: Sequence[NodeStatus], latest: Sequence[
             f'<dt>Observations</dt><dd>{s.observations}</dd></dl></a>')
     out.append("</div>\n")
     out.append("## Latest observations\n")
-    out.append(timeline(frm, latest, group_by_day=False))
+    out.append(timeline(frm, latest, group_by_day=False, show_date=True))
     out.append("## Open conflict copies\n")
     if conflicts:
         out.append(f"{len(conflicts)} open; see {_a(frm, urls.CONFLICTS, 'Conflicts')}.\n")
