@@ -175,3 +175,24 @@ def test_peer_that_is_not_a_vault(tmp_path):
     assert check_tree(b.root) == []
     # nothing was pushed into the foreign working copy
     assert other.repo.head.target == pygit2.Repository(str(other.root)).head.target
+
+
+def test_symlinks_and_git_folders_from_a_peer_are_refused(tmp_path):
+    a, b, _ = _setup(tmp_path)
+    m = _mallory_clone(tmp_path, str(tmp_path / "hub.git"))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (m / "knowledge-base/escape").symlink_to(outside)
+    (m / "knowledge-base/sub/.git").mkdir(parents=True)
+    (m / "knowledge-base/sub/.git/config").write_text("[core]\n")
+    (m / "knowledge-base/fine.md").write_text("# fine\n")
+    git(m, "add", "-A")
+    git(m, "commit", "-qm", "sneaky")
+    git(m, "push", "-q", "origin", "main")
+    report = sync_all(b)
+    refused = {r.path for r in report.refused}
+    assert "knowledge-base/escape" in refused
+    assert not (b.root / "knowledge-base/escape").exists()
+    assert not (b.root / "knowledge-base/sub/.git/config").exists()
+    assert (b.root / "knowledge-base/fine.md").exists()
+    assert list(outside.iterdir()) == []

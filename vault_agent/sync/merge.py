@@ -182,8 +182,14 @@ class TreeMerger:
         if o == t:
             return
         info = layout.classify(path)
-        if info.kind == "ignored":
-            self._refuse(path, "a path that is never synced (.vault/, local-cache/)")
+        if info.kind == "ignored" or any(part.lower() == ".git" for part in path.split("/")):
+            self._refuse(path, "a path that is never synced (.git, .vault/, local-cache/)")
+            return
+        if t is not None and t[1] not in (pygit2.enums.FileMode.BLOB,
+                                          pygit2.enums.FileMode.BLOB_EXECUTABLE):
+            # Trigger: a peer offers a symlink or submodule. Why: a symlink could lead a
+            # later write outside the vault. What: refuse it; the rest merges.
+            self._refuse(path, "symlinks and submodules are not accepted from peers")
             return
         if self._owner_refusal(path, info, t):
             return

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pygit2
 
-from ..errors import LockedError
+from ..errors import LockedError, VaultError
 from ..vault import Vault
 from ..vault.atomic import atomic_write_text
 from ..vault.repo import BRANCH
@@ -70,10 +70,13 @@ def _same(path: Path, oid: pygit2.Oid) -> bool:
         return False
 
 
-def _write(repo: pygit2.Repository, path: Path, oid: pygit2.Oid, mode: int) -> None:
+def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid,
+           mode: int) -> None:
     """Replace ``path`` by the blob: temp file + rename (atomic; durable after os.sync)."""
     data = repo[oid].data
     path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.resolve().is_relative_to(root.resolve()):
+        raise VaultError(f"{path}: its folder leads outside the vault (a symlink); not written")
     if mode == pygit2.enums.FileMode.LINK:
         if path.is_symlink() or path.exists():
             path.unlink()
@@ -137,7 +140,7 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
             unchanged = not (full.is_symlink() or full.exists()) or (
                 d.status != pygit2.enums.DeltaStatus.ADDED and _same(full, d.old_file.id))
             if unchanged:
-                _write(repo, full, new_id, mode)
+                _write(repo, vault.root, full, new_id, mode)
             else:
                 kept.append(rel)
         index_changes.append((rel, new_id, mode))
