@@ -157,3 +157,11 @@ def test_serve_ignores_its_own_output(tmp_path):
     assert ignored(root, str(root / ".git/objects/ab/cdef"))
     assert not ignored(root, str(root / ".git/refs/heads/main"))
     assert not ignored(root, str(root / "knowledge-base/x.md"))
+
+
+def test_seconds_since_fast_path_agrees_with_parsing():
+    base = datetime(2025, 10, 14, tzinfo=UTC)
+    assert charts.seconds_since("2025-10-14T06:30:15Z", base) == 6 * 3600 + 30 * 60 + 15
+    assert charts.seconds_since("2025-10-15T00:00:00Z", base) == 86400          # next midnight
+    assert charts.seconds_since("2025-10-14T08:00:00+02:00", base) == 6 * 3600   # an offset
+    assert charts.seconds_since("2025-10-13T23:00:00Z", base) == -3600

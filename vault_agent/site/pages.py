@@ -390,7 +390,7 @@ def hourly_table(rollups: Sequence[Rollup], sensors: Sequence[SensorDay]) -> str
     acc: dict[tuple[int, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
     for r in rollups:
         if r.sensor in numeric and r.mean is not None:
-            h = layout.parse_iso(r.start).hour
+            h = int(r.start[11:13]) if r.start[10:11] == "T" else layout.parse_iso(r.start).hour
             w = max(r.count, 1)
             acc[(h, r.sensor)][0] += r.mean * w
             acc[(h, r.sensor)][1] += w
