@@ -140,7 +140,13 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
             unchanged = not (full.is_symlink() or full.exists()) or (
                 d.status != pygit2.enums.DeltaStatus.ADDED and _same(full, d.old_file.id))
             if unchanged:
-                _write(repo, vault.root, full, new_id, mode)
+                try:
+                    _write(repo, vault.root, full, new_id, mode)
+                except VaultError as e:
+                    # Trigger: the file's folder is a local symlink leading elsewhere.
+                    # Why: sync never writes outside the vault. What: leave it, report.
+                    log.warning("%s", e)
+                    kept.append(rel)
             else:
                 kept.append(rel)
         index_changes.append((rel, new_id, mode))
