@@ -65,3 +65,19 @@ def test_sigkill_during_sync_then_next_sync_completes(tmp_path, point):
     assert len(starts) == len(set(starts)) == 20
     assert len(list(a.iter_rollups("node-a"))) == 20
     assert not (v.state_dir("sync") / "journal.json").exists()
+
+
+def test_stale_fetch_locks_of_a_killed_sync_are_cleared(tmp_path):
+    a, b = make_nodes(tmp_path, ["node-a", "node-b"])
+    a.write_file("knowledge-base/a.md", "# a\n")
+    assert sync_all(a).ok
+    assert sync_all(b).ok
+    gitdir = b.root / ".git"
+    (gitdir / "FETCH_HEAD.lock").write_text("")
+    (gitdir / "refs/remotes/hub/main.lock").write_text("")
+    a.write_file("knowledge-base/a2.md", "# a2\n")
+    assert sync_all(a).ok
+    report = sync_all(b)
+    assert report.ok, report.as_dict()
+    assert (b.root / "knowledge-base/a2.md").exists()
+    assert not (gitdir / "FETCH_HEAD.lock").exists()

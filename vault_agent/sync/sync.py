@@ -22,7 +22,7 @@ from . import transport
 from .merge import Conflict, Refusal, apply_changes, merge_trees
 from .peers import Peer, get_peer, list_peers
 from .provenance import Provenance
-from .worktree import move_to, recover, sync_lock
+from .worktree import clear_stale_fetch_locks, move_to, recover, sync_lock
 
 log = logging.getLogger("vault_agent.sync")
 DEFAULT_TIMEOUT_S = 60.0
@@ -280,6 +280,7 @@ def sync_all(vault: Vault, peer: str | None = None, timeout_s: float = DEFAULT_T
     """
     started = datetime.now(UTC)
     with sync_lock(vault):
+        clear_stale_fetch_locks(vault)
         recovered = recover(vault)
         committed = vault.commit("Commit pending changes before sync", "edit")
         peers = [get_peer(vault, peer)] if peer else list_peers(vault)

@@ -195,3 +195,20 @@ def recover(vault: Vault) -> bool:
         log.warning("sync journal does not match HEAD (%s); dropped", str(head)[:10])
     jp.unlink(missing_ok=True)
     return True
+
+
+def clear_stale_fetch_locks(vault: Vault) -> list[Path]:
+    """Remove lock files a killed fetch can leave (``FETCH_HEAD.lock``, remote-tracking refs).
+
+    Only sync writes these, and the caller holds the sync lock, so any found are stale;
+    left in place they would make every later fetch fail. Returns the files removed.
+    """
+    gitdir = Path(vault.repo.path)
+    found = [gitdir / "FETCH_HEAD.lock", *(gitdir / "refs" / "remotes").rglob("*.lock")]
+    removed = []
+    for p in found:
+        if p.is_file():
+            p.unlink()
+            removed.append(p)
+            log.warning("removed stale lock %s left by an interrupted sync", p)
+    return removed
