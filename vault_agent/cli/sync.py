@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from .common import emit_json, json_option, open_vault, vault_option
@@ -119,7 +121,13 @@ def sync_cmd(peer_name: str | None, force: bool, timeout_s: float, vault_path: s
             if r.error:
                 click.echo(f"  error: {r.error}")
 
-    report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
+    if as_json or not sys.stderr.isatty():
+        report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
+    else:
+        from rich.console import Console
+        with Console(stderr=True).status("syncing: fetch, merge, push…"):
+            report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force,
+                              on_result=show)
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -104,6 +104,9 @@ def configured(vault: Vault) -> list[Peer]:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
                 or not isinstance(entry.get("url"), str):
             raise RecordError(rel, 0, f"[[peers]] entry {i} needs string 'name' and 'url'")
+        if not PEER_NAME_RE.match(entry["name"]):
+            raise RecordError(rel, 0, f"[[peers]] entry {i}: name {entry['name']!r} is not "
+                                      "1-32 lower-case letters, digits, '-' or '_'")
         push = entry.get("push")
         if push is not None and not isinstance(push, bool):
             raise RecordError(rel, 0, f"[[peers]] entry {i} ({entry['name']}): "
