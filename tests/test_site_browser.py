@@ -231,6 +231,9 @@ def test_builtin_search_finds_pages(site, browser, scheme):
 def test_charts_load_with_size(site, browser):
     html, base, profile, facts = site
     browser.goto(base + "nodes/office/days/2015-02-03.html")
+    # the charts are lazy images: ask for all of them, as scrolling down would
+    browser.wait_for("(() => { const imgs = document.querySelectorAll('img.va-chart');"
+                     " imgs.forEach(i => { i.loading = 'eager'; }); return imgs.length; })()")
     boxes = browser.wait_for(
         "(() => { const imgs = Array.from(document.querySelectorAll('img.va-chart'));"
         " if (!imgs.length || !imgs.every(i => i.complete)) return null;"

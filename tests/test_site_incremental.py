@@ -176,8 +176,8 @@ def test_rewritten_history_forces_full_build(real):
 
 
 def test_names_with_spaces_and_non_ascii(tmp_path):
-    """Sensor names and knowledge-base paths with spaces and non-ASCII characters."""
-    v, _ = Vault.init(tmp_path / "v", "kitchen")
+    """A vault folder, sensor names and knowledge-base paths with spaces and non-ASCII."""
+    v, _ = Vault.init(tmp_path / "Mein Tresör", "kitchen")
     t0 = datetime(2025, 10, 14, tzinfo=UTC)
     v.append_rollups([rollup("kitchen", "Küche Temp 1", t0 + timedelta(minutes=5 * i), 20 + i / 10)
                       for i in range(12)])
@@ -189,6 +189,7 @@ def test_names_with_spaces_and_non_ascii(tmp_path):
     v.commit("data", "edit")
     rep = build_site(v, progress=False)
     assert not rep.broken_links
+    assert "Mein Tresör" in parse(rep.html_dir / "index.html").text
     day = parse(day_html(rep.html_dir, "kitchen", "2025-10-14"))
     assert "sensor-küche-temp-1" in day.ids
     assert "chart-küche-temp-1" in {i.get("id") for i in day.imgs}
