@@ -37,7 +37,7 @@ import numpy as np
 
 from vault_agent.ask.fusion import PLAIN_RRF, FusionParams, best_chunks, fuse, ranked
 from vault_agent.index.embedders import Embedder, MiniLMEmbedder
-from vault_agent.index.indexer import Indexer
+from vault_agent.index.indexer import DEFAULT_WINDOW_WORDS, Indexer
 from vault_agent.vault import Vault
 
 HERE = Path(__file__).resolve().parent
@@ -292,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                     default=Path(tempfile.gettempdir()) / "vault-bench-cache" / "embeddings.sqlite")
     ap.add_argument("--chunk-words", default="300,120",
                     help="chunk sizes to compare (comma separated; the best on tune wins)")
+    ap.add_argument("--window-words", type=int, default=DEFAULT_WINDOW_WORDS,
+                    help="vector windows for longer chunks (0: one vector per chunk)")
     ap.add_argument("--limit-docs", type=int, default=None, help="use only the first N documents")
     ap.add_argument("--speed-docs", type=int, default=200, help="documents for the docs/s figure")
     args = ap.parse_args(argv)
@@ -308,16 +310,18 @@ def main(argv: list[str] | None = None) -> int:
     emb = CachedEmbedder(MiniLMEmbedder(), args.cache)
     results = {}
     for words in [int(w) for w in args.chunk_words.split(",")]:
-        root = args.work / f"{tag}-{words}"
+        root = args.work / f"{tag}-{words}-{args.window_words}"
         v = import_corpus(root, docs)
-        ix = Indexer(v, embedder=emb, max_words=words)
+        ix = Indexer(v, embedder=emb, max_words=words, window_words=args.window_words)
         t = time.perf_counter()
         rep = ix.update()
         took = time.perf_counter() - t
-        print(f"[{words} words] indexed {rep.total_chunks} chunks in {took:.1f} s "
+        print(f"[{words} words, windows {args.window_words}] indexed {rep.total_chunks} chunks "
+              f"in {took:.1f} s "
               f"({emb.misses} texts embedded, rest cached)", flush=True)
         from vault_agent.index.indexer import whoosh_version
-        key = hashlib.sha1(f"{tag}:{words}:{ix.read_meta()['commit']}:{whoosh_version()}:"
+        key = hashlib.sha1(f"{tag}:{words}:{args.window_words}:{ix.read_meta()['commit']}:"
+                           f"{whoosh_version()}:"
                            f"{len(qids)}".encode()).hexdigest()[:12]
         bm, vec = raw_runs(ix, queries, qids, 600, 400, args.cache.parent / f"runs-{key}.pkl")
         best = tune(bm, vec, qrels, tune_ids)

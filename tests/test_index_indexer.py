@@ -210,3 +210,18 @@ def test_second_writer_is_refused_while_locked(vault):
     ix = Indexer(vault, EMB)
     with ix.lock(), pytest.raises(IndexLockedError, match="another process"):
         Indexer(vault, EMB).update()
+
+
+def test_long_chunk_gets_window_vectors_found_by_its_tail(vault):
+    filler = " ".join(f"The boiler log line {i} says nothing new." for i in range(25))
+    (vault.root / "knowledge-base/long.md").write_text(
+        f"# Boiler log\n\n{filler} Finally the expansion vessel lost its pressure.\n")
+    ix = Indexer(vault, EMB, window_words=60)
+    ix.update()
+    ids = ix.chroma().col.get(where={"path": "knowledge-base/long.md"})["ids"]
+    assert "knowledge-base/long.md#0" in ids and len(ids) > 3
+    assert all(i.startswith("knowledge-base/long.md#0") for i in ids)
+    hits = ix.chroma().search(EMB.embed(["expansion vessel pressure lost"])[0], 3)
+    assert hits[0][0] == "knowledge-base/long.md#0"
+    assert len({h[0] for h in hits}) == len(hits)  # windows collapse to their chunk
+    assert Indexer(vault, EMB, window_words=0).update().reason.startswith("chunk size changed")

@@ -59,30 +59,46 @@ class ChromaIndex:
             part = list(paths[s:s + 500])
             self.col.delete(where={"path": {"$in": part}} if len(part) > 1 else {"path": part[0]})
 
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Upsert ``chunks`` with their ``vectors`` (same order)."""
+    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
+            ids: Sequence[str] | None = None) -> None:
+        """Upsert one vector per entry of ``chunks`` (same order).
+
+        A chunk may come several times (its windows, see :meth:`Chunk.vector_texts`);
+        ``ids`` then names each vector (``path#n`` for the whole chunk, ``path#n~w``
+        for window w) and the metadata's ``chunk`` says whose window it is.
+        """
+        ids = list(ids) if ids is not None else [c.id for c in chunks]
         for s in range(0, len(chunks), ADD_BATCH):
             part = chunks[s:s + ADD_BATCH]
-            self.col.upsert(ids=[c.id for c in part],
+            self.col.upsert(ids=ids[s:s + ADD_BATCH],
                             embeddings=vectors[s:s + ADD_BATCH],
                             documents=[c.text for c in part],
-                            metadatas=[c.metadata() for c in part])
+                            metadatas=[{**c.metadata(), "chunk": c.id} for c in part])
 
     def search(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None,
                ) -> list[tuple[str, float, dict[str, Any]]]:
-        """Top ``k`` chunks by cosine similarity: (id, similarity, metadata+text), best first."""
+        """Top ``k`` chunks by cosine similarity: (chunk id, similarity, metadata+text),
+        best first; a chunk found through several of its windows counts once, with its
+        best similarity."""
         n = self.count()
         if n == 0:
             return []
         res = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                             n_results=min(k, n), where=chroma_where(filters),
+                             n_results=min(3 * k, n), where=chroma_where(filters),
                              include=["metadatas", "documents", "distances"])
-        out = []
-        for cid, dist, meta, doc in zip(res["ids"][0], res["distances"][0],
+        out: list[tuple[str, float, dict[str, Any]]] = []
+        seen: set[str] = set()
+        for vid, dist, meta, doc in zip(res["ids"][0], res["distances"][0],
                                         res["metadatas"][0], res["documents"][0], strict=True):
             fields = dict(meta or {})
+            cid = str(fields.pop("chunk", "") or vid.split("~", 1)[0])
+            if cid in seen:
+                continue
+            seen.add(cid)
             fields["body"] = doc or ""
             out.append((cid, 1.0 - float(dist), fields))
+            if len(out) >= k:
+                break
         return out
 
 

@@ -58,6 +58,17 @@ class Chunk:
         """The text given to the embedder: title line, then the chunk text."""
         return f"{self.title}\n{self.text}" if self.title else self.text
 
+    def vector_texts(self, window_words: int = 0) -> list[str]:
+        """Texts to embed for this chunk: the whole chunk, plus, when it is longer than
+        ``window_words`` (> 0), its sentence-aligned windows of at most that many
+        words, each under the title. MiniLM reads only the first 256 tokens (~180
+        words) of a text; windows let the rest of a long chunk be found too."""
+        whole = self.embed_text()
+        if window_words <= 0 or len(self.text.split()) <= window_words:
+            return [whole]
+        pieces = split_words(self.text, window_words)
+        return [whole] + [f"{self.title}\n{p}" if self.title else p for p in pieces]
+
     def metadata(self) -> dict[str, str | int | bool]:
         """Flat metadata for the indexes (date also as int ``YYYYMMDD`` for range filters)."""
         return {"path": self.path, "node": self.node, "kind": self.kind, "date": self.date,

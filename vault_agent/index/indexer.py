@@ -27,6 +27,9 @@ from .embedders import Embedder, get_embedder
 from .planner import ChangeReport, plan
 
 log = logging.getLogger("vault_agent.index")
+# Vector windows for chunks longer than this many words (0: one vector per chunk).
+# Chosen with benchmarks/retrieval.py on SciFact train queries (docs/retrieval.md).
+DEFAULT_WINDOW_WORDS = 120
 INDEX_SCHEMA = 1  # bump when chunking or fields change: forces a rebuild
 EMBED_BATCH = 64
 Progress = Callable[[int, int], None]
@@ -94,11 +97,13 @@ class Indexer:
     """
 
     def __init__(self, vault: Vault, embedder: Embedder | None = None,
-                 max_words: int | None = None) -> None:
+                 max_words: int | None = None, window_words: int | None = None) -> None:
         self.vault = vault
         self.embedder = embedder or embedder_for(vault)
-        self.max_words = int(max_words or index_config(vault).get("chunk_words")
-                             or DEFAULT_MAX_WORDS)
+        cfg = index_config(vault)
+        self.max_words = int(max_words or cfg.get("chunk_words") or DEFAULT_MAX_WORDS)
+        self.window_words = int(window_words if window_words is not None
+                                else cfg.get("window_words", DEFAULT_WINDOW_WORDS))
         self.dir = vault.root / layout.VAULT_DIR / "index"
         self._whoosh = None
         self._chroma = None
@@ -120,6 +125,7 @@ class Indexer:
     def _write_meta(self, changes: ChangeReport) -> None:
         meta = {"schema": INDEX_SCHEMA, "embedder": self.embedder.name, "whoosh": whoosh_version(),
                 "dim": self.embedder.dim, "max_words": self.max_words,
+                "window_words": self.window_words,
                 "commit": self.vault.head(), "hashes": changes.hashes,
                 "dirty": list(changes.dirty)}
         atomic_write_text(self.meta_path, json.dumps(meta, indent=1, sort_keys=True))
@@ -136,8 +142,10 @@ class Indexer:
             return f"embedder changed ({meta.get('embedder')} → {self.embedder.name})"
         if meta.get("whoosh") != whoosh_version():
             return f"search library changed ({meta.get('whoosh')} → {whoosh_version()})"
-        if meta.get("max_words") != self.max_words:
-            return f"chunk size changed ({meta.get('max_words')} → {self.max_words} words)"
+        if (meta.get("max_words"), meta.get("window_words")) != (self.max_words,
+                                                                self.window_words):
+            return (f"chunk size changed ({meta.get('max_words')}/{meta.get('window_words')} → "
+                    f"{self.max_words}/{self.window_words} words)")
         try:
             self.whoosh()
             self.chroma()
@@ -258,8 +266,7 @@ class Indexer:
                 batch_paths.append(rel)
                 if len(batch) >= EMBED_BATCH * 4 or i == len(todo):
                     if batch:
-                        self.chroma().add(batch, self.embedder.embed(
-                            [c.embed_text() for c in batch]))
+                        self._add_vectors(batch)
                     w.delete_paths([] if report.rebuilt else batch_paths)
                     w.add(batch)
                     report.chunks_added += len(batch)
@@ -268,3 +275,15 @@ class Indexer:
                         progress(i, len(todo))
         for p in report.problems:
             log.warning("skipped: %s", p)
+
+    def _add_vectors(self, chunks: list[Chunk]) -> None:
+        """Embed each chunk (and its windows, if long) and upsert the vectors."""
+        owners: list[Chunk] = []
+        ids: list[str] = []
+        texts: list[str] = []
+        for c in chunks:
+            for j, t in enumerate(c.vector_texts(self.window_words)):
+                owners.append(c)
+                ids.append(c.id if j == 0 else f"{c.id}~{j}")
+                texts.append(t)
+        self.chroma().add(owners, self.embedder.embed(texts), ids)
