@@ -109,3 +109,17 @@ def test_every_sync_command_has_help():
                  ["conflicts"], ["conflicts", "resolve"]):
         out = run(*args, "--help").output
         assert "Usage:" in out and len(out.splitlines()) > 4
+
+
+def test_status_section_before_any_sync(tmp_path):
+    from vault_agent.sync.status import status_section
+    run("init", str(tmp_path / "v"), "--node", "n1")
+    v = Vault.open(tmp_path / "v")
+    key, data, lines = status_section(v)
+    assert key == "sync" and data == {"peers": [], "conflicts": []}
+    assert "vault peer add" in lines[0]
+    run("peer", "add", "nas", str(tmp_path / "hub.git"), "--vault", str(v.root))
+    key, data, lines = status_section(v)
+    (row,) = data["peers"]
+    assert row["ahead"] is None and row["last_success"] is None
+    assert any("never" in x for x in lines)
