@@ -225,3 +225,25 @@ def test_thousands_of_days(tmp_path):
     assert not rep2.full and rep2.html_rendered <= 6
     assert rep2.seconds < rep.seconds / 3
     assert "40.5" in day_html(rep.html_dir, "alpaca-1", last).read_text()
+
+
+def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
+    """This node's last sync comes from .vault/sync/peers.json; every node's from its
+    newest merge commit in git history."""
+    from vault_agent.site.catalog import Catalog
+    from vault_agent.site.status import node_statuses
+    from vault_agent.sync import state as sync_state
+    from vault_agent.vault import repo as git
+
+    v, _ = Vault.init(tmp_path / "v", "alpaca-1")
+    other = Vault(v.root, "llama")
+    other.append_rollups([rollup("llama", "t", datetime(2025, 10, 14, tzinfo=UTC), 20.0)])
+    other.commit("llama data", "rollup")
+    assert [s.last_sync for s in node_statuses(v, Catalog(), ["alpaca-1", "llama"])] == [None, None]
+    git.commit(v.repo, "Merge alpaca-1 from nas", "llama", "merge", allow_empty=True)
+    sync_state.update(v, "nas", sync_state.PeerState(last_success="2025-10-14T12:00:00Z"))
+    by_node = {s.node: s for s in node_statuses(v, Catalog(), ["alpaca-1", "llama"])}
+    assert by_node["alpaca-1"].last_sync == "2025-10-14T12:00:00Z"
+    assert by_node["llama"].last_sync is not None and by_node["llama"].last_sync[:4] >= "2025"
+    rep = build_site(v, progress=False)
+    assert "Last sync 2025-10-14 12:00" in parse(rep.html_dir / "index.html").text
