@@ -247,3 +247,13 @@ def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
     assert by_node["llama"].last_sync is not None and by_node["llama"].last_sync[:4] >= "2025"
     rep = build_site(v, progress=False)
     assert "Last sync 2025-10-14 12:00" in parse(rep.html_dir / "index.html").text
+
+
+def test_day_note_is_pointed_to(real):
+    v, facts, first = real
+    rel = "agents/office/daily/2015/02/2015-02-03.md"
+    v.write_file(rel, "# office 2015-02-03\n")
+    v.commit("day note", "observation")
+    build_site(v, progress=False)
+    assert f"Day note in the vault: {rel}" in parse(day_html(first.html_dir, "office",
+                                                             "2015-02-03")).text

@@ -300,6 +300,10 @@ class Generator:
             rollups = sorted(p for p in self.plan.changed if is_rollup_path(p))
             notes = sorted(p for p in self.plan.changed if is_note_path(p))
             dirty_days = {day_key(*rollup_day(r)) for r in rollups}
+            # a day note written or removed changes the line that points to it
+            dirty_days |= {day_key(p.split("/")[1], p.rsplit("/", 1)[-1][:10])
+                           for p in self.plan.changed if layout.classify(p).kind == "daily"
+                           and layout.DAILY_NAME_RE.match(p.rsplit("/", 1)[-1])}
         self.bar.phase("Reading notes", len(notes))
         before = {k: (d.node, d.day) for k, d in cat.days.items()}
         for rel in notes:
@@ -391,8 +395,10 @@ class Generator:
             i = bisect.bisect_left(days, day)
             prev_day = days[i - 1] if i > 0 else None
             next_day = days[i + 1] if i + 1 < len(days) else None
+            note = layout.daily_path(node, date.fromisoformat(day))
             text, charts = pages.day_page(node, day, rollups, summary, by_day.get(k, []),
-                                          prev_day, next_day)
+                                          prev_day, next_day,
+                                          note if self.v.path(note).is_file() else None)
             self.w.page(urls.day_page(node, day), text)
             for chart_rel, svg in charts.items():
                 self.w.page(chart_rel, svg)

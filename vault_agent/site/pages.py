@@ -300,7 +300,7 @@ def node_days_page(node: str, cat: Catalog) -> str:
 # -- day ----------------------------------------------------------------------------------------
 def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary | None,
              notes: Sequence[NoteMeta], prev_day: str | None,
-             next_day: str | None) -> tuple[str, dict[str, str]]:
+             next_day: str | None, day_note: str | None = None) -> tuple[str, dict[str, str]]:
     """A node's day: observations in time order, the rollup table, a chart per sensor,
     and hourly means (collapsed).
 
@@ -317,6 +317,8 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
     if next_day:
         nav.append(_a(frm, urls.day_page(node, next_day), f"{next_day} →"))
     out.append('<p class="va-daynav" markdown>' + " · ".join(nav) + "</p>\n")
+    if day_note:
+        out.append(f'<p class="va-sub">Day note in the vault: <code>{esc(day_note)}</code></p>\n')
     out.append("## Observations\n")
     out.append(timeline(frm, sorted(notes, key=lambda n: n.created), group_by_day=False))
     sensors = summary.sensors if summary else ()
