@@ -76,3 +76,45 @@ def test_is_text():
     assert rules.is_text("héllo\n".encode())
     assert not rules.is_text(b"\x00\x01")
     assert not rules.is_text(b"\xff\xfe")
+
+
+class _SameOrigin:
+    """Provenance saying every version came from node n1 at one fixed second."""
+
+    def __init__(self, when: int) -> None:
+        self.when = when
+
+    def writers(self, path, oid):
+        return {"n1"}
+
+    def origin(self, path, oid):
+        return ("n1", self.when)
+
+
+def test_conflict_copy_never_overwrites_a_copy_the_peer_made_in_the_same_second(tmp_path):
+    """Found by the hypothesis test: two losing versions, one copy name, one was lost."""
+    import pygit2
+
+    from vault_agent.sync.merge import merge_trees
+
+    repo = pygit2.init_repository(str(tmp_path / "r"), bare=True)
+
+    def tree(files: dict[str, bytes]) -> pygit2.Tree:
+        idx = pygit2.Index()
+        for path, data in files.items():
+            idx.add(pygit2.IndexEntry(path, repo.create_blob(data), pygit2.enums.FileMode.BLOB))
+        return repo[idx.write_tree(repo)]
+
+    when = 1760436000  # 2025-10-14T10:00:00Z
+    copy = "shared-memory/global-state.sync-conflict-20251014-100000-n1.json"
+    gs = "shared-memory/global-state.json"
+    base = tree({gs: b'{"guests": "A"}\n'})
+    ours = tree({gs: b'{"guests": "D"}\n'})
+    theirs = tree({gs: b'{"guests": "C"}\n', copy: b'{"guests": "A-old"}\n'})
+    result = merge_trees(repo, "n2", base, ours, theirs, _SameOrigin(when))
+    placed = {p: repo[e[0]].data for p, e in result.changes.items() if e}
+    assert placed[copy] == b'{"guests": "A-old"}\n'                   # the peer's copy kept
+    (conflict,) = result.conflicts
+    assert conflict.copy != copy and conflict.copy.endswith("-100001-n1.json")
+    assert placed[conflict.copy] == b'{"guests": "C"}\n'               # theirs kept too
+    assert gs not in placed                                             # ours stays

@@ -139,6 +139,7 @@ class TreeMerger:
         is what a recursive merge's virtual base gives git in criss-cross merges).
         """
         self._ours = ours
+        self._theirs = theirs
         self._history = history
         self._walked: dict[pygit2.Oid, list[pygit2.Commit]] = {}
         theirs_changes = _entries(self.repo, base, theirs)
@@ -338,6 +339,17 @@ class TreeMerger:
         assert m is not None
         return m.group(2), datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
 
+    def _free_for(self, copy: str, t: Entry) -> bool:
+        """True when nothing but ``t`` is at ``copy`` in ours, theirs or this merge's changes.
+
+        Theirs counts too: a copy the peer made under the same name (same writer and
+        second) must not be overwritten by ours, nor ours by it.
+        """
+        held = {e for e in (_lookup(self._ours, copy), _lookup(self._theirs, copy)) if e}
+        if copy in self.result.changes and self.result.changes[copy] is not None:
+            held.add(self.result.changes[copy])
+        return all(e[0] == t[0] for e in held)
+
     def _place_copy(self, path: str, t: Entry, writer: str, when: datetime,
                     keys: tuple[str, ...] = (), bump: bool = False) -> None:
         """Put blob ``t`` at the first free conflict-copy name of ``path`` from ``when`` on."""
@@ -345,10 +357,7 @@ class TreeMerger:
         if bump:
             when += timedelta(seconds=1)
         copy = layout.conflict_copy_name(path, when, writer)
-        while True:
-            existing = self.result.changes.get(copy, _lookup(self._ours, copy))
-            if existing is None or existing[0] == t[0]:
-                break
+        while not self._free_for(copy, t):
             when += timedelta(seconds=1)  # same writer and second, other content
             copy = layout.conflict_copy_name(path, when, writer)
         self._take(copy, t)
