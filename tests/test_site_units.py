@@ -165,3 +165,16 @@ def test_seconds_since_fast_path_agrees_with_parsing():
     assert charts.seconds_since("2025-10-15T00:00:00Z", base) == 86400          # next midnight
     assert charts.seconds_since("2025-10-14T08:00:00+02:00", base) == 6 * 3600   # an offset
     assert charts.seconds_since("2025-10-13T23:00:00Z", base) == -3600
+
+
+def test_memory_fact_belongs_to_the_last_day_of_its_baseline():
+    from vault_agent.site.catalog import note_day
+    from vault_agent.vault.records import Observation
+
+    memory = Observation(id="m", node="office", created="2015-02-05T00:00:00Z", body="x",
+                         kind="memory", window={"start": "2015-01-22T00:00:00Z",
+                                                "end": "2015-02-05T00:00:00Z"})
+    assert note_day(memory) == "2015-02-04"
+    obs = Observation(id="o", node="office", created="2015-02-05T10:00:00Z", body="x",
+                      window={"start": "2015-02-05T09:00:00Z", "end": "2015-02-05T10:00:00Z"})
+    assert note_day(obs) == "2015-02-05"

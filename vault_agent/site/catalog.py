@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..errors import RecordError
@@ -172,10 +172,17 @@ def read_day(v: Vault, rel: str) -> tuple[list[Rollup], list[RecordError]]:
 
 # -- notes ------------------------------------------------------------------------------------
 def note_day(obs: Observation) -> str:
-    """The UTC day an observation is about: its window start, else when it was written."""
-    when = (obs.window or {}).get("start") or obs.created
+    """The UTC day an observation is about: its window start, else when it was written.
+
+    A memory fact's window is its whole baseline (e.g. 14 days back): it belongs to
+    the last day it covers (window end − 1 s), not to the first, which may be a day
+    with no data at all.
+    """
+    window = obs.window or {}
     try:
-        return layout.parse_iso(when).date().isoformat()
+        if obs.kind == "memory" and window.get("end"):
+            return (layout.parse_iso(window["end"]) - timedelta(seconds=1)).date().isoformat()
+        return layout.parse_iso(window.get("start") or obs.created).date().isoformat()
     except ValueError:
         return obs.created[:10]
 
