@@ -107,3 +107,23 @@ def test_sigkill_and_restart_loses_nothing_and_duplicates_nothing(tmp_path):
     v = Vault.open(v.root)
     assert rollup_key_lines(v) == expected
     assert check_tree(v.root) == []
+
+
+def test_agent_syncs_a_joined_node_to_its_hub(tmp_path):
+    import pygit2
+
+    from vault_agent.sync.peers import add_peer
+    from vault_agent.sync.sync import sync_all
+    from vault_agent.vault.hub import init_bare
+
+    hub = tmp_path / "hub.git"
+    init_bare(hub)
+    first, _ = Vault.init(tmp_path / "a", "alpaca-1")
+    add_peer(first, "nas", str(hub))
+    assert sync_all(first).ok
+    office, _ = Vault.init(tmp_path / "b", "office", from_url=str(hub))
+    code = Agent(office, AgentOptions(once=True, replay=OFFICE, backfill=True, since=DAY1,
+                                      until=DAY2, index=False, log_stderr=False)).run()
+    assert code == 0
+    tree = pygit2.Repository(str(hub)).revparse_single("refs/heads/main").peel(pygit2.Tree)
+    assert "agents/office/sensors/2015/02/2015-02-05.jsonl" in tree, "the hub lacks the rollups"

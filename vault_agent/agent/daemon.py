@@ -231,8 +231,9 @@ class Agent:
     def sync(self) -> None:
         """Sync with reachable peers (no-op without peers or the sync part)."""
         sync_all = _optional("vault_agent.sync.sync", "sync_all")
-        if sync_all is None or not self.opt.sync or not self.vault.node_config().get("peers"):
-            return
+        list_peers = _optional("vault_agent.sync.peers", "list_peers")
+        if sync_all is None or not self.opt.sync or not list_peers(self.vault):
+            return  # configured peers, or the origin a node joined from
         try:
             report = sync_all(self.vault)
             self.state.mark("sync")
