@@ -37,7 +37,7 @@ import numpy as np
 
 from vault_agent.ask.fusion import PLAIN_RRF, FusionParams, best_chunks, fuse, ranked
 from vault_agent.index.embedders import Embedder, MiniLMEmbedder
-from vault_agent.index.indexer import DEFAULT_WINDOW_WORDS, Indexer
+from vault_agent.index.indexer import DEFAULT_WINDOW_WORDS, INDEX_SCHEMA, Indexer
 from vault_agent.vault import Vault
 
 HERE = Path(__file__).resolve().parent
@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({emb.misses} texts embedded, rest cached)", flush=True)
         from vault_agent.index.indexer import whoosh_version
         key = hashlib.sha1(f"{tag}:{words}:{args.window_words}:{ix.read_meta()['commit']}:"
+                           f"{INDEX_SCHEMA}:"
                            f"{whoosh_version()}:"
                            f"{len(qids)}".encode()).hexdigest()[:12]
         bm, vec = raw_runs(ix, queries, qids, 600, 400, args.cache.parent / f"runs-{key}.pkl")

@@ -158,7 +158,8 @@ def test_schema_change_rebuilds(vault):
     meta = json.loads(ix.meta_path.read_text())
     meta["schema"] = 0
     ix.meta_path.write_text(json.dumps(meta))
-    assert Indexer(vault, EMB).update().reason == "index schema changed (0 → 1)"
+    from vault_agent.index.indexer import INDEX_SCHEMA
+    assert Indexer(vault, EMB).update().reason == f"index schema changed (0 → {INDEX_SCHEMA})"
 
 
 def test_filters_in_both_indexes(vault):

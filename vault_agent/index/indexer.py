@@ -30,7 +30,7 @@ log = logging.getLogger("vault_agent.index")
 # Vector windows for chunks longer than this many words (0: one vector per chunk).
 # Chosen with benchmarks/retrieval.py on SciFact train queries (docs/retrieval.md).
 DEFAULT_WINDOW_WORDS = 120
-INDEX_SCHEMA = 1  # bump when chunking or fields change: forces a rebuild
+INDEX_SCHEMA = 2  # bump when chunking or fields change: forces a rebuild
 EMBED_BATCH = 64
 Progress = Callable[[int, int], None]
 
