@@ -209,6 +209,11 @@ def test_check_paths_subset_and_outside(tmp_path):
     assert r.exit_code == 1
     assert f"{outside}: not inside the vault" in r.output
     assert "knowledge-base/missing.md: no such file" in r.output
+    # from outside the vault, paths are taken relative to the vault root
+    r = cli("check", "--vault", str(v.root), "knowledge-base/boiler.md", cwd=tmp_path)
+    assert r.exit_code == 1 and "knowledge-base/boiler.md:" in r.output
+    r = cli("check", "--vault", str(v.root), "shared-memory", cwd=tmp_path)
+    assert r.exit_code == 0, r.output
 
 
 def test_fresh_vault_checks_clean(tmp_path):

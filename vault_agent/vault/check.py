@@ -243,17 +243,24 @@ def walk(root: Path) -> Iterator[str]:
 
 
 def _to_rel(root: Path, given: str) -> str | None:
-    """The vault path of a path given on the command line (relative to the cwd), or None."""
+    """The vault path of a path given relative to the cwd (or, failing that, to the vault
+    root, as ``vault check --vault DIR agents/x`` and vault-relative callers give it), or None.
+    """
     full = Path(os.path.abspath(given))
     for cand in (full, full.parent.resolve() / full.name):
         if cand.is_relative_to(root):
             rel = cand.relative_to(root).as_posix()
             return "." if rel in ("", ".") else rel
+    inside = Path(os.path.normpath(root / given))
+    if not Path(given).is_absolute() and inside.is_relative_to(root) and (
+            inside.exists() or inside.is_symlink()):
+        return inside.relative_to(root).as_posix() or "."
     return None
 
 
 def check_tree(root: Path, paths: Iterable[str] | None = None) -> list[Problem]:
-    """Validate the working tree (or only ``paths``: files or folders, relative to the cwd).
+    """Validate the working tree (or only ``paths``: files or folders, relative to the cwd
+    or to the vault root).
 
     A given path outside the vault or missing is itself reported as a problem.
     """
