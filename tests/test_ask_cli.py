@@ -15,6 +15,7 @@ from tests.support import FakeOllama, Reply
 from tests.test_index_indexer import make_vault
 from vault_agent.ask.ask import ask
 from vault_agent.cli import main
+from vault_agent.index.whoosh_index import Filters
 from vault_agent.vault import repo as git
 
 
@@ -133,3 +134,16 @@ def test_nothing_found_does_not_call_llm(base):
         set_llm(base, srv.url)
         r = run(base, "radiator", "--node", "nobody", "--no-log")
     assert "Nothing in the vault matches" in r.stdout and srv.chat_requests() == []
+
+
+def test_earlier_questions_are_not_evidence(tmp_path):
+    v = make_vault(tmp_path / "v")
+    set_llm(v, f"http://127.0.0.1:{free_port()}")  # nothing listens: extractive answers
+    question = "is the kitchen radiator slow?"
+    first = ask(v, question, log=True)
+    assert first.logged and first.logged.startswith("interactions/")
+    again = ask(v, question, log=False)
+    assert again.hits, "the knowledge-base note should still be found"
+    assert all(h.kind != "interaction" for h in again.hits)
+    logged = ask(v, question, log=False, filters=Filters(kind="interaction"))
+    assert [h.path for h in logged.hits] == [first.logged]

@@ -53,6 +53,9 @@ class AskResult:
                 "filters": {"node": f.node, "kind": f.kind, "since": f.since, "until": f.until}}
 
 
+PAST_ASKS_MARGIN = 5  # extra hits fetched so that dropping logged Q&A still leaves k
+
+
 def llm_config(vault: Vault, model: str | None = None) -> dict[str, Any]:
     """node.toml ``[llm]`` with ``model`` overriding (``ollama:name`` / ``llamacpp:path``
     also switch the backend)."""
@@ -106,9 +109,13 @@ def ask(vault: Vault, question: str, *, k: int = DEFAULT_K, filters: Filters | N
             filters = replace(filters, since=since, until=until)
             notes.append(f"'{rng.phrase}' → {since} to {until}")
     retriever = retriever or Retriever(vault, on_rebuild=on_rebuild)
-    res = retriever.search(q, k, mode, filters)
+    # Earlier Q&A are not evidence: an answer citing the log of a previous question
+    # would be circular. They are left out unless asked for (--kind interaction).
+    skip_log = filters.kind is None
+    res = retriever.search(q, k + (PAST_ASKS_MARGIN if skip_log else 0), mode, filters)
     notes += res.notes
-    hits = [h for h in res.hits if h.relevant()]
+    hits = [h for h in res.hits if h.relevant()
+            and not (skip_log and h.kind == "interaction")][:k]
     backend = get_backend(llm_config(vault, model))
     result = AskResult(q, "", backend.name, hits, notes=notes, filters=filters)
     if not hits:
