@@ -17,6 +17,10 @@
    chunk's, MaxP) for bm25, vector, plain RRF (k=60) and the tuned fusion; index build
    docs/s against raw ``collection.add`` with the same embedder (uncached, on
    ``--speed-docs`` documents); hybrid query latency p50/p95.
+5. With ``--embedder`` (``minilm-l6-int8``, the default, or ``minilm-l6-fp32``, ...)
+   the whole run uses that embedder; its own footprint is measured in a fresh
+   subprocess: raw embedding docs/s on ``--speed-docs`` abstracts and peak RSS
+   (``ru_maxrss``) after loading the model and embedding them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import json
 import math
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from vault_agent.ask.fusion import PLAIN_RRF, FusionParams, best_chunks, fuse, ranked
-from vault_agent.index.embedders import Embedder, MiniLMEmbedder
+from vault_agent.index.embedders import DEFAULT_EMBEDDER, Embedder, get_embedder
 from vault_agent.index.indexer import DEFAULT_WINDOW_WORDS, INDEX_SCHEMA, Indexer
 from vault_agent.vault import Vault
 
@@ -243,13 +248,48 @@ def cross(results, qids, tune_ids, held_ids, qrels) -> None:
               f"held-out nDCG@10 {h_nd:.3f}, R@100 {h_rc:.3f} (vectors alone {v_nd:.3f})")
 
 
-def speed(docs: list[dict], n: int) -> tuple[float, float]:
+_FOOTPRINT = """
+import json, resource, sys, time
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from vault_agent.index.embedders import get_embedder
+texts = json.load(open(sys.argv[1], encoding="utf-8"))
+base = rss()
+t = time.perf_counter()
+emb = get_embedder(sys.argv[2])
+emb.embed(["warm up"])
+load_s = time.perf_counter() - t
+loaded = rss()
+t = time.perf_counter()
+emb.embed(texts)
+took = time.perf_counter() - t
+print(json.dumps({"docs_s": len(texts) / took, "load_s": load_s, "base_mb": base,
+                  "loaded_mb": loaded, "peak_mb": rss()}))
+"""
+
+
+def footprint(spec: str, docs: list[dict], n: int) -> dict:
+    """The embedder alone in a fresh Python: docs/s embedding ``n`` abstracts (title +
+    text, cut at 256 tokens by the model), load time (s) and peak RSS (MiB; ``base_mb``
+    is the interpreter with numpy before the model is imported)."""
+    texts = [f"{d['title']}\n{d['text']}" for d in docs[:n]]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(texts, fh)
+    try:
+        out = subprocess.run([sys.executable, "-c", _FOOTPRINT, fh.name, spec], check=True,
+                             capture_output=True, text=True).stdout
+    finally:
+        Path(fh.name).unlink()
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def speed(docs: list[dict], n: int, spec: str = DEFAULT_EMBEDDER) -> tuple[float, float]:
     """(indexer docs/s, raw collection.add docs/s) on ``n`` documents, uncached embedder."""
     import chromadb
     from chromadb.config import Settings
 
     sub = docs[:n]
-    emb = MiniLMEmbedder()
+    emb = get_embedder(spec)
     emb.embed(["warm up"])
     with tempfile.TemporaryDirectory() as tmp:
         v = import_corpus(Path(tmp) / "v", sub)
@@ -296,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="vector windows for longer chunks (0: one vector per chunk)")
     ap.add_argument("--limit-docs", type=int, default=None, help="use only the first N documents")
     ap.add_argument("--speed-docs", type=int, default=200, help="documents for the docs/s figure")
+    ap.add_argument("--embedder", default=DEFAULT_EMBEDDER,
+                    help="embedder spec as in node.toml [index] embedder "
+                         "(minilm-l6-int8, minilm-l6-fp32, ollama:<model>)")
     args = ap.parse_args(argv)
 
     docs = load_corpus(args.corpus, args.limit_docs)
@@ -307,7 +350,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus {len(docs)} docs; queries {len(qids)} (tune {len(tune_ids)}, "
           f"held-out {len(held_ids)})")
     tag = hashlib.sha1(f"{args.corpus.resolve()}:{len(docs)}".encode()).hexdigest()[:8]
-    emb = CachedEmbedder(MiniLMEmbedder(), args.cache)
+    if args.embedder != DEFAULT_EMBEDDER:  # the default keeps its earlier work dirs
+        tag += "-" + "".join(c if c.isalnum() else "_" for c in args.embedder)
+    emb = CachedEmbedder(get_embedder(args.embedder), args.cache)
+    print(f"embedder {emb.name}")
     results = {}
     for words in [int(w) for w in args.chunk_words.split(",")]:
         root = args.work / f"{tag}-{words}-{args.window_words}"
@@ -334,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nchosen on tune: chunk {words} words, {params}, bonus {bonus}, {level} level\n")
     print(f"{'run':<28}{'tune nDCG@10':>14}{'held nDCG@10':>14}{'held R@100':>12}")
     rows = [("bm25", {q: to_docs(bm[q], bonus) for q in qids}),
-            ("vector (MiniLM-L6 int8)", {q: to_docs(vec[q], bonus) for q in qids}),
+            (f"vector ({emb.name})", {q: to_docs(vec[q], bonus) for q in qids}),
             ("hybrid RRF k=60", fused_runs(bm, vec, qids, PLAIN_RRF, 0.0, "doc")),
             ("hybrid tuned", fused_runs(bm, vec, qids, params, bonus, level))]
     for name, runs in rows:
@@ -351,10 +397,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nhybrid search latency (vault search path, {min(100, len(held_ids))} queries): "
           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")
     if args.speed_docs:
-        ours, raw = speed(docs, min(args.speed_docs, len(docs)))
-        print(f"index build, {args.speed_docs} docs, uncached MiniLM: "
+        n = min(args.speed_docs, len(docs))
+        ours, raw = speed(docs, n, args.embedder)
+        print(f"index build, {n} docs, uncached {emb.name}: "
               f"vault index {ours:.1f} docs/s, "
               f"raw collection.add {raw:.1f} docs/s, ratio {ours / raw:.2f}")
+        fp = footprint(args.embedder, docs, n)
+        print(f"embedder alone ({emb.name}, fresh process, {n} abstracts): "
+              f"{fp['docs_s']:.1f} docs/s, load {fp['load_s']:.1f} s, peak RSS "
+              f"{fp['peak_mb']:.0f} MiB (python+numpy {fp['base_mb']:.0f}, "
+              f"after load {fp['loaded_mb']:.0f})")
+    import resource
+    print(f"benchmark process peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
 
 

