@@ -249,9 +249,11 @@ def cross(results, qids, tune_ids, held_ids, qrels) -> None:
 
 
 _FOOTPRINT = """
-import json, resource, sys, time
-def rss():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+import json, sys, time
+def rss():  # VmHWM: peak resident set of this process image (ru_maxrss keeps the parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 from vault_agent.index.embedders import get_embedder
 texts = json.load(open(sys.argv[1], encoding="utf-8"))
 base = rss()
@@ -271,7 +273,7 @@ print(json.dumps({"docs_s": len(texts) / took, "load_s": load_s, "base_mb": base
 def footprint(spec: str, docs: list[dict], n: int) -> dict:
     """The embedder alone in a fresh Python: docs/s embedding ``n`` abstracts (title +
     text, cut at 256 tokens by the model), load time (s) and peak RSS (MiB; ``base_mb``
-    is the interpreter with numpy before the model is imported)."""
+    is the interpreter with numpy before the model is imported; Linux ``VmHWM``)."""
     texts = [f"{d['title']}\n{d['text']}" for d in docs[:n]]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(texts, fh)

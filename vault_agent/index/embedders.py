@@ -193,6 +193,12 @@ class MiniLMFp32Embedder:
                 raise EmbedderUnavailable(
                     f"{FP32_EMBEDDER} needs torch and sentence-transformers ({e}): "
                     "pip install torch==2.13.0 first, then 'vault-agent[fp32]'") from None
+            try:  # transformers' "Loading weights" bar would cut into vault's own output
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.disable_progress_bar()
+            except ImportError:  # pragma: no cover - transformers is a hard dependency
+                pass
             torch.set_num_threads(self.threads)
             model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
             model.max_seq_length = MAX_TOKENS
