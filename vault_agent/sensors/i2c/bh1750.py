@@ -12,11 +12,8 @@ datasheet (2011.11, rev. D):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from ..base import Measurement
-from .bus import I2CBus, bus_errors, read_bytes
+from .bus import I2CChip, bus_errors, read_bytes
 
 POWER_ON = 0x01
 ONE_TIME_H_RES = 0x20
@@ -28,7 +25,7 @@ def lux(raw: int) -> float:
     return raw / 1.2
 
 
-class BH1750:
+class BH1750(I2CChip):
     """A BH1750 at ``address`` (0x23 with ADDR low, 0x5C high).
 
     Raises (from ``read``): BusError.
@@ -36,11 +33,7 @@ class BH1750:
 
     quantities = ("illuminance",)
 
-    def __init__(self, bus: I2CBus, address: int = 0x23,
-                 sleep: Callable[[float], None] = time.sleep,
-                 own_bus: bool = False) -> None:
-        self.bus, self.address, self._sleep = bus, address, sleep
-        self.own_bus = own_bus
+    default_address = 0x23
 
     def read(self) -> Measurement:
         """One H-resolution measurement: illuminance in lx (0…54612)."""
@@ -51,8 +44,3 @@ class BH1750:
             self._sleep(MEASURE_TIME_S)
             d = read_bytes(self.bus, a, 2)
         return {"illuminance": lux((d[0] << 8) | d[1])}
-
-    def close(self) -> None:
-        """Close the bus if this driver opened it (``own_bus``)."""
-        if self.own_bus:
-            self.bus.close()

@@ -19,12 +19,10 @@ BST-BME280-DS002 (rev. 1.6, 2018):
 from __future__ import annotations
 
 import struct
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..base import BusError, Measurement, SensorError, check_range
-from .bus import I2CBus, bus_errors
+from .bus import I2CChip, bus_errors
 
 CHIP_ID_REG, CHIP_ID = 0xD0, 0x60
 CTRL_HUM, STATUS, CTRL_MEAS, DATA = 0xF2, 0xF3, 0xF4, 0xF7
@@ -125,7 +123,7 @@ def compensate(adc_t: int, adc_p: int, adc_h: int, c: Calibration) -> dict[str, 
     return {"temperature": t / 100.0, "pressure": p / 256.0 / 100.0, "humidity": h / 1024.0}
 
 
-class BME280:
+class BME280(I2CChip):
     """A BME280 at ``address`` (0x76 with SDO low, 0x77 high) read in forced mode.
 
     Args:
@@ -138,12 +136,8 @@ class BME280:
 
     quantities = ("temperature", "humidity", "pressure")
 
-    def __init__(self, bus: I2CBus, address: int = 0x76,
-                 sleep: Callable[[float], None] = time.sleep,
-                 own_bus: bool = False) -> None:
-        self.bus, self.address, self._sleep = bus, address, sleep
-        self.own_bus = own_bus
-        self._calib: Calibration | None = None
+    default_address = 0x76
+    _calib: Calibration | None = None  # read from the chip on first use
 
     def _calibration(self) -> Calibration:
         if self._calib is None:
@@ -194,8 +188,3 @@ class BME280:
         check_range("humidity", values["humidity"], *HUM_RANGE, src)
         check_range("pressure", values["pressure"], *PRESS_RANGE, src)
         return values
-
-    def close(self) -> None:
-        """Close the bus if this driver opened it (``own_bus``)."""
-        if self.own_bus:
-            self.bus.close()

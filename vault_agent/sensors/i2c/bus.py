@@ -6,6 +6,7 @@ serves register contents (``tests/support/fake_smbus.py``) at the process bounda
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -27,6 +28,30 @@ class I2CBus(Protocol):
     def i2c_rdwr(self, *msgs: Any) -> None: ...
 
     def close(self) -> None: ...
+
+
+class I2CChip:
+    """What every I2C driver shares: the bus, the 7-bit address, a sleep for
+    conversion times (replaceable in tests) and closing a bus it opened itself.
+
+    Args:
+        bus: an open SMBus (or a test double at the bus boundary).
+        address: 7-bit I2C address; subclasses set their datasheet default.
+        sleep: how to wait for a conversion, seconds.
+        own_bus: close ``bus`` in :meth:`close` (the driver opened it).
+    """
+
+    default_address = 0
+
+    def __init__(self, bus: I2CBus, address: int | None = None,
+                 sleep: Callable[[float], None] = time.sleep, own_bus: bool = False) -> None:
+        self.bus, self._sleep, self.own_bus = bus, sleep, own_bus
+        self.address = self.default_address if address is None else address
+
+    def close(self) -> None:
+        """Close the bus if this driver opened it (``own_bus``)."""
+        if self.own_bus:
+            self.bus.close()
 
 
 def open_bus(number: int) -> I2CBus:

@@ -13,11 +13,8 @@ Source: Sensirion, *Datasheet SHT3x-DIS* (version 6, 2019):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from ..base import CRCError, Measurement, check_range
-from .bus import I2CBus, bus_errors, read_bytes, write_bytes
+from .bus import I2CChip, bus_errors, read_bytes, write_bytes
 
 MEASURE_HIGH_NO_STRETCH = bytes([0x24, 0x00])
 MEASURE_TIME_S = 0.0155
@@ -40,7 +37,7 @@ def convert(raw_t: int, raw_rh: int) -> dict[str, float]:
             "humidity": 100.0 * raw_rh / 65535.0}
 
 
-class SHT31:
+class SHT31(I2CChip):
     """An SHT31 at ``address`` (0x44 with ADDR low, 0x45 high), read in single-shot mode.
 
     Raises (from ``read``): BusError, CRCError, OutOfRangeError.
@@ -48,11 +45,7 @@ class SHT31:
 
     quantities = ("temperature", "humidity")
 
-    def __init__(self, bus: I2CBus, address: int = 0x44,
-                 sleep: Callable[[float], None] = time.sleep,
-                 own_bus: bool = False) -> None:
-        self.bus, self.address, self._sleep = bus, address, sleep
-        self.own_bus = own_bus
+    default_address = 0x44
 
     def read(self) -> Measurement:
         """One measurement: temperature °C, humidity %RH, each word CRC-checked."""
@@ -68,8 +61,3 @@ class SHT31:
         values = convert((d[0] << 8) | d[1], (d[3] << 8) | d[4])
         check_range("temperature", values["temperature"], *TEMP_RANGE, f"SHT31 at {a:#04x}")
         return values
-
-    def close(self) -> None:
-        """Close the bus if this driver opened it (``own_bus``)."""
-        if self.own_bus:
-            self.bus.close()
