@@ -79,7 +79,7 @@ def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
     return handler
 
 
-def _optional(module: str, attr: str) -> Callable | None:
+def optional_part(module: str, attr: str) -> Callable | None:
     """An optional part of the product (sync, index, observer) if it is installed."""
     try:
         return getattr(importlib.import_module(module), attr)
@@ -172,7 +172,7 @@ class Agent:
         self._records_since_commit += len(written)
 
     def _observe_once(self) -> None:
-        Observer = _optional("vault_agent.observe.observer", "Observer")
+        Observer = optional_part("vault_agent.observe.observer", "Observer")
         if Observer is None or not self.opt.observe:
             return
         try:
@@ -230,8 +230,8 @@ class Agent:
 
     def sync(self) -> None:
         """Sync with reachable peers (no-op without peers or the sync part)."""
-        sync_all = _optional("vault_agent.sync.sync", "sync_all")
-        list_peers = _optional("vault_agent.sync.peers", "list_peers")
+        sync_all = optional_part("vault_agent.sync.sync", "sync_all")
+        list_peers = optional_part("vault_agent.sync.peers", "list_peers")
         if sync_all is None or not self.opt.sync or not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
@@ -244,7 +244,7 @@ class Agent:
 
     def index(self) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        Indexer = _optional("vault_agent.index.indexer", "Indexer")
+        Indexer = optional_part("vault_agent.index.indexer", "Indexer")
         if Indexer is None or not self.opt.index:
             return
         try:

@@ -15,7 +15,6 @@ then one node indexes, answers three questions and builds the site.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 from ..errors import VaultError
 from ..vault import Vault
 from ..vault.hub import init_bare
-from .daemon import Agent, AgentOptions
+from .daemon import Agent, AgentOptions, optional_part
 from .datasets import resolve_dataset
 
 
@@ -52,13 +51,6 @@ QUESTIONS = (
 )
 
 
-def _opt(module: str, attr: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
 def recorded_days(path: Path, source: str | None) -> list[datetime]:
     """UTC midnights of the days present in a data file, in order (via the replay reader)."""
     from ..sensors import replay as rp
@@ -71,7 +63,7 @@ def recorded_days(path: Path, source: str | None) -> list[datetime]:
 
 
 def _sync(v: Vault) -> str:
-    sync_all = _opt("vault_agent.sync.sync", "sync_all")
+    sync_all = optional_part("vault_agent.sync.sync", "sync_all")
     if sync_all is None:
         return "sync not available"
     from .daemon import sync_summary
@@ -96,7 +88,7 @@ def run_demo(root: Path, days: int | None = None, site: bool = True,
     hub = root / "nas" / "homelab-ai.git"
     init_bare(hub)
     say(f"NAS hub: {hub}")
-    add_peer = _opt("vault_agent.sync.peers", "add_peer")
+    add_peer = optional_part("vault_agent.sync.peers", "add_peer")
     vaults: dict[str, Vault] = {}
     for i, spec in enumerate(NODES):
         path = root / spec.node
@@ -165,8 +157,8 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
 
 
 def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
-    Indexer = _opt("vault_agent.index.indexer", "Indexer")
-    ask = _opt("vault_agent.ask.ask", "ask")
+    Indexer = optional_part("vault_agent.index.indexer", "Indexer")
+    ask = optional_part("vault_agent.ask.ask", "ask")
     if Indexer is None or ask is None:
         say("search/ask not available in this build")
         return []
@@ -187,7 +179,7 @@ def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) ->
 
 
 def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> Path | None:
-    build_site = _opt("vault_agent.site.build", "build_site")
+    build_site = optional_part("vault_agent.site.build", "build_site")
     if build_site is None:
         say("site not available in this build")
         return None
