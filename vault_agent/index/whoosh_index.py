@@ -1,7 +1,8 @@
 """The keyword index: Whoosh BM25F over chunk title, body and path.
 
-Library: ``whoosh-reloaded`` (a maintained continuation of Whoosh 2.7, BSD-2;
-see docs/retrieval.md for why not ``whoosh3``). Imported lazily.
+Library: ``whoosh3`` 3.54.0 (a maintained continuation of Whoosh, BSD-2, pinned so
+index format and ranking stay comparable; docs/retrieval.md says why over
+``whoosh-reloaded``, which has the same API). Imported lazily.
 
 Fields: ``id`` (unique, ``path#n``), ``path`` (exact, for deletes), ``path_text`` and
 ``content`` (title + text; Porter-stemmed, stop words removed), ``title`` and ``body``
