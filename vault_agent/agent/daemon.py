@@ -5,7 +5,8 @@ Stages run concurrently so sampling never waits on the LLM, git or the network:
 - the **source** thread samples sensors (or replays a recorded data set) into the
   rollup engine, which appends a line per sensor at each window close;
 - the **observer** thread turns closed windows into observations (its own thread:
-  a slow LLM never delays sampling);
+  a slow LLM never delays sampling); live, it first catches up the complete UTC days
+  missed while the agent was down (:mod:`.catchup`);
 - the **housekeeping** thread commits this node's files in batches, syncs with
   peers (with backoff while offline) and updates the index, in that order, so git
   is only ever touched by one thread.
@@ -21,6 +22,7 @@ import importlib
 import logging
 import logging.handlers
 import os
+import queue
 import signal
 import threading
 import time
@@ -42,7 +44,9 @@ class AgentOptions:
 
     replay: a recorded data set to replay instead of sampling sensors;
     backfill: replay as fast as possible (else real time × ``speed``);
-    once: run one pass of every stage and exit.
+    once: run one pass of every stage and exit;
+    catchup_days: at start (live), observe the missed complete UTC days up to this many
+    days back (None: node.toml ``[observer] catchup_days``, default 14; 0: off).
     """
 
     once: bool = False
@@ -59,6 +63,7 @@ class AgentOptions:
     observe: bool = True
     tick_s: float = 1.0
     log_stderr: bool = True
+    catchup_days: int | None = None
 
 
 def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
@@ -108,6 +113,7 @@ class Agent:
         self.data_span: tuple[datetime, datetime] | None = None
         self._records_since_commit = 0
         self._last_commit = time.monotonic()
+        self._caught_up: queue.SimpleQueue = queue.SimpleQueue()  # observer -> git thread
         self.errors: list[str] = []
 
     # -- stages --------------------------------------------------------------------------
@@ -194,12 +200,50 @@ class Agent:
             self.state.error("observation")
             log.exception("event=observer_failed error=%r", str(e))
 
+    def _catch_up(self) -> None:
+        """Observe the complete UTC days missed while the agent was down (see
+        :mod:`.catchup`); the main thread commits what was written."""
+        Observer = optional_part("vault_agent.observe.observer", "Observer")
+        if Observer is None or not self.opt.observe:
+            return
+        from .catchup import catch_up, catchup_limit
+        try:
+            limit = catchup_limit(self.vault, self.opt.catchup_days)
+            done = catch_up(self.vault, Observer(self.vault), datetime.now(UTC).date(), limit,
+                            self.stop)
+        except Exception as e:  # noqa: BLE001
+            self.state.error("observation")
+            log.exception("event=catchup_failed error=%r", str(e))
+            return
+        log.info("event=catchup days=%d files=%d first=%s last=%s limit_days=%d",
+                 len(done.days), len(done.paths),
+                 done.days[0].isoformat() if done.days else "-",
+                 done.days[-1].isoformat() if done.days else "-", limit)
+        if done.paths:
+            self.state.mark("observation", len(done.paths))
+            self._caught_up.put(done)
+
+    def _commit_caught_up(self) -> None:
+        """Commit the catch-up's files in one commit (main thread: the one touching git)."""
+        while not self._caught_up.empty():
+            done = self._caught_up.get()
+            days = (f"{done.days[0].isoformat()}..{done.days[-1].isoformat()}"
+                    if done.days else "no day notes")
+            oid = self.vault.commit(
+                f"{self.vault.node}: catch up {len(done.days)} day(s) after downtime ({days})",
+                "observation", paths=list(done.paths))
+            if oid:
+                self.state.mark("commit")
+                log.info("event=commit id=%s files=%d kind=observation catchup=1",
+                         oid[:10], len(done.paths))
+
     def _observer_loop(self) -> None:
         if self.opt.replay:
             self.source_done.wait()
             if not self.stop.is_set() or self.opt.once:
                 self._observe_once()
             return
+        self._catch_up()
         win = int(self.vault.node_config().get("observer", {}).get("window_s", 3600))
         while not self.stop.is_set():
             self._observe_once()
@@ -297,6 +341,7 @@ class Agent:
             while not self.stop.is_set():
                 if finite and self.source_done.is_set() and not observer.is_alive():
                     break
+                self._commit_caught_up()
                 if self._housekeeping_due():
                     self.housekeeping()
                 self.state.save()
@@ -304,6 +349,7 @@ class Agent:
             stopping = self.stop.is_set()
             source.join(timeout=3)
             observer.join(timeout=0.5 if stopping else None)
+            self._commit_caught_up()
             self.commit(final=True)
             if not stopping:
                 self.sync()
