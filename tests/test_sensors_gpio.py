@@ -141,3 +141,108 @@ def test_pin_in_use_is_a_bus_error(pins):
     with pytest.raises(BusError, match="door contact on"):
         b.read()
     a.close()
+
+
+def pulse(pin, high_s=0.003, low_first=False):
+    """Drive ``pin`` high then low (low then high with ``low_first``) for ``high_s``;
+    returns the (shortest, longest) possible time it was in the second state."""
+    first, second = (pin.drive_low, pin.drive_high) if low_first else (pin.drive_high,
+                                                                        pin.drive_low)
+    t0 = time.monotonic()
+    first()
+    t1 = time.monotonic()
+    time.sleep(high_s)
+    t2 = time.monotonic()
+    second()
+    t3 = time.monotonic()
+    return t2 - t1, t3 - t0
+
+
+def test_motion_pulse_between_two_reads_is_recorded(pins):
+    d = make_driver(spec(driver="motion", pin=17))
+    assert d.read() == {"motion": 0.0}
+    d.take_activity()
+    pin = pins.pin(17)
+    shortest, longest = pulse(pin)  # a few ms: a 1 s poll would never see it
+    assert d.read() == {"motion": 0.0}
+    act = d.take_activity()
+    assert act.activations == 1 and [on for _, on in act.edges] == [True, False]
+    assert shortest <= act.active_s <= longest
+    assert d.take_activity() is None  # handed over once
+    assert d.read() == {"motion": 0.0} and d.take_activity().activations == 0
+    d.close()
+
+
+def test_active_fraction_of_a_known_interval(pins):
+    d = make_driver(spec(driver="motion", pin=18))
+    d.read()
+    pin = pins.pin(18)
+    shortest, longest = pulse(pin, high_s=0.2)
+    time.sleep(0.2)
+    d.read()
+    act = d.take_activity()
+    span = act.end - act.start
+    assert shortest <= act.active_s <= longest and act.activations == 1
+    assert shortest / span - 0.01 <= act.fraction <= longest / span + 0.01
+    assert 0.2 < act.fraction < 0.9  # ~0.5 on an idle machine
+    pin.drive_high()  # on across the read: the next span starts on
+    d.read()
+    time.sleep(0.05)
+    pin.drive_low()
+    d.read()
+    act = d.take_activity()
+    assert act.on_at_start and act.activations == 0 and act.active_s > 0.04
+    d.close()
+
+
+def test_door_and_button_edges(pins):
+    door = make_driver(spec(driver="door", pin=27))
+    door.read()
+    pin = pins.pin(27)
+    pin.drive_low()  # shut
+    door.read()
+    door.take_activity()
+    shortest, longest = pulse(pin)  # opened for a few ms (pulled-up input goes high)
+    assert door.read() == {"door": 0.0}
+    act = door.take_activity()
+    assert act.activations == 1 and shortest <= act.active_s <= longest
+    door.close()
+    button = make_driver(spec(driver="button", pin=22))
+    button.read()
+    pulse(pins.pin(22), low_first=True)  # pressed (shorted to ground) and released
+    button.read()
+    assert button.take_activity().activations == 1
+    button.close()
+
+
+def test_callbacks_detached_on_close(pins):
+    d = make_driver(spec(driver="motion", pin=17))
+    d.read()
+    d.take_activity()
+    dev = d.device
+    assert dev.when_activated is not None and dev.when_deactivated is not None
+    d.close()
+    assert dev.when_activated is None and dev.when_deactivated is None
+    again = make_driver(spec(driver="motion", pin=17))  # the pin was released
+    again.read()
+    pulse(pins.pin(17))
+    again.read()
+    assert again.take_activity().activations == 1
+    assert d.take_activity() is None and d._edges == []  # the closed driver heard nothing
+    again.close()
+
+
+def test_smoothed_motion_sensor_reports_edges_from_gpiozero_sampling(pins):
+    d = make_driver(spec(driver="motion", pin=19, queue_len=2))
+    assert type(d.device).__name__ == "MotionSensor"
+    d.read()
+    d.take_activity()
+    pin = pins.pin(19)
+    pin.drive_high()
+    time.sleep(0.6)  # MotionSensor samples at 10 Hz: active after 2 high samples
+    pin.drive_low()
+    time.sleep(0.5)
+    assert d.read() == {"motion": 0.0}
+    act = d.take_activity()
+    assert act.activations == 1 and 0.1 < act.active_s < 1.1
+    d.close()

@@ -202,3 +202,43 @@ def test_raw_cache_retention_and_cap(tmp_path):
     assert cache.dropped > 0 and cache.total_bytes() <= 2000
     cache.put("t", now, error="CRC mismatch")
     cache.stop()
+
+
+def test_motion_pulse_between_polls_counts_in_its_window(vault):
+    from gpiozero import Device
+    from gpiozero.pins.mock import MockFactory
+    factory, old = MockFactory(), Device.pin_factory
+    Device.pin_factory = factory
+    try:
+        ss = parse_sensors([{"id": "hall-motion", "driver": "motion", "pin": 17,
+                             "interval_s": 1.0}])
+        eng = RollupEngine(vault, ss)
+        s = Sampler(vault, ss, eng, threading.Event(), close_every_s=0.05)
+        th = threading.Thread(target=s.run)
+        th.start()
+        end = time.monotonic() + 5
+        while s.state["hall-motion"].reads < 1 and time.monotonic() < end:
+            time.sleep(0.01)
+        pin = factory.pin(17)
+        t0 = time.monotonic()
+        pin.drive_high()
+        time.sleep(0.005)  # a 5 ms pulse between two 1 s polls
+        pin.drive_low()
+        longest = time.monotonic() - t0
+        reads = s.state["hall-motion"].reads
+        while s.state["hall-motion"].reads <= reads and time.monotonic() < end:
+            time.sleep(0.01)  # the next poll hands the edges over
+        s.stop.set()
+        th.join(10)
+        assert not th.is_alive()
+    finally:
+        factory.reset()
+        Device.pin_factory = old
+    eng.flush()
+    rolled = [r for r in vault.iter_rollups(vault.node) if r.sensor == "hall-motion"]
+    assert sum(r.events for r in rolled) == 1
+    assert 0.004 <= sum(r.on_s for r in rolled) <= longest + 0.01
+    assert rolled[-1].last == 0.0
+    assert all(r.count >= 1 for r in rolled)
+    raw = "".join(p.read_text() for p in vault.cache_dir("raw").glob("*.jsonl"))
+    assert '"v": 1.0' in raw  # the pulse is in the raw cache too, with its own time

@@ -6,19 +6,28 @@ pigpio, native, mock) or its default probe order; nothing here overrides it. Tes
 ``gpiozero.Device.pin_factory = MockFactory()`` and drive the mock pins.
 
 Binary values are 1.0 (on: motion seen, door open, button pressed) or 0.0.
+Binary inputs are also event-driven: gpiozero's ``when_activated`` /
+``when_deactivated`` callbacks record every edge with its ``time.monotonic()`` time,
+and each :meth:`~_EdgeInput.read` hands the edges since the previous read over as an
+:class:`Activity` (:meth:`~_EdgeInput.take_activity`), so a pulse shorter than the
+poll interval is not lost.
 Any gpiozero or OS failure becomes a :class:`~vault_agent.sensors.base.BusError`.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .base import BusError, Measurement, check_range
 
 CPU_TEMP_RANGE = (-40.0, 125.0)
+MAX_EDGES = 10_000  # edges kept between two reads (a bouncing contact without bounce_time)
 
 
 @contextmanager
@@ -65,24 +74,136 @@ class _GpioDevice:
             self._device = None
 
 
-class MotionDriver(_GpioDevice):
-    """PIR motion sensor (``gpiozero.MotionSensor``) on ``pin``: ``motion`` 1.0/0.0."""
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What a binary input did between two reads, from its edge callbacks.
+
+    Attributes:
+        start: ``time.monotonic()`` of the previous read (or of attaching), seconds.
+        end: ``time.monotonic()`` of this read, seconds.
+        on_at_start: the state at ``start`` (True: on).
+        edges: ``(monotonic time, on after the edge)`` in order; states alternate.
+    """
+
+    start: float
+    end: float
+    on_at_start: bool
+    edges: tuple[tuple[float, bool], ...] = ()
+
+    @property
+    def activations(self) -> int:
+        """Number of off→on edges."""
+        return sum(1 for _, on in self.edges if on)
+
+    @property
+    def active_s(self) -> float:
+        """Seconds on between ``start`` and ``end``."""
+        on, t, total = self.on_at_start, self.start, 0.0
+        for te, now_on in self.edges:
+            if on:
+                total += max(0.0, te - t)
+            on, t = now_on, max(t, te)
+        return total + (max(0.0, self.end - t) if on else 0.0)
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of ``[start, end]`` spent on (0…1; 0 for an empty span)."""
+        span = self.end - self.start
+        return min(1.0, self.active_s / span) if span > 0 else 0.0
+
+
+class _EdgeInput(_GpioDevice):
+    """A binary input whose edges gpiozero's ``when_activated``/``when_deactivated``
+    callbacks record; ``invert`` maps the device's active state to "off" (door shut).
+
+    Thread-safe: callbacks run in gpiozero's thread (pin interrupts, or the sampling
+    thread of a smoothed device), reads in the sampler's worker; one lock guards both.
+    At most :data:`MAX_EDGES` edges are kept between two reads.
+    """
+
+    def __init__(self, label: str, build: Callable[[], Any], invert: bool = False) -> None:
+        super().__init__(label, lambda: self._attach(build()))
+        self._invert = invert
+        self._lock = threading.Lock()
+        self._on = False
+        self._since = 0.0
+        self._on_at_since = False
+        self._edges: list[tuple[float, bool]] = []
+        self._taken: Activity | None = None
+
+    def _attach(self, dev: Any) -> Any:
+        with self._lock:
+            self._on = self._on_at_since = bool(dev.is_active) != self._invert
+            self._since = time.monotonic()
+            self._edges = []
+        dev.when_activated = self._activated
+        dev.when_deactivated = self._deactivated
+        return dev
+
+    def _activated(self) -> None:
+        self._edge(not self._invert)
+
+    def _deactivated(self) -> None:
+        self._edge(self._invert)
+
+    def _edge(self, on: bool) -> None:
+        with self._lock:
+            if on != self._on:
+                self._on = on
+                if len(self._edges) < MAX_EDGES:
+                    self._edges.append((time.monotonic(), on))
+
+    def _read_on(self) -> bool:
+        """The state now; the edges since the last read become the next :class:`Activity`."""
+        with gpio_errors(self._label):
+            dev = self.device
+            with self._lock:  # state and edges taken together: they never disagree
+                on = bool(dev.is_active) != self._invert
+                now = time.monotonic()
+                self._taken = Activity(self._since, now, self._on_at_since, tuple(self._edges))
+                self._edges.clear()
+                self._since, self._on_at_since = now, self._on
+        return on
+
+    def take_activity(self) -> Activity | None:
+        """The edges between the last two reads (once; None before a read or when taken)."""
+        with self._lock:
+            taken, self._taken = self._taken, None
+            return taken
+
+    def close(self) -> None:
+        """Detach the callbacks, then release the pins."""
+        if self._device is not None:
+            self._device.when_activated = None
+            self._device.when_deactivated = None
+        super().close()
+
+
+class MotionDriver(_EdgeInput):
+    """PIR motion sensor on ``pin``: ``motion`` 1.0/0.0.
+
+    With ``queue_len`` 1 (default) the pin is a ``gpiozero.DigitalInputDevice``: its
+    edges come from pin interrupts, so a pulse of a few ms is recorded. With
+    ``queue_len`` > 1 it is a ``gpiozero.MotionSensor``, which smooths ``queue_len``
+    samples taken at 10 Hz against ``threshold``: pulses shorter than that window are
+    filtered out, by design.
+    """
 
     quantities = ("motion",)
 
     def __init__(self, pin: int | str, pull_up: bool | None = False, queue_len: int = 1,
                  threshold: float = 0.5) -> None:
-        from gpiozero import MotionSensor
+        from gpiozero import DigitalInputDevice, MotionSensor
         super().__init__(f"motion sensor on {pin}", lambda: MotionSensor(
-            pin, pull_up=pull_up, queue_len=queue_len, threshold=threshold))
+            pin, pull_up=pull_up, queue_len=queue_len, threshold=threshold)
+            if queue_len > 1 else DigitalInputDevice(pin, pull_up=pull_up))
 
     def read(self) -> Measurement:
         """Whether motion is detected now."""
-        with gpio_errors(self._label):
-            return {"motion": 1.0 if self.device.motion_detected else 0.0}
+        return {"motion": float(self._read_on())}
 
 
-class ContactDriver(_GpioDevice):
+class ContactDriver(_EdgeInput):
     """Door/window reed contact or push button (``gpiozero.Button``) on ``pin``.
 
     A reed contact closes (``is_pressed``) when the magnet is near, i.e. the door is
@@ -93,15 +214,13 @@ class ContactDriver(_GpioDevice):
                  bounce_time: float | None = None, open_is_on: bool = True) -> None:
         from gpiozero import Button
         self.quantities = (quantity,)
-        self._invert = open_is_on and quantity == "door"
         super().__init__(f"{quantity} contact on {pin}", lambda: Button(
-            pin, pull_up=pull_up, bounce_time=bounce_time))
+            pin, pull_up=pull_up, bounce_time=bounce_time),
+            invert=open_is_on and quantity == "door")
 
     def read(self) -> Measurement:
         """1.0 when the door is open (or the button pressed), else 0.0."""
-        with gpio_errors(self._label):
-            pressed = bool(self.device.is_pressed)
-        return {self.quantities[0]: float(pressed != self._invert)}
+        return {self.quantities[0]: float(self._read_on())}
 
 
 class DistanceDriver(_GpioDevice):

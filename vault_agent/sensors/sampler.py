@@ -11,6 +11,11 @@
 * **Errors** (``SensorError``, ``OSError``, anything else a driver raises) are counted
   in the window's ``errors``, logged, and retried after 1, 2, 4… s (at most
   ``max_backoff_s``); never fatal. After a success the sensor rejoins its grid.
+* **Binary GPIO inputs** (motion, door, button) are polled like the others, and their
+  driver also records every edge through gpiozero's callbacks: the edges since the
+  previous read are fed to the rollups as readings at their own times (monotonic
+  offsets from the poll's wall time) before the poll itself, so a 50 ms pulse between
+  two polls is an event with its ``on_s`` in its window.
 * **Stuck sensors**: a numeric value unchanged for ``stuck_after_s`` (default 3 h) is
   flagged (status ``stuck``, a warning in the log) until it changes.
 * **Clock jumping backwards** (a Pi without RTC corrected by NTP): readings are stamped
@@ -30,8 +35,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from ..vault.atomic import atomic_write_text
 from .base import Measurement, OutOfRangeError, Reading, SensorDriver, SensorError
@@ -39,6 +44,9 @@ from .config import SensorSpec
 from .drivers import hardware_key, make_driver
 from .rawcache import RawCache
 from .rollup import RollupEngine
+
+if TYPE_CHECKING:
+    from .gpio import Activity
 
 log = logging.getLogger("vault_agent.sensors")
 STATUS_FILE = "sensors-status.json"
@@ -134,6 +142,12 @@ class _SharedDriver:
             m = self._driver.read()
             self._cached = (time.monotonic(), m, {sensor})
             return m
+
+    def take_activity(self) -> Activity | None:
+        """The edges a binary GPIO driver recorded up to its last read, else None."""
+        with self._lock:
+            take = getattr(self._driver, "take_activity", None)
+            return take() if take is not None else None
 
     def close(self) -> None:
         with self._lock:
@@ -265,8 +279,11 @@ class Sampler:
         """Read ``spec`` once and feed the reading (or the error). True on success."""
         st = self.state[spec.id]
         try:
-            m = self._driver_of[spec.id].read(spec.id)
+            drv = self._driver_of[spec.id]
+            m = drv.read(spec.id)
+            activity = drv.take_activity() if spec.binary else None
             t = self.clock.now()
+            mono = time.monotonic()
             if spec.quantity not in m:
                 raise SensorError(f"driver {spec.driver!r} gave no {spec.quantity!r} "
                                   f"(it gave {', '.join(m)})")
@@ -278,6 +295,8 @@ class Sampler:
         except Exception as e:  # noqa: BLE001 - a sensor error is never fatal
             self._record_error(spec, st, e)
             return False
+        if activity is not None:
+            self._add_edges(spec, activity, t, mono)
         self.engine.add(Reading(spec.id, t, value, spec.quantity, spec.unit))
         self._raw(spec, t, value)
         st.reads += 1
@@ -290,6 +309,15 @@ class Sampler:
         elif not self._stuck[spec.id].stuck:
             st.stuck, st.stuck_since = False, None
         return True
+
+    def _add_edges(self, spec: SensorSpec, activity: Activity, t: datetime,
+                   mono: float) -> None:
+        """Feed each recorded edge as a reading at its wall time ``t − (mono − edge)``."""
+        for te, on in activity.edges:
+            te_wall = t - timedelta(seconds=max(0.0, mono - te))
+            value = 1.0 if on else 0.0
+            self.engine.add(Reading(spec.id, te_wall, value, spec.quantity, spec.unit))
+            self._raw(spec, te_wall, value)
 
     def _record_error(self, spec: SensorSpec, st: SensorState, e: Exception) -> None:
         t = self.clock.now()
