@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.support.core_fixtures import NODE, make_vault, rollup
 from vault_agent.vault import Vault
-from vault_agent.vault.hlc import HLC, RESERVE_MS, Timestamp
+from vault_agent.vault import hlc as hlc_mod
+from vault_agent.vault.hlc import HLC, HLC_RE, RESERVE_MS, Timestamp
 
 MS_2025 = int(datetime(2025, 10, 14, 10, tzinfo=UTC).timestamp() * 1000)
 
@@ -107,3 +111,166 @@ def test_vault_hlc_lives_in_local_cache_and_stamps_records(tmp_path):
     v2.append_rollups([rollup(i=1)])
     last = json.loads(v2.path(v2.rollup_files(NODE)[0]).read_text().splitlines()[-1])
     assert last["hlc"] > obs.hlc
+
+
+# -- one clock per node, shared by its processes ---------------------------------------
+
+CHILD = """
+import sys
+from vault_agent.vault import Vault
+from vault_agent.vault.hlc import HLC
+root, node, n, frozen = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+v = Vault.open(root, node)
+clock = HLC(v.cache_dir() / "hlc", wall=lambda: frozen) if frozen else v.hlc
+print("ready", flush=True)
+sys.stdin.readline()
+stamps = [clock.now() for _ in range(n)]
+print("\\n".join(stamps), flush=True)
+"""
+
+
+def _stamp_concurrently(root, procs: int, n: int, frozen_ms: int = 0) -> list[list[str]]:
+    """Start ``procs`` processes on one vault, release them together, return their stamps."""
+    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(root), NODE, str(n),
+                                  str(frozen_ms)], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(procs)]
+    for c in children:  # every clock exists (and has read the state) before any stamps
+        assert c.stdout.readline() == "ready\n", c.stderr.read()
+    for c in children:
+        c.stdin.write("go\n")
+        c.stdin.flush()
+    out = []
+    for c in children:
+        stdout, stderr = c.communicate(timeout=60)
+        assert c.returncode == 0, stderr
+        out.append(stdout.split())
+    return out
+
+
+def _strictly_increasing(seq: list[str]) -> bool:
+    parsed = [Timestamp.parse(s) for s in seq]
+    return all(a < b for a, b in zip(parsed, parsed[1:], strict=False)) and seq == sorted(seq)
+
+
+def test_concurrent_processes_never_share_a_stamp(tmp_path):
+    v = make_vault(tmp_path)
+    runs = _stamp_concurrently(v.root, procs=3, n=300)
+    union = [s for run in runs for s in run]
+    assert [len(run) for run in runs] == [300, 300, 300]
+    assert len(set(union)) == 900
+    assert all(_strictly_increasing(run) for run in runs)
+    assert v.hlc.now() > max(union)  # and this process continues after all of them
+
+
+def test_concurrent_processes_with_a_stalled_clock_share_one_counter(tmp_path):
+    """All wall clocks read the same ms: only the shared counter keeps stamps apart.
+
+    Each process built its clock before any stamp was taken, so per-process clocks
+    (the old design) would all issue ``…-0000``, ``…-0001``… and collide.
+    """
+    v = make_vault(tmp_path)
+    runs = _stamp_concurrently(v.root, procs=3, n=300, frozen_ms=MS_2025)
+    union = [Timestamp.parse(s) for run in runs for s in run]
+    assert sorted(union) == [Timestamp(MS_2025, k) for k in range(900)]
+    assert all(_strictly_increasing(run) for run in runs)
+
+
+def test_two_clocks_on_one_state_file_with_walls_stepping_back(tmp_path):
+    f = tmp_path / "local-cache" / "hlc"
+    wa, wb = Wall(MS_2025), Wall(MS_2025 - 60_000)  # b's clock is a minute behind
+    a, b = HLC(f, wall=wa), HLC(f, wall=wb)
+    issued = [a.now(), b.now(), a.now()]
+    wa.ms -= 3_600_000  # NTP steps a's clock back an hour
+    issued += [a.now(), b.now(), b.now(), a.now()]
+    wb.ms = MS_2025 + 7  # b's clock jumps past the high-water mark
+    issued += [b.now(), a.now()]
+    assert _strictly_increasing(issued)
+    assert Timestamp.parse(issued[1]) == Timestamp(MS_2025, 1)  # b continued a's counter
+    assert Timestamp.parse(issued[-2]) == Timestamp(MS_2025 + 7, 0)
+    assert Timestamp.parse(issued[-1]) == Timestamp(MS_2025 + 7, 1)
+    assert a.last == b.last == Timestamp.parse(issued[-1])
+
+
+def test_observe_in_one_process_is_seen_by_another(tmp_path):
+    f = tmp_path / "hlc"
+    a, b = HLC(f, wall=Wall(MS_2025)), HLC(f, wall=Wall(MS_2025))
+    remote = str(Timestamp(MS_2025 + 3_600_000, 7))
+    a.observe(remote)
+    assert b.last == Timestamp.parse(remote)
+    assert b.now() == str(Timestamp(MS_2025 + 3_600_000, 8))
+
+
+STAMPER = """
+import sys
+from vault_agent.vault.hlc import HLC
+clock = HLC(sys.argv[1], wall=lambda: int(sys.argv[2]))
+while True:
+    print(clock.now(), flush=True)
+"""
+
+
+def test_sigkilled_process_loses_no_stamp(tmp_path):
+    """A stamper killed mid-stream: the next clock (wall an hour behind) continues after it."""
+    f = tmp_path / "local-cache" / "hlc"
+    proc = subprocess.Popen([sys.executable, "-c", STAMPER, str(f), str(MS_2025)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    acked = [proc.stdout.readline().strip() for _ in range(500)]
+    proc.send_signal(signal.SIGKILL)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, err
+    acked += [s for s in rest.split("\n") if HLC_RE.match(s)]  # a torn last line is no ack
+    after = HLC(f, wall=Wall(MS_2025 - 3_600_000)).now()
+    assert after > max(acked)
+    # it continued the shared counter exactly (no one-second jump to the durable mark)
+    assert Timestamp.parse(after).physical == MS_2025
+
+
+def test_after_a_power_cut_a_stale_shared_state_is_not_trusted(tmp_path):
+    """A power cut can leave an old ``hlc.lock`` on disk; the next boot uses the durable mark."""
+    f = tmp_path / "hlc"
+    lock = tmp_path / "hlc.lock"
+    wall = Wall(MS_2025)
+    clock = HLC(f, wall=wall)
+    issued = [clock.now() for _ in range(3)]
+    stale = lock.read_text()
+    assert stale.split()[2] == hlc_mod.boot_id()
+    for i in range(20):
+        wall.ms = MS_2025 + 10 * i
+        issued.append(clock.now())
+    mark = Timestamp.parse(f.read_text().strip())
+    # what reached the disk before the cut: the old lock content, written in the last boot
+    lock.write_text(stale.replace(hlc_mod.boot_id(), "another-boot"))
+    after = HLC(f, wall=Wall(0)).now()  # Pi without RTC: 1970 after the reboot
+    assert after > max(issued)
+    assert Timestamp.parse(after) == Timestamp(mark.physical, 1)
+    # a lock file emptied by the cut likewise falls back to the durable mark
+    lock.write_text("")
+    assert HLC(f, wall=Wall(0)).now() > after
+
+
+def test_without_a_boot_id_the_shared_state_is_still_shared(tmp_path, monkeypatch):
+    monkeypatch.setattr(hlc_mod, "BOOT_ID_FILE", tmp_path / "no-such-file")
+    hlc_mod.boot_id.cache_clear()
+    try:
+        f = tmp_path / "hlc"
+        a, b = HLC(f, wall=Wall(MS_2025)), HLC(f, wall=Wall(MS_2025 - 1))
+        issued = [a.now(), b.now(), a.now()]
+        assert [str(Timestamp(MS_2025, k)) for k in range(3)] == issued
+        assert (tmp_path / "hlc.lock").read_text().split()[2] == "-"
+    finally:
+        hlc_mod.boot_id.cache_clear()
+
+
+def test_a_mark_moved_without_the_shared_state_is_respected(tmp_path):
+    """A process of the previous version (per-process clock) only moves the durable mark.
+
+    Its stamps lie below that mark, so a shared state written under a lower mark is
+    stale and the clock continues from the mark.
+    """
+    f = tmp_path / "hlc"
+    clock = HLC(f, wall=Wall(MS_2025))
+    clock.now()
+    mark = Timestamp(MS_2025 + 30_000 + RESERVE_MS, 0)  # it stamped up to MS_2025 + 30 s
+    f.write_text(f"{mark}\n")
+    assert HLC(f, wall=Wall(MS_2025)).now() == str(Timestamp(mark.physical, 1))
