@@ -346,16 +346,22 @@ def latency(ix: Indexer, queries: list[str], params: FusionParams) -> tuple[floa
     return times[len(times) // 2], times[int(len(times) * 0.95) - 1]
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def data_arguments(doc: str, work: str) -> argparse.ArgumentParser:
+    """A parser with the BEIR data set options (SciFact train by default), ``--work``
+    (``/tmp/<work>``) and ``--cache`` (the shared embedding cache)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     data = HERE.parent.parent / "shared" / "data" / "scifact"
     ap.add_argument("--corpus", type=Path, default=data / "corpus.jsonl")
     ap.add_argument("--queries", type=Path, default=data / "queries.jsonl")
     ap.add_argument("--qrels", type=Path, default=data / "qrels" / "train.tsv")
     tmp = Path(tempfile.gettempdir())
-    ap.add_argument("--work", type=Path, default=tmp / "vault-bench-retrieval")
-    ap.add_argument("--cache", type=Path,
-                    default=Path(tempfile.gettempdir()) / "vault-bench-cache" / "embeddings.sqlite")
+    ap.add_argument("--work", type=Path, default=tmp / work)
+    ap.add_argument("--cache", type=Path, default=tmp / "vault-bench-cache" / "embeddings.sqlite")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = data_arguments(__doc__, "vault-bench-retrieval")
     ap.add_argument("--chunk-words", default="300,120",
                     help="chunk sizes to compare (comma separated; the best on tune wins)")
     ap.add_argument("--window-words", type=int, default=DEFAULT_WINDOW_WORDS,

@@ -28,10 +28,8 @@ dependence idea of Metzler & Croft, SIGIR 2005, as Whoosh phrase queries with sl
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from retrieval import (  # noqa: E402
-    HERE,
     CachedEmbedder,
+    data_arguments,
     evaluate,
     import_corpus,
     load_corpus,
@@ -169,14 +167,7 @@ def proximity_bm25(ix: Indexer, text: str, beta: float, slop: int, k: int = 300)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    data = HERE.parent.parent / "shared" / "data" / "scifact"
-    ap.add_argument("--corpus", type=Path, default=data / "corpus.jsonl")
-    ap.add_argument("--queries", type=Path, default=data / "queries.jsonl")
-    ap.add_argument("--qrels", type=Path, default=data / "qrels" / "train.tsv")
-    tmp = Path(tempfile.gettempdir())
-    ap.add_argument("--work", type=Path, default=tmp / "vault-bench-ablation")
-    ap.add_argument("--cache", type=Path, default=tmp / "vault-bench-cache" / "embeddings.sqlite")
+    ap = data_arguments(__doc__, "vault-bench-ablation")
     ap.add_argument("--skip-proximity", action="store_true", help="skip the slow BM25 variant")
     args = ap.parse_args(argv)
 
