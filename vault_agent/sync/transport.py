@@ -4,11 +4,13 @@ libgit2 has connect/read timeouts for network transports (set through
 ``pygit2.settings``); a transfer that keeps trickling is cut by the progress
 callbacks once ``timeout_s`` seconds have passed. SSH uses the ssh-agent, then
 ``~/.ssh/id_ed25519`` / ``id_ecdsa`` / ``id_rsa``; the host must already be in
-``~/.ssh/known_hosts`` (see docs/sync.md).
+``~/.ssh/known_hosts`` (checked by libgit2; an unknown or changed host key is refused,
+see docs/sync.md).
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import time
@@ -23,6 +25,7 @@ from .peers import Peer, ensure_remote, is_local, local_path
 
 CRASH_ENV = "VAULT_SYNC_CRASH_AT"
 SSH_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
+CLONE_TIMEOUT_S = 600.0
 
 
 class TransportError(VaultError):
@@ -64,7 +67,7 @@ class _Callbacks(pygit2.RemoteCallbacks):
         self.phase = phase
         self.rejected: dict[str, str] = {}
         self._keys = self._key_candidates()
-        self._cred_calls = 0
+        self._key_calls = 0
 
     def _check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -96,20 +99,44 @@ class _Callbacks(pygit2.RemoteCallbacks):
                 out.append((str(home / f"{name}.pub"), str(home / name)))
         return out
 
+    def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
+        """Accept the host only when libgit2 found it valid (SSH: in ~/.ssh/known_hosts).
+
+        pygit2's default passes every SSH host key through, whatever known_hosts says;
+        libgit2's ``valid`` is its known_hosts verdict (for HTTPS: the TLS check).
+
+        Raises:
+            TransportError: the host key is unknown or differs from known_hosts.
+        """
+        if valid:
+            return True
+        name = host.decode(errors="replace") if isinstance(host, bytes) else str(host)
+        raise TransportError(
+            f"{self.phase}: host key of {name} is not in ~/.ssh/known_hosts or does not "
+            f"match it; check it and accept it once with 'ssh [-p PORT] USER@{name} true'")
+
     def credentials(self, url: str, username_from_url: str | None, allowed_types):  # noqa: D102
-        user = username_from_url or os.environ.get("USER", "git")
-        self._cred_calls += 1
+        user = username_from_url or _login_name()
         if allowed_types & pygit2.enums.CredentialType.USERNAME:
             return pygit2.Username(user)
         if allowed_types & pygit2.enums.CredentialType.SSH_KEY:
-            if self._cred_calls == 1:
+            self._key_calls += 1  # counted apart: a URL without user asks USERNAME first
+            if self._key_calls == 1:
                 return pygit2.KeypairFromAgent(user)
-            idx = self._cred_calls - 2
+            idx = self._key_calls - 2
             if idx < len(self._keys):
                 pub, priv = self._keys[idx]
                 return pygit2.Keypair(user, pub, priv, "")
         raise TransportError(f"no SSH credentials accepted for {url} (tried the ssh-agent and "
                              f"{len(self._keys)} key file(s) in ~/.ssh)")
+
+
+def _login_name() -> str:
+    """The SSH user for a URL without one: $USER/$LOGNAME, else the account's name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "git"
 
 
 def _configure_timeouts(timeout_s: float) -> None:
@@ -155,7 +182,8 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = _clean(e)
         broken = any(m in msg.lower() for m in BROKEN_MARKERS)
-        what = "sent a broken object" if broken else "failed"
+        what = ("sent a broken object" if broken
+                else _failed_or_timed_out(msg, timeout_s))
         raise TransportError(f"fetch from {peer.name} ({peer.url}) {what}: {msg}",
                              reachable=broken) from None
     try:
@@ -191,7 +219,8 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
         if any(w in msg.lower() for w in ("non-fast-forward", "fast forward", "fetch first",
                                           "rejected")):
             raise PushRejected(f"push to {peer.name} rejected: {msg}") from None
-        raise TransportError(f"push to {peer.name} ({peer.url}) failed: {msg}") from None
+        raise TransportError(f"push to {peer.name} ({peer.url}) "
+                             f"{_failed_or_timed_out(msg, timeout_s)}: {msg}") from None
     if cb.rejected:
         raise PushRejected(f"push to {peer.name} rejected: "
                            + "; ".join(f"{k}: {v}" for k, v in cb.rejected.items()))
@@ -205,6 +234,21 @@ def peer_is_bare(peer: Peer) -> bool | None:
         return pygit2.Repository(str(local_path(peer.url))).is_bare
     except pygit2.GitError:
         return None
+
+
+def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> pygit2.RemoteCallbacks:
+    """Callbacks for ``pygit2.clone_repository`` (``vault init --from URL``).
+
+    The same SSH credentials and known_hosts check as sync, and a ``timeout_s``
+    (seconds) connect/read timeout and overall deadline.
+    """
+    _configure_timeouts(timeout_s)
+    return _Callbacks(timeout_s, f"clone of {url}")
+
+
+def _failed_or_timed_out(msg: str, timeout_s: float) -> str:
+    """Say "timed out after N s" when libgit2 reports its socket timeout, else "failed"."""
+    return f"timed out after {timeout_s:g} s" if "timed out" in msg.lower() else "failed"
 
 
 def _clean(e: Exception) -> str:
