@@ -178,9 +178,11 @@ class Vault:
     @classmethod
     def _clone(cls, url: str, root: Path, node: str) -> None:
         """Clone ``url`` into the empty/new folder ``root``; undo the clone on refusal."""
+        from ..sync.transport import clone_callbacks  # SSH keys + known_hosts, as sync
         existed = root.exists()
         try:
-            pygit2.clone_repository(url, str(root), checkout_branch=git.BRANCH)
+            pygit2.clone_repository(url, str(root), checkout_branch=git.BRANCH,
+                                    callbacks=clone_callbacks(url))
             if not (root / "vault.toml").is_file():
                 raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
             cls(root, node)  # vault.toml must be valid and of a schema we know
