@@ -35,6 +35,8 @@ from vault_agent.vault.check import check_tree
 
 SSHD = "/usr/sbin/sshd"
 START_TIMEOUT_S = 10.0
+# The authorized_keys restriction docs/sync.md recommends for a node's key.
+GIT_ONLY = 'command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"",no-port-forwarding,no-pty'
 
 
 def _skip_reason() -> str | None:
@@ -59,6 +61,7 @@ class SshServer:
     port: int
     host_key: str          # "ssh-ed25519 AAAA..." (no comment)
     client_key: Path       # private key; the public key is next to it (.pub)
+    git_only_key: Path     # authorised only for git-shell (the docs' restriction)
     log: Path
 
     def url(self, path: Path, user: str | None = "") -> str:
@@ -101,7 +104,10 @@ def sshd(tmp_path_factory) -> Iterator[SshServer]:
     d = tmp_path_factory.mktemp("sshd")
     _keygen(d / "host_ed25519")
     _keygen(d / "client_ed25519")
-    (d / "authorized_keys").write_text((d / "client_ed25519.pub").read_text())
+    _keygen(d / "gitonly_ed25519")
+    (d / "authorized_keys").write_text(
+        (d / "client_ed25519.pub").read_text()
+        + GIT_ONLY + " " + (d / "gitonly_ed25519.pub").read_text())
     if os.geteuid() == 0:
         # sshd run as root needs its privilege-separation folder, which the (not
         # started) system service would create.
@@ -123,7 +129,8 @@ def sshd(tmp_path_factory) -> Iterator[SshServer]:
             pytest.fail(f"private sshd did not answer on 127.0.0.1:{port} within "
                         f"{START_TIMEOUT_S:g} s:\n{log.read_text()}")
         pub = (d / "host_ed25519.pub").read_text().split()
-        yield SshServer(port, f"{pub[0]} {pub[1]}", d / "client_ed25519", log)
+        yield SshServer(port, f"{pub[0]} {pub[1]}", d / "client_ed25519",
+                        d / "gitonly_ed25519", log)
     finally:
         proc.terminate()
         try:
@@ -140,16 +147,19 @@ HomeFactory = Callable[..., Path]
 def ssh_home(sshd, tmp_path, monkeypatch) -> HomeFactory:
     """Make a temp HOME: ``ssh_home(key=True, known_hosts=None)`` (None: this server's line).
 
+    ``key`` may also be the path of another private key to install as id_ed25519.
+
     No ssh-agent (SSH_AUTH_SOCK unset) unless a test starts one.
     """
-    def make(key: bool = True, known_hosts: str | None = None) -> Path:
+    def make(key: bool | Path = True, known_hosts: str | None = None) -> Path:
         home = tmp_path / "home"
         ssh = home / ".ssh"
         ssh.mkdir(parents=True, mode=0o700)
         if key:
-            shutil.copyfile(sshd.client_key, ssh / "id_ed25519")
+            src = sshd.client_key if key is True else key
+            shutil.copyfile(src, ssh / "id_ed25519")
             (ssh / "id_ed25519").chmod(0o600)
-            shutil.copyfile(sshd.client_key.with_suffix(".pub"), ssh / "id_ed25519.pub")
+            shutil.copyfile(src.with_suffix(".pub"), ssh / "id_ed25519.pub")
         (ssh / "known_hosts").write_text(sshd.known_hosts_line() if known_hosts is None
                                          else known_hosts)
         monkeypatch.setenv("HOME", str(home))
@@ -199,6 +209,7 @@ def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
     assert a.repo.head.target == b.repo.head.target
     assert snapshot(a) == snapshot(b)
     assert check_tree(b.root) == []
+    assert "Accepted publickey for" in sshd.log.read_text()   # it really went through sshd
 
 
 def test_join_over_ssh(tmp_path, sshd, ssh_home):
@@ -241,6 +252,22 @@ def test_unknown_host_key_is_refused(tmp_path, sshd, ssh_home, known):
     res = run("sync", "--force", "--vault", str(a.root), code=1)
     assert "nas: unreachable" in res.output and "known_hosts" in res.output
     assert head_and_status(a) == before
+
+
+def test_join_refuses_an_unknown_host(tmp_path, sshd, ssh_home):
+    """``vault init --from`` checks known_hosts too, and leaves no folder behind."""
+    ssh_home()
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", sshd.url(hub))
+    assert sync_all(a, timeout_s=20).ok
+    ssh_home_dir = Path(os.environ["HOME"])
+    (ssh_home_dir / ".ssh/known_hosts").write_text("")
+    res = run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", sshd.url(hub),
+              code=1)
+    assert "host key of 127.0.0.1 is not in ~/.ssh/known_hosts" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not (tmp_path / "node-b").exists()
 
 
 def test_no_usable_key_fails_clearly(tmp_path, sshd, ssh_home):
@@ -296,6 +323,35 @@ def test_agent_key_and_user_from_the_account(tmp_path, sshd, ssh_home, ssh_agent
     r = sync_all(a, timeout_s=20)
     assert r.ok and r.peers[0].pushed, r.as_dict()
     assert _hub_refs(hub) == ["refs/heads/main"]
+
+
+def test_hashed_known_hosts_entry(tmp_path, sshd, ssh_home):
+    """``HashKnownHosts yes`` (Debian's default) writes hashed entries; they match too."""
+    home = ssh_home()
+    subprocess.run(["ssh-keygen", "-H", "-f", str(home / ".ssh/known_hosts")], check=True,
+                   capture_output=True)
+    assert (home / ".ssh/known_hosts").read_text().startswith("|1|")
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", sshd.url(hub))
+    assert sync_all(a, timeout_s=20).ok
+    assert _hub_refs(hub) == ["refs/heads/main"]
+
+
+def test_key_restricted_to_git_shell(tmp_path, sshd, ssh_home):
+    """A key limited to git-shell in authorized_keys (as docs/sync.md advises) syncs."""
+    if not shutil.which("git-shell"):
+        pytest.skip("git-shell is missing")
+    ssh_home(key=sshd.git_only_key)
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", sshd.url(hub))
+    a.write_file("knowledge-base/x.md", "x\n")
+    r = sync_all(a, timeout_s=20)
+    assert r.ok and r.peers[0].pushed, r.as_dict()
+    assert sync_all(a, timeout_s=20).peers[0].status in ("ok", "up-to-date")
+    assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
+    assert "forced-command (key-option) 'git-shell" in sshd.log.read_text()
 
 
 class MuteServer:
