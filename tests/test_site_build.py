@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -14,7 +15,8 @@ from click.testing import CliRunner
 from tests.test_site_helpers import KB_NOTE, charts_of, day_html, expected_day, make_vault, parse
 from vault_agent.cli import main
 from vault_agent.site.build import SiteBuildError, build_site
-from vault_agent.site.charts import fmt_num
+from vault_agent.site.charts import fmt_num, inline_svg
+from vault_agent.vault import Rollup, Vault
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +91,10 @@ def test_day_page_numbers_match_rollups(built):
         charts = charts_of(day_html(report.html_dir, "office", day))
         assert len(charts) == len(exp)
         for sensor, e in exp.items():
-            img, chart = charts[f"chart-{sensor}"]
-            assert img["alt"] == f"Chart of {sensor} on {day}"
+            inline, chart = charts[f"chart-{sensor}"]
+            assert inline["aria-label"] == f"Chart of {sensor} on {day}"
+            assert {k: v for k, v in inline.items() if k.startswith("data-") and k != "data-file"} \
+                == {k: v for k, v in chart.svgs[0].items() if k.startswith("data-")}
             svg = chart.svgs[0]
             assert svg["data-min"] == fmt_num(e["min"]) and svg["data-max"] == fmt_num(e["max"])
             assert float(svg["data-ymin"]) <= e["min"] and float(svg["data-ymax"]) >= e["max"]
@@ -108,8 +112,8 @@ def test_binary_sensor_day_counts_events_and_time_on(built):
     table = next(t for t in parse(page).tables if t and t[0][0] == "Sensor")
     assert table[1][:4] == ["s6-motion", "motion", str(len(rows)), f"{events} events"]
     assert table[1][6] == f"{fmt_num(on_s / 60)} min on"
-    img, chart = charts_of(page)["chart-s6-motion"]
-    svg = (page.parent / img["src"]).read_text()
+    inline, chart = charts_of(page)["chart-s6-motion"]
+    svg = (page.parent / unquote(inline["data-file"])).read_text()
     assert svg.count('<rect class="bar"') == sum(1 for r in rows if r["on_s"] > 0)
     assert "binary" in chart.svgs[0]["class"]
 
@@ -121,8 +125,8 @@ def test_chart_line_follows_the_means(built):
     means = [json.loads(x)["mean"] for x in v.path(rel).read_text().splitlines()
              if '"office-temperature"' in x]
     page = day_html(report.html_dir, "office", facts["day"])
-    img, _ = charts_of(page)["chart-office-temperature"]
-    svg_file = page.parent / img["src"]
+    inline, _ = charts_of(page)["chart-office-temperature"]
+    svg_file = page.parent / unquote(inline["data-file"])
     svg = svg_file.read_text(encoding="utf-8")
     assert svg.startswith('<svg class="va-chart"') and "<style>" in svg
     ymin = float(re.search(r'data-ymin="([^"]+)"', svg).group(1))
@@ -136,6 +140,63 @@ def test_chart_line_follows_the_means(built):
     tol = (ymax - ymin) / ph  # one pixel
     assert all(abs(a - b) <= tol for a, b in zip(back, means, strict=True))
     assert '<polygon class="band"' in svg
+
+
+def test_day_page_inlines_charts_styled_by_the_site(built):
+    """Each chart is an inline <svg> (role, <title>, data attributes) without a <style> of
+    its own, identical to its standalone file minus that style; the figure links the file,
+    and no chart <img> is left."""
+    v, facts, report = built
+    page = day_html(report.html_dir, "office", facts["day"])
+    html = page.read_text(encoding="utf-8")
+    assert '<img class="va-chart"' not in html
+    svgs = re.findall(r'<svg class="va-chart[^"]*".*?</svg>', html, re.S)
+    assert len(svgs) == 5
+    for svg in svgs:
+        assert 'role="img"' in svg and "<style" not in svg and 'width="720"' not in svg
+        title = re.search(r"<title>([^<]+)</title>", svg).group(1)
+        sensor = title.split(":")[0]
+        assert title == f"{sensor}: mean with min–max band"
+        assert re.search(r'aria-label="([^"]+)"', svg).group(1) == (
+            f"Chart of {sensor} on {facts['day']}")
+        for attr in ("data-ymin", "data-ymax", "data-min", "data-max", "data-mean",
+                     "data-points"):
+            assert f' {attr}="' in svg
+        ident = re.search(r' id="([^"]+)"', svg).group(1)
+        href = re.search(r' data-file="([^"]+)"', svg).group(1)
+        standalone = (page.parent / unquote(href)).read_text(encoding="utf-8")
+        assert "<style>" in standalone and "prefers-color-scheme:dark" in standalone
+        assert inline_svg(standalone, ident, href, f"Chart of {sensor} on {facts['day']}") == svg
+        assert f'<a class="va-svg-link" href="{href}">SVG</a>' in html
+    css = (report.html_dir / "assets/stylesheets/vault.css").read_text(encoding="utf-8")
+    assert "svg.va-chart text { fill: var(--va-axis)" in css
+
+
+def test_changed_chart_is_inlined_again_by_an_incremental_build(tmp_path):
+    """A new rollup window changes the chart and so the day page's Markdown (the chart's
+    digest): the incremental build renders that page again with the new inline SVG."""
+    v, _ = Vault.init(tmp_path / "v", "hall")
+    t0 = datetime(2025, 10, 14, tzinfo=UTC)
+
+    def window(i: int, value: float) -> Rollup:
+        start, end = t0 + timedelta(minutes=5 * i), t0 + timedelta(minutes=5 * i + 5)
+        return Rollup(node="hall", sensor="hall-temp", quantity="temperature", unit="°C",
+                      start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      end=end.strftime("%Y-%m-%dT%H:%M:%SZ"), count=5, mean=value,
+                      min=value - 0.5, max=value + 0.5, last=value, stddev=0.1)
+
+    v.append_rollups([window(i, 20 + i / 10) for i in range(12)])
+    v.commit("data", "edit")
+    first = build_site(v, progress=False)
+    page = day_html(first.html_dir, "hall", "2025-10-14")
+    inline, _ = charts_of(page)["chart-hall-temp"]
+    assert inline["data-points"] == "12"
+    v.append_rollups([window(100, 20.4)])   # a later window inside the day's range
+    v.commit("more data", "edit")
+    second = build_site(v, progress=False)
+    assert not second.full and second.html_rendered >= 1
+    inline, chart = charts_of(page)["chart-hall-temp"]
+    assert inline["data-points"] == "13" == chart.svgs[0]["data-points"]
 
 
 def test_home_lists_nodes_observations_conflicts_dates(built):

@@ -594,7 +594,9 @@ def run_mkdocs(config_file: Path, dirty: bool,
             count[0] += 1
             if bar is not None:
                 bar.advance()
-            return output
+            # after the search plugin has indexed the page: the SVG is never parsed as text
+            src = getattr(page.file, "abs_src_path", None)
+            return inline_page_charts(output, Path(src).parent) if src else output
 
     with _quiet_mkdocs() as collected:
         try:
@@ -608,6 +610,25 @@ def run_mkdocs(config_file: Path, dirty: bool,
         except (MkDocsException, yaml.YAMLError) as e:
             raise SiteBuildError(f"mkdocs build failed: {e}") from e
     return count[0], collected.messages
+
+
+def inline_page_charts(html: str, page_dir: Path) -> str:
+    """Inline the chart SVGs of one rendered page (see :func:`.charts.inline_charts`);
+    ``page_dir`` is the folder of the page's Markdown, which chart ``src`` paths are
+    relative to. A chart file that cannot be read stays an ``<img>``."""
+    from urllib.parse import unquote
+
+    from .charts import inline_charts
+
+    def read(src: str) -> str | None:
+        if "://" in src or src.startswith("/"):
+            return None
+        try:
+            return (page_dir / unquote(src)).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    return inline_charts(html, read)
 
 
 # -- search index ---------------------------------------------------------------------------------

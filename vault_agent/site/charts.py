@@ -7,15 +7,24 @@ break the line, so missing data is visible rather than interpolated.
 
 The SVG carries its scale in ``data-*`` attributes (``data-ymin``, ``data-ymax``,
 ``data-min``, ``data-max``, ``data-mean``) so tests and scripts can check the numbers.
+
+Each chart is written once, as a standalone SVG file with its own ``<style>`` (colours for a
+white background, and a ``prefers-color-scheme: dark`` variant). Day pages reference it with
+an ``<img>`` that :func:`inline_charts` replaces, after MkDocs has rendered the page, by the
+same SVG without its ``<style>``: the page's CSS (mkdocs-material's palette variables) then
+colours it, so the chart follows the site's light/dark toggle. Markdown and the search
+indexer never parse the SVG markup.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from html import escape
+from html import escape, unescape
 
 from ..vault.layout import parse_iso
 
@@ -123,13 +132,22 @@ def points_from_rollups(rollups: Sequence, day: date, binary: bool = False) -> l
     return sorted(out, key=lambda p: p.t)
 
 
-STYLE = (  # a standalone SVG (shown with <img>) cannot see the page's CSS
-    "<style>.band{fill:rgba(29,111,184,.2)}.mean{fill:none;stroke:#1d6fb8;stroke-width:1.6;"
-    "stroke-linejoin:round}.mean-dot{fill:#1d6fb8}.bar{fill:#d9822b}"
-    ".grid,.hgrid{stroke:rgba(128,128,128,.22);stroke-width:1}"
-    "text{fill:#7a7a7a;font:11px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
+# A standalone SVG (opened on its own, or shown with <img>) cannot see the page's CSS, so it
+# carries colours of its own: for a white background, and a dark variant when the viewer
+# prefers one. Inlined in a page, the chart loses this <style> and takes the site's
+# (site/overrides/assets/stylesheets/vault.css). Text is #5f6368 on white (6.3:1) and
+# #c4c7cc on #1e2129 (10:1), WCAG 2.1 contrast ratios.
+STYLE = (
+    "<style>svg{background:#fff}.band{fill:rgba(29,111,184,.2)}"
+    ".mean{fill:none;stroke:#1d6fb8;stroke-width:1.6;stroke-linejoin:round}"
+    ".mean-dot{fill:#1d6fb8}.bar{fill:#d9822b}"
+    ".grid,.hgrid{stroke:rgba(0,0,0,.1);stroke-width:1}"
+    "text{fill:#5f6368;font:11px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
     ".ytick,.unit{text-anchor:end}.unit{font-weight:600}.xtick,.empty{text-anchor:middle}"
-    ".empty{font-size:14px}</style>")
+    ".empty{font-size:14px}"
+    "@media (prefers-color-scheme:dark){svg{background:#1e2129}text{fill:#c4c7cc}"
+    ".band{fill:rgba(110,170,230,.25)}.mean{stroke:#7db7ee}.mean-dot{fill:#7db7ee}"
+    ".bar{fill:#f0a04b}.grid,.hgrid{stroke:rgba(255,255,255,.12)}}</style>")
 
 
 def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
@@ -210,3 +228,73 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
             f'data-points="{len(points)}"{stats} xmlns="http://www.w3.org/2000/svg">'
             f'<title>{escape(title)}</title>{STYLE if standalone else ""}{"".join(parts)}</svg>'
             + ("\n" if standalone else ""))
+
+
+def chart_digest(svg: str) -> str:
+    """A short content hash of a chart's SVG (12 hex digits of SHA-256). Day pages carry it
+    on the chart's ``<img>``, so a changed chart changes the page's Markdown and an
+    incremental build renders that page (and inlines the new chart) again."""
+    return hashlib.sha256(svg.encode("utf-8")).hexdigest()[:12]
+
+
+_SIZE_RE = re.compile(r' width="\d+" height="\d+"')
+_STYLE_RE = re.compile(r"<style>.*?</style>", re.S)
+_IMG_RE = re.compile(r'<img class="va-chart"[^>]*>')
+_ATTR_RE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def inline_svg(standalone: str, chart_id: str = "", href: str = "", label: str = "") -> str:
+    """The page-embedded form of a standalone chart SVG (from :func:`day_chart` with
+    ``standalone=True``): without its ``<style>`` and fixed pixel size, so the page's CSS
+    colours it and it scales to the column.
+
+    Args:
+        standalone: the SVG file's text.
+        chart_id: ``id`` for the ``<svg>`` (replaces one the file has).
+        href: URL of the standalone file, kept as ``data-file``.
+        label: accessible name (``aria-label``, e.g. the ``<img>``'s alt text naming the
+            day); the ``<title>`` then serves as the description. Default: the file's.
+    Raises:
+        ValueError: ``standalone`` is not an ``<svg class="va-chart" …>`` chart.
+    """
+    text = standalone.strip()
+    if not text.startswith('<svg class="va-chart') or ">" not in text:
+        raise ValueError("not a va-chart SVG")
+    head, body = text.split(">", 1)
+    head = _SIZE_RE.sub("", head, count=1)
+    head = re.sub(r' id="[^"]*"', "", head, count=1)
+    if label:
+        head = re.sub(r' aria-label="[^"]*"', lambda _: f' aria-label="{escape(label)}"',
+                      head, count=1)
+    cls_end = head.index('"', len('<svg class="')) + 1
+    extra = (f' id="{escape(chart_id)}"' if chart_id else "") + (
+        f' data-file="{escape(href)}"' if href else "")
+    head = head[:cls_end] + extra + head[cls_end:]
+    return f"{head}>{_STYLE_RE.sub('', body, count=1)}"
+
+
+def inline_charts(html: str, read: Callable[[str], str | None]) -> str:
+    """Replace each chart ``<img class="va-chart" …>`` of a rendered page by its inline SVG.
+
+    Args:
+        html: the page's HTML.
+        read: gives the standalone SVG text for an ``<img>``'s ``src`` (a URL-quoted path
+            relative to the page), or None when it cannot; such an ``<img>`` is left as it is.
+    Returns:
+        the HTML with the charts inlined (unchanged when it has none).
+    """
+    if '<img class="va-chart"' not in html:
+        return html
+
+    def one(m: re.Match[str]) -> str:
+        attrs = {k: unescape(v) for k, v in _ATTR_RE.findall(m.group(0))}
+        src = attrs.get("src", "")
+        text = read(src) if src else None
+        if not text:
+            return m.group(0)
+        try:
+            return inline_svg(text, attrs.get("id", ""), src, attrs.get("alt", ""))
+        except ValueError:
+            return m.group(0)
+
+    return _IMG_RE.sub(one, html)

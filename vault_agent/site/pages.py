@@ -22,7 +22,7 @@ from ..vault import layout
 from ..vault.records import Observation, Rollup
 from . import urls
 from .catalog import Catalog, DaySummary, NoteMeta, SensorDay
-from .charts import HEIGHT, WIDTH, day_chart, fmt_num, points_from_rollups
+from .charts import HEIGHT, WIDTH, chart_digest, day_chart, fmt_num, points_from_rollups
 
 LATEST_ON_HOME = 12
 RECENT_DATES_ON_HOME = 14
@@ -305,8 +305,11 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
     and hourly means (collapsed).
 
     Returns:
-        (Markdown, {chart file path: SVG text}). Charts are separate SVG files shown
-        with ``<img>``: Markdown and the search indexer never parse their markup.
+        (Markdown, {chart file path: SVG text}). Charts are separate SVG files referenced
+        by ``<img>`` (with the SVG's digest, so a changed chart changes the Markdown); the
+        build inlines them into the rendered HTML (:func:`.charts.inline_charts`), so
+        Markdown and the search indexer never parse their markup. Each figure links to its
+        standalone SVG file.
     """
     frm = urls.day_page(node, day)
     title = f"{node} · {day}"
@@ -343,8 +346,10 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
             pts = points_from_rollups(by_sensor.get(s.sensor, []), d, binary=s.binary)
             unit = "on" if s.binary else s.unit
             chart_rel = urls.chart_file(node, day, s.sensor)
-            charts[chart_rel] = day_chart(pts, label=s.sensor, unit=unit, binary=s.binary,
-                                          standalone=True)
+            chart_id = f"chart-{urls.sensor_anchor(s.sensor)[7:]}"
+            svg = day_chart(pts, label=s.sensor, unit=unit, binary=s.binary,
+                            chart_id=chart_id, standalone=True)
+            charts[chart_rel] = svg
             src = _html_href(frm, chart_rel)
             alt = f"Chart of {s.sensor} on {day}"
             caption = (f"{s.events or 0} events, {fmt_num((s.on_s or 0) / 60)} min on"
@@ -352,10 +357,10 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
                        f"{hhmm(s.min_at)}, max {fmt_num(s.max)} at {hhmm(s.max_at)}")
             out.append(f"### {cell(s.sensor)} {{ #{urls.sensor_anchor(s.sensor)} }}\n")
             out.append(f'<figure class="va-figure" data-search-exclude="true">'
-                       f'<img class="va-chart" id="chart-{urls.sensor_anchor(s.sensor)[7:]}" '
-                       f'src="{src}" alt="{esc(alt)}" width="{WIDTH}" height="{HEIGHT}" '
-                       f'loading="lazy">'
-                       f"<figcaption>{esc(s.quantity or s.sensor)}: {esc(caption)}</figcaption>"
+                       f'<img class="va-chart" id="{chart_id}" src="{src}" alt="{esc(alt)}" '
+                       f'width="{WIDTH}" height="{HEIGHT}" data-digest="{chart_digest(svg)}">'
+                       f"<figcaption>{esc(s.quantity or s.sensor)}: {esc(caption)} · "
+                       f'<a class="va-svg-link" href="{src}">SVG</a></figcaption>'
                        "</figure>\n")
         out.append(hourly_table(rollups, sensors))
     return "\n".join(out), charts
