@@ -146,12 +146,13 @@ def parse(path: Path) -> Page:
 
 
 def charts_of(page_path: Path) -> dict[str, tuple[dict[str, str], Page]]:
-    """The chart images of a built page: id → (img attributes, parsed SVG file)."""
+    """The charts of a built page, inlined as ``<svg class="va-chart">`` with a
+    ``data-file`` link to the standalone SVG: id → (inline svg attributes, parsed SVG file)."""
     from urllib.parse import unquote
     out = {}
-    for img in parse(page_path).imgs:
-        if "va-chart" in img.get("class", ""):
-            out[img["id"]] = (img, parse(page_path.parent / unquote(img["src"])))
+    for svg in parse(page_path).svgs:
+        if "va-chart" in svg.get("class", "").split():
+            out[svg["id"]] = (svg, parse(page_path.parent / unquote(svg["data-file"])))
     return out
 
 
