@@ -192,7 +192,7 @@ def test_names_with_spaces_and_non_ascii(tmp_path):
     assert "Mein Tresör" in parse(rep.html_dir / "index.html").text
     day = parse(day_html(rep.html_dir, "kitchen", "2025-10-14"))
     assert "sensor-küche-temp-1" in day.ids
-    assert "chart-küche-temp-1" in {i.get("id") for i in day.imgs}
+    assert "chart-küche-temp-1" in {i.get("id") for i in day.svgs}   # inlined chart
     assert (day_html(rep.html_dir, "kitchen", "2025-10-14").parent / "2025-10-14"
             / "küche-temp-1.svg").is_file()
     fridge = rep.html_dir / "kb/Räume und Geräte/Kühlschrank (alt).html"
