@@ -228,16 +228,87 @@ def test_builtin_search_finds_pages(site, browser, scheme):
     assert "CO2 peak in the afternoon" in titles
 
 
-def test_charts_load_with_size(site, browser):
+def test_charts_are_inline_with_size(site, browser):
     html, base, profile, facts = site
     browser.goto(base + "nodes/office/days/2015-02-03.html")
-    # the charts are lazy images: ask for all of them, as scrolling down would
-    browser.wait_for("(() => { const imgs = document.querySelectorAll('img.va-chart');"
-                     " imgs.forEach(i => { i.loading = 'eager'; }); return imgs.length; })()")
     boxes = browser.wait_for(
-        "(() => { const imgs = Array.from(document.querySelectorAll('img.va-chart'));"
-        " if (!imgs.length || !imgs.every(i => i.complete)) return null;"
-        " return imgs.map(i => [i.naturalWidth, i.getBoundingClientRect().width,"
-        " i.getBoundingClientRect().height]); })()")
-    assert boxes and len(boxes) == 5
-    assert all(nat == 720 and w > 500 and h > 120 for nat, w, h in boxes), boxes
+        "(() => { if (document.readyState !== 'complete') return null;"
+        " const svgs = Array.from(document.querySelectorAll('svg.va-chart'));"
+        " return [document.querySelectorAll('img.va-chart').length, ...svgs.map(s =>"
+        " [s.getBoundingClientRect().width, s.getBoundingClientRect().height,"
+        "  s.querySelector('title').textContent])]; })()")
+    assert boxes and boxes[0] == 0 and len(boxes) == 6, boxes
+    assert all(w > 500 and h > 120 and t.endswith("band") for w, h, t in boxes[1:]), boxes
+
+
+def luminance(css_colour: str) -> float:
+    """Relative luminance (WCAG 2.1) of a computed ``rgb(...)``/``rgba(...)`` colour,
+    alpha ignored: 0 black … 1 white."""
+    r, g, b = (float(x) / 255 for x in css_colour[css_colour.index("(") + 1:-1].split(",")[:3])
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+CHART_COLOURS = (
+    "(() => { const svg = document.querySelector('svg.va-chart'); if (!svg) return null;"
+    " const st = e => getComputedStyle(e);"
+    " return {scheme: document.body.getAttribute('data-md-color-scheme'),"
+    " axis: st(svg.querySelector('text.xtick')).fill,"
+    " unit: st(svg.querySelector('text.unit')).fill,"
+    " line: st(svg.querySelector('.mean')).stroke,"
+    " chart_bg: st(svg).backgroundColor,"
+    " caption: st(svg.closest('figure').querySelector('figcaption')).color}; })()")
+
+
+def test_charts_follow_the_palette_toggle(site, browser):
+    """Clicking material's palette toggle (light → slate) turns the chart's axis text light
+    and its background dark, and back; in both schemes the axis text contrasts with the
+    chart background, as does the caption with the page."""
+    html, base, profile, facts = site
+    browser.goto(base + "nodes/office/days/2015-02-03.html")
+    light = browser.wait_for(CHART_COLOURS)
+    assert light and light["scheme"] == "default", light
+    browser.call("Runtime.evaluate", browser.session, expression=(
+        "document.querySelector('label[for=\"__palette_1\"]').click()"))
+    dark = browser.wait_for(CHART_COLOURS.replace(
+        "if (!svg) return null;",
+        "if (!svg || document.body.getAttribute('data-md-color-scheme') !== 'slate')"
+        " return null;"))
+    assert dark and dark["scheme"] == "slate", dark
+    assert luminance(light["axis"]) < 0.2 < 0.5 < luminance(dark["axis"]), (light, dark)
+    assert luminance(dark["unit"]) > 0.6 and luminance(light["unit"]) < 0.1
+    assert luminance(light["chart_bg"]) > 0.8 and luminance(dark["chart_bg"]) < 0.05
+    assert luminance(dark["caption"]) > 0.5 > luminance(light["caption"])
+    assert light["line"] != dark["line"] and luminance(dark["line"]) > luminance(light["line"])
+    browser.call("Runtime.evaluate", browser.session, expression=(
+        "document.querySelector('label[for=\"__palette_0\"]').click()"))
+    back = browser.wait_for(CHART_COLOURS.replace(
+        "if (!svg) return null;",
+        "if (!svg || document.body.getAttribute('data-md-color-scheme') !== 'default')"
+        " return null;"))
+    assert back == light
+
+
+def test_standalone_svg_follows_prefers_color_scheme(site, browser):
+    """The linked SVG file, opened on its own, has its own light and dark colours."""
+    html, base, profile, facts = site
+    url = base + "nodes/office/days/2015-02-03/office-co2.svg"
+    expr = ("(() => { const t = document.querySelector('text.xtick'); if (!t) return null;"
+            " return [getComputedStyle(t).fill,"
+            " getComputedStyle(document.documentElement).backgroundColor]; })()")
+    found = {}
+    try:
+        for scheme in ("light", "dark"):
+            browser.call("Emulation.setEmulatedMedia", browser.session,
+                         features=[{"name": "prefers-color-scheme", "value": scheme}])
+            browser.goto(url)
+            browser.wait_for(expr)
+            time.sleep(0.2)
+            found[scheme] = browser.wait_for(expr)
+    finally:
+        browser.call("Emulation.setEmulatedMedia", browser.session, features=[])
+    (light_text, light_bg), (dark_text, dark_bg) = found["light"], found["dark"]
+    assert luminance(light_bg) > 0.99 and luminance(light_text) < 0.2
+    assert luminance(dark_bg) < 0.05 and luminance(dark_text) > 0.5

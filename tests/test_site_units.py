@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +74,85 @@ def test_binary_chart_draws_on_fraction_bars():
 
 def test_empty_chart_says_no_data():
     assert "no data" in charts.day_chart([], label="x")
+
+
+def _both_kinds() -> list[tuple[list[charts.Point], bool]]:
+    t0 = datetime(2025, 10, 14, tzinfo=UTC)
+    rs = [_r(t0 + timedelta(minutes=5 * i), 20 + i, 19 + i, 21 + i) for i in range(3)]
+    rs.append(_r(t0 + timedelta(hours=12), 30, 29, 31))
+    f = "%Y-%m-%dT%H:%M:%SZ"
+    motion = Rollup(node="n1", sensor="m", quantity="motion", unit="", start=t0.strftime(f),
+                    end=(t0 + timedelta(minutes=5)).strftime(f), count=3, events=3, on_s=150.0)
+    return [(charts.points_from_rollups(rs, date(2025, 10, 14)), False),
+            (charts.points_from_rollups([motion], date(2025, 10, 14), binary=True), True),
+            ([], False)]
+
+
+@pytest.mark.parametrize("pts,binary", _both_kinds())
+def test_inlined_chart_is_coloured_by_classes_not_fixed_colours(pts, binary):
+    """The page-embedded chart has no <style>, no colour attributes and no fixed size:
+    every drawn element carries a class the site's CSS colours with material's variables;
+    the standalone file has a light style and a prefers-color-scheme: dark one."""
+    import re
+    standalone = charts.day_chart(pts, label="t", unit="°C", binary=binary, chart_id="chart-t",
+                                  standalone=True)
+    assert standalone.count("<style>") == 1 and "@media (prefers-color-scheme:dark)" in standalone
+    assert 'width="720" height="220"' in standalone
+    inline = charts.inline_svg(standalone, "chart-t")
+    assert inline == charts.day_chart(pts, label="t", unit="°C", binary=binary,
+                                      chart_id="chart-t")
+    assert "<style" not in inline and "#" not in inline.split("</title>", 1)[1]
+    assert not re.search(r'\s(fill|stroke|color|style)=', inline)
+    assert 'role="img"' in inline and "<title>t: " in inline
+    assert not re.search(r'<svg[^>]* (width|height)=', inline)
+    drawn = re.findall(r"<(line|text|rect|polygon|polyline|circle)\b([^>]*)>", inline)
+    assert drawn and all(' class="' in attrs for _, attrs in drawn)
+    css = (Path(__file__).parents[1] / "site/overrides/assets/stylesheets/vault.css").read_text()
+    for cls in {re.search(r' class="([^"]+)"', a).group(1) for _, a in drawn} - {"ytick",
+                                                                                "xtick", "empty"}:
+        rule = re.search(rf"svg\.va-chart [^{{]*\.{cls}\b[^{{]*\{{([^}}]*)\}}", css)
+        assert rule and "var(--" in rule.group(1), cls
+    assert re.search(r"svg\.va-chart text \{ fill: var\(--", css)
+
+
+def test_inline_charts_replaces_chart_images_only():
+    svg = charts.day_chart(_both_kinds()[0][0], label="t a", unit="°C", standalone=True)
+    files = {"2025-10-14/t-a.svg": svg, "2025-10-14/bad.svg": "<p>not a chart</p>"}
+    page = ('<p><img class="va-chart" id="chart-t-a" src="2025-10-14/t-a.svg" '
+            'alt="Chart of t &amp; a" width="720" height="220" data-digest="x"></p>'
+            '<img class="va-chart" id="chart-gone" src="2025-10-14/gone.svg" alt="">'
+            '<img class="va-chart" id="chart-bad" src="2025-10-14/bad.svg" alt="">'
+            '<img src="photo.png" alt="a photo">')
+    out = charts.inline_charts(page, files.get)
+    assert out.count("<svg") == 1 and out.count("<img") == 3
+    assert '<svg class="va-chart" id="chart-t-a" data-file="2025-10-14/t-a.svg"' in out
+    assert 'aria-label="Chart of t &amp; a"' in out and "<title>t a: mean" in out
+    assert 'src="2025-10-14/gone.svg"' in out and 'src="2025-10-14/bad.svg"' in out
+    assert charts.inline_charts("<p>no charts</p>", files.get) == "<p>no charts</p>"
+    with pytest.raises(ValueError):
+        charts.inline_svg("<p>not a chart</p>")
+
+
+def test_day_page_refers_to_each_chart_with_its_digest():
+    """The Markdown holds an <img> per chart carrying the SVG's digest (a changed chart is a
+    changed page for the incremental build) and a link to the SVG file."""
+    from vault_agent.site.catalog import summarize_day
+    from vault_agent.site.pages import day_page
+    t0 = datetime(2025, 10, 14, tzinfo=UTC)
+    rs = [_r(t0 + timedelta(minutes=5 * i), 20 + i, 19 + i, 21 + i) for i in range(3)]
+    rel = "agents/n1/sensors/2025/10/2025-10-14.jsonl"
+    text, files = day_page("n1", "2025-10-14", rs, summarize_day("n1", "2025-10-14", rel, rs, 0),
+                           [], None, None)
+    (chart_rel, svg), = files.items()
+    assert chart_rel == "nodes/n1/days/2025-10-14/t.svg"
+    assert f'data-digest="{charts.chart_digest(svg)}"' in text
+    assert '<img class="va-chart" id="chart-t" src="2025-10-14/t.svg"' in text
+    assert '<a class="va-svg-link" href="2025-10-14/t.svg">SVG</a>' in text
+    rs2 = rs[:2] + [_r(t0 + timedelta(minutes=10), 23, 19, 24)]
+    text2, files2 = day_page("n1", "2025-10-14", rs2,
+                             summarize_day("n1", "2025-10-14", rel, rs2, 0), [], None, None)
+    assert files2[chart_rel] != svg
+    assert f'data-digest="{charts.chart_digest(files2[chart_rel])}"' in text2
 
 
 def test_summarize_day_weights_means_by_count_and_keeps_extreme_times():
