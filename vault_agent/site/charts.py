@@ -135,8 +135,8 @@ def points_from_rollups(rollups: Sequence, day: date, binary: bool = False) -> l
 # A standalone SVG (opened on its own, or shown with <img>) cannot see the page's CSS, so it
 # carries colours of its own: for a white background, and a dark variant when the viewer
 # prefers one. Inlined in a page, the chart loses this <style> and takes the site's
-# (site/overrides/assets/stylesheets/vault.css). Text is #5f6368 on white (6.3:1) and
-# #c4c7cc on #1e2129 (10:1), WCAG 2.1 contrast ratios.
+# (site/overrides/assets/stylesheets/vault.css). Text is #5f6368 on white (6.0:1) and
+# #c4c7cc on #1e2129 (9.5:1), WCAG 2.1 contrast ratios.
 STYLE = (
     "<style>svg{background:#fff}.band{fill:rgba(29,111,184,.2)}"
     ".mean{fill:none;stroke:#1d6fb8;stroke-width:1.6;stroke-linejoin:round}"
