@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.core_fixtures import NODE, T0, make_vault, rollup
 from vault_agent.errors import RecordError, VaultError
-from vault_agent.vault import Observation, Rollup, Vault
+from vault_agent.vault import Observation, Rollup, Vault, core
 from vault_agent.vault.hlc import Timestamp
 from vault_agent.vault.records import parse_observation, parse_rollup_line
 
@@ -150,14 +150,21 @@ def test_observation_sequence_and_memory_kind(tmp_path):
     assert [r for r, _ in v2.iter_observations(NODE, sub="memory")] == [r3]
 
 
-def test_observation_naive_time_is_utc_and_suspect_clock_flagged(tmp_path):
+def test_observation_naive_time_is_utc_and_suspect_clock_flagged(tmp_path, monkeypatch):
     v = make_vault(tmp_path)
     _, obs = v.write_observation("x", created=datetime(2025, 10, 14, 3, 0))
     assert obs.created == "2025-10-14T03:00:00Z"
-    # 2025 is before this vault's creation (now): the wall clock is suspect
-    assert obs.extra["clock"] == "suspect"
+    # a note about data older than the vault (backfill, replay) is not suspect itself
+    assert "clock" not in obs.extra
     _, ok = v.write_observation("y")
     assert "clock" not in ok.extra
+    # dated more than a day ahead of the clock and of every HLC seen: suspect
+    _, ahead = v.write_observation("z", created=datetime.now(UTC) + timedelta(days=3))
+    assert ahead.extra["clock"] == "suspect"
+    # the node's own clock reads before the vault's creation (no RTC, booted in 1970)
+    monkeypatch.setattr(core, "_now", lambda: datetime(1970, 1, 1, tzinfo=UTC))
+    _, early = v.write_observation("w")
+    assert early.extra["clock"] == "suspect"
 
 
 def test_write_observation_refuses_invalid_confidence(tmp_path):

@@ -489,9 +489,15 @@ class Vault:
         return self._seq
 
     def clock_suspect(self, t: datetime) -> bool:
-        """True for a wall time before the vault's creation or > 1 day past the newest HLC."""
-        newest = self.hlc.last.wall() if self.hlc.last.physical else _now()
-        return t < self.created or t > max(newest, _now()) + timedelta(days=1)
+        """True when this node's wall clock reads before the vault's creation (a Pi
+        without RTC booted in 1970), or when the record time ``t`` (UTC) is more than a
+        day past both the clock and the newest HLC seen (DESIGN.md §3.4).
+
+        A ``t`` before the vault's creation is not suspect by itself: a backfill or a
+        replay writes notes about data older than the vault, dated by that data."""
+        now = _now()
+        newest = self.hlc.last.wall() if self.hlc.last.physical else now
+        return now < self.created or t > max(newest, now) + timedelta(days=1)
 
     def write_observation(self, body: str, *, title: str = "", sensors: Iterable[str] = (),
                           window: dict[str, str] | None = None, confidence: float | None = None,
