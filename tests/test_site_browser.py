@@ -262,6 +262,16 @@ CHART_COLOURS = (
     " caption: st(svg.closest('figure').querySelector('figcaption')).color}; })()")
 
 
+def toggle_palette(browser, index: int, scheme: str) -> dict | None:
+    """Click material's palette toggle ``index``; the chart colours once ``scheme`` is on."""
+    browser.call("Runtime.evaluate", browser.session, expression=(
+        f"document.querySelector('label[for=\"__palette_{index}\"]').click()"))
+    return browser.wait_for(CHART_COLOURS.replace(
+        "if (!svg) return null;",
+        f"if (!svg || document.body.getAttribute('data-md-color-scheme') !== '{scheme}')"
+        " return null;"))
+
+
 def test_charts_follow_the_palette_toggle(site, browser):
     """Clicking material's palette toggle (light → slate) turns the chart's axis text light
     and its background dark, and back; in both schemes the axis text contrasts with the
@@ -270,24 +280,14 @@ def test_charts_follow_the_palette_toggle(site, browser):
     browser.goto(base + "nodes/office/days/2015-02-03.html")
     light = browser.wait_for(CHART_COLOURS)
     assert light and light["scheme"] == "default", light
-    browser.call("Runtime.evaluate", browser.session, expression=(
-        "document.querySelector('label[for=\"__palette_1\"]').click()"))
-    dark = browser.wait_for(CHART_COLOURS.replace(
-        "if (!svg) return null;",
-        "if (!svg || document.body.getAttribute('data-md-color-scheme') !== 'slate')"
-        " return null;"))
+    dark = toggle_palette(browser, 1, "slate")
     assert dark and dark["scheme"] == "slate", dark
     assert luminance(light["axis"]) < 0.2 < 0.5 < luminance(dark["axis"]), (light, dark)
     assert luminance(dark["unit"]) > 0.6 and luminance(light["unit"]) < 0.1
     assert luminance(light["chart_bg"]) > 0.8 and luminance(dark["chart_bg"]) < 0.05
     assert luminance(dark["caption"]) > 0.5 > luminance(light["caption"])
     assert light["line"] != dark["line"] and luminance(dark["line"]) > luminance(light["line"])
-    browser.call("Runtime.evaluate", browser.session, expression=(
-        "document.querySelector('label[for=\"__palette_0\"]').click()"))
-    back = browser.wait_for(CHART_COLOURS.replace(
-        "if (!svg) return null;",
-        "if (!svg || document.body.getAttribute('data-md-color-scheme') !== 'default')"
-        " return null;"))
+    back = toggle_palette(browser, 0, "default")
     assert back == light
 
 

@@ -180,13 +180,21 @@ def _hub_refs(hub: Path) -> list[str]:
     return list(pygit2.Repository(str(hub)).references)
 
 
-def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
-    ssh_home()
+def node_on_ssh_hub(tmp_path, sshd, rollups: int = 0) -> tuple[Path, str, Vault]:
+    """A bare hub reached over SSH and node-a with ``rollups`` rollup lines and the hub
+    as its peer "nas": (hub path, its ssh:// URL, node-a's vault). Call ``ssh_home``
+    first."""
     hub = make_hub(tmp_path)
     url = sshd.url(hub)
     a, _ = Vault.init(tmp_path / "node-a", "node-a")
     add_peer(a, "nas", url)
-    a.append_rollups([rollup("node-a", i) for i in range(5)])
+    a.append_rollups([rollup("node-a", i) for i in range(rollups)])
+    return hub, url, a
+
+
+def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
+    ssh_home()
+    hub, url, a = node_on_ssh_hub(tmp_path, sshd, rollups=5)
     ra = sync_all(a, timeout_s=20)
     assert ra.ok and ra.peers[0].status == "ok" and ra.peers[0].pushed, ra.as_dict()
     assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
@@ -215,11 +223,7 @@ def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
 def test_join_over_ssh(tmp_path, sshd, ssh_home):
     """``vault init --from ssh://…`` (the documented way to join) and its first sync."""
     ssh_home()
-    hub = make_hub(tmp_path)
-    url = sshd.url(hub)
-    a, _ = Vault.init(tmp_path / "node-a", "node-a")
-    add_peer(a, "nas", url)
-    a.append_rollups([rollup("node-a", 0)])
+    hub, url, a = node_on_ssh_hub(tmp_path, sshd, rollups=1)
     assert sync_all(a, timeout_s=20).ok
     run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", url)
     b = Vault.open(tmp_path / "node-b")
@@ -237,9 +241,7 @@ def test_unknown_host_key_is_refused(tmp_path, sshd, ssh_home, known):
     other = (sshd.client_key.with_suffix(".pub").read_text().split())
     ssh_home(known_hosts="" if known == "empty"
              else f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n")
-    hub = make_hub(tmp_path)
-    a, _ = Vault.init(tmp_path / "node-a", "node-a")
-    add_peer(a, "nas", sshd.url(hub))
+    hub, _, a = node_on_ssh_hub(tmp_path, sshd)
     before = head_and_status(a)
     r = sync_all(a, timeout_s=20)
     (p,) = r.peers
@@ -272,9 +274,7 @@ def test_join_refuses_an_unknown_host(tmp_path, sshd, ssh_home):
 
 def test_no_usable_key_fails_clearly(tmp_path, sshd, ssh_home):
     ssh_home(key=False)
-    hub = make_hub(tmp_path)
-    a, _ = Vault.init(tmp_path / "node-a", "node-a")
-    add_peer(a, "nas", sshd.url(hub))
+    hub, _, a = node_on_ssh_hub(tmp_path, sshd)
     before = head_and_status(a)
     r = sync_all(a, timeout_s=20)
     (p,) = r.peers
