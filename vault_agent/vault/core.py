@@ -181,8 +181,9 @@ class Vault:
         from ..sync.transport import clone_callbacks  # SSH keys + known_hosts, as sync
         existed = root.exists()
         try:
+            cb = clone_callbacks(url)
             pygit2.clone_repository(url, str(root), checkout_branch=git.BRANCH,
-                                    callbacks=clone_callbacks(url))
+                                    callbacks=cb, remote=cb.clone_remote)
             if not (root / "vault.toml").is_file():
                 raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
             cls(root, node)  # vault.toml must be valid and of a schema we know
