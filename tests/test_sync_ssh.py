@@ -63,6 +63,7 @@ class SshServer:
     client_key: Path       # private key; the public key is next to it (.pub)
     git_only_key: Path     # authorised only for git-shell (the docs' restriction)
     log: Path
+    alias_key: Path        # authorised too; installed as ~/.ssh/nas_key (IdentityFile)
 
     def url(self, path: Path, user: str | None = "") -> str:
         """``ssh://user@127.0.0.1:PORT/abs/path`` (user None: no user in the URL)."""
@@ -105,9 +106,11 @@ def sshd(tmp_path_factory) -> Iterator[SshServer]:
     _keygen(d / "host_ed25519")
     _keygen(d / "client_ed25519")
     _keygen(d / "gitonly_ed25519")
+    _keygen(d / "nas_ed25519")
     (d / "authorized_keys").write_text(
         (d / "client_ed25519.pub").read_text()
-        + GIT_ONLY + " " + (d / "gitonly_ed25519.pub").read_text())
+        + GIT_ONLY + " " + (d / "gitonly_ed25519.pub").read_text()
+        + (d / "nas_ed25519.pub").read_text())
     if os.geteuid() == 0:
         # sshd run as root needs its privilege-separation folder, which the (not
         # started) system service would create.
@@ -130,7 +133,7 @@ def sshd(tmp_path_factory) -> Iterator[SshServer]:
                         f"{START_TIMEOUT_S:g} s:\n{log.read_text()}")
         pub = (d / "host_ed25519.pub").read_text().split()
         yield SshServer(port, f"{pub[0]} {pub[1]}", d / "client_ed25519",
-                        d / "gitonly_ed25519", log)
+                        d / "gitonly_ed25519", log, d / "nas_ed25519")
     finally:
         proc.terminate()
         try:
@@ -405,3 +408,115 @@ def test_silent_server_times_out(tmp_path, ssh_home, banner):
     assert "timed out after 1.5 s" in p.error, p.error
     assert 1.4 < elapsed < 10, elapsed
     assert head_and_status(a) == before
+
+
+# --- ~/.ssh/config Host aliases (resolved with ``ssh -G``) ---------------------------
+
+
+def alias_home(ssh_home: HomeFactory, sshd: SshServer, port: int | None = None,
+               extra: str = "", known_hosts: str | None = None, pub: bool = True) -> Path:
+    """A HOME without id_* keys whose ``~/.ssh/config`` makes ``nas`` an alias of this
+    sshd (or of ``port``), with the key as ``~/.ssh/nas_key`` (IdentityFile)."""
+    home = ssh_home(key=False, known_hosts=known_hosts)
+    ssh = home / ".ssh"
+    shutil.copyfile(sshd.alias_key, ssh / "nas_key")
+    (ssh / "nas_key").chmod(0o600)
+    if pub:
+        shutil.copyfile(sshd.alias_key.with_suffix(".pub"), ssh / "nas_key.pub")
+    (ssh / "config").write_text(
+        f"Host nas\n  HostName 127.0.0.1\n  Port {port or sshd.port}\n"
+        f"  User {getpass.getuser()}\n  IdentityFile ~/.ssh/nas_key\n{extra}"
+        "Host *\n  ServerAliveInterval 30\n")
+    return home
+
+
+def _fingerprint(key: Path) -> str:
+    out = subprocess.run(["ssh-keygen", "-l", "-f", str(key)], check=True,
+                         capture_output=True, text=True).stdout
+    return out.split()[1]     # "256 SHA256:… comment (ED25519)"
+
+
+needs_ssh = pytest.mark.skipif(not shutil.which("ssh"),
+                               reason="ssh is missing (apt-get install openssh-client)")
+
+
+@needs_ssh
+def test_two_nodes_sync_through_a_host_alias(tmp_path, sshd, ssh_home):
+    alias_home(ssh_home, sshd)
+    hub = make_hub(tmp_path)
+    url = f"ssh://nas{hub}"
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "hub", url)
+    a.append_rollups([rollup("node-a", i) for i in range(3)])
+    ra = sync_all(a, timeout_s=20)
+    assert ra.ok and ra.peers[0].pushed, ra.as_dict()
+    assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
+    assert a.repo.remotes["hub"].url == url       # stored as written, resolved per sync
+    assert "refs/remotes/hub/main" in a.repo.references
+
+    b, _ = Vault.init(tmp_path / "node-b", "node-b", from_url=str(hub))
+    b.repo.remotes.delete("origin")      # B reaches the hub only through the alias
+    add_peer(b, "hub", url)
+    rep = json.loads(run("sync", "--json", "--vault", str(b.root)).output)
+    assert rep["ok"] and rep["peers"][0]["pushed"], rep
+    assert len(list(b.iter_rollups("node-a"))) == 3
+    assert sync_all(a, timeout_s=20).ok
+    assert a.repo.head.target == b.repo.head.target
+    assert snapshot(a) == snapshot(b)
+    # The IdentityFile key (not an id_* default, none exists) logged in.
+    assert f"ED25519 {_fingerprint(sshd.alias_key)}" in sshd.log.read_text()
+
+
+@needs_ssh
+def test_join_through_a_host_alias(tmp_path, sshd, ssh_home):
+    """``vault init --from ssh://nas/…``; origin keeps the alias. The IdentityFile has no
+    .pub next to it (libssh2 derives the public key)."""
+    home = alias_home(ssh_home, sshd, pub=False)
+    assert not (home / ".ssh/nas_key.pub").exists()
+    hub = make_hub(tmp_path)
+    url = f"ssh://nas{hub}"
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", url)
+    assert sync_all(a, timeout_s=20).ok
+    run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", url)
+    b = Vault.open(tmp_path / "node-b")
+    assert b.repo.remotes["origin"].url == url
+    rb = sync_all(b, timeout_s=20)
+    assert rb.ok and rb.peers[0].peer == "origin" and rb.peers[0].pushed, rb.as_dict()
+    assert "agents/node-b/node.toml" in pygit2.Repository(str(hub)).head.peel(pygit2.Commit).tree
+
+
+@needs_ssh
+def test_alias_to_a_closed_port_fails_naming_the_alias(tmp_path, sshd, ssh_home):
+    port = _free_port()          # nothing listens there
+    alias_home(ssh_home, sshd, port=port)
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", f"ssh://nas{hub}")
+    before = head_and_status(a)
+    r = sync_all(a, timeout_s=5)
+    (p,) = r.peers
+    assert p.status == "unreachable", r.as_dict()
+    assert p.error.startswith(f"fetch from nas (ssh://nas{hub} → 127.0.0.1:{port}) failed"), \
+        p.error
+    assert len(p.error.splitlines()) == 1
+    assert head_and_status(a) == before
+    res = run("sync", "--force", "--vault", str(a.root), code=1)
+    assert f"ssh://nas{hub} → 127.0.0.1:{port}" in res.output
+
+
+@needs_ssh
+def test_alias_host_key_is_checked_under_the_resolved_name(tmp_path, sshd, ssh_home):
+    """known_hosts is looked up as [hostname]:port; an entry only under the alias (or a
+    HostKeyAlias name) does not count, and the error says what to add."""
+    alias_home(ssh_home, sshd, known_hosts=f"nas {sshd.host_key}\nnasbox {sshd.host_key}\n",
+               extra="  HostKeyAlias nasbox\n")
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", f"ssh://nas{hub}")
+    r = sync_all(a, timeout_s=20)
+    (p,) = r.peers
+    assert p.status == "unreachable"
+    assert f"host key of [127.0.0.1]:{sshd.port} is not in ~/.ssh/known_hosts" in p.error
+    assert "HostKeyAlias nasbox is not supported" in p.error and "ssh://nas" in p.error
+    assert len(p.error.splitlines()) == 1 and _hub_refs(hub) == []

@@ -2,10 +2,12 @@
 
 libgit2 has connect/read timeouts for network transports (set through
 ``pygit2.settings``); a transfer that keeps trickling is cut by the progress
-callbacks once ``timeout_s`` seconds have passed. SSH uses the ssh-agent, then
+callbacks once ``timeout_s`` seconds have passed. SSH URLs are first resolved through
+``~/.ssh/config`` with ``ssh -G`` (Host aliases, HostName, User, Port, IdentityFile; see
+:mod:`.ssh_config`). SSH uses the ssh-agent, then the IdentityFile keys, then
 ``~/.ssh/id_ed25519`` / ``id_ecdsa`` / ``id_rsa``; the host must already be in
-``~/.ssh/known_hosts`` (checked by libgit2; an unknown or changed host key is refused,
-see docs/sync.md).
+``~/.ssh/known_hosts`` under its resolved name and port (checked by libgit2; an
+unknown or changed host key is refused, see docs/sync.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import getpass
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +24,9 @@ import pygit2
 
 from ..errors import VaultError
 from ..vault.repo import BRANCH
+from . import ssh_config
 from .peers import Peer, ensure_remote, is_local, local_path
+from .ssh_config import SshTarget
 
 CRASH_ENV = "VAULT_SYNC_CRASH_AT"
 SSH_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
@@ -60,13 +65,15 @@ def crash_point(name: str) -> None:
 class _Callbacks(pygit2.RemoteCallbacks):
     """Deadline, credentials, crash points and push status for one transfer."""
 
-    def __init__(self, timeout_s: float, phase: str) -> None:
+    def __init__(self, timeout_s: float, phase: str, target: SshTarget | None = None) -> None:
         super().__init__()
         self.deadline = time.monotonic() + timeout_s
         self.timeout_s = timeout_s
         self.phase = phase
+        self.target = target
+        self.clone_remote: Callable | None = None  # set by clone_callbacks
         self.rejected: dict[str, str] = {}
-        self._keys = self._key_candidates()
+        self._keys = self._key_candidates(target.identity_files if target else ())
         self._key_calls = 0
 
     def _check(self) -> None:
@@ -91,12 +98,22 @@ class _Callbacks(pygit2.RemoteCallbacks):
             self.rejected[refname] = message
 
     @staticmethod
-    def _key_candidates() -> list[tuple[str, str]]:
-        home = Path(os.environ.get("HOME", "~")).expanduser() / ".ssh"
-        out = []
+    def _key_candidates(first: tuple[Path, ...] = ()) -> list[tuple[str | None, str]]:
+        """(public, private) key files to offer: IdentityFile keys, then the defaults.
+
+        An IdentityFile without a ``.pub`` next to it is offered with None (libssh2
+        derives the public key); a default key needs its ``.pub``.
+        """
+        home = ssh_config.ssh_home() / ".ssh"
+        out: list[tuple[str | None, str]] = []
+        for priv in first:
+            pub = priv.with_name(priv.name + ".pub")
+            out.append((str(pub) if pub.is_file() else None, str(priv)))
         for name in SSH_KEYS:
-            if (home / name).is_file() and (home / f"{name}.pub").is_file():
-                out.append((str(home / f"{name}.pub"), str(home / name)))
+            priv = home / name
+            if (priv.is_file() and (home / f"{name}.pub").is_file()
+                    and str(priv) not in {k for _, k in out}):
+                out.append((str(home / f"{name}.pub"), str(priv)))
         return out
 
     def certificate_check(self, certificate: None, valid: bool, host: bytes) -> bool:
@@ -111,9 +128,22 @@ class _Callbacks(pygit2.RemoteCallbacks):
         if valid:
             return True
         name = host.decode(errors="replace") if isinstance(host, bytes) else str(host)
+        t = self.target
+        if t is None:
+            raise TransportError(
+                f"{self.phase}: host key of {name} is not in ~/.ssh/known_hosts or does not "
+                f"match it; check it and accept it once with 'ssh [-p PORT] USER@{name} true'")
+        entry = t.host if t.port == ssh_config.DEFAULT_PORT else f"[{t.host}]:{t.port}"
+        if t.host_key_alias:
+            # HostKeyAlias: ssh files the key under the alias, but libgit2 looks the
+            # resolved host up; say so instead of suggesting a command that won't help.
+            fix = (f"HostKeyAlias {t.host_key_alias} is not supported: add a known_hosts "
+                   f"line for {entry}")
+        else:
+            fix = f"check it and accept it once with '{_ssh_command(t)}'"
         raise TransportError(
-            f"{self.phase}: host key of {name} is not in ~/.ssh/known_hosts or does not "
-            f"match it; check it and accept it once with 'ssh [-p PORT] USER@{name} true'")
+            f"{self.phase} ({t.describe()}): host key of {entry} is not in "
+            f"~/.ssh/known_hosts or does not match it; {fix}")
 
     def credentials(self, url: str, username_from_url: str | None, allowed_types):  # noqa: D102
         user = username_from_url or _login_name()
@@ -127,8 +157,33 @@ class _Callbacks(pygit2.RemoteCallbacks):
             if idx < len(self._keys):
                 pub, priv = self._keys[idx]
                 return pygit2.Keypair(user, pub, priv, "")
-        raise TransportError(f"no SSH credentials accepted for {url} (tried the ssh-agent and "
-                             f"{len(self._keys)} key file(s) in ~/.ssh)")
+        where = f"{self.target.written} (→ {url})" if self.target else url
+        raise TransportError(f"no SSH credentials accepted for {where} (tried the ssh-agent "
+                             f"and {len(self._keys)} key file(s) in ~/.ssh)")
+
+
+def _ssh_command(target: SshTarget) -> str:
+    """``ssh [-p PORT] USER@ALIAS true``: the host as the user wrote it (the alias)."""
+    parts = ssh_config.split_url(target.written)
+    if parts is None:
+        return f"ssh -p {target.port} {target.user}@{target.host} true"
+    port = f"-p {parts.port} " if parts.port else ""
+    return f"ssh {port}{target.user}@{parts.host} true"
+
+
+def resolve_ssh(url: str) -> SshTarget | None:
+    """``url`` resolved through ``~/.ssh/config`` (None: connect to it as given)."""
+    if is_local(url):
+        return None
+    return ssh_config.resolve(url, ssh_config.ssh_home(), _login_name())
+
+
+def _open_remote(repo: pygit2.Repository, peer: Peer,
+                 target: SshTarget | None) -> pygit2.Remote:
+    """The peer's named remote, or (for a resolved SSH alias) an in-memory remote at the
+    resolved URL: the stored remote keeps the URL as the user wrote it."""
+    remote = ensure_remote(repo, peer)
+    return repo.remotes.create_anonymous(target.url) if target else remote
 
 
 def _login_name() -> str:
@@ -172,8 +227,9 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     """
     _check_local(peer)
     _configure_timeouts(timeout_s)
-    remote = ensure_remote(repo, peer)
-    cb = _Callbacks(timeout_s, f"fetch from {peer.name}")
+    target = resolve_ssh(peer.url)
+    remote = _open_remote(repo, peer, target)
+    cb = _Callbacks(timeout_s, f"fetch from {peer.name}", target)
     try:
         stats = remote.fetch([peer.refspec], callbacks=cb,
                              message=f"vault sync: fetch {peer.name}")
@@ -184,7 +240,8 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
         broken = any(m in msg.lower() for m in BROKEN_MARKERS)
         what = ("sent a broken object" if broken
                 else _failed_or_timed_out(msg, timeout_s))
-        raise TransportError(f"fetch from {peer.name} ({peer.url}) {what}: {msg}",
+        where = target.describe() if target else peer.url
+        raise TransportError(f"fetch from {peer.name} ({where}) {what}: {msg}",
                              reachable=broken) from None
     try:
         head = repo.references[peer.remote_ref].target
@@ -207,8 +264,9 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
     """
     _check_local(peer)
     _configure_timeouts(timeout_s)
-    remote = ensure_remote(repo, peer)
-    cb = _Callbacks(timeout_s, f"push to {peer.name}")
+    target = resolve_ssh(peer.url)
+    remote = _open_remote(repo, peer, target)
+    cb = _Callbacks(timeout_s, f"push to {peer.name}", target)
     spec = f"refs/heads/{BRANCH}:refs/heads/{BRANCH}"
     try:
         remote.push([spec], callbacks=cb, threads=0)  # 0: one pack thread per CPU
@@ -219,7 +277,8 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
         if any(w in msg.lower() for w in ("non-fast-forward", "fast forward", "fetch first",
                                           "rejected")):
             raise PushRejected(f"push to {peer.name} rejected: {msg}") from None
-        raise TransportError(f"push to {peer.name} ({peer.url}) "
+        where = target.describe() if target else peer.url
+        raise TransportError(f"push to {peer.name} ({where}) "
                              f"{_failed_or_timed_out(msg, timeout_s)}: {msg}") from None
     if cb.rejected:
         raise PushRejected(f"push to {peer.name} rejected: "
@@ -236,14 +295,31 @@ def peer_is_bare(peer: Peer) -> bool | None:
         return None
 
 
-def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> pygit2.RemoteCallbacks:
+def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> _Callbacks:
     """Callbacks for ``pygit2.clone_repository`` (``vault init --from URL``).
 
-    The same SSH credentials and known_hosts check as sync, and a ``timeout_s``
-    (seconds) connect/read timeout and overall deadline.
+    The same SSH resolution (``~/.ssh/config``), credentials and known_hosts check as
+    sync, and a ``timeout_s`` (seconds) connect/read timeout and overall deadline. Pass
+    ``remote=cb.clone_remote`` too: for a resolved alias it makes libgit2 connect to
+    the resolved URL while ``origin`` keeps ``url`` as written (None otherwise).
     """
     _configure_timeouts(timeout_s)
-    return _Callbacks(timeout_s, f"clone of {url}")
+    target = resolve_ssh(url)
+    cb = _Callbacks(timeout_s, f"clone of {url}", target)
+    cb.clone_remote = _clone_remote(target) if target else None
+    return cb
+
+
+def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, bytes],
+                                                 pygit2.Remote]:
+    def make(repo: pygit2.Repository, name: bytes, url: bytes) -> pygit2.Remote:
+        # The in-memory remote keeps the resolved URL (libgit2 fetches with it); the
+        # config gets the URL as written, so later syncs resolve the alias afresh.
+        remote_name = name.decode() if isinstance(name, bytes) else name
+        remote = repo.remotes.create(remote_name, target.url)
+        repo.remotes.set_url(remote_name, target.written)
+        return remote
+    return make
 
 
 def _failed_or_timed_out(msg: str, timeout_s: float) -> str:
