@@ -520,3 +520,16 @@ def test_alias_host_key_is_checked_under_the_resolved_name(tmp_path, sshd, ssh_h
     assert f"host key of [127.0.0.1]:{sshd.port} is not in ~/.ssh/known_hosts" in p.error
     assert "HostKeyAlias nasbox is not supported" in p.error and "ssh://nas" in p.error
     assert len(p.error.splitlines()) == 1 and _hub_refs(hub) == []
+
+
+@needs_ssh
+def test_scp_like_alias_url(tmp_path, sshd, ssh_home):
+    """``nas:/abs/path`` (scp-like, as git accepts it) goes through the alias too."""
+    alias_home(ssh_home, sshd)
+    hub = make_hub(tmp_path)
+    a, _ = Vault.init(tmp_path / "node-a", "node-a")
+    add_peer(a, "nas", f"nas:{hub}")
+    a.write_file("knowledge-base/x.md", "x\n")
+    r = sync_all(a, timeout_s=20)
+    assert r.ok and r.peers[0].pushed, r.as_dict()
+    assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
