@@ -76,7 +76,8 @@ def _home(tmp_path: Path, config: str | None) -> Path:
 @needs_ssh
 def test_resolve_through_real_ssh_g(tmp_path):
     home = _home(tmp_path, "Host nas\n  HostName 10.0.0.5\n  Port 2222\n  User vault\n"
-                           "  IdentityFile ~/.ssh/nas_key\n  IdentityFile ~/.ssh/missing\n")
+                           "  IdentityFile ~/.ssh/nas_key\n  IdentityFile ~/.ssh/missing\n"
+                           "Host *.lan\n  User lanuser\n")
     t = resolve("ssh://nas/srv/hub.git", home, "me")
     assert t is not None
     assert t.url == "ssh://vault@10.0.0.5:2222/srv/hub.git"
@@ -86,10 +87,14 @@ def test_resolve_through_real_ssh_g(tmp_path):
     # The URL's user and port win over the config, as with ssh itself.
     t2 = resolve("ssh://bob@nas:2200/srv/hub.git", home, "me")
     assert t2 is not None and t2.url == "ssh://bob@10.0.0.5:2200/srv/hub.git"
-    # A host the config does not name: itself, ssh's default identities not repeated.
+    # A wildcard Host block counts (ssh -G applies it), ssh's default identities do not.
     t3 = resolve("ssh://other.lan/x.git", home, "me")
-    assert t3 is not None and t3.url.endswith("@other.lan:22/x.git") and t3.port == 22
+    assert t3 is not None and t3.url == "ssh://lanuser@other.lan:22/x.git"
     assert t3.identity_files == ()
+    # A host the config changes nothing for: the URL is used as given.
+    login = parse_ssh_g(ssh_config.run_ssh_g("plain.example", home / ".ssh/config", None,
+                                             None)).user
+    assert login and resolve("ssh://plain.example/x.git", home, login) is None
 
 
 def test_no_config_or_no_ssh_uses_the_url_as_given(tmp_path, monkeypatch):

@@ -172,8 +172,9 @@ def resolve(url: str, home: Path, local_user: str) -> SshTarget | None:
     """Resolve an SSH peer URL through ``<home>/.ssh/config`` (None: use it as given).
 
     ``home`` is the HOME whose ``.ssh`` holds the keys; ``local_user`` the login name
-    (for %u). Returns None for non-SSH URLs, without a config file or ``ssh``, or when
-    ``ssh -G`` fails (logged at debug level).
+    (for %u). Returns None for non-SSH URLs, without a config file or ``ssh``, when
+    the config changes nothing for the host, or when ``ssh -G`` fails (logged at debug
+    level).
     """
     parts = split_url(url)
     config = home / ".ssh" / "config"
@@ -194,6 +195,9 @@ def resolve(url: str, home: Path, local_user: str) -> SshTarget | None:
         p = expand_identity(raw, home, local_user, opts.hostname, user)
         if p is not None and p.is_file() and p not in keys:
             keys.append(p)
+    if (opts.hostname == parts.host and opts.port == (parts.port or DEFAULT_PORT)
+            and not keys and user == (parts.user or local_user)):
+        return None  # the config changes nothing for this host: keep plain messages
     host = f"[{opts.hostname}]" if ":" in opts.hostname else opts.hostname
     return SshTarget(url, f"ssh://{user}@{host}:{opts.port}{parts.path}", opts.hostname,
                      opts.port, user, tuple(keys), opts.host_key_alias)
