@@ -24,6 +24,14 @@ OFFICE = project_path("datasets") / "occupancy-detection" / "datatraining.txt"
 OFFICE_TEST = project_path("datasets") / "occupancy-detection" / "datatest.txt"
 
 
+def office_file(tmp_path: Path, *rows: str) -> Path:
+    """A small occupancy-detection style file (the data set's header, then ``rows``)."""
+    path = tmp_path / "office.txt"
+    path.write_text("date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
+                    + "".join(f"{row}\n" for row in rows))
+    return path
+
+
 def new_vault(tmp_path: Path, node: str) -> Vault:
     return Vault.init(tmp_path / node, node)[0]
 
@@ -133,10 +141,8 @@ def test_office_data_with_quirks_matches_numpy(tmp_path):
 
 
 def test_unquoted_dates_without_row_id_and_ymd_slashes(tmp_path):
-    office = tmp_path / "office.txt"
-    office.write_text("date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
-                      "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1\n"
-                      '"7","2015-02-04 17:52:00",23.2,27.3,430,722,0.0048,1\n')
+    office = office_file(tmp_path, "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
+                         '"7","2015-02-04 17:52:00",23.2,27.3,430,722,0.0048,1')
     v = new_vault(tmp_path, "n1")
     st = rp.replay(v, office)
     assert (st.rows, st.malformed) == (2, [])
@@ -255,10 +261,8 @@ def test_real_time_speed_and_stop(tmp_path):
 
 
 def test_real_time_does_not_wait_out_long_recording_gaps(tmp_path):
-    office = tmp_path / "office.txt"
-    office.write_text("date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
-                      "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1\n"
-                      "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1\n")
+    office = office_file(tmp_path, "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
+                         "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1")
     v = new_vault(tmp_path, "office")
     st = rp.replay(v, office, backfill=False, speed=1.0)  # a 2 h pause in the recording
     assert st.rows == 2 and st.elapsed_s < 5

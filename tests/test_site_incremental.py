@@ -28,6 +28,13 @@ def search_pages(html) -> set[str]:
     return {d["location"].split("#")[0] for d in idx["docs"]}
 
 
+def add_temperature(v: Vault, when: datetime, value: float, commit: str | None = None) -> None:
+    """Append one office-temperature rollup at ``when`` (°C); commit it if ``commit``."""
+    v.append_rollups([rollup("office", "office-temperature", when, value)])
+    if commit:
+        v.commit(commit, "rollup")
+
+
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     v, facts = make_vault(tmp_path_factory.mktemp("inc") / "vault")
@@ -41,9 +48,7 @@ def test_one_changed_day_rebuilds_only_its_pages(real):
     other = day_html(html, "office", "2015-02-02")
     other_mtime = other.stat().st_mtime_ns
     before_search = search_pages(html)
-    v.append_rollups([rollup("office", "office-temperature",
-                             datetime(2015, 2, 3, 23, 0, tzinfo=UTC), 29.5)])
-    v.commit("late rollup", "rollup")
+    add_temperature(v, datetime(2015, 2, 3, 23, 0, tzinfo=UTC), 29.5, "late rollup")
     rep = build_site(v, progress=False)
     assert not rep.full and rep.reason == "incremental"
     # the day page plus the overview pages that show it (home, dates, node, node days)
@@ -62,8 +67,7 @@ def test_uncommitted_change_is_seen_then_reverted(real):
     html = first.html_dir
     path = v.path("agents/office/sensors/2015/02/2015-02-04.jsonl")
     original = path.read_bytes()
-    v.append_rollups([rollup("office", "office-temperature",
-                             datetime(2015, 2, 4, 22, 0, tzinfo=UTC), 12.25)])
+    add_temperature(v, datetime(2015, 2, 4, 22, 0, tzinfo=UTC), 12.25)
     rep = build_site(v, progress=False)
     assert not rep.full and rep.pages_written >= 1
     assert "12.25" in day_html(html, "office", "2015-02-04").read_text()
@@ -75,9 +79,7 @@ def test_uncommitted_change_is_seen_then_reverted(real):
 def test_new_day_updates_neighbour_links(real):
     v, facts, first = real
     html = first.html_dir
-    v.append_rollups([rollup("office", "office-temperature",
-                             datetime(2015, 2, 6, 12, 0, tzinfo=UTC), 20.0)])
-    v.commit("new day", "rollup")
+    add_temperature(v, datetime(2015, 2, 6, 12, 0, tzinfo=UTC), 20.0, "new day")
     rep = build_site(v, progress=False)
     assert not rep.full
     assert day_html(html, "office", "2015-02-06").is_file()
@@ -131,9 +133,7 @@ def test_bad_rollup_line_is_reported_and_skipped(real):
 def test_removed_day_drops_its_pages_and_charts(real):
     v, facts, first = real
     html = first.html_dir
-    v.append_rollups([rollup("office", "office-temperature",
-                             datetime(2015, 2, 9, 12, 0, tzinfo=UTC), 20.0)])
-    v.commit("a day", "rollup")
+    add_temperature(v, datetime(2015, 2, 9, 12, 0, tzinfo=UTC), 20.0, "a day")
     build_site(v, progress=False)
     chart = day_html(html, "office", "2015-02-09").parent / "2015-02-09/office-temperature.svg"
     assert chart.is_file()
