@@ -53,19 +53,36 @@ def watch(proc: subprocess.Popen, seconds: float, warmup: float) -> tuple[float,
         rss, cpu = proc_sample(proc.pid)
         samples.append(rss)
     wall = time.monotonic() - t0
-    return (sum(samples) / len(samples) / 1024, max(samples) / 1024,
-            100 * (cpu - cpu0) / wall)
+    return (sum(samples) / len(samples) / 1024, max(samples) / 1024, 100 * (cpu - cpu0) / wall)
 
 
 def steady_state(tmp: Path, seconds: float) -> None:
     v, _ = Vault.init(tmp / "steady", "office")
-    base = subprocess.Popen([sys.executable, "-c",
-                             "import vault_agent.cli, vault_agent.agent.daemon, time; "
-                             "time.sleep(1000)"])
-    agent = subprocess.Popen([sys.executable, "-m", "vault_agent.cli", "agent", "run",
-                              "--vault", str(v.root), "--replay", "occupancy-detection",
-                              "--speed", "60", "--no-sync", "--no-index"],
-                             stderr=subprocess.DEVNULL)
+    base = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import vault_agent.cli, vault_agent.agent.daemon, time; time.sleep(1000)",
+        ]
+    )
+    agent = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vault_agent.cli",
+            "agent",
+            "run",
+            "--vault",
+            str(v.root),
+            "--replay",
+            "occupancy-detection",
+            "--speed",
+            "60",
+            "--no-sync",
+            "--no-index",
+        ],
+        stderr=subprocess.DEVNULL,
+    )
     try:
         b_rss, _, _ = watch(base, 3, 2)
         a_rss, a_peak, a_cpu = watch(agent, seconds, 10)
@@ -73,10 +90,14 @@ def steady_state(tmp: Path, seconds: float) -> None:
         for p in (base, agent):
             p.terminate()
             p.wait()
-    print(f"steady state ({seconds:.0f} s, 5 sensors at 1 Hz): agent RSS mean {a_rss:.1f} MiB, "
-          f"peak {a_peak:.1f} MiB, CPU {a_cpu:.1f} % of one core")
-    print(f"  baseline (idle interpreter with the same imports): RSS {b_rss:.1f} MiB; "
-          f"agent/baseline RSS ratio {a_rss / b_rss:.2f}")
+    print(
+        f"steady state ({seconds:.0f} s, 5 sensors at 1 Hz): agent RSS mean {a_rss:.1f} MiB, "
+        f"peak {a_peak:.1f} MiB, CPU {a_cpu:.1f} % of one core"
+    )
+    print(
+        f"  baseline (idle interpreter with the same imports): RSS {b_rss:.1f} MiB; "
+        f"agent/baseline RSS ratio {a_rss / b_rss:.2f}"
+    )
 
 
 def backfill(tmp: Path) -> None:
@@ -87,15 +108,34 @@ def backfill(tmp: Path) -> None:
     lib_s = time.perf_counter() - t
     v2, _ = Vault.init(tmp / "agent", "alpaca-1")
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "vault_agent.cli", "agent", "run", "--vault",
-                    str(v2.root), "--replay", str(data), "--source", "S1", "--backfill",
-                    "--no-sync", "--no-index"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vault_agent.cli",
+            "agent",
+            "run",
+            "--vault",
+            str(v2.root),
+            "--replay",
+            str(data),
+            "--source",
+            "S1",
+            "--backfill",
+            "--no-sync",
+            "--no-index",
+        ],
+        check=True,
+        capture_output=True,
+    )
     agent_s = time.perf_counter() - t
     n = stats.readings
     print(f"backfill room-occupancy S1: {n} readings, {stats.rollups} rollups")
     print(f"  replay() in process: {lib_s:.2f} s = {n / lib_s:,.0f} readings/s")
-    print(f"  vault agent run --backfill (start-up, observer, commits included): "
-          f"{agent_s:.2f} s = {n / agent_s:,.0f} readings/s; ratio {agent_s / lib_s:.2f}x")
+    print(
+        f"  vault agent run --backfill (start-up, observer, commits included): "
+        f"{agent_s:.2f} s = {n / agent_s:,.0f} readings/s; ratio {agent_s / lib_s:.2f}x"
+    )
 
 
 def main() -> None:

@@ -98,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         rep = ix.update(rebuild=True)
         full = time.perf_counter() - t
-        print(f"full build: {rep.total_chunks} chunks from {len(rep.changes.new)} files in "
-              f"{full:.1f} s ({len(rep.changes.new) / full:.0f} files/s, "
-              f"{rep.total_chunks / full:.0f} chunks/s; embedder {emb.name})")
+        print(
+            f"full build: {rep.total_chunks} chunks from {len(rep.changes.new)} files in "
+            f"{full:.1f} s ({len(rep.changes.new) / full:.0f} files/s, "
+            f"{rep.total_chunks / full:.0f} chunks/s; embedder {emb.name})"
+        )
 
         t = time.perf_counter()
         Indexer(v, embedder=emb).update()
@@ -115,9 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         Indexer(v, embedder=emb).update()
         after_commit = time.perf_counter() - t
         print(f"incremental, nothing changed: {nothing * 1000:.0f} ms")
-        print(f"incremental, 1 file edited (uncommitted): {one * 1000:.0f} ms "
-              f"({rep1.changes.changed} file, {rep1.chunks_added} chunks); "
-              f"ratio to full build 1/{full / one:.0f}")
+        print(
+            f"incremental, 1 file edited (uncommitted): {one * 1000:.0f} ms "
+            f"({rep1.changes.changed} file, {rep1.chunks_added} chunks); "
+            f"ratio to full build 1/{full / one:.0f}"
+        )
         print(f"incremental, after committing it: {after_commit * 1000:.0f} ms")
 
         rng = random.Random(1)
@@ -131,8 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                 t = time.perf_counter()
                 r.search(q, 10, mode)
                 times.append((time.perf_counter() - t) * 1000)
-            print(f"  {mode:<7} p50 {statistics.median(times):6.0f} ms   "
-                  f"p95 {pct(times, 0.95):6.0f} ms")
+            print(
+                f"  {mode:<7} p50 {statistics.median(times):6.0f} ms   "
+                f"p95 {pct(times, 0.95):6.0f} ms"
+            )
     return 0
 
 

@@ -60,9 +60,11 @@ def main() -> None:
         store_mod._CACHE.clear()
         t_rules, written = timed(lambda: obs.backfill(since, until))
         n_obs = sum(1 for p in written if "/observations/" in p)
-        print(f"backfill, rules only: {n_windows} windows in {t_rules:.2f} s "
-              f"= {n_windows / t_rules:.0f} windows/s; {n_obs} observations, "
-              f"{len(written) - n_obs} day notes + memory files")
+        print(
+            f"backfill, rules only: {n_windows} windows in {t_rules:.2f} s "
+            f"= {n_windows / t_rules:.0f} windows/s; {n_obs} observations, "
+            f"{len(written) - n_obs} day notes + memory files"
+        )
 
         end = until.replace(minute=0, second=0)
         start = end - timedelta(hours=1)
@@ -78,12 +80,15 @@ def main() -> None:
             store_mod._CACHE.clear()
             cold_runs.append(timed(live)[0])
         cold = min(cold_runs)
-        print(f"live window (new Observer + plan): warm cache {warm * 1000:.0f} ms, "
-              f"cold {cold * 1000:.0f} ms; cold/warm = {cold / warm:.1f}x")
+        print(
+            f"live window (new Observer + plan): warm cache {warm * 1000:.0f} ms, "
+            f"cold {cold * 1000:.0f} ms; cold/warm = {cold / warm:.1f}x"
+        )
 
         v2 = fresh(tmp, "llm")
-        with FakeOllama(replies=lambda req: req["json"]["messages"][-1]["content"]
-                        .split("\n")[1][2:]) as srv:  # echo the first fact's sentence
+        with FakeOllama(
+            replies=lambda req: req["json"]["messages"][-1]["content"].split("\n")[1][2:]
+        ) as srv:  # echo the first fact's sentence
             cfg = v2.node_config()
             cfg["llm"].update(host=srv.url, timeout_s=5)
             v2.write_node_config(cfg)
@@ -92,23 +97,36 @@ def main() -> None:
             t_llm, written2 = timed(lambda: o2.backfill(since, until))
             calls = len(srv.chat_requests())
         models = {v2.read_observation(p).model for p in written2 if "/observations/" in p}
-        print(f"backfill, ollama backend vs FakeOllama: {t_llm:.2f} s for {calls} LLM calls "
-              f"({(t_llm - t_rules) / max(calls, 1) * 1000:.1f} ms overhead per call); "
-              f"llm/rules = {t_llm / t_rules:.2f}x; models written: {sorted(models)}")
+        print(
+            f"backfill, ollama backend vs FakeOllama: {t_llm:.2f} s for {calls} LLM calls "
+            f"({(t_llm - t_rules) / max(calls, 1) * 1000:.1f} ms overhead per call); "
+            f"llm/rules = {t_llm / t_rules:.2f}x; models written: {sorted(models)}"
+        )
 
-        facts = [f for p in written if "/observations/" in p
-                 for f in [v.read_observation(p)]]
+        facts = [f for p in written if "/observations/" in p for f in [v.read_observation(p)]]
         bodies = [o.body for o in facts]
         from vault_agent.observe.facts import Fact
-        sample = [Fact(d["kind"], d["sensor"], "", "", 1, 0.5,
-                       values={k: str(x) for k, x in d.items()
-                               if k not in ("kind", "sensor", "unit", "also")})
-                  for o in facts for d in o.extra["facts"][:1]]
-        t_check, _ = timed(lambda: [check(b, [f]) for _ in range(20)
-                                    for b, f in zip(bodies, sample, strict=False)])
+
+        sample = [
+            Fact(
+                d["kind"],
+                d["sensor"],
+                "",
+                "",
+                1,
+                0.5,
+                values={
+                    k: str(x) for k, x in d.items() if k not in ("kind", "sensor", "unit", "also")
+                },
+            )
+            for o in facts
+            for d in o.extra["facts"][:1]
+        ]
+        t_check, _ = timed(
+            lambda: [check(b, [f]) for _ in range(20) for b, f in zip(bodies, sample, strict=False)]
+        )
         n = 20 * len(bodies)
-        print(f"grounding check: {n / t_check:.0f} checks/s "
-              f"({t_check / n * 1e6:.0f} µs each)")
+        print(f"grounding check: {n / t_check:.0f} checks/s ({t_check / n * 1e6:.0f} µs each)")
 
 
 if __name__ == "__main__":

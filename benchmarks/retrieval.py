@@ -71,7 +71,7 @@ class CachedEmbedder:
         keys = [self._key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
         for s in range(0, len(keys), 500):
-            part = keys[s:s + 500]
+            part = keys[s : s + 500]
             q = f"SELECT k, vec FROM v WHERE k IN ({','.join('?' * len(part))})"
             for k, blob in self.db.execute(q, part):
                 found[k] = np.frombuffer(blob, dtype=np.float32)
@@ -93,8 +93,9 @@ def load_corpus(path: Path, limit: int | None = None) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             d = json.loads(line)
-            docs.append({"id": str(d["_id"]), "title": d.get("title", ""),
-                         "text": d.get("text", "")})
+            docs.append(
+                {"id": str(d["_id"]), "title": d.get("title", ""), "text": d.get("text", "")}
+            )
             if limit and len(docs) >= limit:
                 break
     return docs
@@ -150,7 +151,7 @@ def import_corpus(root: Path, docs: list[dict]) -> Vault:
 def ndcg_at(ranking: list[str], rel: dict[str, int], k: int = 10) -> float:
     dcg = sum((2 ** rel.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranking[:k]))
     ideal = sorted(rel.values(), reverse=True)[:k]
-    idcg = sum((2 ** r - 1) / math.log2(i + 2) for i, r in enumerate(ideal))
+    idcg = sum((2**r - 1) / math.log2(i + 2) for i, r in enumerate(ideal))
     return dcg / idcg if idcg else 0.0
 
 
@@ -177,8 +178,14 @@ def evaluate(runs: dict[str, dict[str, float]], qrels, qids) -> tuple[float, flo
 
 
 # -- the runs ------------------------------------------------------------------------------
-def raw_runs(ix: Indexer, queries: dict[str, str], qids: list[str], depth_bm: int,
-             depth_vec: int, cache: Path | None = None) -> tuple[dict, dict]:
+def raw_runs(
+    ix: Indexer,
+    queries: dict[str, str],
+    qids: list[str],
+    depth_bm: int,
+    depth_vec: int,
+    cache: Path | None = None,
+) -> tuple[dict, dict]:
     """Per query: chunk id → BM25 score, chunk id → cosine (pickled in ``cache``)."""
     import pickle
 
@@ -234,11 +241,15 @@ def crossval(bm, vec, qrels, tune_ids, held_ids) -> tuple[float, tuple]:
     mean = sum(nd * n for nd, n, *_ in folds) / sum(n for _, n, *_ in folds)
     everything = tune(bm, vec, qrels, tune_ids + held_ids)
     for nd, n, nd_fit, p, bonus, level in folds:
-        print(f"  fold: fit {nd_fit:.3f} → held-out {nd:.3f} on {n} queries "
-              f"({p}, bonus {bonus}, {level} level)")
-    print(f"  2-fold cross-validated hybrid nDCG@10: {mean:.3f}; tuned on all "
-          f"{len(tune_ids) + len(held_ids)} train queries: {everything[1]}, "
-          f"bonus {everything[2]}, {everything[3]} level (fit {everything[0]:.3f})")
+        print(
+            f"  fold: fit {nd_fit:.3f} → held-out {nd:.3f} on {n} queries "
+            f"({p}, bonus {bonus}, {level} level)"
+        )
+    print(
+        f"  2-fold cross-validated hybrid nDCG@10: {mean:.3f}; tuned on all "
+        f"{len(tune_ids) + len(held_ids)} train queries: {everything[1]}, "
+        f"bonus {everything[2]}, {everything[3]} level (fit {everything[0]:.3f})"
+    )
     return mean, everything[1:]
 
 
@@ -268,8 +279,10 @@ def cross(results, qids, tune_ids, held_ids, qrels) -> None:
         runs = {q: fuse(bm_docs[q], vec_all[q], best[1]) for q in qids}
         v_nd = evaluate(vec_all, qrels, held_ids)[0]
         h_nd, h_rc = evaluate(runs, qrels, held_ids)
-        print(f"  bm25@{wb} + vectors@{sizes}: tune {best[0]:.3f} with {best[1]}; "
-              f"held-out nDCG@10 {h_nd:.3f}, R@100 {h_rc:.3f} (vectors alone {v_nd:.3f})")
+        print(
+            f"  bm25@{wb} + vectors@{sizes}: tune {best[0]:.3f} with {best[1]}; "
+            f"held-out nDCG@10 {h_nd:.3f}, R@100 {h_rc:.3f} (vectors alone {v_nd:.3f})"
+        )
 
 
 _FOOTPRINT = """
@@ -302,8 +315,12 @@ def footprint(spec: str, docs: list[dict], n: int) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(texts, fh)
     try:
-        out = subprocess.run([sys.executable, "-c", _FOOTPRINT, fh.name, spec], check=True,
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _FOOTPRINT, fh.name, spec],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     finally:
         Path(fh.name).unlink()
     return json.loads(out.strip().splitlines()[-1])
@@ -322,10 +339,12 @@ def speed(docs: list[dict], n: int, spec: str = DEFAULT_EMBEDDER) -> tuple[float
         t = time.perf_counter()
         Indexer(v, embedder=emb).update()
         ours = n / (time.perf_counter() - t)
-        client = chromadb.PersistentClient(path=str(Path(tmp) / "raw"),
-                                           settings=Settings(anonymized_telemetry=False))
-        col = client.get_or_create_collection("raw", metadata={"hnsw:space": "cosine"},
-                                              embedding_function=None)
+        client = chromadb.PersistentClient(
+            path=str(Path(tmp) / "raw"), settings=Settings(anonymized_telemetry=False)
+        )
+        col = client.get_or_create_collection(
+            "raw", metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
         t = time.perf_counter()
         texts = [f"{d['title']}\n{d['text']}" for d in sub]
         col.add(ids=[d["id"] for d in sub], embeddings=emb.embed(texts), documents=texts)
@@ -362,15 +381,25 @@ def data_arguments(doc: str, work: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     ap = data_arguments(__doc__, "vault-bench-retrieval")
-    ap.add_argument("--chunk-words", default="300,120",
-                    help="chunk sizes to compare (comma separated; the best on tune wins)")
-    ap.add_argument("--window-words", type=int, default=DEFAULT_WINDOW_WORDS,
-                    help="vector windows for longer chunks (0: one vector per chunk)")
+    ap.add_argument(
+        "--chunk-words",
+        default="300,120",
+        help="chunk sizes to compare (comma separated; the best on tune wins)",
+    )
+    ap.add_argument(
+        "--window-words",
+        type=int,
+        default=DEFAULT_WINDOW_WORDS,
+        help="vector windows for longer chunks (0: one vector per chunk)",
+    )
     ap.add_argument("--limit-docs", type=int, default=None, help="use only the first N documents")
     ap.add_argument("--speed-docs", type=int, default=200, help="documents for the docs/s figure")
-    ap.add_argument("--embedder", default=DEFAULT_EMBEDDER,
-                    help="embedder spec as in node.toml [index] embedder "
-                         "(minilm-l6-int8, minilm-l6-fp32, ollama:<model>)")
+    ap.add_argument(
+        "--embedder",
+        default=DEFAULT_EMBEDDER,
+        help="embedder spec as in node.toml [index] embedder "
+        "(minilm-l6-int8, minilm-l6-fp32, ollama:<model>)",
+    )
     args = ap.parse_args(argv)
 
     docs = load_corpus(args.corpus, args.limit_docs)
@@ -379,8 +408,10 @@ def main(argv: list[str] | None = None) -> int:
     ids = {d["id"] for d in docs}
     qids = sorted(q for q in qrels if q in queries and any(d in ids for d in qrels[q]))
     tune_ids, held_ids = split(qids)
-    print(f"corpus {len(docs)} docs; queries {len(qids)} (tune {len(tune_ids)}, "
-          f"held-out {len(held_ids)})")
+    print(
+        f"corpus {len(docs)} docs; queries {len(qids)} (tune {len(tune_ids)}, "
+        f"held-out {len(held_ids)})"
+    )
     tag = hashlib.sha1(f"{args.corpus.resolve()}:{len(docs)}".encode()).hexdigest()[:8]
     if args.embedder != DEFAULT_EMBEDDER:  # the default keeps its earlier work dirs
         tag += "-" + "".join(c if c.isalnum() else "_" for c in args.embedder)
@@ -394,59 +425,83 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         rep = ix.update()
         took = time.perf_counter() - t
-        print(f"[{words} words, windows {args.window_words}] indexed {rep.total_chunks} chunks "
-              f"in {took:.1f} s "
-              f"({emb.misses} texts embedded, rest cached)", flush=True)
+        print(
+            f"[{words} words, windows {args.window_words}] indexed {rep.total_chunks} chunks "
+            f"in {took:.1f} s "
+            f"({emb.misses} texts embedded, rest cached)",
+            flush=True,
+        )
         from vault_agent.index.indexer import whoosh_version
-        key = hashlib.sha1(f"{tag}:{words}:{args.window_words}:{ix.read_meta()['commit']}:"
-                           f"{INDEX_SCHEMA}:"
-                           f"{whoosh_version()}:"
-                           f"{len(qids)}".encode()).hexdigest()[:12]
+
+        key = hashlib.sha1(
+            f"{tag}:{words}:{args.window_words}:{ix.read_meta()['commit']}:"
+            f"{INDEX_SCHEMA}:"
+            f"{whoosh_version()}:"
+            f"{len(qids)}".encode()
+        ).hexdigest()[:12]
         bm, vec = raw_runs(ix, queries, qids, 600, 400, args.cache.parent / f"runs-{key}.pkl")
         best = tune(bm, vec, qrels, tune_ids)
         results[words] = (best, bm, vec, ix)
-        print(f"[{words} words] tuned on tune split: nDCG@10 {best[0]:.3f} with {best[1]}, "
-              f"bonus {best[2]}, fuse at {best[3]} level", flush=True)
+        print(
+            f"[{words} words] tuned on tune split: nDCG@10 {best[0]:.3f} with {best[1]}, "
+            f"bonus {best[2]}, fuse at {best[3]} level",
+            flush=True,
+        )
     words = max(results, key=lambda w: results[w][0][0])
     (nd_t, params, bonus, level), bm, vec, ix = results[words]
     print(f"\nchosen on tune: chunk {words} words, {params}, bonus {bonus}, {level} level\n")
     print(f"{'run':<28}{'tune nDCG@10':>14}{'held nDCG@10':>14}{'held R@100':>12}")
-    rows = [("bm25", {q: to_docs(bm[q], bonus) for q in qids}),
-            (f"vector ({emb.name})", {q: to_docs(vec[q], bonus) for q in qids}),
-            ("hybrid RRF k=60", fused_runs(bm, vec, qids, PLAIN_RRF, 0.0, "doc")),
-            ("hybrid tuned", fused_runs(bm, vec, qids, params, bonus, level))]
+    rows = [
+        ("bm25", {q: to_docs(bm[q], bonus) for q in qids}),
+        (f"vector ({emb.name})", {q: to_docs(vec[q], bonus) for q in qids}),
+        ("hybrid RRF k=60", fused_runs(bm, vec, qids, PLAIN_RRF, 0.0, "doc")),
+        ("hybrid tuned", fused_runs(bm, vec, qids, params, bonus, level)),
+    ]
     for name, runs in rows:
         t_nd, _ = evaluate(runs, qrels, tune_ids)
         h_nd, h_rc = evaluate(runs, qrels, held_ids)
         print(f"{name:<28}{t_nd:>14.3f}{h_nd:>14.3f}{h_rc:>12.3f}")
     for w, (b, bm_w, vec_w, _) in sorted(results.items()):
         runs = fused_runs(bm_w, vec_w, held_ids, b[1], b[2], b[3])
-        print(f"  (chunk {w} words, tuned on tune: held-out nDCG@10 "
-              f"{evaluate(runs, qrels, held_ids)[0]:.3f})")
+        print(
+            f"  (chunk {w} words, tuned on tune: held-out nDCG@10 "
+            f"{evaluate(runs, qrels, held_ids)[0]:.3f})"
+        )
     if len(results) > 1:
         cross(results, qids, tune_ids, held_ids, qrels)
     print(f"\n2-fold cross-validation (chunk {words} words; each half tuned on the other):")
     for name, runs in rows[:3]:
-        print(f"  {name:<26} all {len(qids)} train queries (untuned): "
-              f"{evaluate(runs, qrels, qids)[0]:.3f}")
+        print(
+            f"  {name:<26} all {len(qids)} train queries (untuned): "
+            f"{evaluate(runs, qrels, qids)[0]:.3f}"
+        )
     crossval(bm, vec, qrels, tune_ids, held_ids)
     p50, p95 = latency(ix, [queries[q] for q in held_ids[:100]], params)
-    print(f"\nhybrid search latency (vault search path, {min(100, len(held_ids))} queries): "
-          f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")
+    print(
+        f"\nhybrid search latency (vault search path, {min(100, len(held_ids))} queries): "
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+    )
     if args.speed_docs:
         n = min(args.speed_docs, len(docs))
         ours, raw = speed(docs, n, args.embedder)
-        print(f"index build, {n} docs, uncached {emb.name}: "
-              f"vault index {ours:.1f} docs/s, "
-              f"raw collection.add {raw:.1f} docs/s, ratio {ours / raw:.2f}")
+        print(
+            f"index build, {n} docs, uncached {emb.name}: "
+            f"vault index {ours:.1f} docs/s, "
+            f"raw collection.add {raw:.1f} docs/s, ratio {ours / raw:.2f}"
+        )
         fp = footprint(args.embedder, docs, n)
-        print(f"embedder alone ({emb.name}, fresh process, {n} abstracts): "
-              f"{fp['docs_s']:.1f} docs/s, load {fp['load_s']:.1f} s, peak RSS "
-              f"{fp['peak_mb']:.0f} MiB (python+numpy {fp['base_mb']:.0f}, "
-              f"after load {fp['loaded_mb']:.0f})")
+        print(
+            f"embedder alone ({emb.name}, fresh process, {n} abstracts): "
+            f"{fp['docs_s']:.1f} docs/s, load {fp['load_s']:.1f} s, peak RSS "
+            f"{fp['peak_mb']:.0f} MiB (python+numpy {fp['base_mb']:.0f}, "
+            f"after load {fp['loaded_mb']:.0f})"
+        )
     import resource
-    print(f"benchmark process peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+    print(
+        f"benchmark process peak RSS "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     return 0
 
 

@@ -86,8 +86,13 @@ def sentence_texts(docs: list[dict]) -> tuple[list[str], list[str], list[str]]:
 class Signals:
     """Per-query candidate documents and their normalised signal matrix."""
 
-    def __init__(self, qids: list[str], docs_ix: dict[str, int], dense: dict[str, np.ndarray],
-                 bm: dict[str, dict[str, float]]) -> None:
+    def __init__(
+        self,
+        qids: list[str],
+        docs_ix: dict[str, int],
+        dense: dict[str, np.ndarray],
+        bm: dict[str, dict[str, float]],
+    ) -> None:
         self.cands: dict[str, list[str]] = {}
         self.mats: dict[str, np.ndarray] = {}
         udocs = sorted(docs_ix, key=docs_ix.get)
@@ -157,11 +162,16 @@ def proximity_bm25(ix: Indexer, text: str, beta: float, slop: int, k: int = 300)
 
     w = ix.whoosh()
     terms = w.terms(text)
-    parts = [query.Or([query.Term("content", t), query.Term("path_text", t, boost=PATH_BOOST)])
-             for t in terms]
+    parts = [
+        query.Or([query.Term("content", t), query.Term("path_text", t, boost=PATH_BOOST)])
+        for t in terms
+    ]
     seq = [tok.text for tok in w._analyzer(text)]
-    parts += [query.Phrase("content", [a, b], slop=slop, boost=beta)
-              for a, b in zip(seq, seq[1:], strict=False) if a != b]
+    parts += [
+        query.Phrase("content", [a, b], slop=slop, boost=beta)
+        for a, b in zip(seq, seq[1:], strict=False)
+        if a != b
+    ]
     with w.ix.searcher(weighting=scoring.BM25F(B=B, K1=K1)) as s:
         return {h["id"]: float(h.score) for h in s.search(query.Or(parts), limit=k)}
 
@@ -179,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     emb = CachedEmbedder(get_embedder(DEFAULT_EMBEDDER), args.cache)
     ix = Indexer(import_corpus(args.work, docs), embedder=emb, max_words=300, window_words=120)
     ix.update()
-    print(f"corpus {len(docs)} docs, {len(qids)} train queries (halves {len(halves[0])}/"
-          f"{len(halves[1])}); embedding sentences (cached in {args.cache})", flush=True)
+    print(
+        f"corpus {len(docs)} docs, {len(qids)} train queries (halves {len(halves[0])}/"
+        f"{len(halves[1])}); embedding sentences (cached in {args.cache})",
+        flush=True,
+    )
 
     docs_ix = {d["id"]: i for i, d in enumerate(docs)}
     got = ix.chroma().col.get(include=["embeddings"])
@@ -193,25 +206,35 @@ def main(argv: list[str] | None = None) -> int:
     texts, s_owner, kinds = sentence_texts(docs)
     svecs = emb.embed(texts)
     s_owner, kinds = np.array([docs_ix[o] for o in s_owner]), np.array(kinds)
-    dense = {"win": max_per_doc(qv @ vecs.T, owner, len(docs)),
-             "whole": max_per_doc(qv @ vecs[whole].T, owner[whole], len(docs))}
+    dense = {
+        "win": max_per_doc(qv @ vecs.T, owner, len(docs)),
+        "whole": max_per_doc(qv @ vecs[whole].T, owner[whole], len(docs)),
+    }
     for kind in ("s1", "s2", "title"):
         m = kinds == kind
         dense[kind] = max_per_doc(qv @ svecs[m].T, s_owner[m], len(docs))
     w = ix.whoosh()
-    bm = {q: {d: s for d, s in to_docs({c: s for c, s, _ in w.search(queries[q], 1000)},
-                                       0.0).items() if d in docs_ix} for q in qids}
+    bm = {
+        q: {
+            d: s
+            for d, s in to_docs({c: s for c, s, _ in w.search(queries[q], 1000)}, 0.0).items()
+            if d in docs_ix
+        }
+        for q in qids
+    }
     sig = Signals(qids, docs_ix, dense, bm)
 
     print(f"\n{'variant (2-fold CV, held-out nDCG@10 mean)':<52}{'nDCG@10':>8}  fitted")
     for i, name in enumerate(SIGNALS):
         one = np.eye(len(SIGNALS))[i]
         print(f"  {name + ' alone':<50}{evaluate(sig.runs(one, qids), qrels, qids)[0]:>8.3f}")
-    for label, free in (("bm + whole (issue's min-max baseline)", [0, 2]),
-                        ("bm + win (product)", [0, 1]),
-                        ("bm + s2", [0, 4]),
-                        ("bm + win + whole + s1 + s2", [0, 1, 2, 3, 4]),
-                        ("all six signals", list(range(6)))):
+    for label, free in (
+        ("bm + whole (issue's min-max baseline)", [0, 2]),
+        ("bm + win (product)", [0, 1]),
+        ("bm + s2", [0, 4]),
+        ("bm + win + whole + s1 + s2", [0, 1, 2, 3, 4]),
+        ("all six signals", list(range(6))),
+    ):
         nd, fitted = cv_weights(sig, qrels, halves, free)
         print(f"  {label:<50}{nd:>8.3f}  {fitted}", flush=True)
 
@@ -239,15 +262,21 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'dense PRF (m, beta, w_vector) + bm':<50}{nd:>8.3f}  {chosen}", flush=True)
 
     if not args.skip_proximity:
-        win_runs = {q: {udocs[t]: float(dense["win"][qi[q]][t])
-                        for t in np.argsort(-dense["win"][qi[q]])[:DEPTH]} for q in qids}
+        win_runs = {
+            q: {
+                udocs[t]: float(dense["win"][qi[q]][t])
+                for t in np.argsort(-dense["win"][qi[q]])[:DEPTH]
+            }
+            for q in qids
+        }
         cache: dict[tuple, dict] = {}
 
         def prox_runs(p, ids):
             beta, slop = p
             if p not in cache:
-                cache[p] = {q: to_docs(proximity_bm25(ix, queries[q], beta, slop), 0.0)
-                            for q in qids}
+                cache[p] = {
+                    q: to_docs(proximity_bm25(ix, queries[q], beta, slop), 0.0) for q in qids
+                }
             return {q: _minmax(cache[p][q], win_runs[q], 0.45) for q in ids}
 
         nd, chosen = cv_grid(prox_runs, [(0.2, 1), (0.2, 4), (0.5, 4)], qrels, halves)

@@ -68,8 +68,12 @@ def load_room() -> tuple[np.ndarray, np.ndarray, float]:
     cols = [c.column for c in rp.ROOM.columns]
     with open(ROOM, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    ep = np.array([datetime.strptime(r["Date"] + " " + r["Time"], "%d-%m-%Y %H:%M:%S")
-                   .timestamp() for r in rows])
+    ep = np.array(
+        [
+            datetime.strptime(r["Date"] + " " + r["Time"], "%d-%m-%Y %H:%M:%S").timestamp()
+            for r in rows
+        ]
+    )
     vals = np.array([[float(r[c]) for c in cols] for r in rows])
     return ep, vals, time.perf_counter() - t0
 
@@ -84,29 +88,41 @@ def bench_replay(tmp: Path) -> None:
         dt = time.perf_counter() - t0
         total_readings += st.readings
         total_s += dt
-        print(f"  {src}: {st.rows} rows, {st.readings:6d} readings, {st.rollups:5d} rollups, "
-              f"{st.commits} commits in {dt:5.2f} s ({st.readings / dt:8.0f} readings/s)")
+        print(
+            f"  {src}: {st.rows} rows, {st.readings:6d} readings, {st.rollups:5d} rollups, "
+            f"{st.commits} commits in {dt:5.2f} s ({st.readings / dt:8.0f} readings/s)"
+        )
     ep, vals, parse_s = load_room()
     agg_s = numpy_aggregate(ep, vals)
     n = vals.size
-    print(f"  all 7 nodes: {total_readings} readings in {total_s:.2f} s "
-          f"= {total_readings / total_s:.0f} readings/s")
-    print(f"  numpy baseline, same {n} values: aggregate only {agg_s * 1000:.1f} ms "
-          f"({n / agg_s:.0f} readings/s); csv parse + aggregate {parse_s + agg_s:.2f} s "
-          f"({n / (parse_s + agg_s):.0f} readings/s)")
-    print(f"  ratio replay/numpy-aggregate: {(total_readings / total_s) / (n / agg_s):.4f}; "
-          f"replay/numpy-parse+aggregate: "
-          f"{(total_readings / total_s) / (n / (parse_s + agg_s)):.3f}")
+    print(
+        f"  all 7 nodes: {total_readings} readings in {total_s:.2f} s "
+        f"= {total_readings / total_s:.0f} readings/s"
+    )
+    print(
+        f"  numpy baseline, same {n} values: aggregate only {agg_s * 1000:.1f} ms "
+        f"({n / agg_s:.0f} readings/s); csv parse + aggregate {parse_s + agg_s:.2f} s "
+        f"({n / (parse_s + agg_s):.0f} readings/s)"
+    )
+    print(
+        f"  ratio replay/numpy-aggregate: {(total_readings / total_s) / (n / agg_s):.4f}; "
+        f"replay/numpy-parse+aggregate: "
+        f"{(total_readings / total_s) / (n / (parse_s + agg_s)):.3f}"
+    )
     v, _ = Vault.init(tmp / "office", "office")
     t0 = time.perf_counter()
     st = rp.replay(v, OFFICE, commit=True)
     dt = time.perf_counter() - t0
-    print(f"occupancy-detection datatraining.txt: {st.rows} rows, {st.readings} readings, "
-          f"{st.rollups} rollups in {dt:.2f} s ({st.readings / dt:.0f} readings/s)")
+    print(
+        f"occupancy-detection datatraining.txt: {st.rows} rows, {st.readings} readings, "
+        f"{st.rollups} rollups in {dt:.2f} s ({st.readings / dt:.0f} readings/s)"
+    )
     t0 = time.perf_counter()
     st2 = rp.replay(v, OFFICE)
-    print(f"  re-run (resume, all windows already written): {time.perf_counter() - t0:.2f} s, "
-          f"{st2.readings} new readings")
+    print(
+        f"  re-run (resume, all windows already written): {time.perf_counter() - t0:.2f} s, "
+        f"{st2.readings} new readings"
+    )
 
 
 class _Constant:
@@ -125,13 +141,13 @@ class _Constant:
 
 def bench_sampler(tmp: Path) -> None:
     v, _ = Vault.init(tmp / "sampler", "sampler")
-    specs = parse_sensors([{"id": f"t{i}", "driver": "cpu_temperature", "interval_s": 0.01}
-                           for i in range(12)])
+    specs = parse_sensors(
+        [{"id": f"t{i}", "driver": "cpu_temperature", "interval_s": 0.01} for i in range(12)]
+    )
     before = rss_kib()
     stop = threading.Event()
     eng = RollupEngine(v, specs, window_s=1)
-    s = Sampler(v, specs, eng, stop, driver_factory=lambda spec: _Constant(),
-                close_every_s=0.5)
+    s = Sampler(v, specs, eng, stop, driver_factory=lambda spec: _Constant(), close_every_s=0.5)
     th = threading.Thread(target=s.run)
     th.start()
     time.sleep(3.0)
@@ -139,9 +155,11 @@ def bench_sampler(tmp: Path) -> None:
     stop.set()
     th.join()
     reads = sum(st.reads for st in s.state.values())
-    print(f"sampler: 12 sensors every 10 ms for 3 s: {reads} reads ({reads / 3:.0f}/s), "
-          f"{eng.rollups_written} rollups (1 s windows); RSS {before / 1024:.1f} MiB before, "
-          f"{during / 1024:.1f} MiB while sampling (+{(during - before) / 1024:.1f} MiB)")
+    print(
+        f"sampler: 12 sensors every 10 ms for 3 s: {reads} reads ({reads / 3:.0f}/s), "
+        f"{eng.rollups_written} rollups (1 s windows); RSS {before / 1024:.1f} MiB before, "
+        f"{during / 1024:.1f} MiB while sampling (+{(during - before) / 1024:.1f} MiB)"
+    )
 
 
 def main() -> None:

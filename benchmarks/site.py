@@ -31,25 +31,40 @@ from vault_agent.site.build import build_site
 from vault_agent.vault import Rollup, Vault
 
 NODES = ("alpaca-1", "alpaca-2", "llama")
-SENSORS = (("temp", "temperature", "°C", 20.0, 4.0), ("humidity", "humidity", "%RH", 45.0, 10.0),
-           ("co2", "co2", "ppm", 600.0, 300.0))
+SENSORS = (
+    ("temp", "temperature", "°C", 20.0, 4.0),
+    ("humidity", "humidity", "%RH", 45.0, 10.0),
+    ("co2", "co2", "ppm", 600.0, 300.0),
+)
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def rollups_of_day(node: str, day: datetime) -> list[Rollup]:
     """24 hourly windows × 3 sensors with a daily cycle (deterministic)."""
     import math
+
     out = []
     for h in range(24):
         start = day + timedelta(hours=h)
         for sensor, q, unit, base, amp in SENSORS:
             mean = base + amp * math.sin((h - 9) / 24 * 2 * math.pi) + (day.toordinal() % 7) * 0.1
-            out.append(Rollup(node=node, sensor=sensor, quantity=q, unit=unit,
-                              start=start.strftime(ISO),
-                              end=(start + timedelta(hours=1)).strftime(ISO), count=60,
-                              mean=round(mean, 3), min=round(mean - amp * 0.05, 3),
-                              max=round(mean + amp * 0.05, 3), last=round(mean, 3),
-                              stddev=0.1, hlc="bench"))
+            out.append(
+                Rollup(
+                    node=node,
+                    sensor=sensor,
+                    quantity=q,
+                    unit=unit,
+                    start=start.strftime(ISO),
+                    end=(start + timedelta(hours=1)).strftime(ISO),
+                    count=60,
+                    mean=round(mean, 3),
+                    min=round(mean - amp * 0.05, 3),
+                    max=round(mean + amp * 0.05, 3),
+                    last=round(mean, 3),
+                    stddev=0.1,
+                    hlc="bench",
+                )
+            )
     return out
 
 
@@ -71,11 +86,17 @@ def make_vault(root: Path, pages: int) -> Vault:
         v.append_rollups(batch, fsync=False)
         for d in range(0, days_per_node, 10):
             day = t0 + timedelta(days=d, hours=15)
-            v.write_observation(f"Temperature peaked at {20 + d % 4} °C in the afternoon.",
-                                title=f"Afternoon peak {d}", sensors=["temp"],
-                                window={"start": day.strftime(ISO),
-                                        "end": (day + timedelta(hours=1)).strftime(ISO)},
-                                confidence=0.6, created=day + timedelta(hours=1))
+            v.write_observation(
+                f"Temperature peaked at {20 + d % 4} °C in the afternoon.",
+                title=f"Afternoon peak {d}",
+                sensors=["temp"],
+                window={
+                    "start": day.strftime(ISO),
+                    "end": (day + timedelta(hours=1)).strftime(ISO),
+                },
+                confidence=0.6,
+                created=day + timedelta(hours=1),
+            )
         v.commit(f"{days_per_node} days of {node}", "rollup")
     return Vault.open(root, NODES[0])
 
@@ -90,8 +111,13 @@ def plain_mkdocs(v: Vault, out: Path) -> float:
     mkdocs = Path(sys.executable).with_name("mkdocs")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     t = time.perf_counter()
-    subprocess.run([str(mkdocs), "build", "-q", "-f", str(plain)], check=True, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(mkdocs), "build", "-q", "-f", str(plain)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return time.perf_counter() - t
 
 
@@ -109,8 +135,10 @@ def main() -> None:
 
     full = build_site(v, clean=True, progress=False)
     pages = full.pages_written
-    print(f"vault site build --clean : {full.seconds:7.1f} s  {pages} pages "
-          f"({full.html_rendered} rendered)")
+    print(
+        f"vault site build --clean : {full.seconds:7.1f} s  {pages} pages "
+        f"({full.html_rendered} rendered)"
+    )
     base = plain_mkdocs(v, root.parent / "plain-site")
     print(f"plain mkdocs build       : {base:7.1f} s  same Markdown and config")
     print(f"ratio full / plain       : {full.seconds / base:7.2f}")
@@ -118,13 +146,24 @@ def main() -> None:
     day = datetime(2018, 1, 5, tzinfo=UTC)
     one = rollups_of_day(NODES[1], day)[:1]
     late = day + timedelta(hours=23, minutes=30)
-    one = [Rollup(**{**one[0].__dict__, "start": late.strftime(ISO), "mean": 99.0, "max": 99.5,
-                     "end": (late + timedelta(minutes=29)).strftime(ISO)})]
+    one = [
+        Rollup(
+            **{
+                **one[0].__dict__,
+                "start": late.strftime(ISO),
+                "mean": 99.0,
+                "max": 99.5,
+                "end": (late + timedelta(minutes=29)).strftime(ISO),
+            }
+        )
+    ]
     Vault(root, NODES[1]).append_rollups(one)
     Vault(root, NODES[1]).commit("one late rollup", "rollup")
     inc = build_site(v, progress=False)
-    print(f"incremental, one day     : {inc.seconds:7.1f} s  {inc.pages_written} pages written, "
-          f"{inc.html_rendered} rendered")
+    print(
+        f"incremental, one day     : {inc.seconds:7.1f} s  {inc.pages_written} pages written, "
+        f"{inc.html_rendered} rendered"
+    )
     print(f"ratio incremental / plain: {inc.seconds / base:7.3f}")
     same = build_site(v, progress=False)
     print(f"incremental, no change   : {same.seconds:7.1f} s  {same.pages_written} written")

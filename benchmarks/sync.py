@@ -49,19 +49,27 @@ def rollup_day(node: str, day: datetime, sensors: int) -> str:
                 f'{{"v":1,"node":"{node}","sensor":"s{k}-temp","quantity":"temperature",'
                 f'"unit":"°C","start":"{s}","end":"{e}","count":300,"mean":{mean:.3f},'
                 f'"min":{mean - 0.2:.3f},"max":{mean + 0.2:.3f},"last":{mean:.3f},'
-                f'"stddev":0.08,"hlc":"{hlc}"}}')
+                f'"stddev":0.08,"hlc":"{hlc}"}}'
+            )
     return "\n".join(lines) + "\n"
 
 
 def observation(node: str, t: datetime, seq: int) -> tuple[str, str]:
     """(vault path, Markdown) of a synthetic hourly observation."""
     oid = layout.observation_id(node, t, seq)
-    obs = Observation(id=oid, node=node, created=layout.iso(t), body=(
-        f"Hour {t:%H}: temperatures steady, mean {20 + seq % 7}.{seq % 10} °C; no motion."),
-        hlc=str(Timestamp(int(t.timestamp() * 1000), 0)), title="hourly",
-        sensors=("s0-temp",), window={"start": layout.iso(t - timedelta(hours=1)),
-                                      "end": layout.iso(t)},
-        confidence=0.6, model="rules/v1", sources=(layout.rollup_path(node, t.date()),))
+    obs = Observation(
+        id=oid,
+        node=node,
+        created=layout.iso(t),
+        body=(f"Hour {t:%H}: temperatures steady, mean {20 + seq % 7}.{seq % 10} °C; no motion."),
+        hlc=str(Timestamp(int(t.timestamp() * 1000), 0)),
+        title="hourly",
+        sensors=("s0-temp",),
+        window={"start": layout.iso(t - timedelta(hours=1)), "end": layout.iso(t)},
+        confidence=0.6,
+        model="rules/v1",
+        sources=(layout.rollup_path(node, t.date()),),
+    )
     return layout.observation_path(node, t, seq, "hourly"), obs.to_markdown()
 
 
@@ -139,13 +147,15 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     for v in nodes:
         offline(v, args.days, args.sensors)
     gen_s = time.perf_counter() - t0
-    shutil.copytree(vdir, gdir, symlinks=True)   # identical repos for the baseline
+    shutil.copytree(vdir, gdir, symlinks=True)  # identical repos for the baseline
     for n in names:
         git(gdir / n, "remote", "set-url", "hub", str(gdir / "hub.git"))
     lines = args.days * args.sensors * 86400 // WINDOW_S
-    print(f"{args.nodes} nodes x {args.days} days offline: {lines} rollup lines and "
-          f"{args.days * 24} observations per node, {args.days} commits per node "
-          f"(generated in {gen_s:.1f} s)")
+    print(
+        f"{args.nodes} nodes x {args.days} days offline: {lines} rollup lines and "
+        f"{args.days * 24} observations per node, {args.days} commits per node "
+        f"(generated in {gen_s:.1f} s)"
+    )
 
     order = names + names[:-1]
     t0 = time.perf_counter()
@@ -168,12 +178,18 @@ def run(tmp: Path, args: argparse.Namespace) -> None:
     gtrees = {tree_of(gdir / n) for n in names}
     vsize = sum(packed_size(vdir / n) for n in names) + packed_size(hub)
     gsize = sum(packed_size(gdir / n) for n in names) + packed_size(gdir / "hub.git")
-    print(f"same final tree on every node: vault {len(vtrees) == 1}, git {len(gtrees) == 1}, "
-          f"vault == git {vtrees == gtrees}")
-    print(f"full sync round wall time: vault sync {vault_s:.2f} s, git fetch+merge+push "
-          f"{git_s:.2f} s, ratio {vault_s / git_s:.2f}")
-    print(f"packed size (all nodes + hub): vault {vsize / 2**20:.1f} MiB, git "
-          f"{gsize / 2**20:.1f} MiB, ratio {vsize / gsize:.3f}")
+    print(
+        f"same final tree on every node: vault {len(vtrees) == 1}, git {len(gtrees) == 1}, "
+        f"vault == git {vtrees == gtrees}"
+    )
+    print(
+        f"full sync round wall time: vault sync {vault_s:.2f} s, git fetch+merge+push "
+        f"{git_s:.2f} s, ratio {vault_s / git_s:.2f}"
+    )
+    print(
+        f"packed size (all nodes + hub): vault {vsize / 2**20:.1f} MiB, git "
+        f"{gsize / 2**20:.1f} MiB, ratio {vsize / gsize:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -66,17 +66,40 @@ class Simulator:
             m = sum(vals) / len(vals)
             sd = math.sqrt(sum((x - m) ** 2 for x in vals) / len(vals))
             lo, hi = min(vals), max(vals)
-            out.append(Rollup(
-                node=self.node, sensor=sid, quantity=quantity, unit=unit, start=_iso(start),
-                end=_iso(end), count=WINDOW_S, mean=m, min=lo, max=hi, last=vals[-1], stddev=sd,
-                min_at=_iso(start + timedelta(seconds=10 * vals.index(lo))),
-                max_at=_iso(start + timedelta(seconds=10 * vals.index(hi)))))
+            out.append(
+                Rollup(
+                    node=self.node,
+                    sensor=sid,
+                    quantity=quantity,
+                    unit=unit,
+                    start=_iso(start),
+                    end=_iso(end),
+                    count=WINDOW_S,
+                    mean=m,
+                    min=lo,
+                    max=hi,
+                    last=vals[-1],
+                    stddev=sd,
+                    min_at=_iso(start + timedelta(seconds=10 * vals.index(lo))),
+                    max_at=_iso(start + timedelta(seconds=10 * vals.index(hi))),
+                )
+            )
         busy = 7 <= start.hour <= 9 or 17 <= start.hour <= 22
         events = self.rng.randint(0, 6) if busy else int(self.rng.random() < 0.03)
-        out.append(Rollup(node=self.node, sensor=MOTION, quantity="motion", unit="",
-                          start=_iso(start), end=_iso(end), count=WINDOW_S, events=events,
-                          on_s=float(min(WINDOW_S, events * self.rng.randint(5, 40))),
-                          last=float(events > 0)))
+        out.append(
+            Rollup(
+                node=self.node,
+                sensor=MOTION,
+                quantity="motion",
+                unit="",
+                start=_iso(start),
+                end=_iso(end),
+                count=WINDOW_S,
+                events=events,
+                on_s=float(min(WINDOW_S, events * self.rng.randint(5, 40))),
+                last=float(events > 0),
+            )
+        )
         return out
 
 
@@ -110,8 +133,13 @@ def bench_appends(work: Path, n: int) -> dict[str, float]:
     v2, _ = Vault.init(work / "appends2", "bench")
     with_fsync = _rate(lambda i: v2.append_rollups([lines[i]]), n)
     per_window = _rate(lambda i: v2.append_rollups(windows[i]), len(windows))
-    return {"plain": base, "raw_fsync": raw_fsync, "no_fsync": no_fsync, "fsync": with_fsync,
-            "window": per_window}
+    return {
+        "plain": base,
+        "raw_fsync": raw_fsync,
+        "no_fsync": no_fsync,
+        "fsync": with_fsync,
+        "window": per_window,
+    }
 
 
 def _du(path: Path) -> int:
@@ -141,8 +169,15 @@ def bench_git(work: Path, days: int) -> dict[str, float]:
     pack = sum(p.stat().st_size for p in (git_dir / "objects" / "pack").glob("*.pack"))
     subprocess.run(["git", "gc", "--quiet", "--aggressive"], cwd=v.root, check=True)
     pack_aggr = sum(p.stat().st_size for p in (git_dir / "objects" / "pack").glob("*.pack"))
-    return {"lines": n_lines, "raw": raw, "loose": objects_before_gc, "pack": pack,
-            "pack_aggressive": pack_aggr, "commits": days, "sim_s": sim_s}
+    return {
+        "lines": n_lines,
+        "raw": raw,
+        "loose": objects_before_gc,
+        "pack": pack,
+        "pack_aggressive": pack_aggr,
+        "commits": days,
+        "sim_s": sim_s,
+    }
 
 
 def main() -> None:
@@ -157,26 +192,41 @@ def main() -> None:
         a = bench_appends(work, args.appends)
         print(f"appends ({args.appends} single-line appends each, same run, {work})")
         print(f"  plain os.write, no fsync (baseline) {a['plain']:>10,.0f} /s")
-        print(f"  Vault.append_rollups, no fsync      {a['no_fsync']:>10,.0f} /s"
-              f"   ({a['no_fsync'] / a['plain']:.3f} x baseline)")
-        print(f"  Vault.append_rollups + fsync        {a['fsync']:>10,.0f} /s"
-              f"   ({a['fsync'] / a['plain']:.4f} x baseline, "
-              f"{1000 / a['fsync']:.2f} ms per append)")
-        print(f"  plain os.write + fsync (disk bound) {a['raw_fsync']:>10,.0f} /s"
-              f"   (Vault+fsync is {a['fsync'] / a['raw_fsync']:.2f} x this)")
-        print(f"  5-sensor window + fsync             {a['window']:>10,.0f} windows/s"
-              f" ({5 * a['window']:,.0f} lines/s; the agent needs 1 per 300 s)")
+        print(
+            f"  Vault.append_rollups, no fsync      {a['no_fsync']:>10,.0f} /s"
+            f"   ({a['no_fsync'] / a['plain']:.3f} x baseline)"
+        )
+        print(
+            f"  Vault.append_rollups + fsync        {a['fsync']:>10,.0f} /s"
+            f"   ({a['fsync'] / a['plain']:.4f} x baseline, "
+            f"{1000 / a['fsync']:.2f} ms per append)"
+        )
+        print(
+            f"  plain os.write + fsync (disk bound) {a['raw_fsync']:>10,.0f} /s"
+            f"   (Vault+fsync is {a['fsync'] / a['raw_fsync']:.2f} x this)"
+        )
+        print(
+            f"  5-sensor window + fsync             {a['window']:>10,.0f} windows/s"
+            f" ({5 * a['window']:,.0f} lines/s; the agent needs 1 per 300 s)"
+        )
         g = bench_git(work, args.days)
         n = g["lines"]
-        print(f"git ({args.days} days x 5 sensors x {86400 // WINDOW_S} windows = {n:,} lines, "
-              f"{g['commits']} daily commits, simulated in {g['sim_s']:.1f} s)")
+        print(
+            f"git ({args.days} days x 5 sensors x {86400 // WINDOW_S} windows = {n:,} lines, "
+            f"{g['commits']} daily commits, simulated in {g['sim_s']:.1f} s)"
+        )
         print(f"  raw JSONL                {g['raw'] / 1e6:8.2f} MB  {g['raw'] / n:7.1f} B/line")
-        print(f"  .git/objects before gc   {g['loose'] / 1e6:8.2f} MB  "
-              f"{g['loose'] / n:7.1f} B/line")
-        print(f"  pack after git gc        {g['pack'] / 1e6:8.2f} MB  {g['pack'] / n:7.1f} B/line"
-              f"  ({g['raw'] / g['pack']:.1f}x smaller than raw)")
-        print(f"  pack after gc --aggressive {g['pack_aggressive'] / 1e6:6.2f} MB  "
-              f"{g['pack_aggressive'] / n:7.1f} B/line")
+        print(
+            f"  .git/objects before gc   {g['loose'] / 1e6:8.2f} MB  {g['loose'] / n:7.1f} B/line"
+        )
+        print(
+            f"  pack after git gc        {g['pack'] / 1e6:8.2f} MB  {g['pack'] / n:7.1f} B/line"
+            f"  ({g['raw'] / g['pack']:.1f}x smaller than raw)"
+        )
+        print(
+            f"  pack after gc --aggressive {g['pack_aggressive'] / 1e6:6.2f} MB  "
+            f"{g['pack_aggressive'] / n:7.1f} B/line"
+        )
         year = g["pack"] / n * 5 * 288 * 365 / 1e6
         print(f"  => one node with 5 sensors adds ~{year:.1f} MB of git history per year")
     finally:

@@ -47,6 +47,8 @@ def gguf_path() -> Path:
     """Path of a real instruction-tuned GGUF (see :func:`find_gguf`); skips when absent."""
     p = find_gguf()
     if p is None:
-        pytest.skip(f"no GGUF model: set {GGUF_ENV} to a .gguf file or run "
-                    "'python -m tests.support.gguf' (see docs/observer.md)")
+        pytest.skip(
+            f"no GGUF model: set {GGUF_ENV} to a .gguf file or run "
+            "'python -m tests.support.gguf' (see docs/observer.md)"
+        )
     return p

@@ -44,8 +44,10 @@ def make_vault(root, days_back: list[int], note_back: int | None = 4) -> Vault:
     for k in sorted(days_back, reverse=True):
         t0 = midnight(today() - timedelta(days=k))
         t1 = t0 + timedelta(days=1)
-        v.append_rollups(R.numeric(NODE, "hall-temp", t0, t1, temperature)
-                         + R.binary(NODE, "hall-motion", t0, t1, morning))
+        v.append_rollups(
+            R.numeric(NODE, "hall-temp", t0, t1, temperature)
+            + R.binary(NODE, "hall-motion", t0, t1, morning)
+        )
     if note_back is not None:
         v.write_file(layout.daily_path(NODE, today() - timedelta(days=note_back)), PERSON_NOTE)
     v.commit("set up", "config")
@@ -53,13 +55,15 @@ def make_vault(root, days_back: list[int], note_back: int | None = 4) -> Vault:
 
 
 def run_agent(v: Vault, **kw) -> int:
-    return Agent(v, AgentOptions(once=True, sync=False, index=False, log_stderr=False,
-                                 **kw)).run()
+    return Agent(v, AgentOptions(once=True, sync=False, index=False, log_stderr=False, **kw)).run()
 
 
 def notes(v: Vault) -> set[date]:
-    return {today() - timedelta(days=k) for k in range(30)
-            if v.path(layout.daily_path(NODE, today() - timedelta(days=k))).exists()}
+    return {
+        today() - timedelta(days=k)
+        for k in range(30)
+        if v.path(layout.daily_path(NODE, today() - timedelta(days=k))).exists()
+    }
 
 
 def ago(*ks: int) -> set[date]:
@@ -68,8 +72,11 @@ def ago(*ks: int) -> set[date]:
 
 def files(v: Vault) -> dict[str, bytes]:
     base = v.path(layout.node_dir(NODE))
-    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
-            if p.is_file() and "local-cache" not in p.parts}
+    return {
+        str(p.relative_to(base)): p.read_bytes()
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and "local-cache" not in p.parts
+    }
 
 
 def without_hlc(text: bytes) -> list[bytes]:
@@ -119,11 +126,14 @@ def test_catch_up_writes_what_vault_observe_writes(tmp_path):
         assert without_hlc(a[k]) == without_hlc(b[k]), k
 
 
-@pytest.mark.parametrize(("where", "limit", "expected"), [
-    ("options", 2, (2, 1)),
-    ("node.toml", 2, (2, 1)),
-    ("options", 0, (1,)),  # off: only the live observer's usual close of yesterday
-])
+@pytest.mark.parametrize(
+    ("where", "limit", "expected"),
+    [
+        ("options", 2, (2, 1)),
+        ("node.toml", 2, (2, 1)),
+        ("options", 0, (1,)),  # off: only the live observer's usual close of yesterday
+    ],
+)
 def test_limit_respected(tmp_path, where, limit, expected):
     v = make_vault(tmp_path / "v", [6, 5, 4, 3, 2, 1], note_back=None)
     kw = {}

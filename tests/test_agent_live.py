@@ -20,8 +20,12 @@ def live_vault(tmp_path, monkeypatch):
     cfg = v.node_config()
     cfg["rollup"] = {"window_s": 2}
     cfg["sensors"] = [
-        {"id": "soc-temp", "driver": "cpu_temperature", "sensor_file": str(temp_file),
-         "interval_s": 0.2},
+        {
+            "id": "soc-temp",
+            "driver": "cpu_temperature",
+            "sensor_file": str(temp_file),
+            "interval_s": 0.2,
+        },
         {"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 0.2},
     ]
     v.write_node_config(cfg)
@@ -32,8 +36,11 @@ def live_vault(tmp_path, monkeypatch):
 def test_live_agent_samples_rolls_up_commits_and_stops(live_vault):
     v = live_vault
     stop = threading.Event()
-    agent = Agent(v, AgentOptions(commit_interval_s=1.0, sync=False, index=False,
-                                  observe=False, tick_s=0.2), stop)
+    agent = Agent(
+        v,
+        AgentOptions(commit_interval_s=1.0, sync=False, index=False, observe=False, tick_s=0.2),
+        stop,
+    )
     result: list[int] = []
     t = threading.Thread(target=lambda: result.append(agent.run()))
     t.start()

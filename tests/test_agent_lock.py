@@ -36,8 +36,12 @@ def test_second_agent_refused(tmp_path):
 
 
 def test_stale_lock_taken_over(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead = int(proc.stdout)
     assert not pid_alive(dead)
     path = tmp_path / "agent.lock"
@@ -75,7 +79,9 @@ def test_install_service_writes_unit(vault, tmp_path):
     assert path.name == "vault-agent-alpaca-1.service"
     assert f"agent run --vault {vault.root}" in text
     assert "User=pi" in text and "WantedBy=multi-user.target" in text
-    res = CliRunner().invoke(main, ["agent", "install-service", "--vault", str(vault.root),
-                                    "--dest", str(tmp_path / "u2")])
+    res = CliRunner().invoke(
+        main,
+        ["agent", "install-service", "--vault", str(vault.root), "--dest", str(tmp_path / "u2")],
+    )
     assert res.exit_code == 0, res.output
     assert (tmp_path / "u2" / "vault-agent-alpaca-1.service").exists()

@@ -35,15 +35,33 @@ def rollup_key_lines(v: Vault) -> list[tuple]:
 
 
 def agent_cmd(vault: Path, *extra: str, pace: tuple[str, ...] = ("--backfill",)) -> list[str]:
-    return [sys.executable, "-m", "vault_agent.cli", "agent", "run", "--vault", str(vault),
-            "--replay", str(OFFICE), *pace, "--no-sync", "--no-index",
-            "--commit-interval", "0.5", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "vault_agent.cli",
+        "agent",
+        "run",
+        "--vault",
+        str(vault),
+        "--replay",
+        str(OFFICE),
+        *pace,
+        "--no-sync",
+        "--no-index",
+        "--commit-interval",
+        "0.5",
+        *extra,
+    ]
 
 
 def test_agent_once_replays_rolls_up_and_commits(tmp_path):
     v, _ = Vault.init(tmp_path / "office", "office")
-    code = Agent(v, AgentOptions(once=True, replay=OFFICE, backfill=True, since=DAY1,
-                                 until=DAY2, sync=False, index=False)).run()
+    code = Agent(
+        v,
+        AgentOptions(
+            once=True, replay=OFFICE, backfill=True, since=DAY1, until=DAY2, sync=False, index=False
+        ),
+    ).run()
     assert code == 0
     rollups = list(v.iter_rollups("office"))
     assert rollups, "no rollups written"
@@ -64,9 +82,24 @@ def test_agent_once_replays_rolls_up_and_commits(tmp_path):
 def test_sigterm_flushes_commits_and_exits_zero(tmp_path):
     v, _ = Vault.init(tmp_path / "office", "office")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vault_agent.cli", "agent", "run", "--vault", str(v.root),
-         "--replay", str(OFFICE), "--speed", "3000", "--no-sync", "--no-index"],
-        stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "vault_agent.cli",
+            "agent",
+            "run",
+            "--vault",
+            str(v.root),
+            "--replay",
+            str(OFFICE),
+            "--speed",
+            "3000",
+            "--no-sync",
+            "--no-index",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(6)
     t = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -93,8 +126,9 @@ def test_sigkill_and_restart_loses_nothing_and_duplicates_nothing(tmp_path):
     # Replayed at 4000x real time the two days take ~43 s, far longer than the ~20 s the
     # twelve interrupted runs get, so every kill lands mid-replay (not after the end).
     for _ in range(12):
-        proc = subprocess.Popen(agent_cmd(v.root, *window, pace=("--speed", "4000")),
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            agent_cmd(v.root, *window, pace=("--speed", "4000")), stderr=subprocess.DEVNULL
+        )
         time.sleep(rng.uniform(0.5, 2.5))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -122,8 +156,18 @@ def test_agent_syncs_a_joined_node_to_its_hub(tmp_path):
     add_peer(first, "nas", str(hub))
     assert sync_all(first).ok
     office, _ = Vault.init(tmp_path / "b", "office", from_url=str(hub))
-    code = Agent(office, AgentOptions(once=True, replay=OFFICE, backfill=True, since=DAY1,
-                                      until=DAY2, index=False, log_stderr=False)).run()
+    code = Agent(
+        office,
+        AgentOptions(
+            once=True,
+            replay=OFFICE,
+            backfill=True,
+            since=DAY1,
+            until=DAY2,
+            index=False,
+            log_stderr=False,
+        ),
+    ).run()
     assert code == 0
     tree = pygit2.Repository(str(hub)).revparse_single("refs/heads/main").peel(pygit2.Tree)
     assert "agents/office/sensors/2015/02/2015-02-05.jsonl" in tree, "the hub lacks the rollups"

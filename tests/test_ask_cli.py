@@ -87,8 +87,9 @@ def test_model_override_and_json(base):
     with FakeOllama(models=["qwen2.5:3b"]) as srv:
         set_llm(base, srv.url)
         srv.script("Motion in the hall at 03:04 [1].")
-        r = run(base, "was there motion in the hall?", "--model", "qwen2.5:3b", "--json",
-                "--no-log")
+        r = run(
+            base, "was there motion in the hall?", "--model", "qwen2.5:3b", "--json", "--no-log"
+        )
     data = json.loads(r.stdout)
     assert data["model"] == "ollama/qwen2.5:3b" and data["llm"] is True
     assert data["citations"][0]["path"].startswith("agents/alpaca-1/observations/")
@@ -108,8 +109,12 @@ def test_time_words_filter_the_sources(base):
     with FakeOllama() as srv:
         set_llm(base, srv.url)
         srv.script("It was 21.3 °C on average [1].")
-        res = ask(base, "how warm was the kitchen yesterday?", log=False,
-                  now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC))
+        res = ask(
+            base,
+            "how warm was the kitchen yesterday?",
+            log=False,
+            now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
+        )
     assert (res.filters.since, res.filters.until) == ("2025-10-14", "2025-10-14")
     assert res.hits and all(h.date == "2025-10-14" for h in res.hits)
     assert res.citations[0].path.endswith("2025-10-14.jsonl")

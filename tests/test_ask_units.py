@@ -60,14 +60,17 @@ def test_stream_filter_holds_partial_citations():
     assert f.dropped == [7]
 
 
-@pytest.mark.parametrize("q,since,until", [
-    ("what happened yesterday?", date(2025, 10, 14), date(2025, 10, 14)),
-    ("motion last night", date(2025, 10, 14), date(2025, 10, 15)),
-    ("when was there motion at night last week?", date(2025, 10, 6), date(2025, 10, 12)),
-    ("anything today", date(2025, 10, 15), date(2025, 10, 15)),
-    ("in the past 3 days", date(2025, 10, 12), date(2025, 10, 15)),
-    ("last month", date(2025, 9, 1), date(2025, 9, 30)),
-])
+@pytest.mark.parametrize(
+    "q,since,until",
+    [
+        ("what happened yesterday?", date(2025, 10, 14), date(2025, 10, 14)),
+        ("motion last night", date(2025, 10, 14), date(2025, 10, 15)),
+        ("when was there motion at night last week?", date(2025, 10, 6), date(2025, 10, 12)),
+        ("anything today", date(2025, 10, 15), date(2025, 10, 15)),
+        ("in the past 3 days", date(2025, 10, 12), date(2025, 10, 15)),
+        ("last month", date(2025, 9, 1), date(2025, 9, 30)),
+    ],
+)
 def test_time_words(q, since, until):
     r = find_range(q, NOW)
     assert r is not None and (r.since, r.until) == (since, until)

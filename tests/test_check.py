@@ -95,7 +95,8 @@ def _bad_names(v: Vault) -> None:
     v.path(f"agents/{NODE}/sensors/2025/10/today.jsonl").write_text("")
     v.path(f"agents/{NODE}/observations/2025/10").mkdir(parents=True)
     v.path(f"agents/{NODE}/observations/2025/10/my note.md").write_text(
-        "---\nid: x\nnode: alpaca-1\ncreated: 2025-10-14T00:00:00Z\nkind: observation\n---\nx\n")
+        "---\nid: x\nnode: alpaca-1\ncreated: 2025-10-14T00:00:00Z\nkind: observation\n---\nx\n"
+    )
 
 
 BAD_INPUTS: list[tuple[str, Callable[[Vault], None], str]] = [
@@ -106,22 +107,32 @@ BAD_INPUTS: list[tuple[str, Callable[[Vault], None], str]] = [
     ("200MB", _big, "knowledge-base/dump.md: file is 200 MB, over the 50 MiB limit"),
     ("binary", _binary, "knowledge-base/notes.md: binary file where text is expected"),
     ("binary-rollup", _binary_rollup, f"{ROLLUP}: binary file where text is expected"),
-    ("symlink", _symlink,
-     "knowledge-base/passwd.md: symlink points outside the vault (/etc/passwd)"),
+    (
+        "symlink",
+        _symlink,
+        "knowledge-base/passwd.md: symlink points outside the vault (/etc/passwd)",
+    ),
     ("symlink-dir", _symlink_dir, "knowledge-base/etc: symlink points outside the vault (/etc)"),
-    ("newer-schema", _newer_schema,
-     "vault.toml: vault schema 2 is newer than this vault-agent supports (1)"),
+    (
+        "newer-schema",
+        _newer_schema,
+        "vault.toml: vault schema 2 is newer than this vault-agent supports (1)",
+    ),
     ("node-folder", _bad_node_folder, "agents/A B/node.toml: folder agents/A B: node name 'A B'"),
     ("shared-json", _shared_json, "shared-memory/global-state.json:2: invalid JSON"),
     ("node-toml", _node_toml, f"agents/{NODE}/node.toml:"),
-    ("foreign-rollup", _foreign_rollup,
-     f"{ROLLUP}:2: rollup of node 'llama' in the folder of node '{NODE}'"),
+    (
+        "foreign-rollup",
+        _foreign_rollup,
+        f"{ROLLUP}:2: rollup of node 'llama' in the folder of node '{NODE}'",
+    ),
     ("names", _bad_names, f"agents/{NODE}/sensors/2025/10/today.jsonl: rollup file name"),
 ]
 
 
-@pytest.mark.parametrize("make_bad, expected", [(f, e) for _, f, e in BAD_INPUTS],
-                         ids=[i for i, _, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    "make_bad, expected", [(f, e) for _, f, e in BAD_INPUTS], ids=[i for i, _, _ in BAD_INPUTS]
+)
 def test_bad_input_reported_and_left_alone(tmp_path, make_bad, expected):
     v = make_vault(tmp_path)
     make_bad(v)
@@ -304,8 +315,12 @@ def test_hook_runs_check_from_package_not_vault(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     hook_text = (v.root / ".git/hooks/pre-commit").read_text()
     assert "vault_agent.cli" in hook_text and str(v.root) not in hook_text
-    assert subprocess.run(["git", "config", "core.hooksPath"], cwd=v.root,
-                          capture_output=True).returncode != 0
+    assert (
+        subprocess.run(
+            ["git", "config", "core.hooksPath"], cwd=v.root, capture_output=True
+        ).returncode
+        != 0
+    )
     assert not Path("/tmp/planted-ran").exists()
 
 

@@ -79,13 +79,17 @@ def test_log_filters(tmp_path):
     git(b.root, "commit", "-q", "--allow-empty", "-m", "by hand")  # no trailers at all
     root = b.root
     assert [c["summary"] for c in _log(root, "--node", "alpaca-1")] == [
-        "one observation", "rollups", "Create vault a with node alpaca-1"]
+        "one observation",
+        "rollups",
+        "Create vault a with node alpaca-1",
+    ]
     assert [c["summary"] for c in _log(root, "--kind", "observation")] == ["one observation"]
     assert [c["summary"] for c in _log(root, "--node", "llama", "--kind", "edit")] == ["note"]
     assert [c["summary"] for c in _log(root, "--path", "knowledge-base")] == [
-        "note", "Create vault a with node alpaca-1"]  # the template's README.md
-    assert [c["summary"] for c in _log(root, "--path", "agents/alpaca-1/sensors/")] == [
-        "rollups"]
+        "note",
+        "Create vault a with node alpaca-1",
+    ]  # the template's README.md
+    assert [c["summary"] for c in _log(root, "--path", "agents/alpaca-1/sensors/")] == ["rollups"]
     assert len(_log(root, "--since", "7d")) == 6
     assert _log(root, "--since", "2999-01-01") == []
     assert len(_log(root, "-n", "2")) == 2
@@ -125,7 +129,8 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     r = cli("status", "--vault", str(tmp_path))
     assert r.exit_code == 1
     assert r.output.strip().splitlines() == [
-        f"Error: {tmp_path} is not inside a vault (no vault.toml); run 'vault init'"]
+        f"Error: {tmp_path} is not inside a vault (no vault.toml); run 'vault init'"
+    ]
     r = cli("init", str(tmp_path / "v"))
     assert r.exit_code == 2 and "--node NAME is required" in r.output
 
@@ -152,11 +157,12 @@ def test_subprocess_init_write_commit_log(tmp_path):
     root = tmp_path / "v"
     p = vault_proc("init", str(root), "--node", NODE, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    write = (f"from vault_agent.vault import Vault\n"
-             f"v = Vault.open({str(root)!r})\n"
-             f"print(v.write_observation('Door opened at 07:02', sensors=['front-door'])[0])\n")
-    w = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True,
-                       timeout=60)
+    write = (
+        f"from vault_agent.vault import Vault\n"
+        f"v = Vault.open({str(root)!r})\n"
+        f"print(v.write_observation('Door opened at 07:02', sensors=['front-door'])[0])\n"
+    )
+    w = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True, timeout=60)
     assert w.returncode == 0, w.stderr
     rel = w.stdout.strip()
     assert (root / rel).is_file()
@@ -167,8 +173,12 @@ def test_subprocess_init_write_commit_log(tmp_path):
     assert log[0]["summary"] == "Front door note" and log[0]["kind"] == "observation"
     assert log[0]["paths"] == [rel]
     # plain git log shows the same audit trail
-    g = git(root, "log", "-1", "--format=%(trailers:key=Vault-Node,valueonly)%(trailers:"
-                  "key=Vault-Kind,valueonly)")
+    g = git(
+        root,
+        "log",
+        "-1",
+        "--format=%(trailers:key=Vault-Node,valueonly)%(trailers:key=Vault-Kind,valueonly)",
+    )
     assert g.stdout.split() == [NODE, "observation"]
     p = vault_proc("check", cwd=root)
     assert p.returncode == 0 and "ok" in p.stdout
@@ -178,7 +188,8 @@ def test_subprocess_error_line_and_debug_traceback(tmp_path):
     p = vault_proc("status", cwd=tmp_path)
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.strip().splitlines() == [
-        f"Error: {tmp_path} is not inside a vault (no vault.toml); run 'vault init'"]
+        f"Error: {tmp_path} is not inside a vault (no vault.toml); run 'vault init'"
+    ]
     p = vault_proc("--debug", "status", cwd=tmp_path)
     assert p.returncode == 1
     assert "Traceback (most recent call last)" in p.stderr and "NotAVaultError" in p.stderr

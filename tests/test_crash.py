@@ -26,12 +26,15 @@ CHILD = Path(__file__).parent / "support" / "crash_child.py"
 ROUNDS = 60
 
 
-def _one_round(root: Path, rnd: int, rng: random.Random,
-               acked: set[tuple[str, str]], sizes: dict[str, int]) -> None:
+def _one_round(
+    root: Path, rnd: int, rng: random.Random, acked: set[tuple[str, str]], sizes: dict[str, int]
+) -> None:
     """Start the child, kill it at a random moment, record what it acknowledged."""
-    proc = subprocess.Popen([sys.executable, str(CHILD), str(root), str(rnd),
-                             str(rng.randrange(1 << 30))],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), str(root), str(rnd), str(rng.randrange(1 << 30))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     ready = proc.stdout.readline()
     assert ready == b"ready\n", proc.stderr.read() if proc.stderr else ready

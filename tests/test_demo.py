@@ -21,6 +21,7 @@ def tree_of(v: Vault) -> dict[str, str]:
                 walk(v.repo[e.id], f"{prefix}{e.name}/")
             else:
                 out[prefix + e.name] = str(e.id)
+
     walk(v.repo.head.peel().tree)
     return out
 

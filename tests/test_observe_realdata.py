@@ -21,8 +21,10 @@ from vault_agent.sensors.replay import replay
 from vault_agent.vault import Vault, layout
 
 DATA = Path(__file__).resolve().parent.parent / "datasets"
-OFFICE = [DATA / "occupancy-detection" / "datatest.txt",
-          DATA / "occupancy-detection" / "datatraining.txt"]
+OFFICE = [
+    DATA / "occupancy-detection" / "datatest.txt",
+    DATA / "occupancy-detection" / "datatraining.txt",
+]
 ROOM = DATA / "room-occupancy-estimation" / "Occupancy_Estimation.csv"
 
 
@@ -73,8 +75,9 @@ def test_crowded_monday_afternoon(office) -> None:
     _, obs = office
     (mon,) = at(obs, "2015-02-09T16:00:00Z")
     assert ("office-co2", "level_high") in facts_of(mon)
-    co2 = next(f for f in mon.extra["facts"] if f["kind"] == "level_high"
-               and f["sensor"] == "office-co2")
+    co2 = next(
+        f for f in mon.extra["facts"] if f["kind"] == "level_high" and f["sensor"] == "office-co2"
+    )
     assert int(co2["value"]) > 1900 and int(co2["usual"]) < 1000
 
 
@@ -100,7 +103,8 @@ def test_day_notes_and_memory(office) -> None:
     text = v.path(layout.daily_path("office", layout.parse_iso("2015-02-07").date())).read_text()
     assert "| office-light | 0 lx | 00:00 |" in text
     assert text.count("../../../observations/2015/02/") == len(
-        [s for s, _ in obs if s.startswith("2015-02-07")])
+        [s for s, _ in obs if s.startswith("2015-02-07")]
+    )
     mems = list(v.iter_observations("office", sub="memory"))
     assert len(mems) >= 7
     last = mems[-1][1]
@@ -108,8 +112,11 @@ def test_day_notes_and_memory(office) -> None:
     assert any("office-temperature: usually" in line for line in last.body.splitlines())
     light = [ln for ln in last.body.splitlines() if ln.startswith("- office-light: high")]
     assert light and "on weekdays" in light[0] and "no usual hour on weekends" in light[0]
-    co2 = next(p for p in last.extra["patterns"]
-               if p["sensor"] == "office-co2" and p["kind"] == "high-hours")
+    co2 = next(
+        p
+        for p in last.extra["patterns"]
+        if p["sensor"] == "office-co2" and p["kind"] == "high-hours"
+    )
     assert co2["weekends"]["active_days"] == 0 and co2["weekdays"]["usual_hours"]
 
 
@@ -126,8 +133,9 @@ def test_christmas_in_the_room_is_quiet(tmp_path) -> None:
     kinds = [k for o in xmas for _, k in facts_of(o)]
     assert kinds.count("quieter") >= 2
     (noon,) = [o for s, o in obs if s == "2017-12-25T12:00:00Z"]
-    assert "No motion on s6-motion between 12:00 and 13:00, although 2 of the last 2 days" \
-        in noon.body
+    assert (
+        "No motion on s6-motion between 12:00 and 13:00, although 2 of the last 2 days" in noon.body
+    )
     assert noon.confidence < 0.5  # only two baseline days
     # the busy days themselves (no baseline yet) and the nights give nothing but gaps
     early = [k for s, o in obs if s < "2017-12-24" for _, k in facts_of(o)]

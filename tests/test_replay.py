@@ -27,8 +27,10 @@ OFFICE_TEST = project_path("datasets") / "occupancy-detection" / "datatest.txt"
 def office_file(tmp_path: Path, *rows: str) -> Path:
     """A small occupancy-detection style file (the data set's header, then ``rows``)."""
     path = tmp_path / "office.txt"
-    path.write_text("date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
-                    + "".join(f"{row}\n" for row in rows))
+    path.write_text(
+        "date,Temperature,Humidity,Light,CO2,HumidityRatio,Occupancy\n"
+        + "".join(f"{row}\n" for row in rows)
+    )
     return path
 
 
@@ -49,14 +51,23 @@ def numpy_windows(epochs: np.ndarray, values: np.ndarray, window: int = 300) -> 
 def load_room(column: str) -> tuple[np.ndarray, np.ndarray]:
     with open(ROOM, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    t = np.array([datetime.strptime(r["Date"] + " " + r["Time"], "%d-%m-%Y %H:%M:%S")
-                  .replace(tzinfo=UTC).timestamp() for r in rows])
+    t = np.array(
+        [
+            datetime.strptime(r["Date"] + " " + r["Time"], "%d-%m-%Y %H:%M:%S")
+            .replace(tzinfo=UTC)
+            .timestamp()
+            for r in rows
+        ]
+    )
     return t, np.array([float(r[column]) for r in rows])
 
 
 def by_start(v: Vault, sensor: str) -> dict:
-    return {int(datetime.fromisoformat(r.start.replace("Z", "+00:00")).timestamp()): r
-            for r in v.iter_rollups(v.node) if r.sensor == sensor}
+    return {
+        int(datetime.fromisoformat(r.start.replace("Z", "+00:00")).timestamp()): r
+        for r in v.iter_rollups(v.node)
+        if r.sensor == sensor
+    }
 
 
 def test_dataset_argument_forms(tmp_path, monkeypatch):
@@ -89,8 +100,11 @@ def test_room_data_rollups_match_numpy(tmp_path):
     st = rp.replay(v, ROOM)  # source S1 from the node name
     assert (st.source, st.rows, st.malformed) == ("S1", 10129, [])
     assert st.readings == 3 * 10129
-    for column, sensor in (("S1_Temp", "s1-temperature"), ("S1_Light", "s1-light"),
-                           ("S1_Sound", "s1-sound")):
+    for column, sensor in (
+        ("S1_Temp", "s1-temperature"),
+        ("S1_Light", "s1-light"),
+        ("S1_Sound", "s1-sound"),
+    ):
         t, x = load_room(column)
         expected = numpy_windows(t, x)
         got = by_start(v, sensor)
@@ -99,8 +113,11 @@ def test_room_data_rollups_match_numpy(tmp_path):
             r = got[start]
             assert r.count == n
             assert r.mean == pytest.approx(mean, abs=1e-5)
-            assert (r.min, r.max, r.last) == (pytest.approx(lo), pytest.approx(hi),
-                                              pytest.approx(last))
+            assert (r.min, r.max, r.last) == (
+                pytest.approx(lo),
+                pytest.approx(hi),
+                pytest.approx(last),
+            )
             assert r.stddev == pytest.approx(std, abs=1e-5)
 
 
@@ -126,8 +143,9 @@ def test_office_data_with_quirks_matches_numpy(tmp_path):
     assert (st.format, st.source, st.rows) == ("occupancy-detection", "office", 8143)
     with open(OFFICE, newline="") as fh:
         rows = list(csv.reader(fh))[1:]  # 8 fields: row id + the 7 named
-    t = np.array([datetime.strptime(r[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-                  for r in rows])
+    t = np.array(
+        [datetime.strptime(r[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp() for r in rows]
+    )
     co2 = np.array([float(r[5]) for r in rows])
     expected = numpy_windows(t, co2)
     got = by_start(v, "office-co2")
@@ -141,8 +159,11 @@ def test_office_data_with_quirks_matches_numpy(tmp_path):
 
 
 def test_unquoted_dates_without_row_id_and_ymd_slashes(tmp_path):
-    office = office_file(tmp_path, "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
-                         '"7","2015-02-04 17:52:00",23.2,27.3,430,722,0.0048,1')
+    office = office_file(
+        tmp_path,
+        "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
+        '"7","2015-02-04 17:52:00",23.2,27.3,430,722,0.0048,1',
+    )
     v = new_vault(tmp_path, "n1")
     st = rp.replay(v, office)
     assert (st.rows, st.malformed) == (2, [])
@@ -158,9 +179,17 @@ def test_unquoted_dates_without_row_id_and_ymd_slashes(tmp_path):
 def test_malformed_rows_and_truncated_last_line_are_reported(tmp_path):
     lines = ROOM.read_text().splitlines()
     bad = tmp_path / "bad.csv"
-    body = [lines[0], lines[1], "31-02-2017,10:50:12" + lines[2][19:], lines[3],
-            lines[4].replace(",121,", ",abc,", 1), lines[5], "22-12-2017,10:52", lines[6],
-            lines[7][:40]]
+    body = [
+        lines[0],
+        lines[1],
+        "31-02-2017,10:50:12" + lines[2][19:],
+        lines[3],
+        lines[4].replace(",121,", ",abc,", 1),
+        lines[5],
+        "22-12-2017,10:52",
+        lines[6],
+        lines[7][:40],
+    ]
     bad.write_text("\n".join(body))  # no newline at the end: the last row was cut
     v = new_vault(tmp_path, "n1")
     st = rp.replay(v, bad)
@@ -227,16 +256,19 @@ def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
     v = new_vault(tmp_path, "alpaca")
     specs = rp.configure_node(v, ROOM)  # no source, no token in the name: S1
     assert [s.id for s in specs] == ["s1-temperature", "s1-light", "s1-sound"]
-    assert [s.params["dataset"] for s in specs][0] == \
-        "datasets/room-occupancy-estimation/Occupancy_Estimation.csv"
+    assert [s.params["dataset"] for s in specs][
+        0
+    ] == "datasets/room-occupancy-estimation/Occupancy_Estimation.csv"
     head = v.head()
     assert rp.configure_node(v, ROOM) == specs and v.head() == head  # nothing new
     assert rp.configured_replays(v, specs) == [(ROOM, "S1")]
     assert rp.resolve_source(rp.ROOM, None, "alpaca", v.node_config()["sensors"]) == "S1"
     with pytest.raises(rp.ReplayFormatError, match="source 'S9' is not in"):
         rp.configure_node(v, ROOM, source="S9")
-    with pytest.raises(rp.ReplayFormatError, match="already replays room-occupancy-estimation "
-                                                  "S1; one recorded node per vault node"):
+    with pytest.raises(
+        rp.ReplayFormatError,
+        match="already replays room-occupancy-estimation S1; one recorded node per vault node",
+    ):
         rp.configure_node(v, ROOM, source="S6")
     v2 = new_vault(tmp_path, "hall")
     cfg = v2.node_config()
@@ -248,9 +280,14 @@ def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
 
 def test_real_time_speed_and_stop(tmp_path):
     v = new_vault(tmp_path, "office")
-    st = rp.replay(v, OFFICE, backfill=False, speed=1e6,
-                   since=datetime(2015, 2, 5, tzinfo=UTC),
-                   until=datetime(2015, 2, 5, 1, tzinfo=UTC))
+    st = rp.replay(
+        v,
+        OFFICE,
+        backfill=False,
+        speed=1e6,
+        since=datetime(2015, 2, 5, tzinfo=UTC),
+        until=datetime(2015, 2, 5, 1, tzinfo=UTC),
+    )
     assert st.rows == 60 and st.first == "2015-02-05T00:00:00Z"
     starts = {r.start[11:16] for r in v.iter_rollups(v.node)}
     assert starts == {f"00:{m:02d}" for m in range(0, 60, 5)}
@@ -261,8 +298,11 @@ def test_real_time_speed_and_stop(tmp_path):
 
 
 def test_real_time_does_not_wait_out_long_recording_gaps(tmp_path):
-    office = office_file(tmp_path, "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
-                         "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1")
+    office = office_file(
+        tmp_path,
+        "2015-02-04 17:51:00,23.18,27.27,426,721.25,0.0047,1",
+        "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1",
+    )
     v = new_vault(tmp_path, "office")
     st = rp.replay(v, office, backfill=False, speed=1.0)  # a 2 h pause in the recording
     assert st.rows == 2 and st.elapsed_s < 5
@@ -276,20 +316,22 @@ def test_tz_converts_local_times(tmp_path):
 
 def test_cli_replay_with_no_prior_configuration(tmp_path):
     v = new_vault(tmp_path, "office")
-    r = CliRunner().invoke(main, ["replay", str(OFFICE), "--node", "office", "--backfill",
-                                  "--vault", str(v.root)])
+    r = CliRunner().invoke(
+        main, ["replay", str(OFFICE), "--node", "office", "--backfill", "--vault", str(v.root)]
+    )
     assert r.exit_code == 0, r.output
     assert "replayed 8143 rows of occupancy-detection office" in r.output
     hist = git.history(v.repo)
     assert [c.kind for c in hist].count("rollup") == 7 and hist[-2].kind == "config"
     assert not v.pending()
     assert check_tree(v.root) == []  # node.toml and every rollup line pass `vault check`
-    r = CliRunner().invoke(main, ["replay", "occupancy-detection", "--json", "--vault",
-                                  str(v.root)])
+    r = CliRunner().invoke(
+        main, ["replay", "occupancy-detection", "--json", "--vault", str(v.root)]
+    )
     assert r.exit_code == 0 and '"skipped_closed": 40715' in r.output
-    r = CliRunner().invoke(main, ["replay", str(OFFICE), "--node", "llama", "--vault",
-                                  str(v.root)])
+    r = CliRunner().invoke(main, ["replay", str(OFFICE), "--node", "llama", "--vault", str(v.root)])
     assert r.exit_code == 1 and "this working copy is node 'office', not 'llama'" in r.output
-    r = CliRunner().invoke(main, ["replay", str(OFFICE), "--speed", "5", "--backfill",
-                                  "--vault", str(v.root)])
+    r = CliRunner().invoke(
+        main, ["replay", str(OFFICE), "--speed", "5", "--backfill", "--vault", str(v.root)]
+    )
     assert r.exit_code == 2

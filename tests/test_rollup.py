@@ -22,10 +22,12 @@ def vault(tmp_path):
     return v
 
 
-SPECS = parse_sensors([
-    {"id": "kitchen-temp", "driver": "bme280", "interval_s": 10},
-    {"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 1},
-])
+SPECS = parse_sensors(
+    [
+        {"id": "kitchen-temp", "driver": "bme280", "interval_s": 10},
+        {"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 1},
+    ]
+)
 
 
 def lines(v: Vault) -> list:
@@ -67,8 +69,12 @@ def test_windows_close_only_when_their_end_passed(vault):
     eng.add(Reading("kitchen-temp", T0 + timedelta(seconds=300), 21.0))
     assert eng.close_until(T0 + timedelta(seconds=299.9)) == []
     (r,) = eng.close_until(T0 + timedelta(seconds=300))
-    assert (r.start, r.end, r.count, r.mean) == ("2025-10-14T10:00:00Z", "2025-10-14T10:05:00Z",
-                                                  1, 20.0)
+    assert (r.start, r.end, r.count, r.mean) == (
+        "2025-10-14T10:00:00Z",
+        "2025-10-14T10:05:00Z",
+        1,
+        20.0,
+    )
     assert eng.pending_count() == 1
 
 
@@ -144,7 +150,9 @@ def test_windows_split_by_utc_day_file(vault):
     eng.add(Reading("kitchen-temp", midnight + timedelta(seconds=1), 2.0))
     eng.flush()
     assert [f.rsplit("/", 1)[1] for f in vault.rollup_files(vault.node)] == [
-        "2025-10-14.jsonl", "2025-10-15.jsonl"]
+        "2025-10-14.jsonl",
+        "2025-10-15.jsonl",
+    ]
     assert sorted(eng.take_written()) == vault.rollup_files(vault.node)
 
 

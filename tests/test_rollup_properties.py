@@ -29,11 +29,19 @@ def vault_dir():
         yield Path(d)
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 1800), st.floats(-40, 85, allow_nan=False)),
-                min_size=1, max_size=60, unique_by=lambda x: x[0]),
-       st.sampled_from([60, 300, 900]), st.randoms())
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 1800), st.floats(-40, 85, allow_nan=False)),
+        min_size=1,
+        max_size=60,
+        unique_by=lambda x: x[0],
+    ),
+    st.sampled_from([60, 300, 900]),
+    st.randoms(),
+)
 def test_rollups_equal_numpy_groupby(vault_dir, readings, window, rnd):
     root = vault_dir / f"v{next(RUN)}"  # a fresh vault per example
     v = Vault.init(root, "n1")[0]
@@ -55,6 +63,8 @@ def test_rollups_equal_numpy_groupby(vault_dir, readings, window, rnd):
         assert r.count == xs.size
         assert r.mean == pytest.approx(xs.mean(), abs=1e-5)
         assert r.stddev == pytest.approx(xs.std(), abs=1e-5)
-        assert (r.min, r.max) == (pytest.approx(xs.min(), abs=1e-6),
-                                  pytest.approx(xs.max(), abs=1e-6))
+        assert (r.min, r.max) == (
+            pytest.approx(xs.min(), abs=1e-6),
+            pytest.approx(xs.max(), abs=1e-6),
+        )
         assert r.last == pytest.approx(xs[ts.argmax()], abs=1e-6)

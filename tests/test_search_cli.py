@@ -54,8 +54,18 @@ def test_search_modes_json(vault, mode):
 
 
 def test_search_filters(vault):
-    r = run(vault, "search", "kitchen", "--kind", "rollup", "--since", "2025-10-14",
-            "--until", "2025-10-14", "--json")
+    r = run(
+        vault,
+        "search",
+        "kitchen",
+        "--kind",
+        "rollup",
+        "--since",
+        "2025-10-14",
+        "--until",
+        "2025-10-14",
+        "--json",
+    )
     hits = json.loads(r.stdout)["hits"]
     assert hits and {h["kind"] for h in hits} == {"rollup"}
     assert hits[0]["date"] == "2025-10-14"
@@ -96,10 +106,23 @@ def test_help_has_examples():
 
 def test_rollup_chunks_of_one_day_are_not_collapsed(vault):
     from vault_agent.vault import Rollup
-    vault.append_rollups([Rollup(node="alpaca-1", sensor="kitchen-humidity", quantity="humidity",
-                                 unit="%RH", start="2025-10-14T06:00:00Z",
-                                 end="2025-10-14T06:05:00Z", count=300, mean=50.0, min=48.0,
-                                 max=52.0)])
+
+    vault.append_rollups(
+        [
+            Rollup(
+                node="alpaca-1",
+                sensor="kitchen-humidity",
+                quantity="humidity",
+                unit="%RH",
+                start="2025-10-14T06:00:00Z",
+                end="2025-10-14T06:05:00Z",
+                count=300,
+                mean=50.0,
+                min=48.0,
+                max=52.0,
+            )
+        ]
+    )
     r = run(vault, "search", "kitchen", "--kind", "rollup", "--json")
     ids = [h["id"] for h in json.loads(r.stdout)["hits"]]
     assert len(ids) == 2 and len({i.split("#")[0] for i in ids}) == 1

@@ -50,9 +50,10 @@ def test_sensors_lists_replayed_sensors(vault):
 
 def test_sensors_shows_the_running_sampler_and_reads_hardware(vault):
     cfg = vault.node_config()
-    cfg["sensors"] = [{"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 0.05},
-                      {"id": "cpu", "driver": "cpu_temperature",
-                       "sensor_file": str(vault.root / "cpu")}]
+    cfg["sensors"] = [
+        {"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 0.05},
+        {"id": "cpu", "driver": "cpu_temperature", "sensor_file": str(vault.root / "cpu")},
+    ]
     vault.write_node_config(cfg)
     (vault.root / "cpu").write_text("51234\n")
     old = Device.pin_factory
@@ -60,8 +61,9 @@ def test_sensors_shows_the_running_sampler_and_reads_hardware(vault):
     try:
         specs = load_specs(vault)
         stop = threading.Event()
-        s = Sampler(vault, specs, RollupEngine(vault, specs), stop, status_every_s=0.05,
-                    close_every_s=0.05)
+        s = Sampler(
+            vault, specs, RollupEngine(vault, specs), stop, status_every_s=0.05, close_every_s=0.05
+        )
         th = threading.Thread(target=s.run)
         th.start()
         time.sleep(0.4)
@@ -105,14 +107,27 @@ def test_logs_shows_recent_and_follows_new_records(vault):
     new = follower.poll()
     assert [e.kind for e in new] == ["rollup", "observation"]
     assert "Kitchen: Warm kitchen." in new[1].text
+
     # the CLI follows for a while and prints what appears meanwhile (JSON lines)
     def later():
         time.sleep(0.4)
         eng.add(Reading("kitchen-temp", t.replace(minute=12), 23.0))
         eng.flush()
+
     threading.Thread(target=later).start()
-    r = run("logs", "--tail", "-n", "0", "--for", "1.5", "--interval", "0.1", "--json",
-            "--vault", str(vault.root))
+    r = run(
+        "logs",
+        "--tail",
+        "-n",
+        "0",
+        "--for",
+        "1.5",
+        "--interval",
+        "0.1",
+        "--json",
+        "--vault",
+        str(vault.root),
+    )
     assert r.exit_code == 0, r.output
     out = [json.loads(x) for x in r.output.splitlines()]
     assert len(out) == 1 and out[0]["data"]["mean"] == 23.0 and out[0]["t"].endswith("10:15:00Z")

@@ -111,8 +111,7 @@ class MockMCP3008(MockSPIDevice):
 def test_mcp3008_channel_scaled(pins):
     adc = MockMCP3008(11, 10, 9, 8)
     adc.channels[2] = 1.65
-    d = make_driver(spec(driver="mcp3008", channel=2, quantity="soil", unit="%",
-                         scale=100 / 3.3))
+    d = make_driver(spec(driver="mcp3008", channel=2, quantity="soil", unit="%", scale=100 / 3.3))
     assert d.read()["soil"] == pytest.approx(50.0, abs=0.2)
     d.close()
     v = make_driver(spec(driver="mcp3008", channel=2))
@@ -146,8 +145,9 @@ def test_pin_in_use_is_a_bus_error(pins):
 def pulse(pin, high_s=0.003, low_first=False):
     """Drive ``pin`` high then low (low then high with ``low_first``) for ``high_s``;
     returns the (shortest, longest) possible time it was in the second state."""
-    first, second = (pin.drive_low, pin.drive_high) if low_first else (pin.drive_high,
-                                                                        pin.drive_low)
+    first, second = (
+        (pin.drive_low, pin.drive_high) if low_first else (pin.drive_high, pin.drive_low)
+    )
     t0 = time.monotonic()
     first()
     t1 = time.monotonic()

@@ -30,8 +30,10 @@ def float_humidity(adc_h: int, t_fine: float, h: dict[str, int]) -> float:
     """BME280 datasheet §8.1 double-precision humidity formula, written independently."""
     var_h = t_fine - 76800.0
     var_h = (adc_h - (h["H4"] * 64.0 + h["H5"] / 16384.0 * var_h)) * (
-        h["H2"] / 65536.0 * (1.0 + h["H6"] / 67108864.0 * var_h
-                             * (1.0 + h["H3"] / 67108864.0 * var_h)))
+        h["H2"]
+        / 65536.0
+        * (1.0 + h["H6"] / 67108864.0 * var_h * (1.0 + h["H3"] / 67108864.0 * var_h))
+    )
     var_h = var_h * (1.0 - h["H1"] * var_h / 524288.0)
     return min(max(var_h, 0.0), 100.0)
 

@@ -67,8 +67,15 @@ def run_for(sampler: Sampler, seconds: float) -> None:
 def test_schedule_has_no_drift(vault):
     ss = specs({"id": "t", "interval_s": 0.1})
     drv = FakeDriver(delay=0.03)  # each read takes 30 % of the interval
-    s = Sampler(vault, ss, RollupEngine(vault, ss), threading.Event(),
-                driver_factory=lambda spec: drv, raw=False, close_every_s=0.05)
+    s = Sampler(
+        vault,
+        ss,
+        RollupEngine(vault, ss),
+        threading.Event(),
+        driver_factory=lambda spec: drv,
+        raw=False,
+        close_every_s=0.05,
+    )
     run_for(s, 1.55)
     n = len(drv.times)
     phase = [(t - drv.times[0]) / 0.1 for t in drv.times]
@@ -81,11 +88,18 @@ def test_schedule_has_no_drift(vault):
 
 
 def test_slow_sensor_does_not_block_others(vault):
-    ss = specs({"id": "slow", "interval_s": 0.05}, {"id": "fast", "address": 0x77,
-                                                    "interval_s": 0.05})
+    ss = specs(
+        {"id": "slow", "interval_s": 0.05}, {"id": "fast", "address": 0x77, "interval_s": 0.05}
+    )
     slow, fast = FakeDriver(delay=0.9), FakeDriver()
-    s = Sampler(vault, ss, RollupEngine(vault, ss), threading.Event(),
-                driver_factory=lambda spec: slow if spec.id == "slow" else fast, raw=False)
+    s = Sampler(
+        vault,
+        ss,
+        RollupEngine(vault, ss),
+        threading.Event(),
+        driver_factory=lambda spec: slow if spec.id == "slow" else fast,
+        raw=False,
+    )
     run_for(s, 0.6)
     assert len(slow.times) == 1 and len(fast.times) >= 5
 
@@ -95,15 +109,25 @@ def test_errors_counted_retried_with_backoff_never_fatal(vault):
     err = BusError("BME280 at 0x76: I2C transfer failed: Remote I/O error")
     drv = FakeDriver(script=[err, err, OSError(5, "Input/output error"), ValueError("bad"), 21.0])
     eng = RollupEngine(vault, ss)
-    s = Sampler(vault, ss, eng, threading.Event(), driver_factory=lambda spec: drv, raw=False,
-                base_backoff_s=0.02, max_backoff_s=0.2)
+    s = Sampler(
+        vault,
+        ss,
+        eng,
+        threading.Event(),
+        driver_factory=lambda spec: drv,
+        raw=False,
+        base_backoff_s=0.02,
+        max_backoff_s=0.2,
+    )
     run_for(s, 0.8)
     gaps = [b - a for a, b in zip(drv.times, drv.times[1:], strict=False)][:4]
     assert gaps[0] >= 0.015 and gaps[1] >= 0.035 and gaps[2] >= 0.075  # 0.02, 0.04, 0.08 s
     st = s.state["t"]
     assert st.errors == 4 and st.reads >= 2 and st.consecutive_errors == 0
-    assert "Input/output error" in (s.status()["sensors"]["t"]["last_error"] or "") or \
-        st.last_error == "ValueError: bad"
+    assert (
+        "Input/output error" in (s.status()["sensors"]["t"]["last_error"] or "")
+        or st.last_error == "ValueError: bad"
+    )
     eng.flush()
     rolled = list(vault.iter_rollups(vault.node))
     assert sum(r.errors for r in rolled) == 4 and sum(r.count for r in rolled) == st.reads
@@ -117,9 +141,15 @@ def test_stuck_detector_and_flag(vault):
     assert not d.update(20.1, 7201) and not d.stuck
     assert not StuckDetector(0).update(1.0, 1e9)  # 0 disables
     ss = specs({"id": "t", "interval_s": 0.02, "stuck_after_s": 0.2})
-    s = Sampler(vault, ss, RollupEngine(vault, ss), threading.Event(),
-                driver_factory=lambda spec: FakeDriver(value=19.5), raw=False,
-                status_every_s=0.05)
+    s = Sampler(
+        vault,
+        ss,
+        RollupEngine(vault, ss),
+        threading.Event(),
+        driver_factory=lambda spec: FakeDriver(value=19.5),
+        raw=False,
+        status_every_s=0.05,
+    )
     run_for(s, 0.8)
     assert s.state["t"].stuck
     status = json.loads((vault.cache_dir() / "sensors-status.json").read_text())
@@ -131,6 +161,7 @@ def test_clock_jumping_backwards(vault):
     eng = RollupEngine(vault, ss)
     t_closed = datetime(2025, 10, 14, 10, 0, 30, tzinfo=UTC)
     from vault_agent.sensors.base import Reading
+
     eng.add(Reading("t", t_closed, 18.0))
     eng.close_until(t_closed.replace(minute=5, second=0))  # 10:00–10:05 already written
     rel = vault.rollup_files(vault.node)[0]
@@ -142,8 +173,16 @@ def test_clock_jumping_backwards(vault):
         base = datetime(2025, 10, 14, 10, 6, tzinfo=UTC) + timedelta(seconds=el)
         return base - timedelta(minutes=4) if el > 0.2 else base
 
-    s = Sampler(vault, ss, eng, threading.Event(), driver_factory=lambda spec: FakeDriver(),
-                raw=False, wall=wall, close_every_s=0.05)
+    s = Sampler(
+        vault,
+        ss,
+        eng,
+        threading.Event(),
+        driver_factory=lambda spec: FakeDriver(),
+        raw=False,
+        wall=wall,
+        close_every_s=0.05,
+    )
     run_for(s, 0.5)
     assert s.clock_jumps == 1
     eng.flush()
@@ -160,13 +199,21 @@ def test_clock_jumping_backwards(vault):
 def test_one_bme280_serves_three_ids_through_a_fake_bus(vault):
     chip = bme280_chip()
     bus = FakeSMBus({0x76: chip})
-    ss = parse_sensors([
-        {"id": "temp", "driver": "bme280", "interval_s": 0.1},
-        {"id": "hum", "driver": "bme280", "quantity": "humidity", "interval_s": 0.1},
-        {"id": "press", "driver": "bme280", "quantity": "pressure", "interval_s": 0.1}])
+    ss = parse_sensors(
+        [
+            {"id": "temp", "driver": "bme280", "interval_s": 0.1},
+            {"id": "hum", "driver": "bme280", "quantity": "humidity", "interval_s": 0.1},
+            {"id": "press", "driver": "bme280", "quantity": "pressure", "interval_s": 0.1},
+        ]
+    )
     eng = RollupEngine(vault, ss)
-    s = Sampler(vault, ss, eng, threading.Event(),
-                driver_factory=lambda spec: make_driver(spec, bus_factory=lambda n: bus))
+    s = Sampler(
+        vault,
+        ss,
+        eng,
+        threading.Event(),
+        driver_factory=lambda spec: make_driver(spec, bus_factory=lambda n: bus),
+    )
     run_for(s, 0.55)
     measurements = sum(1 for w in chip.writes if w[0] == 0xF4)
     reads = sum(st.reads for st in s.state.values())
@@ -207,11 +254,13 @@ def test_raw_cache_retention_and_cap(tmp_path):
 def test_motion_pulse_between_polls_counts_in_its_window(vault):
     from gpiozero import Device
     from gpiozero.pins.mock import MockFactory
+
     factory, old = MockFactory(), Device.pin_factory
     Device.pin_factory = factory
     try:
-        ss = parse_sensors([{"id": "hall-motion", "driver": "motion", "pin": 17,
-                             "interval_s": 1.0}])
+        ss = parse_sensors(
+            [{"id": "hall-motion", "driver": "motion", "pin": 17, "interval_s": 1.0}]
+        )
         eng = RollupEngine(vault, ss)
         s = Sampler(vault, ss, eng, threading.Event(), close_every_s=0.05)
         th = threading.Thread(target=s.run)

@@ -22,17 +22,29 @@ from vault_agent.site.serve import make_server
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
-CHART_LINE = (0x1D, 0x6F, 0xB8)   # --va-line in site/overrides/assets/stylesheets/vault.css
-SHOTS_ENV = "VAULT_SCREENSHOTS"   # keep the screenshots in this folder (default: tmp)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+CHART_LINE = (0x1D, 0x6F, 0xB8)  # --va-line in site/overrides/assets/stylesheets/vault.css
+SHOTS_ENV = "VAULT_SCREENSHOTS"  # keep the screenshots in this folder (default: tmp)
 
 
 def chromium(args: list[str], profile: Path, timeout: int = 90) -> str:
     """Run headless chromium with the standard flags; returns stdout."""
-    res = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                         capture_output=True, text=True, timeout=timeout, check=False)
+    res = subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return res.stdout
 
 
@@ -50,10 +62,19 @@ class Browser:
             os.dup2(from_chrome_w, 4)
 
         self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
-             "--window-size=1280,1500", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=fds,
-            close_fds=False)
+            [
+                CHROMIUM,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-pipe",
+                "--window-size=1280,1500",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=fds,
+            close_fds=False,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buf = b""
@@ -93,8 +114,9 @@ class Browser:
         deadline = time.monotonic() + timeout
         value = None
         while time.monotonic() < deadline:
-            res = self.call("Runtime.evaluate", self.session, expression=expression,
-                            returnByValue=True)
+            res = self.call(
+                "Runtime.evaluate", self.session, expression=expression, returnByValue=True
+            )
             value = res.get("result", {}).get("value")
             if value:
                 return value
@@ -118,8 +140,8 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, ctype = struct.unpack(">IIBB", chunk[:10])
             assert depth == 8 and ctype in (2, 6)
@@ -132,7 +154,7 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
     rows, prev = [], bytearray(stride)
     for y in range(height):
         f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b = prev[i]
@@ -148,8 +170,11 @@ def read_png(path: Path) -> tuple[int, int, list[bytes]]:
                 pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
                 line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
         prev = line
-        rows.append(bytes(line) if bpp == 3 else bytes(
-            v for j in range(0, stride, 4) for v in line[j:j + 3]))
+        rows.append(
+            bytes(line)
+            if bpp == 3
+            else bytes(v for j in range(0, stride, 4) for v in line[j : j + 3])
+        )
     return width, height, rows
 
 
@@ -184,16 +209,24 @@ def site(tmp_path_factory):
     server.server_close()
 
 
-@pytest.mark.parametrize("page,charts", [("index.html", False),
-                                         ("nodes/office/days/2015-02-03.html", True)])
+@pytest.mark.parametrize(
+    "page,charts", [("index.html", False), ("nodes/office/days/2015-02-03.html", True)]
+)
 def test_pages_render_in_chromium(site, page, charts):
     html, base, profile, facts = site
     shots = Path(os.environ.get(SHOTS_ENV) or profile.with_name("shots"))
     shots.mkdir(parents=True, exist_ok=True)
     shot = shots / (page.replace("/", "_") + ".png")
     shot.unlink(missing_ok=True)
-    chromium([f"--screenshot={shot}", "--window-size=1280,1500", "--virtual-time-budget=4000",
-              base + page], profile)
+    chromium(
+        [
+            f"--screenshot={shot}",
+            "--window-size=1280,1500",
+            "--virtual-time-budget=4000",
+            base + page,
+        ],
+        profile,
+    )
     assert shot.is_file(), "chromium wrote no screenshot"
     colours, ink, line_px = pixel_stats(shot, CHART_LINE)
     assert colours > 200 and ink > 0.03, "screenshot looks blank"
@@ -223,7 +256,8 @@ def test_builtin_search_finds_pages(site, browser, scheme):
     browser.goto(url)
     titles = browser.wait_for(
         "Array.from(document.querySelectorAll('.md-search-result__item h1,"
-        " .md-search-result__item h2')).map(e => e.textContent).join('|')")
+        " .md-search-result__item h2')).map(e => e.textContent).join('|')"
+    )
     assert titles, f"no search results over {scheme}"
     assert "CO2 peak in the afternoon" in titles
 
@@ -236,7 +270,8 @@ def test_charts_are_inline_with_size(site, browser):
         " const svgs = Array.from(document.querySelectorAll('svg.va-chart'));"
         " return [document.querySelectorAll('img.va-chart').length, ...svgs.map(s =>"
         " [s.getBoundingClientRect().width, s.getBoundingClientRect().height,"
-        "  s.querySelector('title').textContent])]; })()")
+        "  s.querySelector('title').textContent])]; })()"
+    )
     assert boxes and boxes[0] == 0 and len(boxes) == 6, boxes
     assert all(w > 500 and h > 120 and t.endswith("band") for w, h, t in boxes[1:]), boxes
 
@@ -244,10 +279,11 @@ def test_charts_are_inline_with_size(site, browser):
 def luminance(css_colour: str) -> float:
     """Relative luminance (WCAG 2.1) of a computed ``rgb(...)``/``rgba(...)`` colour,
     alpha ignored: 0 black … 1 white."""
-    r, g, b = (float(x) / 255 for x in css_colour[css_colour.index("(") + 1:-1].split(",")[:3])
+    r, g, b = (float(x) / 255 for x in css_colour[css_colour.index("(") + 1 : -1].split(",")[:3])
 
     def lin(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
 
 
@@ -259,17 +295,24 @@ CHART_COLOURS = (
     " unit: st(svg.querySelector('text.unit')).fill,"
     " line: st(svg.querySelector('.mean')).stroke,"
     " chart_bg: st(svg).backgroundColor,"
-    " caption: st(svg.closest('figure').querySelector('figcaption')).color}; })()")
+    " caption: st(svg.closest('figure').querySelector('figcaption')).color}; })()"
+)
 
 
 def toggle_palette(browser, index: int, scheme: str) -> dict | None:
     """Click material's palette toggle ``index``; the chart colours once ``scheme`` is on."""
-    browser.call("Runtime.evaluate", browser.session, expression=(
-        f"document.querySelector('label[for=\"__palette_{index}\"]').click()"))
-    return browser.wait_for(CHART_COLOURS.replace(
-        "if (!svg) return null;",
-        f"if (!svg || document.body.getAttribute('data-md-color-scheme') !== '{scheme}')"
-        " return null;"))
+    browser.call(
+        "Runtime.evaluate",
+        browser.session,
+        expression=(f"document.querySelector('label[for=\"__palette_{index}\"]').click()"),
+    )
+    return browser.wait_for(
+        CHART_COLOURS.replace(
+            "if (!svg) return null;",
+            f"if (!svg || document.body.getAttribute('data-md-color-scheme') !== '{scheme}')"
+            " return null;",
+        )
+    )
 
 
 def test_charts_follow_the_palette_toggle(site, browser):
@@ -295,14 +338,19 @@ def test_standalone_svg_follows_prefers_color_scheme(site, browser):
     """The linked SVG file, opened on its own, has its own light and dark colours."""
     html, base, profile, facts = site
     url = base + "nodes/office/days/2015-02-03/office-co2.svg"
-    expr = ("(() => { const t = document.querySelector('text.xtick'); if (!t) return null;"
-            " return [getComputedStyle(t).fill,"
-            " getComputedStyle(document.documentElement).backgroundColor]; })()")
+    expr = (
+        "(() => { const t = document.querySelector('text.xtick'); if (!t) return null;"
+        " return [getComputedStyle(t).fill,"
+        " getComputedStyle(document.documentElement).backgroundColor]; })()"
+    )
     found = {}
     try:
         for scheme in ("light", "dark"):
-            browser.call("Emulation.setEmulatedMedia", browser.session,
-                         features=[{"name": "prefers-color-scheme", "value": scheme}])
+            browser.call(
+                "Emulation.setEmulatedMedia",
+                browser.session,
+                features=[{"name": "prefers-color-scheme", "value": scheme}],
+            )
             browser.goto(url)
             browser.wait_for(expr)
             time.sleep(0.2)

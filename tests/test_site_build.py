@@ -40,11 +40,19 @@ def test_report_counts_pages(built):
 def test_every_page_kind_exists(built):
     v, facts, report = built
     h = report.html_dir
-    for rel in ["index.html", "dates.html", "knowledge-base.html", "interactions.html",
-                "conflicts.html", "nodes/office/index.html", "nodes/office/days.html",
-                f"nodes/office/observations/{facts['obs_id']}.html",
-                "kb/Heizung/Wohnzimmer Überblick.html", "kb/Office notes.html",
-                facts["ask_rel"][:-3] + ".html"]:
+    for rel in [
+        "index.html",
+        "dates.html",
+        "knowledge-base.html",
+        "interactions.html",
+        "conflicts.html",
+        "nodes/office/index.html",
+        "nodes/office/days.html",
+        f"nodes/office/observations/{facts['obs_id']}.html",
+        "kb/Heizung/Wohnzimmer Überblick.html",
+        "kb/Office notes.html",
+        facts["ask_rel"][:-3] + ".html",
+    ]:
         assert (h / rel).is_file(), rel
     for day in ("2015-02-02", "2015-02-03", "2015-02-04"):
         assert day_html(h, "office", day).is_file()
@@ -93,8 +101,9 @@ def test_day_page_numbers_match_rollups(built):
         for sensor, e in exp.items():
             inline, chart = charts[f"chart-{sensor}"]
             assert inline["aria-label"] == f"Chart of {sensor} on {day}"
-            assert {k: v for k, v in inline.items() if k.startswith("data-") and k != "data-file"} \
-                == {k: v for k, v in chart.svgs[0].items() if k.startswith("data-")}
+            assert {
+                k: v for k, v in inline.items() if k.startswith("data-") and k != "data-file"
+            } == {k: v for k, v in chart.svgs[0].items() if k.startswith("data-")}
             svg = chart.svgs[0]
             assert svg["data-min"] == fmt_num(e["min"]) and svg["data-max"] == fmt_num(e["max"])
             assert float(svg["data-ymin"]) <= e["min"] and float(svg["data-ymax"]) >= e["max"]
@@ -122,8 +131,11 @@ def test_chart_line_follows_the_means(built):
     """The polyline's y coordinates map back to the window means through the axis scale."""
     v, facts, report = built
     rel = f"agents/office/sensors/2015/02/{facts['day']}.jsonl"
-    means = [json.loads(x)["mean"] for x in v.path(rel).read_text().splitlines()
-             if '"office-temperature"' in x]
+    means = [
+        json.loads(x)["mean"]
+        for x in v.path(rel).read_text().splitlines()
+        if '"office-temperature"' in x
+    ]
     page = day_html(report.html_dir, "office", facts["day"])
     inline, _ = charts_of(page)["chart-office-temperature"]
     svg_file = page.parent / unquote(inline["data-file"])
@@ -131,10 +143,13 @@ def test_chart_line_follows_the_means(built):
     assert svg.startswith('<svg class="va-chart"') and "<style>" in svg
     ymin = float(re.search(r'data-ymin="([^"]+)"', svg).group(1))
     ymax = float(re.search(r'data-ymax="([^"]+)"', svg).group(1))
-    pts = [tuple(map(float, p.split(","))) for p in
-           " ".join(re.findall(r'<polyline class="mean" points="([^"]+)"', svg)).split()]
+    pts = [
+        tuple(map(float, p.split(",")))
+        for p in " ".join(re.findall(r'<polyline class="mean" points="([^"]+)"', svg)).split()
+    ]
     assert len(pts) == len(means)
     from vault_agent.site.charts import BOTTOM, HEIGHT, TOP
+
     ph = HEIGHT - TOP - BOTTOM
     back = [ymin + (1 - (y - TOP) / ph) * (ymax - ymin) for _, y in pts]
     tol = (ymax - ymin) / ph  # one pixel
@@ -158,9 +173,9 @@ def test_day_page_inlines_charts_styled_by_the_site(built):
         sensor = title.split(":")[0]
         assert title == f"{sensor}: mean with min–max band"
         assert re.search(r'aria-label="([^"]+)"', svg).group(1) == (
-            f"Chart of {sensor} on {facts['day']}")
-        for attr in ("data-ymin", "data-ymax", "data-min", "data-max", "data-mean",
-                     "data-points"):
+            f"Chart of {sensor} on {facts['day']}"
+        )
+        for attr in ("data-ymin", "data-ymax", "data-min", "data-max", "data-mean", "data-points"):
             assert f' {attr}="' in svg
         ident = re.search(r' id="([^"]+)"', svg).group(1)
         href = re.search(r' data-file="([^"]+)"', svg).group(1)
@@ -180,10 +195,20 @@ def test_changed_chart_is_inlined_again_by_an_incremental_build(tmp_path):
 
     def window(i: int, value: float) -> Rollup:
         start, end = t0 + timedelta(minutes=5 * i), t0 + timedelta(minutes=5 * i + 5)
-        return Rollup(node="hall", sensor="hall-temp", quantity="temperature", unit="°C",
-                      start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                      end=end.strftime("%Y-%m-%dT%H:%M:%SZ"), count=5, mean=value,
-                      min=value - 0.5, max=value + 0.5, last=value, stddev=0.1)
+        return Rollup(
+            node="hall",
+            sensor="hall-temp",
+            quantity="temperature",
+            unit="°C",
+            start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            end=end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            count=5,
+            mean=value,
+            min=value - 0.5,
+            max=value + 0.5,
+            last=value,
+            stddev=0.1,
+        )
 
     v.append_rollups([window(i, 20 + i / 10) for i in range(12)])
     v.commit("data", "edit")
@@ -191,7 +216,7 @@ def test_changed_chart_is_inlined_again_by_an_incremental_build(tmp_path):
     page = day_html(first.html_dir, "hall", "2025-10-14")
     inline, _ = charts_of(page)["chart-hall-temp"]
     assert inline["data-points"] == "12"
-    v.append_rollups([window(100, 20.4)])   # a later window inside the day's range
+    v.append_rollups([window(100, 20.4)])  # a later window inside the day's range
     v.commit("more data", "edit")
     second = build_site(v, progress=False)
     assert not second.full and second.html_rendered >= 1
@@ -303,14 +328,17 @@ def test_offline_nothing_loaded_from_another_host(built):
         assert "unpkg.com" not in text
     for css in h.rglob("*.css"):
         text = css.read_text(encoding="utf-8")
-        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + \
-                re.findall(r"@import\s+['\"]([^'\"]+)", text):
+        for url in re.findall(r"url\(\s*['\"]?([^'\")]+)", text) + re.findall(
+            r"@import\s+['\"]([^'\"]+)", text
+        ):
             assert not EXTERNAL.match(url.strip()), f"{css.name} loads {url}"
     # material's bundle knows two CDN scripts, each behind a condition our site never meets:
     # a ResizeObserver polyfill (only if the browser lacks ResizeObserver) and mermaid (only
     # for diagrams). Any other external URL a script could load fails the test.
-    allowed = {"https://unpkg.com/resize-observer-polyfill": "ResizeObserver==\"undefined\"",
-               "https://unpkg.com/mermaid@11/dist/mermaid.min.js": "mermaid==\"undefined\""}
+    allowed = {
+        "https://unpkg.com/resize-observer-polyfill": 'ResizeObserver=="undefined"',
+        "https://unpkg.com/mermaid@11/dist/mermaid.min.js": 'mermaid=="undefined"',
+    }
     for js in h.rglob("*.js"):
         text = js.read_text(encoding="utf-8", errors="replace")
         assert not re.search(r"importScripts\(\s*['\"]https?://", text), js.name
@@ -318,7 +346,7 @@ def test_offline_nothing_loaded_from_another_host(built):
         cdn = r"\"(https?://(?:unpkg\.com|cdn\.jsdelivr\.net|cdnjs\.cloudflare\.com)/[^\"]*)\""
         for url in re.findall(cdn, text):
             assert url in allowed, f"{js.name} can load {url}"
-            before = text[max(0, text.index(url) - 200):text.index(url)]
+            before = text[max(0, text.index(url) - 200) : text.index(url)]
             assert allowed[url] in before, f"{url} is not behind its condition"
     for page in h.rglob("*.html"):
         assert 'class="mermaid"' not in page.read_text(encoding="utf-8")
@@ -333,7 +361,7 @@ def test_search_index_covers_pages_and_works_offline(built):
     assert "nodes/office/days/2015-02-03.html" in locations
     assert f"nodes/office/observations/{facts['obs_id']}.html" in locations
     js = (report.html_dir / "search/search_index.js").read_text()
-    assert js.startswith("var __index = ") and json.loads(js[len("var __index = "):]) == idx
+    assert js.startswith("var __index = ") and json.loads(js[len("var __index = ") :]) == idx
     assert (report.html_dir / "assets/javascripts/file-worker.js").is_file()
     # the charts are not indexed as text
     assert not any("00:00 03:00" in d["text"] for d in idx["docs"])
@@ -359,14 +387,16 @@ def test_out_dir_of_someone_else_is_refused(built, tmp_path):
 def test_cli_build_json_and_out(built, tmp_path):
     v, facts, report = built
     out = tmp_path / "www"
-    res = CliRunner().invoke(main, ["site", "build", "--vault", str(v.root), "--out", str(out),
-                                    "--json"])
+    res = CliRunner().invoke(
+        main, ["site", "build", "--vault", str(v.root), "--out", str(out), "--json"]
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["full"] and data["reason"] == "output folder changed"
     assert Path(data["html_dir"]) == out.resolve() and (out / "index.html").is_file()
-    assert data["broken_links"] == [{"page": f"knowledge-base/{KB_NOTE}", "line": 3,
-                                     "target": "Missing page"}]
+    assert data["broken_links"] == [
+        {"page": f"knowledge-base/{KB_NOTE}", "line": 3, "target": "Missing page"}
+    ]
     res = CliRunner().invoke(main, ["site", "build", "--vault", str(v.root), "--no-progress"])
     assert res.exit_code == 0 and "full build (output folder changed)" in res.output
 

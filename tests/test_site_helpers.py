@@ -32,34 +32,63 @@ def make_vault(root: Path) -> tuple[Vault, dict]:
     src = f"agents/office/sensors/2015/02/{day}.jsonl"
     obs_rel, obs = v.write_observation(
         "CO2 rose to 1402 ppm at 17:03 while the office was occupied.",
-        title="CO2 peak in the afternoon", sensors=["office-co2", "office-temperature"],
-        window={"start": f"{day}T16:00:00Z", "end": f"{day}T17:00:00Z"}, confidence=0.8,
-        model="rules/v1", sources=[src], created=datetime(2015, 2, 3, 17, 5, tzinfo=UTC),
-        extra={"facts": {"co2_max": 1402}})
+        title="CO2 peak in the afternoon",
+        sensors=["office-co2", "office-temperature"],
+        window={"start": f"{day}T16:00:00Z", "end": f"{day}T17:00:00Z"},
+        confidence=0.8,
+        model="rules/v1",
+        sources=[src],
+        created=datetime(2015, 2, 3, 17, 5, tzinfo=UTC),
+        extra={"facts": {"co2_max": 1402}},
+    )
     early_rel, _ = v.write_observation(
-        "Lights came on at 07:50.", title="Lights on", sensors=["office-light"],
-        window={"start": f"{day}T07:00:00Z", "end": f"{day}T08:00:00Z"}, confidence=0.3,
-        created=datetime(2015, 2, 3, 8, 0, tzinfo=UTC))
-    mem_rel, _ = v.write_observation("Occupied on weekdays from 08:00 to 18:00.", kind="memory",
-                                     title="Weekday occupancy",
-                                     created=datetime(2015, 2, 4, 0, 0, tzinfo=UTC))
+        "Lights came on at 07:50.",
+        title="Lights on",
+        sensors=["office-light"],
+        window={"start": f"{day}T07:00:00Z", "end": f"{day}T08:00:00Z"},
+        confidence=0.3,
+        created=datetime(2015, 2, 3, 8, 0, tzinfo=UTC),
+    )
+    mem_rel, _ = v.write_observation(
+        "Occupied on weekdays from 08:00 to 18:00.",
+        kind="memory",
+        title="Weekday occupancy",
+        created=datetime(2015, 2, 4, 0, 0, tzinfo=UTC),
+    )
     kb = v.path("knowledge-base")
     (kb / "Heizung").mkdir(parents=True, exist_ok=True)
     (kb / KB_NOTE).write_text(
         "# Wohnzimmer\n\nSee [[Office notes|the office]], [[Office notes#CO2 levels]] and "
         "[[Missing page]].\n\n```\n[[inside code]]\n```\n\n## Thermostat\n\nSet to 21 °C.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (kb / "Office notes.md").write_text(
         "# Office notes\n\n## CO2 levels\n\nAbove 1000 ppm open a window. Back to "
-        "[[Wohnzimmer Überblick#Thermostat]]. `[[not a link]]`\n", encoding="utf-8")
+        "[[Wohnzimmer Überblick#Thermostat]]. `[[not a link]]`\n",
+        encoding="utf-8",
+    )
     (kb / "Office notes.sync-conflict-20150204-101500-llama.md").write_text(
-        "# Office notes\n\nTheir version.\n", encoding="utf-8")
+        "# Office notes\n\nTheir version.\n", encoding="utf-8"
+    )
     v.commit("Knowledge base notes", "edit")
-    ask_rel = write_interaction(v, "When was CO2 highest on 2015-02-03?",
-                                "It peaked at 1402 ppm at 17:03 [1].", "rules/v1",
-                                [obs_rel, src], created=datetime(2015, 2, 5, 9, 0, tzinfo=UTC))
-    return v, {"stats": stats, "obs_rel": obs_rel, "obs_id": obs.id, "early_rel": early_rel,
-               "mem_rel": mem_rel, "ask_rel": ask_rel, "day": day, "src": src}
+    ask_rel = write_interaction(
+        v,
+        "When was CO2 highest on 2015-02-03?",
+        "It peaked at 1402 ppm at 17:03 [1].",
+        "rules/v1",
+        [obs_rel, src],
+        created=datetime(2015, 2, 5, 9, 0, tzinfo=UTC),
+    )
+    return v, {
+        "stats": stats,
+        "obs_rel": obs_rel,
+        "obs_id": obs.id,
+        "early_rel": early_rel,
+        "mem_rel": mem_rel,
+        "ask_rel": ask_rel,
+        "day": day,
+        "src": src,
+    }
 
 
 def expected_day(v: Vault, rel: str) -> dict[str, dict]:
@@ -73,9 +102,14 @@ def expected_day(v: Vault, rel: str) -> dict[str, dict]:
     for s, rows in acc.items():
         rows.sort(key=lambda d: d["start"])
         w = sum(d["count"] for d in rows)
-        out[s] = {"windows": len(rows), "mean": sum(d["mean"] * d["count"] for d in rows) / w,
-                  "min": min(d["min"] for d in rows), "max": max(d["max"] for d in rows),
-                  "last": rows[-1]["last"], "unit": rows[-1]["unit"]}
+        out[s] = {
+            "windows": len(rows),
+            "mean": sum(d["mean"] * d["count"] for d in rows) / w,
+            "min": min(d["min"] for d in rows),
+            "max": max(d["max"] for d in rows),
+            "last": rows[-1]["last"],
+            "unit": rows[-1]["unit"],
+        }
     return out
 
 
@@ -106,9 +140,21 @@ class Page(HTMLParser):
             self.links.append(a["href"])
         if tag in ("script", "img", "iframe", "source", "audio", "video", "embed") and a.get("src"):
             self.loads.append((tag, a["src"]))
-        if tag == "link" and a.get("href") and any(
-                r in a.get("rel", "") for r in ("stylesheet", "preload", "preconnect", "icon",
-                                                "modulepreload", "manifest")):
+        if (
+            tag == "link"
+            and a.get("href")
+            and any(
+                r in a.get("rel", "")
+                for r in (
+                    "stylesheet",
+                    "preload",
+                    "preconnect",
+                    "icon",
+                    "modulepreload",
+                    "manifest",
+                )
+            )
+        ):
             self.loads.append(("link", a["href"]))
         if tag == "svg":
             self.svgs.append(a)
@@ -149,6 +195,7 @@ def charts_of(page_path: Path) -> dict[str, tuple[dict[str, str], Page]]:
     """The charts of a built page, inlined as ``<svg class="va-chart">`` with a
     ``data-file`` link to the standalone SVG: id → (inline svg attributes, parsed SVG file)."""
     from urllib.parse import unquote
+
     out = {}
     for svg in parse(page_path).svgs:
         if "va-chart" in svg.get("class", "").split():

@@ -14,13 +14,25 @@ from vault_agent.site.build import build_site
 from vault_agent.vault import Rollup, Vault
 
 
-def rollup(node: str, sensor: str, start: datetime, value: float, unit: str = "°C",
-           minutes: int = 5) -> Rollup:
+def rollup(
+    node: str, sensor: str, start: datetime, value: float, unit: str = "°C", minutes: int = 5
+) -> Rollup:
     end = start + timedelta(minutes=minutes)
     iso = "%Y-%m-%dT%H:%M:%SZ"
-    return Rollup(node=node, sensor=sensor, quantity="temperature", unit=unit,
-                  start=start.strftime(iso), end=end.strftime(iso), count=5, mean=value,
-                  min=value - 0.5, max=value + 0.5, last=value, stddev=0.1)
+    return Rollup(
+        node=node,
+        sensor=sensor,
+        quantity="temperature",
+        unit=unit,
+        start=start.strftime(iso),
+        end=end.strftime(iso),
+        count=5,
+        mean=value,
+        min=value - 0.5,
+        max=value + 0.5,
+        last=value,
+        stddev=0.1,
+    )
 
 
 def search_pages(html) -> set[str]:
@@ -58,8 +70,8 @@ def test_one_changed_day_rebuilds_only_its_pages(real):
     page = parse(day_html(html, "office", "2015-02-03"))
     table = next(t for t in page.tables if t and t[0][0] == "Sensor")
     temp = next(r for r in table[1:] if r[0] == "office-temperature")
-    assert temp[2] == "289" and temp[5].split()[0] == "30"   # new window, new max 29.5 + 0.5
-    assert search_pages(html) == before_search               # index still covers every page
+    assert temp[2] == "289" and temp[5].split()[0] == "30"  # new window, new max 29.5 + 0.5
+    assert search_pages(html) == before_search  # index still covers every page
 
 
 def test_uncommitted_change_is_seen_then_reverted(real):
@@ -71,7 +83,7 @@ def test_uncommitted_change_is_seen_then_reverted(real):
     rep = build_site(v, progress=False)
     assert not rep.full and rep.pages_written >= 1
     assert "12.25" in day_html(html, "office", "2015-02-04").read_text()
-    path.write_bytes(original)       # reverted without a commit: the build must notice
+    path.write_bytes(original)  # reverted without a commit: the build must notice
     rep = build_site(v, progress=False)
     assert "12.25" not in day_html(html, "office", "2015-02-04").read_text()
 
@@ -111,7 +123,9 @@ def test_kb_edit_regenerates_that_note(real):
     rep = build_site(v, progress=False)
     assert "New line about" in parse(html / "kb/Office notes.html").text
     assert sorted(b.page for b in rep.broken_links) == [
-        "knowledge-base/Heizung/Wohnzimmer Überblick.md", "knowledge-base/Office notes.md"]
+        "knowledge-base/Heizung/Wohnzimmer Überblick.md",
+        "knowledge-base/Office notes.md",
+    ]
     assert rep.html_rendered <= 6
 
 
@@ -140,7 +154,7 @@ def test_removed_day_drops_its_pages_and_charts(real):
     v.path("agents/office/sensors/2015/02/2015-02-09.jsonl").unlink()
     v.commit("drop the day", "rollup")
     rep = build_site(v, progress=False)
-    assert rep.pages_deleted == 2    # the page and its chart
+    assert rep.pages_deleted == 2  # the page and its chart
     assert not day_html(html, "office", "2015-02-09").exists() and not chart.exists()
     assert "2015-02-09" not in parse(day_html(html, "office", "2015-02-06")).text
 
@@ -179,25 +193,33 @@ def test_names_with_spaces_and_non_ascii(tmp_path):
     """A vault folder, sensor names and knowledge-base paths with spaces and non-ASCII."""
     v, _ = Vault.init(tmp_path / "Mein Tresör", "kitchen")
     t0 = datetime(2025, 10, 14, tzinfo=UTC)
-    v.append_rollups([rollup("kitchen", "Küche Temp 1", t0 + timedelta(minutes=5 * i), 20 + i / 10)
-                      for i in range(12)])
+    v.append_rollups(
+        [
+            rollup("kitchen", "Küche Temp 1", t0 + timedelta(minutes=5 * i), 20 + i / 10)
+            for i in range(12)
+        ]
+    )
     (v.path("knowledge-base/Räume und Geräte")).mkdir(parents=True)
     v.path("knowledge-base/Räume und Geräte/Kühlschrank (alt).md").write_text(
-        "# Kühlschrank\n\nSiehe [[Küche#Übersicht]].\n", encoding="utf-8")
-    v.path("knowledge-base/Küche.md").write_text("# Küche\n\n## Übersicht\n\nText.\n",
-                                                  encoding="utf-8")
+        "# Kühlschrank\n\nSiehe [[Küche#Übersicht]].\n", encoding="utf-8"
+    )
+    v.path("knowledge-base/Küche.md").write_text(
+        "# Küche\n\n## Übersicht\n\nText.\n", encoding="utf-8"
+    )
     v.commit("data", "edit")
     rep = build_site(v, progress=False)
     assert not rep.broken_links
     assert "Mein Tresör" in parse(rep.html_dir / "index.html").text
     day = parse(day_html(rep.html_dir, "kitchen", "2025-10-14"))
     assert "sensor-küche-temp-1" in day.ids
-    assert "chart-küche-temp-1" in {i.get("id") for i in day.svgs}   # inlined chart
-    assert (day_html(rep.html_dir, "kitchen", "2025-10-14").parent / "2025-10-14"
-            / "küche-temp-1.svg").is_file()
+    assert "chart-küche-temp-1" in {i.get("id") for i in day.svgs}  # inlined chart
+    assert (
+        day_html(rep.html_dir, "kitchen", "2025-10-14").parent / "2025-10-14" / "küche-temp-1.svg"
+    ).is_file()
     fridge = rep.html_dir / "kb/Räume und Geräte/Kühlschrank (alt).html"
     assert fridge.is_file()
     from urllib.parse import unquote
+
     assert "../Küche.html#ubersicht" in [unquote(x) for x in parse(fridge).links]
     assert "ubersicht" in parse(rep.html_dir / "kb/Küche.html").ids
     node = parse(rep.html_dir / "nodes/kitchen/index.html")
@@ -209,8 +231,14 @@ def test_thousands_of_days(tmp_path):
     """3000 days of one sensor build, link up and rebuild incrementally."""
     v, _ = Vault.init(tmp_path / "v", "alpaca-1")
     t0 = datetime(2017, 1, 1, tzinfo=UTC)
-    v.append_rollups([rollup("alpaca-1", "temp", t0 + timedelta(days=d, hours=h), 15 + h)
-                      for d in range(3000) for h in (6, 12, 18)], fsync=False)
+    v.append_rollups(
+        [
+            rollup("alpaca-1", "temp", t0 + timedelta(days=d, hours=h), 15 + h)
+            for d in range(3000)
+            for h in (6, 12, 18)
+        ],
+        fsync=False,
+    )
     v.commit("years of rollups", "rollup")
     rep = build_site(v, progress=False)
     assert rep.full and rep.html_rendered >= 3000
@@ -255,5 +283,7 @@ def test_day_note_is_pointed_to(real):
     v.write_file(rel, "# office 2015-02-03\n")
     v.commit("day note", "observation")
     build_site(v, progress=False)
-    assert f"Day note in the vault: {rel}" in parse(day_html(first.html_dir, "office",
-                                                             "2015-02-03")).text
+    assert (
+        f"Day note in the vault: {rel}"
+        in parse(day_html(first.html_dir, "office", "2015-02-03")).text
+    )

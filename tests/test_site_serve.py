@@ -24,16 +24,27 @@ def test_serve_then_rebuild_on_change(tmp_path):
 
     def rollup(i: int, value: float) -> Rollup:
         s = t0 + timedelta(minutes=5 * i)
-        return Rollup(node="alpaca-1", sensor="hall-temp", quantity="temperature", unit="°C",
-                      start=s.strftime(f), end=(s + timedelta(minutes=5)).strftime(f), count=5,
-                      mean=value, min=value, max=value, last=value)
+        return Rollup(
+            node="alpaca-1",
+            sensor="hall-temp",
+            quantity="temperature",
+            unit="°C",
+            start=s.strftime(f),
+            end=(s + timedelta(minutes=5)).strftime(f),
+            count=5,
+            mean=value,
+            min=value,
+            max=value,
+            last=value,
+        )
 
     v.append_rollups([rollup(i, 20.0 + i) for i in range(3)])
     v.commit("rollups", "rollup")
     urls: list[str] = []
     stop = threading.Event()
-    th = threading.Thread(target=serve, kwargs=dict(vault=v, port=0, stop=stop,
-                                                    announce=urls.append), daemon=True)
+    th = threading.Thread(
+        target=serve, kwargs=dict(vault=v, port=0, stop=stop, announce=urls.append), daemon=True
+    )
     th.start()
     try:
         deadline = time.monotonic() + 60
@@ -43,7 +54,7 @@ def test_serve_then_rebuild_on_change(tmp_path):
         status, body = get(urls[0] + "index.html")
         assert status == 200 and "alpaca-1" in body
         day = urls[0] + "nodes/alpaca-1/days/2025-10-14.html"
-        assert ">22</td>" in get(day)[1]           # max of the three windows
+        assert ">22</td>" in get(day)[1]  # max of the three windows
         v.append_rollups([rollup(10, 31.25)])
         v.commit("one more", "rollup")
         deadline = time.monotonic() + 60

@@ -49,13 +49,16 @@ def test_peer_add_list_remove(tmp_path):
     assert "llama" not in [r.name for r in Vault.open(vp).repo.remotes]
 
 
-@pytest.mark.parametrize("args,message", [
-    (("peer", "add", "Bad Name", "/x"), "peer name"),
-    (("peer", "add", "ok", "ftp://x/y"), "unsupported peer URL"),
-    (("peer", "remove", "ghost"), "no peer named 'ghost'"),
-    (("sync", "--peer", "ghost"), "no peer named 'ghost'"),
-    (("conflicts", "resolve", "knowledge-base/none.md", "--keep", "ours"), "no open conflict"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("peer", "add", "Bad Name", "/x"), "peer name"),
+        (("peer", "add", "ok", "ftp://x/y"), "unsupported peer URL"),
+        (("peer", "remove", "ghost"), "no peer named 'ghost'"),
+        (("sync", "--peer", "ghost"), "no peer named 'ghost'"),
+        (("conflicts", "resolve", "knowledge-base/none.md", "--keep", "ours"), "no open conflict"),
+    ],
+)
 def test_errors_are_one_line(tmp_path, monkeypatch, args, message):
     monkeypatch.delenv("VAULT_DEBUG", raising=False)
     run("init", str(tmp_path / "v"), "--node", "alpaca-1")
@@ -86,11 +89,20 @@ def test_sync_json_status_and_conflicts(tmp_path):
     assert "last sync:" in text and "ahead 0, behind 0" in text
 
     listed = json.loads(run("conflicts", "--json", "--vault", str(b.root)).output)
-    assert listed == [{"copy": c["copy"], "original": "knowledge-base/x.md", "node": "node-a",
-                       "when": listed[0]["when"]}]
+    assert listed == [
+        {
+            "copy": c["copy"],
+            "original": "knowledge-base/x.md",
+            "node": "node-a",
+            "when": listed[0]["when"],
+        }
+    ]
     assert "knowledge-base/x.md" in run("conflicts", "--vault", str(b.root)).output
-    out = json.loads(run("conflicts", "--vault", str(b.root), "resolve", c["copy"],
-                         "--keep", "theirs", "--json").output)
+    out = json.loads(
+        run(
+            "conflicts", "--vault", str(b.root), "resolve", c["copy"], "--keep", "theirs", "--json"
+        ).output
+    )
     assert out["keep"] == "theirs" and out["commit"]
     assert (b.root / "knowledge-base/x.md").read_text() == "A\n"
     assert run("conflicts", "--vault", str(b.root)).output.strip() == "no open conflicts"
@@ -105,14 +117,22 @@ def test_sync_exit_status_when_a_peer_is_unreachable(tmp_path):
 
 
 def test_every_sync_command_has_help():
-    for args in (["peer"], ["peer", "add"], ["peer", "list"], ["peer", "remove"], ["sync"],
-                 ["conflicts"], ["conflicts", "resolve"]):
+    for args in (
+        ["peer"],
+        ["peer", "add"],
+        ["peer", "list"],
+        ["peer", "remove"],
+        ["sync"],
+        ["conflicts"],
+        ["conflicts", "resolve"],
+    ):
         out = run(*args, "--help").output
         assert "Usage:" in out and len(out.splitlines()) > 4
 
 
 def test_status_section_before_any_sync(tmp_path):
     from vault_agent.sync.status import status_section
+
     run("init", str(tmp_path / "v"), "--node", "n1")
     v = Vault.open(tmp_path / "v")
     key, data, lines = status_section(v)

@@ -147,8 +147,11 @@ class SyncMachine(RuleBasedStateMachine):
         pairs = set()
         for p in snaps[0]:
             if p.startswith("shared-memory/") and p.endswith(".json"):
-                pairs |= {(k, x) for k, x in json.loads((v.root / p).read_text()).items()
-                          if isinstance(x, str)}
+                pairs |= {
+                    (k, x)
+                    for k, x in json.loads((v.root / p).read_text()).items()
+                    if isinstance(x, str)
+                }
         lost_json = (self.json_values - self.json_superseded) - pairs
         assert not lost_json, f"shared-memory values lost: {lost_json}"
         for node in self.nodes:
@@ -157,6 +160,10 @@ class SyncMachine(RuleBasedStateMachine):
 
 
 SyncMachine.TestCase.settings = settings(
-    max_examples=15, stateful_step_count=30, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    max_examples=15,
+    stateful_step_count=30,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 test_convergence = pytest.mark.slow(SyncMachine.TestCase)

@@ -25,8 +25,13 @@ def _run_sync(v: Vault, crash_at: str | None) -> subprocess.CompletedProcess:
     env.pop(CRASH_ENV, None)
     if crash_at:
         env[CRASH_ENV] = crash_at
-    return subprocess.run([*VAULT, "sync", "--vault", str(v.root), "--json"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*VAULT, "sync", "--vault", str(v.root), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.parametrize("point", ["fetch", "merge", "merge-index", "push"])

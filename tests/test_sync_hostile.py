@@ -47,8 +47,8 @@ def test_peer_history_rewriting_another_nodes_rollups_is_refused(tmp_path):
     assert res.status == "ok"
     assert [r.path for r in res.refused] == [rel]
     assert "not by its owner node node-a" in res.refused[0].reason
-    assert (b.root / rel).read_bytes() == original           # untouched
-    assert (b.root / "knowledge-base/legit.md").exists()      # the rest goes on
+    assert (b.root / rel).read_bytes() == original  # untouched
+    assert (b.root / "knowledge-base/legit.md").exists()  # the rest goes on
     head = b.repo.head.peel(pygit2.Commit)
     assert any(k == "Vault-Refused" and v.startswith(rel) for k, v in parse_trailers(head.message))
     # the owner keeps appending; its new lines still arrive
@@ -68,8 +68,10 @@ def test_forged_append_and_fake_observation_in_another_nodes_folder(tmp_path):
         fh.write(forged)
     fake = "agents/node-a/observations/2025/10/20251014T000000Z-node-a-000099-fake.md"
     (m / fake).parent.mkdir(parents=True, exist_ok=True)
-    (m / fake).write_text("---\nid: 20251014T000000Z-node-a-000099\nnode: node-a\n"
-                          "created: '2025-10-14T00:00:00Z'\nkind: observation\n---\nFake.\n")
+    (m / fake).write_text(
+        "---\nid: 20251014T000000Z-node-a-000099\nnode: node-a\n"
+        "created: '2025-10-14T00:00:00Z'\nkind: observation\n---\nFake.\n"
+    )
     git(m, "add", "-A")
     git(m, "commit", "-qm", "forge")
     git(m, "push", "-q", "origin", "main")
@@ -112,9 +114,9 @@ def test_force_pushed_history_loses_nothing(tmp_path):
     (res,) = report.peers
     assert res.status == "ok"
     assert [r.path for r in res.refused] == [rel]
-    assert snapshot(b) == before                                # nothing lost
+    assert snapshot(b) == before  # nothing lost
     sync_all(a)
-    assert snapshot(a) == before                                # the hub was repaired
+    assert snapshot(a) == before  # the hub was repaired
 
 
 def _corrupt_new_loose_object(repo_path, repo: pygit2.Repository, oid: pygit2.Oid) -> None:
@@ -137,7 +139,7 @@ def test_peer_with_a_corrupt_object_is_refused_and_others_still_sync(tmp_path):
     head_before = b.repo.head.target
     report = sync_all(b)
     by = {p.peer: p for p in report.peers}
-    assert by["hub"].status == "ok"                              # the rest goes on
+    assert by["hub"].status == "ok"  # the rest goes on
     assert by["c"].status in ("unreachable", "error")
     assert by["c"].error
     assert not report.ok
@@ -159,8 +161,12 @@ def test_peer_that_is_not_a_vault(tmp_path):
     folder = tmp_path / "folder"
     folder.mkdir()
     (folder / "file.txt").write_text("no git here\n")
-    for name, where in (("plain", plain), ("other", other.root), ("folder", folder),
-                        ("missing", tmp_path / "nope")):
+    for name, where in (
+        ("plain", plain),
+        ("other", other.root),
+        ("folder", folder),
+        ("missing", tmp_path / "nope"),
+    ):
         add_peer(b, name, str(where))
     before = head_and_status(b), snapshot(b)
     report = sync_all(b)

@@ -211,8 +211,8 @@ def test_criss_cross_mesh_merges_do_not_conflict_on_a_single_writers_file(tmp_pa
     a.write_file("knowledge-base/a.md", "a\n")
     b.write_file("knowledge-base/b.md", "b\n")
     sync_all(a, peer="b")
-    sync_all(b, peer="a")            # both merged each other: two merge bases now
-    add_peer(a, "extra", str(tmp_path / "nowhere.git"))   # a's node.toml moves on
+    sync_all(b, peer="a")  # both merged each other: two merge bases now
+    add_peer(a, "extra", str(tmp_path / "nowhere.git"))  # a's node.toml moves on
     b.write_file("knowledge-base/b2.md", "b2\n")
     for _ in range(2):
         ra = sync_all(a, peer="b")

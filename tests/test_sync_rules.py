@@ -7,20 +7,28 @@ import pytest
 from vault_agent.sync import jsonmerge, rules
 
 
-@pytest.mark.parametrize("base,ours,theirs,merged,conflicts", [
-    ({"a": 1}, {"a": 1, "b": 2}, {"a": 1, "c": 3}, {"a": 1, "b": 2, "c": 3}, []),
-    ({"a": 1}, {"a": 2}, {"a": 1}, {"a": 2}, []),
-    ({"a": 1}, {"a": 1}, {"a": 3}, {"a": 3}, []),
-    ({"a": 1}, {"a": 2}, {"a": 3}, {"a": 2}, ["a"]),
-    ({"a": 1}, {"a": 2}, {"a": 2}, {"a": 2}, []),
-    ({"a": 1, "b": 1}, {"b": 1}, {"a": 1, "b": 1}, {"b": 1}, []),          # we deleted a
-    ({"a": 1}, {}, {"a": 5}, {"a": 5}, []),                                # edit beats delete
-    ({"a": 1}, {"a": 7}, {}, {"a": 7}, []),                                # edit beats delete
-    ({"n": {"x": 1, "y": 1}}, {"n": {"x": 2, "y": 1}}, {"n": {"x": 1, "y": 3}},
-     {"n": {"x": 2, "y": 3}}, []),                                         # nested objects
-    ({"n": {"x": 1}}, {"n": {"x": 2}}, {"n": {"x": 3}}, {"n": {"x": 2}}, ["n.x"]),
-    ({}, {"k": [1]}, {"k": [2]}, {"k": [1]}, ["k"]),                       # added both sides
-])
+@pytest.mark.parametrize(
+    "base,ours,theirs,merged,conflicts",
+    [
+        ({"a": 1}, {"a": 1, "b": 2}, {"a": 1, "c": 3}, {"a": 1, "b": 2, "c": 3}, []),
+        ({"a": 1}, {"a": 2}, {"a": 1}, {"a": 2}, []),
+        ({"a": 1}, {"a": 1}, {"a": 3}, {"a": 3}, []),
+        ({"a": 1}, {"a": 2}, {"a": 3}, {"a": 2}, ["a"]),
+        ({"a": 1}, {"a": 2}, {"a": 2}, {"a": 2}, []),
+        ({"a": 1, "b": 1}, {"b": 1}, {"a": 1, "b": 1}, {"b": 1}, []),  # we deleted a
+        ({"a": 1}, {}, {"a": 5}, {"a": 5}, []),  # edit beats delete
+        ({"a": 1}, {"a": 7}, {}, {"a": 7}, []),  # edit beats delete
+        (
+            {"n": {"x": 1, "y": 1}},
+            {"n": {"x": 2, "y": 1}},
+            {"n": {"x": 1, "y": 3}},
+            {"n": {"x": 2, "y": 3}},
+            [],
+        ),  # nested objects
+        ({"n": {"x": 1}}, {"n": {"x": 2}}, {"n": {"x": 3}}, {"n": {"x": 2}}, ["n.x"]),
+        ({}, {"k": [1]}, {"k": [2]}, {"k": [1]}, ["k"]),  # added both sides
+    ],
+)
 def test_json_merge3(base, ours, theirs, merged, conflicts):
     got, keys = jsonmerge.merge3(base, ours, theirs)
     assert got == merged
@@ -113,8 +121,8 @@ def test_conflict_copy_never_overwrites_a_copy_the_peer_made_in_the_same_second(
     theirs = tree({gs: b'{"guests": "C"}\n', copy: b'{"guests": "A-old"}\n'})
     result = merge_trees(repo, "n2", base, ours, theirs, _SameOrigin(when))
     placed = {p: repo[e[0]].data for p, e in result.changes.items() if e}
-    assert placed[copy] == b'{"guests": "A-old"}\n'                   # the peer's copy kept
+    assert placed[copy] == b'{"guests": "A-old"}\n'  # the peer's copy kept
     (conflict,) = result.conflicts
     assert conflict.copy != copy and conflict.copy.endswith("-100001-n1.json")
-    assert placed[conflict.copy] == b'{"guests": "C"}\n'               # theirs kept too
-    assert gs not in placed                                             # ours stays
+    assert placed[conflict.copy] == b'{"guests": "C"}\n'  # theirs kept too
+    assert gs not in placed  # ours stays

@@ -59,11 +59,11 @@ class SshServer:
     """A running private sshd: its port, host public key line and client key pair."""
 
     port: int
-    host_key: str          # "ssh-ed25519 AAAA..." (no comment)
-    client_key: Path       # private key; the public key is next to it (.pub)
-    git_only_key: Path     # authorised only for git-shell (the docs' restriction)
+    host_key: str  # "ssh-ed25519 AAAA..." (no comment)
+    client_key: Path  # private key; the public key is next to it (.pub)
+    git_only_key: Path  # authorised only for git-shell (the docs' restriction)
     log: Path
-    alias_key: Path        # authorised too; installed as ~/.ssh/nas_key (IdentityFile)
+    alias_key: Path  # authorised too; installed as ~/.ssh/nas_key (IdentityFile)
 
     def url(self, path: Path, user: str | None = "") -> str:
         """``ssh://user@127.0.0.1:PORT/abs/path`` (user None: no user in the URL)."""
@@ -76,8 +76,11 @@ class SshServer:
 
 
 def _keygen(path: Path) -> None:
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name,
-                    "-f", str(path)], check=True, capture_output=True)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+        capture_output=True,
+    )
 
 
 def _free_port() -> int:
@@ -109,31 +112,55 @@ def sshd(tmp_path_factory) -> Iterator[SshServer]:
     _keygen(d / "nas_ed25519")
     (d / "authorized_keys").write_text(
         (d / "client_ed25519.pub").read_text()
-        + GIT_ONLY + " " + (d / "gitonly_ed25519.pub").read_text()
-        + (d / "nas_ed25519.pub").read_text())
+        + GIT_ONLY
+        + " "
+        + (d / "gitonly_ed25519.pub").read_text()
+        + (d / "nas_ed25519.pub").read_text()
+    )
     if os.geteuid() == 0:
         # sshd run as root needs its privilege-separation folder, which the (not
         # started) system service would create.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     port = _free_port()
     cfg = d / "sshd_config"
-    cfg.write_text("\n".join([
-        "ListenAddress 127.0.0.1", f"Port {port}", f"HostKey {d / 'host_ed25519'}",
-        f"AuthorizedKeysFile {d / 'authorized_keys'}", f"PidFile {d / 'sshd.pid'}",
-        "StrictModes no", "UsePAM no", "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
-        "LogLevel VERBOSE", ""]))
+    cfg.write_text(
+        "\n".join(
+            [
+                "ListenAddress 127.0.0.1",
+                f"Port {port}",
+                f"HostKey {d / 'host_ed25519'}",
+                f"AuthorizedKeysFile {d / 'authorized_keys'}",
+                f"PidFile {d / 'sshd.pid'}",
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PermitRootLogin prohibit-password",
+                "LogLevel VERBOSE",
+                "",
+            ]
+        )
+    )
     log = d / "sshd.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(cfg)], stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(cfg)], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         if not _wait_for_banner(port, proc, time.monotonic() + START_TIMEOUT_S):
-            pytest.fail(f"private sshd did not answer on 127.0.0.1:{port} within "
-                        f"{START_TIMEOUT_S:g} s:\n{log.read_text()}")
+            pytest.fail(
+                f"private sshd did not answer on 127.0.0.1:{port} within "
+                f"{START_TIMEOUT_S:g} s:\n{log.read_text()}"
+            )
         pub = (d / "host_ed25519.pub").read_text().split()
-        yield SshServer(port, f"{pub[0]} {pub[1]}", d / "client_ed25519",
-                        d / "gitonly_ed25519", log, d / "nas_ed25519")
+        yield SshServer(
+            port,
+            f"{pub[0]} {pub[1]}",
+            d / "client_ed25519",
+            d / "gitonly_ed25519",
+            log,
+            d / "nas_ed25519",
+        )
     finally:
         proc.terminate()
         try:
@@ -154,6 +181,7 @@ def ssh_home(sshd, tmp_path, monkeypatch) -> HomeFactory:
 
     No ssh-agent (SSH_AUTH_SOCK unset) unless a test starts one.
     """
+
     def make(key: bool | Path = True, known_hosts: str | None = None) -> Path:
         home = tmp_path / "home"
         ssh = home / ".ssh"
@@ -163,12 +191,14 @@ def ssh_home(sshd, tmp_path, monkeypatch) -> HomeFactory:
             shutil.copyfile(src, ssh / "id_ed25519")
             (ssh / "id_ed25519").chmod(0o600)
             shutil.copyfile(src.with_suffix(".pub"), ssh / "id_ed25519.pub")
-        (ssh / "known_hosts").write_text(sshd.known_hosts_line() if known_hosts is None
-                                         else known_hosts)
+        (ssh / "known_hosts").write_text(
+            sshd.known_hosts_line() if known_hosts is None else known_hosts
+        )
         monkeypatch.setenv("HOME", str(home))
         monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
         monkeypatch.setattr(pygit2.settings, "homedir", str(home))
         return home
+
     return make
 
 
@@ -203,12 +233,12 @@ def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
     assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
 
     b, _ = Vault.init(tmp_path / "node-b", "node-b", from_url=str(hub))
-    b.repo.remotes.delete("origin")      # B reaches the hub only over SSH
+    b.repo.remotes.delete("origin")  # B reaches the hub only over SSH
     add_peer(b, "nas", url)
     rep = json.loads(run("sync", "--json", "--vault", str(b.root)).output)
     assert rep["ok"] and rep["peers"][0]["peer"] == "nas", rep
     assert rep["peers"][0]["pushed"]
-    assert len(list(b.iter_rollups("node-a"))) == 5     # A's file arrived over SSH
+    assert len(list(b.iter_rollups("node-a"))) == 5  # A's file arrived over SSH
 
     b.write_file("knowledge-base/nas.md", "# NAS\nreached over ssh\n")
     out = run("sync", "--vault", str(b.root)).output
@@ -220,7 +250,7 @@ def test_two_nodes_sync_through_ssh_hub(tmp_path, sshd, ssh_home):
     assert a.repo.head.target == b.repo.head.target
     assert snapshot(a) == snapshot(b)
     assert check_tree(b.root) == []
-    assert "Accepted publickey for" in sshd.log.read_text()   # it really went through sshd
+    assert "Accepted publickey for" in sshd.log.read_text()  # it really went through sshd
 
 
 def test_join_over_ssh(tmp_path, sshd, ssh_home):
@@ -231,7 +261,7 @@ def test_join_over_ssh(tmp_path, sshd, ssh_home):
     run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", url)
     b = Vault.open(tmp_path / "node-b")
     assert len(list(b.iter_rollups("node-a"))) == 1
-    rb = sync_all(b, timeout_s=20)     # the clone's origin is an implicit peer
+    rb = sync_all(b, timeout_s=20)  # the clone's origin is an implicit peer
     assert rb.ok and rb.peers[0].peer == "origin" and rb.peers[0].pushed, rb.as_dict()
     hub_tree = pygit2.Repository(str(hub)).head.peel(pygit2.Commit).tree
     assert "agents/node-b/node.toml" in hub_tree
@@ -241,9 +271,10 @@ def test_join_over_ssh(tmp_path, sshd, ssh_home):
 
 @pytest.mark.parametrize("known", ["empty", "other key"])
 def test_unknown_host_key_is_refused(tmp_path, sshd, ssh_home, known):
-    other = (sshd.client_key.with_suffix(".pub").read_text().split())
-    ssh_home(known_hosts="" if known == "empty"
-             else f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n")
+    other = sshd.client_key.with_suffix(".pub").read_text().split()
+    ssh_home(
+        known_hosts="" if known == "empty" else f"[127.0.0.1]:{sshd.port} {other[0]} {other[1]}\n"
+    )
     hub, _, a = node_on_ssh_hub(tmp_path, sshd)
     before = head_and_status(a)
     r = sync_all(a, timeout_s=20)
@@ -253,7 +284,7 @@ def test_unknown_host_key_is_refused(tmp_path, sshd, ssh_home, known):
     assert len(p.error.splitlines()) == 1
     assert head_and_status(a) == before
     assert "refs/remotes/nas/main" not in a.repo.references
-    assert _hub_refs(hub) == []          # nothing was pushed to the unverified host
+    assert _hub_refs(hub) == []  # nothing was pushed to the unverified host
     res = run("sync", "--force", "--vault", str(a.root), code=1)
     assert "nas: unreachable" in res.output and "known_hosts" in res.output
     assert head_and_status(a) == before
@@ -268,8 +299,7 @@ def test_join_refuses_an_unknown_host(tmp_path, sshd, ssh_home):
     assert sync_all(a, timeout_s=20).ok
     ssh_home_dir = Path(os.environ["HOME"])
     (ssh_home_dir / ".ssh/known_hosts").write_text("")
-    res = run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", sshd.url(hub),
-              code=1)
+    res = run("init", str(tmp_path / "node-b"), "--node", "node-b", "--from", sshd.url(hub), code=1)
     assert "host key of 127.0.0.1 is not in ~/.ssh/known_hosts" in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "node-b").exists()
@@ -295,8 +325,9 @@ def ssh_agent(tmp_path, monkeypatch) -> Iterator[Callable[[Path], None]]:
     if not (agent and add):
         pytest.skip("ssh-agent/ssh-add are missing (apt-get install openssh-client)")
     sock = tmp_path / "agent.sock"
-    proc = subprocess.Popen([agent, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [agent, "-D", "-a", str(sock)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + START_TIMEOUT_S
     while not sock.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
@@ -305,17 +336,21 @@ def ssh_agent(tmp_path, monkeypatch) -> Iterator[Callable[[Path], None]]:
             pytest.fail("ssh-agent did not create its socket")
 
         def add_key(key: Path) -> None:
-            subprocess.run([add, "-q", str(key)], check=True, capture_output=True,
-                           env={**os.environ, "SSH_AUTH_SOCK": str(sock)})
+            subprocess.run(
+                [add, "-q", str(key)],
+                check=True,
+                capture_output=True,
+                env={**os.environ, "SSH_AUTH_SOCK": str(sock)},
+            )
             monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+
         yield add_key
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def test_agent_key_and_user_from_the_account(tmp_path, sshd, ssh_home, ssh_agent,
-                                             monkeypatch):
+def test_agent_key_and_user_from_the_account(tmp_path, sshd, ssh_home, ssh_agent, monkeypatch):
     """Key only in the ssh-agent, no user in the URL: the login name is used."""
     ssh_home(key=False)
     ssh_agent(sshd.client_key)
@@ -331,8 +366,9 @@ def test_agent_key_and_user_from_the_account(tmp_path, sshd, ssh_home, ssh_agent
 def test_hashed_known_hosts_entry(tmp_path, sshd, ssh_home):
     """``HashKnownHosts yes`` (Debian's default) writes hashed entries; they match too."""
     home = ssh_home()
-    subprocess.run(["ssh-keygen", "-H", "-f", str(home / ".ssh/known_hosts")], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["ssh-keygen", "-H", "-f", str(home / ".ssh/known_hosts")], check=True, capture_output=True
+    )
     assert (home / ".ssh/known_hosts").read_text().startswith("|1|")
     hub = make_hub(tmp_path)
     a, _ = Vault.init(tmp_path / "node-a", "node-a")
@@ -413,8 +449,14 @@ def test_silent_server_times_out(tmp_path, ssh_home, banner):
 # --- ~/.ssh/config Host aliases (resolved with ``ssh -G``) ---------------------------
 
 
-def alias_home(ssh_home: HomeFactory, sshd: SshServer, port: int | None = None,
-               extra: str = "", known_hosts: str | None = None, pub: bool = True) -> Path:
+def alias_home(
+    ssh_home: HomeFactory,
+    sshd: SshServer,
+    port: int | None = None,
+    extra: str = "",
+    known_hosts: str | None = None,
+    pub: bool = True,
+) -> Path:
     """A HOME without id_* keys whose ``~/.ssh/config`` makes ``nas`` an alias of this
     sshd (or of ``port``), with the key as ``~/.ssh/nas_key`` (IdentityFile)."""
     home = ssh_home(key=False, known_hosts=known_hosts)
@@ -426,18 +468,21 @@ def alias_home(ssh_home: HomeFactory, sshd: SshServer, port: int | None = None,
     (ssh / "config").write_text(
         f"Host nas\n  HostName 127.0.0.1\n  Port {port or sshd.port}\n"
         f"  User {getpass.getuser()}\n  IdentityFile ~/.ssh/nas_key\n{extra}"
-        "Host *\n  ServerAliveInterval 30\n")
+        "Host *\n  ServerAliveInterval 30\n"
+    )
     return home
 
 
 def _fingerprint(key: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-l", "-f", str(key)], check=True,
-                         capture_output=True, text=True).stdout
-    return out.split()[1]     # "256 SHA256:… comment (ED25519)"
+    out = subprocess.run(
+        ["ssh-keygen", "-l", "-f", str(key)], check=True, capture_output=True, text=True
+    ).stdout
+    return out.split()[1]  # "256 SHA256:… comment (ED25519)"
 
 
-needs_ssh = pytest.mark.skipif(not shutil.which("ssh"),
-                               reason="ssh is missing (apt-get install openssh-client)")
+needs_ssh = pytest.mark.skipif(
+    not shutil.which("ssh"), reason="ssh is missing (apt-get install openssh-client)"
+)
 
 
 @needs_ssh
@@ -451,11 +496,11 @@ def test_two_nodes_sync_through_a_host_alias(tmp_path, sshd, ssh_home):
     ra = sync_all(a, timeout_s=20)
     assert ra.ok and ra.peers[0].pushed, ra.as_dict()
     assert pygit2.Repository(str(hub)).references["refs/heads/main"].target == a.repo.head.target
-    assert a.repo.remotes["hub"].url == url       # stored as written, resolved per sync
+    assert a.repo.remotes["hub"].url == url  # stored as written, resolved per sync
     assert "refs/remotes/hub/main" in a.repo.references
 
     b, _ = Vault.init(tmp_path / "node-b", "node-b", from_url=str(hub))
-    b.repo.remotes.delete("origin")      # B reaches the hub only through the alias
+    b.repo.remotes.delete("origin")  # B reaches the hub only through the alias
     add_peer(b, "hub", url)
     rep = json.loads(run("sync", "--json", "--vault", str(b.root)).output)
     assert rep["ok"] and rep["peers"][0]["pushed"], rep
@@ -488,7 +533,7 @@ def test_join_through_a_host_alias(tmp_path, sshd, ssh_home):
 
 @needs_ssh
 def test_alias_to_a_closed_port_fails_naming_the_alias(tmp_path, sshd, ssh_home):
-    port = _free_port()          # nothing listens there
+    port = _free_port()  # nothing listens there
     alias_home(ssh_home, sshd, port=port)
     hub = make_hub(tmp_path)
     a, _ = Vault.init(tmp_path / "node-a", "node-a")
@@ -497,8 +542,7 @@ def test_alias_to_a_closed_port_fails_naming_the_alias(tmp_path, sshd, ssh_home)
     r = sync_all(a, timeout_s=5)
     (p,) = r.peers
     assert p.status == "unreachable", r.as_dict()
-    assert p.error.startswith(f"fetch from nas (ssh://nas{hub} → 127.0.0.1:{port}) failed"), \
-        p.error
+    assert p.error.startswith(f"fetch from nas (ssh://nas{hub} → 127.0.0.1:{port}) failed"), p.error
     assert len(p.error.splitlines()) == 1
     assert head_and_status(a) == before
     res = run("sync", "--force", "--vault", str(a.root), code=1)
@@ -509,8 +553,12 @@ def test_alias_to_a_closed_port_fails_naming_the_alias(tmp_path, sshd, ssh_home)
 def test_alias_host_key_is_checked_under_the_resolved_name(tmp_path, sshd, ssh_home):
     """known_hosts is looked up as [hostname]:port; an entry only under the alias (or a
     HostKeyAlias name) does not count, and the error says what to add."""
-    alias_home(ssh_home, sshd, known_hosts=f"nas {sshd.host_key}\nnasbox {sshd.host_key}\n",
-               extra="  HostKeyAlias nasbox\n")
+    alias_home(
+        ssh_home,
+        sshd,
+        known_hosts=f"nas {sshd.host_key}\nnasbox {sshd.host_key}\n",
+        extra="  HostKeyAlias nasbox\n",
+    )
     hub = make_hub(tmp_path)
     a, _ = Vault.init(tmp_path / "node-a", "node-a")
     add_peer(a, "nas", f"ssh://nas{hub}")

@@ -41,21 +41,24 @@ def test_parse_ssh_g_defaults_and_errors():
 
 def test_expand_identity(tmp_path):
     assert expand_identity("~/.ssh/k", tmp_path, "me", "h", "r") == tmp_path / ".ssh/k"
-    assert expand_identity("%d/k_%u_%h_%r%%", tmp_path, "me", "h", "r") == \
-        tmp_path / "k_me_h_r%"
-    assert expand_identity("relative_key", tmp_path, "me", "h", "r") == \
-        tmp_path / ".ssh/relative_key"
+    assert expand_identity("%d/k_%u_%h_%r%%", tmp_path, "me", "h", "r") == tmp_path / "k_me_h_r%"
+    assert (
+        expand_identity("relative_key", tmp_path, "me", "h", "r") == tmp_path / ".ssh/relative_key"
+    )
     assert expand_identity("~/.ssh/%C", tmp_path, "me", "h", "r") is None
 
 
-@pytest.mark.parametrize("url,want", [
-    ("ssh://nas/srv/hub.git", (None, "nas", None, "/srv/hub.git")),
-    ("ssh://bob@nas:2200/srv/hub.git", ("bob", "nas", 2200, "/srv/hub.git")),
-    ("nas:/srv/hub.git", (None, "nas", None, "/srv/hub.git")),
-    ("bob@nas:hub.git", ("bob", "nas", None, "/~/hub.git")),
-    ("git://nas/hub.git", None),
-    ("/srv/hub.git", None),
-])
+@pytest.mark.parametrize(
+    "url,want",
+    [
+        ("ssh://nas/srv/hub.git", (None, "nas", None, "/srv/hub.git")),
+        ("ssh://bob@nas:2200/srv/hub.git", ("bob", "nas", 2200, "/srv/hub.git")),
+        ("nas:/srv/hub.git", (None, "nas", None, "/srv/hub.git")),
+        ("bob@nas:hub.git", ("bob", "nas", None, "/~/hub.git")),
+        ("git://nas/hub.git", None),
+        ("/srv/hub.git", None),
+    ],
+)
 def test_split_url(url, want):
     p = split_url(url)
     assert (p and (p.user, p.host, p.port, p.path)) == want
@@ -75,14 +78,17 @@ def _home(tmp_path: Path, config: str | None) -> Path:
 
 @needs_ssh
 def test_resolve_through_real_ssh_g(tmp_path):
-    home = _home(tmp_path, "Host nas\n  HostName 10.0.0.5\n  Port 2222\n  User vault\n"
-                           "  IdentityFile ~/.ssh/nas_key\n  IdentityFile ~/.ssh/missing\n"
-                           "Host *.lan\n  User lanuser\n")
+    home = _home(
+        tmp_path,
+        "Host nas\n  HostName 10.0.0.5\n  Port 2222\n  User vault\n"
+        "  IdentityFile ~/.ssh/nas_key\n  IdentityFile ~/.ssh/missing\n"
+        "Host *.lan\n  User lanuser\n",
+    )
     t = resolve("ssh://nas/srv/hub.git", home, "me")
     assert t is not None
     assert t.url == "ssh://vault@10.0.0.5:2222/srv/hub.git"
     assert (t.host, t.port, t.user) == ("10.0.0.5", 2222, "vault")
-    assert t.identity_files == (home / ".ssh/nas_key",)      # missing ones skipped
+    assert t.identity_files == (home / ".ssh/nas_key",)  # missing ones skipped
     assert t.describe() == "ssh://nas/srv/hub.git → 10.0.0.5:2222"
     # The URL's user and port win over the config, as with ssh itself.
     t2 = resolve("ssh://bob@nas:2200/srv/hub.git", home, "me")
@@ -92,8 +98,9 @@ def test_resolve_through_real_ssh_g(tmp_path):
     assert t3 is not None and t3.url == "ssh://lanuser@other.lan:22/x.git"
     assert t3.identity_files == ()
     # A host the config changes nothing for: the URL is used as given.
-    login = parse_ssh_g(ssh_config.run_ssh_g("plain.example", home / ".ssh/config", None,
-                                             None)).user
+    login = parse_ssh_g(
+        ssh_config.run_ssh_g("plain.example", home / ".ssh/config", None, None)
+    ).user
     assert login and resolve("ssh://plain.example/x.git", home, login) is None
 
 

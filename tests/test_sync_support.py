@@ -24,6 +24,7 @@ def make_nodes(tmp: Path, names: list[str], hub: Path | None = None) -> list[Vau
     """The first node creates the vault and pushes it to ``hub``; the others join from it."""
     hub = hub or make_hub(tmp)
     from vault_agent.sync.sync import sync_all
+
     first, _ = Vault.init(tmp / names[0], names[0])
     add_peer(first, "hub", str(hub))
     assert sync_all(first).ok
@@ -38,22 +39,39 @@ def make_nodes(tmp: Path, names: list[str], hub: Path | None = None) -> list[Vau
 def rollup(node: str, i: int, sensor: str = "kitchen-temp", value: float = 21.0) -> Rollup:
     """The ``i``-th 5-minute rollup of a sensor, from T0."""
     start = T0 + timedelta(seconds=300 * i)
-    return Rollup(node=node, sensor=sensor, quantity="temperature", unit="°C",
-                  start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  end=(start + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  count=300, mean=value, min=value, max=value, last=value, stddev=0.0)
+    return Rollup(
+        node=node,
+        sensor=sensor,
+        quantity="temperature",
+        unit="°C",
+        start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end=(start + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        count=300,
+        mean=value,
+        min=value,
+        max=value,
+        last=value,
+        stddev=0.0,
+    )
 
 
 def snapshot(v: Vault) -> dict[str, bytes]:
     """Every synced file of the working tree: vault path -> bytes."""
     from vault_agent.vault.check import walk
+
     return {p: (v.root / p).read_bytes() for p in walk(v.root)}
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> str:
     """Run plain git (for setting up hostile peers) and return stdout."""
-    env = {"GIT_AUTHOR_NAME": "mallory", "GIT_AUTHOR_EMAIL": "m@x", "GIT_COMMITTER_NAME": "mallory",
-           "GIT_COMMITTER_EMAIL": "m@x", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}
+    env = {
+        "GIT_AUTHOR_NAME": "mallory",
+        "GIT_AUTHOR_EMAIL": "m@x",
+        "GIT_COMMITTER_NAME": "mallory",
+        "GIT_COMMITTER_EMAIL": "m@x",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cwd),
+    }
     r = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
     if check and r.returncode:
         raise AssertionError(f"git {' '.join(args)}: {r.stderr}")

@@ -35,9 +35,20 @@ def git_daemon(tmp_path):
     make_hub(base, "homelab-ai.git")
     port = _free_port()
     proc = subprocess.Popen(
-        ["git", "daemon", "--export-all", "--enable=receive-pack", f"--base-path={base}",
-         "--reuseaddr", "--listen=127.0.0.1", f"--port={port}", str(base)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            "git",
+            "daemon",
+            "--export-all",
+            "--enable=receive-pack",
+            f"--base-path={base}",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            str(base),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -65,7 +76,7 @@ def test_sync_through_git_daemon(tmp_path, git_daemon):
 
     b, _ = Vault.init(tmp_path / "node-b", "node-b", from_url=url)  # join over git://
     b.write_file("knowledge-base/nas.md", "# NAS\n")
-    rb = sync_all(b, timeout_s=20)      # the clone's origin is an implicit peer
+    rb = sync_all(b, timeout_s=20)  # the clone's origin is an implicit peer
     assert rb.ok and rb.peers[0].peer == "origin" and rb.peers[0].pushed
     a.write_shared("global-state.json", {"mode": "away"})
     assert sync_all(a, timeout_s=20).ok
@@ -90,7 +101,7 @@ def test_unreachable_peer_backs_off_and_is_retried(tmp_path):
     assert st.backoff_delay(1) == st.BACKOFF_BASE_S
     wait = parse_iso(s1.next_try) - parse_iso(s1.last_attempt)
     assert wait == timedelta(seconds=st.BACKOFF_BASE_S)
-    r2 = sync_all(a, timeout_s=5)          # backoff not expired: skipped, no failure counted
+    r2 = sync_all(a, timeout_s=5)  # backoff not expired: skipped, no failure counted
     assert {p.peer: p.status for p in r2.peers}["away"] == "skipped"
     assert st.load(a)["away"].failures == 1
     r3 = sync_all(a, timeout_s=5, force=True)

@@ -131,10 +131,16 @@ print("\\n".join(stamps), flush=True)
 
 def _stamp_concurrently(root, procs: int, n: int, frozen_ms: int = 0) -> list[list[str]]:
     """Start ``procs`` processes on one vault, release them together, return their stamps."""
-    children = [subprocess.Popen([sys.executable, "-c", CHILD, str(root), NODE, str(n),
-                                  str(frozen_ms)], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for _ in range(procs)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(root), NODE, str(n), str(frozen_ms)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(procs)
+    ]
     for c in children:  # every clock exists (and has read the state) before any stamps
         assert c.stdout.readline() == "ready\n", c.stderr.read()
     for c in children:
@@ -213,8 +219,12 @@ while True:
 def test_sigkilled_process_loses_no_stamp(tmp_path):
     """A stamper killed mid-stream: the next clock (wall an hour behind) continues after it."""
     f = tmp_path / "local-cache" / "hlc"
-    proc = subprocess.Popen([sys.executable, "-c", STAMPER, str(f), str(MS_2025)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STAMPER, str(f), str(MS_2025)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     acked = [proc.stdout.readline().strip() for _ in range(500)]
     proc.send_signal(signal.SIGKILL)
     rest, err = proc.communicate(timeout=30)

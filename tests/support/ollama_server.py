@@ -134,9 +134,12 @@ class FakeOllama:
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.05},
-                                        name="fake-ollama", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-ollama",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -193,7 +196,7 @@ def _now() -> str:
 def _pieces(text: str, n: int) -> list[str]:
     n = max(1, min(n, len(text) or 1))
     size = -(-len(text) // n) if text else 1
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def _embedding(text: str, dim: int) -> list[float]:
@@ -241,14 +244,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- routes --------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server API
-        self.fake._record({"method": "GET", "path": self.path, "json": None,
-                           "headers": dict(self.headers)})
+        self.fake._record(
+            {"method": "GET", "path": self.path, "json": None, "headers": dict(self.headers)}
+        )
         if self.path == "/api/tags":
-            models = [{"name": m, "model": m, "modified_at": _now(), "size": 397821319,
-                       "digest": hashlib.sha256(m.encode()).hexdigest(),
-                       "details": {"format": "gguf", "family": "qwen2",
-                                   "parameter_size": "494.03M", "quantization_level": "Q4_K_M"}}
-                      for m in self.fake.models]
+            models = [
+                {
+                    "name": m,
+                    "model": m,
+                    "modified_at": _now(),
+                    "size": 397821319,
+                    "digest": hashlib.sha256(m.encode()).hexdigest(),
+                    "details": {
+                        "format": "gguf",
+                        "family": "qwen2",
+                        "parameter_size": "494.03M",
+                        "quantization_level": "Q4_K_M",
+                    },
+                }
+                for m in self.fake.models
+            ]
             self._send(200, {"models": models})
         elif self.path == "/api/version":
             self._send(200, {"version": "0.0.0-fake"})
@@ -295,8 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         inp = body.get("input", "")
         texts = [inp] if isinstance(inp, str) else list(inp)
-        self._send(200, {"model": body["model"],
-                         "embeddings": [_embedding(str(t), dim) for t in texts]})
+        self._send(
+            200, {"model": body["model"], "embeddings": [_embedding(str(t), dim) for t in texts]}
+        )
 
     def _piece(self, body: dict[str, Any], text: str, done: bool) -> dict[str, Any]:
         d: dict[str, Any] = {"model": body["model"], "created_at": _now()}
@@ -309,9 +325,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _final(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         d = self._piece(body, text, True)
-        d.update({"done_reason": "stop", "total_duration": 1_000_000, "load_duration": 1000,
-                  "prompt_eval_count": 10, "prompt_eval_duration": 1000,
-                  "eval_count": max(1, len(text.split())), "eval_duration": 1000})
+        d.update(
+            {
+                "done_reason": "stop",
+                "total_duration": 1_000_000,
+                "load_duration": 1000,
+                "prompt_eval_count": 10,
+                "prompt_eval_duration": 1000,
+                "eval_count": max(1, len(text.split())),
+                "eval_duration": 1000,
+            }
+        )
         return d
 
     def _stream(self, body: dict[str, Any], reply: Reply) -> None:

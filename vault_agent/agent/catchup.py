@@ -46,11 +46,13 @@ def catchup_limit(vault: Vault, override: int | None = None) -> int:
     """
     if override is not None:
         return max(0, int(override))
-    raw: Any = (vault.node_config().get("observer") or {}).get("catchup_days",
-                                                             DEFAULT_CATCHUP_DAYS)
+    raw: Any = (vault.node_config().get("observer") or {}).get("catchup_days", DEFAULT_CATCHUP_DAYS)
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
-        raise RecordError(layout.node_toml(vault.node), 0,
-                          f"[observer] catchup_days must be a whole number ≥ 0, got {raw!r}")
+        raise RecordError(
+            layout.node_toml(vault.node),
+            0,
+            f"[observer] catchup_days must be a whole number ≥ 0, got {raw!r}",
+        )
     return raw
 
 
@@ -81,15 +83,18 @@ def missing_days(vault: Vault, today: date, limit: int) -> list[date]:
     out = []
     day = first
     while day < today:
-        if (vault.path(layout.rollup_path(vault.node, day)).exists()
-                and not vault.path(layout.daily_path(vault.node, day)).exists()):
+        if (
+            vault.path(layout.rollup_path(vault.node, day)).exists()
+            and not vault.path(layout.daily_path(vault.node, day)).exists()
+        ):
             out.append(day)
         day += timedelta(days=1)
     return out
 
 
-def catch_up(vault: Vault, observer: Any, today: date, limit: int,
-             stop: threading.Event | None = None) -> CatchUp:
+def catch_up(
+    vault: Vault, observer: Any, today: date, limit: int, stop: threading.Event | None = None
+) -> CatchUp:
     """Backfill each missed day with ``observer`` (observations, memory, day note).
 
     Args:

@@ -69,9 +69,11 @@ class AgentOptions:
 def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
     """Structured log lines to a rotated local-cache/agent.log and (``stderr``) to stderr."""
     handler = logging.handlers.RotatingFileHandler(
-        vault.cache_dir() / "agent.log", maxBytes=1_000_000, backupCount=3)
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"))
+        vault.cache_dir() / "agent.log", maxBytes=1_000_000, backupCount=3
+    )
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s level=%(levelname)s logger=%(name)s %(message)s")
+    )
     root = logging.getLogger("vault_agent")
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.INFO:
@@ -132,29 +134,48 @@ class Agent:
 
     def _run_replay(self) -> None:
         from ..sensors import replay as rp
+
         rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
-        stats = rp.replay(self.vault, self.opt.replay, source=self.opt.source,
-                          backfill=self.opt.backfill or self.opt.once, speed=self.opt.speed,
-                          since=self.opt.since, until=self.opt.until, stop=self.stop)
+        stats = rp.replay(
+            self.vault,
+            self.opt.replay,
+            source=self.opt.source,
+            backfill=self.opt.backfill or self.opt.once,
+            speed=self.opt.speed,
+            since=self.opt.since,
+            until=self.opt.until,
+            stop=self.stop,
+        )
         self.replay_stats = stats
         n = stats.rollups
         self.state.mark("sample", stats.readings)
         self.state.mark("rollup", n)
         self._records_since_commit += n
         if stats.first and stats.last:
-            self.data_span = (layout.parse_iso(stats.first),
-                              layout.parse_iso(stats.last) + timedelta(seconds=1))
-        log.info("event=replay_done rows=%d readings=%d rollups=%d skipped_closed=%d "
-                 "malformed=%d stopped=%s", stats.rows, stats.readings, n,
-                 stats.skipped_closed, len(stats.malformed), stats.stopped)
+            self.data_span = (
+                layout.parse_iso(stats.first),
+                layout.parse_iso(stats.last) + timedelta(seconds=1),
+            )
+        log.info(
+            "event=replay_done rows=%d readings=%d rollups=%d skipped_closed=%d "
+            "malformed=%d stopped=%s",
+            stats.rows,
+            stats.readings,
+            n,
+            stats.skipped_closed,
+            len(stats.malformed),
+            stats.stopped,
+        )
         for line, problem in stats.malformed[:20]:
-            log.warning("event=malformed_row file=%s line=%d problem=%r",
-                        self.opt.replay, line, problem)
+            log.warning(
+                "event=malformed_row file=%s line=%d problem=%r", self.opt.replay, line, problem
+            )
 
     def _run_sampler(self) -> None:
         from ..sensors.config import load_specs
         from ..sensors.rollup import RollupEngine
         from ..sensors.sampler import Sampler
+
         specs = load_specs(self.vault)
         if not specs:
             log.warning("event=no_sensors node=%s: add [[sensors]] to node.toml", self.vault.node)
@@ -189,8 +210,7 @@ class Agent:
                 paths = obs.backfill(*self.data_span)
             else:
                 win = int(self.vault.node_config().get("observer", {}).get("window_s", 3600))
-                end = datetime.fromtimestamp(
-                    int(datetime.now(UTC).timestamp()) // win * win, UTC)
+                end = datetime.fromtimestamp(int(datetime.now(UTC).timestamp()) // win * win, UTC)
                 paths = obs.run_window(end - timedelta(seconds=win), end)
             if paths:
                 self.state.mark("observation", len(paths))
@@ -207,18 +227,24 @@ class Agent:
         if Observer is None or not self.opt.observe:
             return
         from .catchup import catch_up, catchup_limit
+
         try:
             limit = catchup_limit(self.vault, self.opt.catchup_days)
-            done = catch_up(self.vault, Observer(self.vault), datetime.now(UTC).date(), limit,
-                            self.stop)
+            done = catch_up(
+                self.vault, Observer(self.vault), datetime.now(UTC).date(), limit, self.stop
+            )
         except Exception as e:  # noqa: BLE001
             self.state.error("observation")
             log.exception("event=catchup_failed error=%r", str(e))
             return
-        log.info("event=catchup days=%d files=%d first=%s last=%s limit_days=%d",
-                 len(done.days), len(done.paths),
-                 done.days[0].isoformat() if done.days else "-",
-                 done.days[-1].isoformat() if done.days else "-", limit)
+        log.info(
+            "event=catchup days=%d files=%d first=%s last=%s limit_days=%d",
+            len(done.days),
+            len(done.paths),
+            done.days[0].isoformat() if done.days else "-",
+            done.days[-1].isoformat() if done.days else "-",
+            limit,
+        )
         if done.paths:
             self.state.mark("observation", len(done.paths))
             self._caught_up.put(done)
@@ -227,15 +253,23 @@ class Agent:
         """Commit the catch-up's files in one commit (main thread: the one touching git)."""
         while not self._caught_up.empty():
             done = self._caught_up.get()
-            days = (f"{done.days[0].isoformat()}..{done.days[-1].isoformat()}"
-                    if done.days else "no day notes")
+            days = (
+                f"{done.days[0].isoformat()}..{done.days[-1].isoformat()}"
+                if done.days
+                else "no day notes"
+            )
             oid = self.vault.commit(
                 f"{self.vault.node}: catch up {len(done.days)} day(s) after downtime ({days})",
-                "observation", paths=list(done.paths))
+                "observation",
+                paths=list(done.paths),
+            )
             if oid:
                 self.state.mark("commit")
-                log.info("event=commit id=%s files=%d kind=observation catchup=1",
-                         oid[:10], len(done.paths))
+                log.info(
+                    "event=commit id=%s files=%d kind=observation catchup=1",
+                    oid[:10],
+                    len(done.paths),
+                )
 
     def _observer_loop(self) -> None:
         if self.opt.replay:
@@ -258,12 +292,16 @@ class Agent:
         pending = [p for p in self.vault.pending() if p.startswith(mine)]
         if not pending:
             return None
-        kind = "observation" if any("/observations/" in p or "/memory/" in p or "/daily/" in p
-                                    for p in pending) else "rollup"
+        kind = (
+            "observation"
+            if any("/observations/" in p or "/memory/" in p or "/daily/" in p for p in pending)
+            else "rollup"
+        )
         n_roll = sum(1 for p in pending if "/sensors/" in p)
         n_obs = len(pending) - n_roll
-        summary = (f"{self.vault.node}: {n_roll} rollup file(s), {n_obs} other file(s)"
-                   + (" (final)" if final else ""))
+        summary = f"{self.vault.node}: {n_roll} rollup file(s), {n_obs} other file(s)" + (
+            " (final)" if final else ""
+        )
         oid = self.vault.commit(summary, kind, paths=pending)
         if oid:
             self.state.mark("commit")
@@ -306,8 +344,10 @@ class Agent:
         self.state.save()
 
     def _housekeeping_due(self) -> bool:
-        return (time.monotonic() - self._last_commit >= self.opt.commit_interval_s
-                or self._records_since_commit >= self.opt.commit_records)
+        return (
+            time.monotonic() - self._last_commit >= self.opt.commit_interval_s
+            or self._records_since_commit >= self.opt.commit_records
+        )
 
     def _clear_stale_git_lock(self) -> None:
         """After a killed agent, a ``.git/index.lock`` it left would block every commit.
@@ -330,8 +370,12 @@ class Agent:
         if lock.took_stale:
             self._clear_stale_git_lock()
         try:
-            log.info("event=start node=%s pid=%d mode=%s", self.vault.node, os.getpid(),
-                     self.state.data["mode"])
+            log.info(
+                "event=start node=%s pid=%d mode=%s",
+                self.vault.node,
+                os.getpid(),
+                self.state.data["mode"],
+            )
             self.state.save()
             source = threading.Thread(target=self._source, name="source", daemon=True)
             observer = threading.Thread(target=self._observer_loop, name="observer", daemon=True)
@@ -355,8 +399,9 @@ class Agent:
                 self.sync()
                 self.index()
             self.state.save(running=False)
-            log.info("event=stop node=%s reason=%s", self.vault.node,
-                     "signal" if stopping else "done")
+            log.info(
+                "event=stop node=%s reason=%s", self.vault.node, "signal" if stopping else "done"
+            )
             return 0
         finally:
             lock.release()
@@ -368,14 +413,18 @@ class Agent:
 def sync_summary(report) -> str:
     """One log-friendly line of a SyncReport: ``peer=status`` pairs and counts."""
     peers = " ".join(f"{p.peer}={p.status}" for p in report.peers) or "no-peers"
-    return (f"{peers} conflicts={len(report.conflicts)} refused={len(report.refused)} "
-            f"head={(report.head or '-')[:10]}")
+    return (
+        f"{peers} conflicts={len(report.conflicts)} refused={len(report.refused)} "
+        f"head={(report.head or '-')[:10]}"
+    )
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
     """SIGTERM and SIGINT set ``stop`` (the daemon flushes, commits and exits 0)."""
+
     def handler(signum, frame):  # noqa: ARG001
         log.info("event=signal signum=%d", signum)
         stop.set()
+
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)

@@ -27,5 +27,6 @@ def resolve_dataset(name_or_path: str | Path) -> Path:
     key = str(name_or_path)
     if key in BUNDLED:
         return project_path("datasets") / BUNDLED[key]
-    raise VaultError(f"{name_or_path}: no such file and not a bundled data set "
-                     f"({', '.join(sorted(BUNDLED))})")
+    raise VaultError(
+        f"{name_or_path}: no such file and not a bundled data set ({', '.join(sorted(BUNDLED))})"
+    )

@@ -54,6 +54,7 @@ QUESTIONS = (
 def recorded_days(path: Path, source: str | None) -> list[datetime]:
     """UTC midnights of the days present in a data file, in order (via the replay reader)."""
     from ..sensors import replay as rp
+
     fmt = rp.detect_format(path)
     src = source or fmt.default_source
     days: dict = {}
@@ -67,11 +68,16 @@ def _sync(v: Vault) -> str:
     if sync_all is None:
         return "sync not available"
     from .daemon import sync_summary
+
     return sync_summary(sync_all(v, force=True))
 
 
-def run_demo(root: Path, days: int | None = None, site: bool = True,
-             echo: Callable[[str], None] | None = print) -> dict[str, Any]:
+def run_demo(
+    root: Path,
+    days: int | None = None,
+    site: bool = True,
+    echo: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
     """Build and run the demo under ``root`` (must be absent or empty).
 
     Returns a report dict (nodes, head commits, questions and answers, site path,
@@ -120,8 +126,10 @@ def run_demo(root: Path, days: int | None = None, site: bool = True,
         for spec in NODES:
             if not spec.partitioned:
                 _sync(vaults[spec.node])
-        say(f"round {r + 1}/{rounds}: replayed one recorded day per node; synced "
-            + ", ".join(s.node for s in NODES if not s.partitioned))
+        say(
+            f"round {r + 1}/{rounds}: replayed one recorded day per node; synced "
+            + ", ".join(s.node for s in NODES if not s.partitioned)
+        )
     timings["replay_s"] = round(time.monotonic() - t, 1)
 
     t = time.monotonic()
@@ -138,21 +146,39 @@ def run_demo(root: Path, days: int | None = None, site: bool = True,
     say(f"sync {coordinator.node} (logged questions to the hub): {_sync(coordinator)}")
     timings["total_s"] = round(time.monotonic() - t0, 1)
     say(f"done in {timings['total_s']} s")
-    say(f"look at: {root}/<node>/agents/*/observations, `vault status --vault {coordinator.root}`"
-        + (f", the site {site_dir}/index.html" if site_dir else ""))
-    return {"root": str(root), "hub": str(hub), "nodes": list(vaults), "heads": heads,
-            "converged": len(set(heads.values())) == 1, "answers": answers,
-            "site": str(site_dir) if site_dir else None, "timings": timings}
+    say(
+        f"look at: {root}/<node>/agents/*/observations, `vault status --vault {coordinator.root}`"
+        + (f", the site {site_dir}/index.html" if site_dir else "")
+    )
+    return {
+        "root": str(root),
+        "hub": str(hub),
+        "nodes": list(vaults),
+        "heads": heads,
+        "converged": len(set(heads.values())) == 1,
+        "answers": answers,
+        "site": str(site_dir) if site_dir else None,
+        "timings": timings,
+    }
 
 
 def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
     """Replay one recorded day through the agent (backfill, no sync: the demo syncs)."""
     from ..sensors import replay as rp
+
     path = resolve_dataset(spec.dataset)
     rp.configure_node(v, path, source=spec.source)
-    opts = AgentOptions(once=True, replay=path, source=spec.source, backfill=True,
-                        since=day, until=day + timedelta(days=1), sync=False, index=False,
-                        log_stderr=False)
+    opts = AgentOptions(
+        once=True,
+        replay=path,
+        source=spec.source,
+        backfill=True,
+        since=day,
+        until=day + timedelta(days=1),
+        sync=False,
+        index=False,
+        log_stderr=False,
+    )
     Agent(v, opts).run()
 
 

@@ -58,8 +58,9 @@ class AgentLock:
             except FileExistsError:
                 pid = read_lock_pid(self.path)
                 if pid is not None and pid != os.getpid() and pid_alive(pid):
-                    raise LockedError(f"another agent (pid {pid}) is running on this vault "
-                                      f"(lock {self.path})") from None
+                    raise LockedError(
+                        f"another agent (pid {pid}) is running on this vault (lock {self.path})"
+                    ) from None
                 log.warning("event=stale_lock pid=%s path=%s: taking it over", pid, self.path)
                 self.took_stale = True
                 self.path.unlink(missing_ok=True)

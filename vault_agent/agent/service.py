@@ -33,12 +33,22 @@ def unit_text(vault: Path, node: str, user_mode: bool, user: str | None = None) 
     """The unit file's text for ``vault`` (absolute path) run as ``node``."""
     exe = shutil.which("vault") or f"{sys.executable} -m vault_agent.cli"
     user_line = "" if user_mode or not user else f"User={user}\n"
-    return UNIT.format(node=node, exe=exe, vault=vault, user_line=user_line,
-                       wanted_by="default.target" if user_mode else "multi-user.target")
+    return UNIT.format(
+        node=node,
+        exe=exe,
+        vault=vault,
+        user_line=user_line,
+        wanted_by="default.target" if user_mode else "multi-user.target",
+    )
 
 
-def install_unit(vault: Path, node: str, user_mode: bool = True, user: str | None = None,
-                 dest: Path | None = None) -> Path:
+def install_unit(
+    vault: Path,
+    node: str,
+    user_mode: bool = True,
+    user: str | None = None,
+    dest: Path | None = None,
+) -> Path:
     """Write ``vault-agent-<node>.service``; returns its path.
 
     User mode writes to ``~/.config/systemd/user/``, system mode to ``/etc/systemd/system/``

@@ -29,8 +29,15 @@ class AgentState:
     def __init__(self, path: Path, pid: int, mode: str) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self.data: dict[str, Any] = {"pid": pid, "mode": mode, "started": now_iso(),
-                                     "running": True, "last": {}, "errors": {}, "counts": {}}
+        self.data: dict[str, Any] = {
+            "pid": pid,
+            "mode": mode,
+            "started": now_iso(),
+            "running": True,
+            "last": {},
+            "errors": {},
+            "counts": {},
+        }
         self._errors: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
 

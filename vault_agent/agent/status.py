@@ -16,13 +16,18 @@ def status_section(vault: Vault) -> tuple[str, dict[str, Any], list[str]]:
     state = load_state(cache / "agent-state.json") or {}
     pid = read_lock_pid(cache / "agent.lock")
     running = bool(pid and pid_alive(pid))
-    data: dict[str, Any] = {"running": running, "pid": pid if running else None, **{
-        k: state.get(k) for k in ("mode", "started", "last", "errors", "counts", "saved")}}
+    data: dict[str, Any] = {
+        "running": running,
+        "pid": pid if running else None,
+        **{k: state.get(k) for k in ("mode", "started", "last", "errors", "counts", "saved")},
+    }
     if running and state.get("started"):
         started = datetime.fromisoformat(state["started"].replace("Z", "+00:00"))
         data["uptime_s"] = int((datetime.now(UTC) - started).total_seconds())
-    lines = [f"agent   {'running, pid ' + str(pid) if running else 'not running'}"
-             + (f", up {data['uptime_s']} s" if "uptime_s" in data else "")]
+    lines = [
+        f"agent   {'running, pid ' + str(pid) if running else 'not running'}"
+        + (f", up {data['uptime_s']} s" if "uptime_s" in data else "")
+    ]
     last = state.get("last") or {}
     if last:
         lines.append("  last: " + "  ".join(f"{s} {last[s]}" for s in STAGES if s in last))

@@ -44,13 +44,18 @@ class AskResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         f = self.filters or Filters()
-        return {"question": self.question, "answer": self.answer, "model": self.model,
-                "llm": self.llm_ok,
-                "citations": [{"n": c.n, "path": c.path} for c in self.citations],
-                "dropped_citations": list(self.dropped),
-                "sources": [dict(n=i, **h.as_dict()) for i, h in enumerate(self.hits, 1)],
-                "logged": self.logged, "notes": self.notes,
-                "filters": {"node": f.node, "kind": f.kind, "since": f.since, "until": f.until}}
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "model": self.model,
+            "llm": self.llm_ok,
+            "citations": [{"n": c.n, "path": c.path} for c in self.citations],
+            "dropped_citations": list(self.dropped),
+            "sources": [dict(n=i, **h.as_dict()) for i, h in enumerate(self.hits, 1)],
+            "logged": self.logged,
+            "notes": self.notes,
+            "filters": {"node": f.node, "kind": f.kind, "since": f.since, "until": f.until},
+        }
 
 
 PAST_ASKS_MARGIN = 5  # extra hits fetched so that dropping logged Q&A still leaves k
@@ -81,11 +86,20 @@ def extractive(hits: list[Hit]) -> str:
     return "\n".join(lines)
 
 
-def ask(vault: Vault, question: str, *, k: int = DEFAULT_K, filters: Filters | None = None,
-        model: str | None = None, log: bool = True, mode: str = "hybrid",
-        retriever: Retriever | None = None, on_text: Callable[[str], None] | None = None,
-        now: datetime | None = None, on_rebuild: Callable[[str], None] | None = None,
-        ) -> AskResult:
+def ask(
+    vault: Vault,
+    question: str,
+    *,
+    k: int = DEFAULT_K,
+    filters: Filters | None = None,
+    model: str | None = None,
+    log: bool = True,
+    mode: str = "hybrid",
+    retriever: Retriever | None = None,
+    on_text: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+    on_rebuild: Callable[[str], None] | None = None,
+) -> AskResult:
     """Answer ``question`` from the vault.
 
     Args:
@@ -114,8 +128,7 @@ def ask(vault: Vault, question: str, *, k: int = DEFAULT_K, filters: Filters | N
     skip_log = filters.kind is None
     res = retriever.search(q, k + (PAST_ASKS_MARGIN if skip_log else 0), mode, filters)
     notes += res.notes
-    hits = [h for h in res.hits if h.relevant()
-            and not (skip_log and h.kind == "interaction")][:k]
+    hits = [h for h in res.hits if h.relevant() and not (skip_log and h.kind == "interaction")][:k]
     backend = get_backend(llm_config(vault, model))
     result = AskResult(q, "", backend.name, hits, notes=notes, filters=filters)
     if not hits:
@@ -125,13 +138,20 @@ def ask(vault: Vault, question: str, *, k: int = DEFAULT_K, filters: Filters | N
         _answer(result, backend, hits, now, on_text, LLMUnavailable)
     if log:
         cited = [c.path for c in result.citations] or [h.path for h in hits]
-        result.logged = write_interaction(vault, q, result.answer, result.model,
-                                          list(dict.fromkeys(cited)), now)
+        result.logged = write_interaction(
+            vault, q, result.answer, result.model, list(dict.fromkeys(cited)), now
+        )
     return result
 
 
-def _answer(result: AskResult, backend, hits: list[Hit], now: datetime,
-            on_text: Callable[[str], None] | None, unavailable: type[Exception]) -> None:
+def _answer(
+    result: AskResult,
+    backend,
+    hits: list[Hit],
+    now: datetime,
+    on_text: Callable[[str], None] | None,
+    unavailable: type[Exception],
+) -> None:
     msgs = messages(result.question, hits, now.date().isoformat())
     flt = CitationFilter(len(hits))
     raw: list[str] = []
@@ -157,5 +177,8 @@ def _answer(result: AskResult, backend, hits: list[Hit], now: datetime,
     result.citations = checked.citations
     result.dropped = checked.dropped
     if checked.dropped:
-        result.notes.append("dropped citation(s) " + ", ".join(f"[{n}]" for n in checked.dropped)
-                            + f": only {len(hits)} sources were given")
+        result.notes.append(
+            "dropped citation(s) "
+            + ", ".join(f"[{n}]" for n in checked.dropped)
+            + f": only {len(hits)} sources were given"
+        )

@@ -68,8 +68,8 @@ class CitationFilter:
         """Text safe to show now."""
         self.buf += piece
         m = self._PARTIAL.search(self.buf)
-        hold = self.buf[m.start():] if m else ""
-        ready = self.buf[:len(self.buf) - len(hold)]
+        hold = self.buf[m.start() :] if m else ""
+        ready = self.buf[: len(self.buf) - len(hold)]
         self.buf = hold
         return self._clean(ready)
 

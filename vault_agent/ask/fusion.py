@@ -37,8 +37,9 @@ DEFAULT = FusionParams("minmax", 0.45, RRF_K)
 PLAIN_RRF = FusionParams("rrf", 1.0, RRF_K)
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K,
-        weights: Sequence[float] | None = None) -> dict[str, float]:
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> dict[str, float]:
     """Reciprocal rank fusion of ranked id lists (best first); ranks start at 1."""
     weights = weights or [1.0] * len(rankings)
     out: dict[str, float] = defaultdict(float)
@@ -58,8 +59,9 @@ def normalise(scores: Mapping[str, float]) -> dict[str, float]:
     return {d: (s - lo) / (hi - lo) for d, s in scores.items()}
 
 
-def minmax(score_lists: Sequence[Mapping[str, float]],
-           weights: Sequence[float]) -> dict[str, float]:
+def minmax(
+    score_lists: Sequence[Mapping[str, float]], weights: Sequence[float]
+) -> dict[str, float]:
     """Weighted sum of min-max normalised scores; an id missing from a list scores 0 there."""
     out: dict[str, float] = defaultdict(float)
     for w, scores in zip(weights, score_lists, strict=True):
@@ -68,8 +70,9 @@ def minmax(score_lists: Sequence[Mapping[str, float]],
     return dict(out)
 
 
-def fuse(bm25: Mapping[str, float], vector: Mapping[str, float],
-         params: FusionParams = DEFAULT) -> dict[str, float]:
+def fuse(
+    bm25: Mapping[str, float], vector: Mapping[str, float], params: FusionParams = DEFAULT
+) -> dict[str, float]:
     """Fuse two id → score maps (higher is better) with ``params``."""
     if params.method == "rrf":
         rb = sorted(bm25, key=lambda d: -bm25[d])

@@ -16,11 +16,18 @@ import yaml
 from ..vault import Vault, layout
 
 
-def render(question: str, answer: str, model: str, sources: Sequence[str], node: str,
-           created: datetime) -> str:
+def render(
+    question: str, answer: str, model: str, sources: Sequence[str], node: str, created: datetime
+) -> str:
     """The interaction file's text."""
-    meta = {"kind": "interaction", "question": question, "model": model,
-            "sources": list(sources), "created": layout.iso(created), "node": node}
+    meta = {
+        "kind": "interaction",
+        "question": question,
+        "model": model,
+        "sources": list(sources),
+        "created": layout.iso(created),
+        "node": node,
+    }
     head = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
     title = " ".join(question.split())
     if len(title) > 120:
@@ -29,9 +36,15 @@ def render(question: str, answer: str, model: str, sources: Sequence[str], node:
     return f"---\n{head}---\n# {title}\n\n{answer.strip()}\n\n## Sources\n\n{links}\n"
 
 
-def write_interaction(vault: Vault, question: str, answer: str, model: str,
-                      sources: Sequence[str], created: datetime | None = None,
-                      commit: bool = True) -> str:
+def write_interaction(
+    vault: Vault,
+    question: str,
+    answer: str,
+    model: str,
+    sources: Sequence[str],
+    created: datetime | None = None,
+    commit: bool = True,
+) -> str:
     """Write (and commit) the interaction; returns its vault path.
 
     A name already taken in the same second gets ``-2``, ``-3``… in its slug.

@@ -41,6 +41,8 @@ def source_block(hits: Sequence[Hit]) -> str:
 
 def messages(question: str, hits: Sequence[Hit], today: str) -> list[dict]:
     """Chat messages for the LLM backend."""
-    user = (f"Today is {today} (UTC).\n\nSources:\n\n{source_block(hits)}\n\n"
-            f"Question: {question}\nAnswer with citations like [1]:")
+    user = (
+        f"Today is {today} (UTC).\n\nSources:\n\n{source_block(hits)}\n\n"
+        f"Question: {question}\nAnswer with citations like [1]:"
+    )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -49,10 +49,20 @@ class Hit:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"id": self.id, "path": self.path, "score": round(self.score, 6),
-                "title": self.title, "date": self.date, "node": self.node, "kind": self.kind,
-                "conflict": self.conflict, "snippet": self.snippet, "text": self.text,
-                "bm25": self.bm25, "cosine": self.cosine}
+        return {
+            "id": self.id,
+            "path": self.path,
+            "score": round(self.score, 6),
+            "title": self.title,
+            "date": self.date,
+            "node": self.node,
+            "kind": self.kind,
+            "conflict": self.conflict,
+            "snippet": self.snippet,
+            "text": self.text,
+            "bm25": self.bm25,
+            "cosine": self.cosine,
+        }
 
 
 @dataclass(frozen=True)
@@ -91,9 +101,14 @@ class Retriever:
         refresh: update the indexes before the first search.
     """
 
-    def __init__(self, vault: Vault, indexer: Indexer | None = None,
-                 fusion: FusionParams = DEFAULT, refresh: bool = True,
-                 on_rebuild: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        indexer: Indexer | None = None,
+        fusion: FusionParams = DEFAULT,
+        refresh: bool = True,
+        on_rebuild: Callable[[str], None] | None = None,
+    ) -> None:
         self.vault = vault
         self.indexer = indexer or Indexer(vault)
         self.fusion = fusion
@@ -106,8 +121,9 @@ class Retriever:
             self.last_update = self.indexer.update(on_rebuild=self.on_rebuild)
             self.refresh = False
 
-    def search(self, text: str, k: int = 10, mode: str = "hybrid",
-               filters: Filters | None = None) -> SearchResult:
+    def search(
+        self, text: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None
+    ) -> SearchResult:
         """The top ``k`` hits for ``text``.
 
         Raises:
@@ -145,9 +161,22 @@ class Retriever:
                 continue
             seen_paths.add(path)
             body = f.get("body", "")
-            hits.append(Hit(cid, path, s, f.get("title", ""), body, f.get("node", ""),
-                            f.get("kind", ""), f.get("date", ""), bool(f.get("conflict")),
-                            snippet(body, terms), bm.get(cid), vec.get(cid)))
+            hits.append(
+                Hit(
+                    cid,
+                    path,
+                    s,
+                    f.get("title", ""),
+                    body,
+                    f.get("node", ""),
+                    f.get("kind", ""),
+                    f.get("date", ""),
+                    bool(f.get("conflict")),
+                    snippet(body, terms),
+                    bm.get(cid),
+                    vec.get(cid),
+                )
+            )
             if len(hits) >= k:
                 break
         return SearchResult(hits, q, notes)

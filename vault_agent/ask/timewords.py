@@ -13,8 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 _NUM = r"(\d{1,3}|one|two|three|four|five|six|seven|eight|nine|ten)"
-_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-          "eight": 8, "nine": 9, "ten": 10}
+_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
 
 
 @dataclass(frozen=True)
@@ -40,18 +50,25 @@ def find_range(question: str, now: datetime | None = None) -> DateRange | None:
     q = question.lower()
     rules: list[tuple[str, object]] = [
         (r"\blast night\b", lambda m: (today - timedelta(days=1), today)),
-        (r"\b(today|tonight|this morning|this afternoon|this evening)\b",
-         lambda m: (today, today)),
+        (r"\b(today|tonight|this morning|this afternoon|this evening)\b", lambda m: (today, today)),
         (r"\byesterday\b", lambda m: (today - timedelta(days=1), today - timedelta(days=1))),
-        (rf"\b(?:last|past) {_NUM} days?\b",
-         lambda m: (today - timedelta(days=_n(m.group(1))), today)),
-        (rf"\b(?:last|past) {_NUM} weeks?\b",
-         lambda m: (today - timedelta(weeks=_n(m.group(1))), today)),
-        (rf"\b{_NUM} days? ago\b",
-         lambda m: (today - timedelta(days=_n(m.group(1))),) * 2),
+        (
+            rf"\b(?:last|past) {_NUM} days?\b",
+            lambda m: (today - timedelta(days=_n(m.group(1))), today),
+        ),
+        (
+            rf"\b(?:last|past) {_NUM} weeks?\b",
+            lambda m: (today - timedelta(weeks=_n(m.group(1))), today),
+        ),
+        (rf"\b{_NUM} days? ago\b", lambda m: (today - timedelta(days=_n(m.group(1))),) * 2),
         (r"\bthis week\b", lambda m: (today - timedelta(days=today.weekday()), today)),
-        (r"\blast week\b", lambda m: (today - timedelta(days=today.weekday() + 7),
-                                      today - timedelta(days=today.weekday() + 1))),
+        (
+            r"\blast week\b",
+            lambda m: (
+                today - timedelta(days=today.weekday() + 7),
+                today - timedelta(days=today.weekday() + 1),
+            ),
+        ),
         (r"\bthis month\b", lambda m: (today.replace(day=1), today)),
         (r"\blast month\b", lambda m: _last_month(today)),
     ]

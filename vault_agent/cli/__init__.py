@@ -76,8 +76,7 @@ class VaultGroup(click.Group):
         # not a traceback. What: print "Error: …", exit 1; --debug / VAULT_DEBUG re-raise.
         try:
             return super().invoke(ctx)
-        except (click.exceptions.ClickException, click.exceptions.Exit,
-                click.exceptions.Abort):
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except VaultError as e:
             if debug_enabled():
@@ -92,8 +91,11 @@ class VaultGroup(click.Group):
         except Exception as e:  # noqa: BLE001 - the CLI boundary reports every error
             if debug_enabled():
                 raise
-            click.echo(f"Error: {type(e).__name__}: {_one_line(str(e))} "
-                       "(run with --debug for the traceback)", err=True)
+            click.echo(
+                f"Error: {type(e).__name__}: {_one_line(str(e))} "
+                "(run with --debug for the traceback)",
+                err=True,
+            )
             ctx.exit(1)
 
 
@@ -117,5 +119,6 @@ def main(debug: bool, verbose: int) -> None:  # debug is read by debug_enabled()
         vault status
     """
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )

@@ -18,22 +18,45 @@ def agent_group() -> None:
 @agent_group.command("run")
 @vault_option
 @click.option("--once", is_flag=True, help="Run one pass of every stage, then exit.")
-@click.option("--replay", "replay", default=None,
-              help="Replay a recorded data set (file or bundled name) instead of sensors.")
+@click.option(
+    "--replay",
+    "replay",
+    default=None,
+    help="Replay a recorded data set (file or bundled name) instead of sensors.",
+)
 @click.option("--source", default=None, help="Recorded node to replay (e.g. S6).")
-@click.option("--speed", type=float, default=1.0, show_default=True,
-              help="Replay speed factor (real time × N).")
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Replay speed factor (real time × N).",
+)
 @click.option("--backfill", is_flag=True, help="Replay as fast as possible.")
 @click.option("--from", "since", default=None, help="Replay from this time (date or ISO).")
 @click.option("--to", "until", default=None, help="Replay until this time (date or ISO).")
-@click.option("--commit-interval", type=float, default=900.0, show_default=True,
-              help="Seconds between batched commits.")
+@click.option(
+    "--commit-interval",
+    type=float,
+    default=900.0,
+    show_default=True,
+    help="Seconds between batched commits.",
+)
 @click.option("--no-sync", is_flag=True, help="Do not sync with peers.")
 @click.option("--no-index", is_flag=True, help="Do not update the search index.")
-def run_cmd(vault_path: str | None, once: bool, replay: str | None, source: str | None,
-            speed: float, backfill: bool, since: str | None, until: str | None,
-            commit_interval: float, no_sync: bool,
-            no_index: bool) -> None:
+def run_cmd(
+    vault_path: str | None,
+    once: bool,
+    replay: str | None,
+    source: str | None,
+    speed: float,
+    backfill: bool,
+    since: str | None,
+    until: str | None,
+    commit_interval: float,
+    no_sync: bool,
+    no_index: bool,
+) -> None:
     """Run the node daemon: sample → roll up → observe → commit → sync → index.
 
     SIGTERM or Ctrl-C flushes, commits and exits 0.
@@ -46,13 +69,22 @@ def run_cmd(vault_path: str | None, once: bool, replay: str | None, source: str 
     """
     from ..agent.daemon import Agent, AgentOptions, install_signal_handlers
     from ..agent.datasets import resolve_dataset
+
     v = open_vault(vault_path)
     stop = threading.Event()
     install_signal_handlers(stop)
-    opts = AgentOptions(once=once, replay=resolve_dataset(replay) if replay else None,
-                        source=source, speed=speed, backfill=backfill,
-                        since=parse_when(since), until=parse_when(until),
-                        commit_interval_s=commit_interval, sync=not no_sync, index=not no_index)
+    opts = AgentOptions(
+        once=once,
+        replay=resolve_dataset(replay) if replay else None,
+        source=source,
+        speed=speed,
+        backfill=backfill,
+        since=parse_when(since),
+        until=parse_when(until),
+        commit_interval_s=commit_interval,
+        sync=not no_sync,
+        index=not no_index,
+    )
     raise SystemExit(Agent(v, opts, stop).run())
 
 
@@ -60,18 +92,27 @@ def run_cmd(vault_path: str | None, once: bool, replay: str | None, source: str 
 @vault_option
 @click.option("--system", "system", is_flag=True, help="A system unit (default: a user unit).")
 @click.option("--user", "run_as", default=None, help="User to run as (system units).")
-@click.option("--dest", type=click.Path(file_okay=False), default=None,
-              help="Write the unit into this folder instead.")
-def install_service_cmd(vault_path: str | None, system: bool, run_as: str | None,
-                        dest: str | None) -> None:
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write the unit into this folder instead.",
+)
+def install_service_cmd(
+    vault_path: str | None, system: bool, run_as: str | None, dest: str | None
+) -> None:
     """Write a systemd unit that runs this node's agent at boot."""
     from ..agent.service import install_unit
+
     v = open_vault(vault_path)
-    path = install_unit(v.root, v.node, user_mode=not system, user=run_as,
-                        dest=Path(dest) if dest else None)
+    path = install_unit(
+        v.root, v.node, user_mode=not system, user=run_as, dest=Path(dest) if dest else None
+    )
     scope = "--user " if not system else ""
-    click.echo(f"wrote {path}\nenable it with: systemctl {scope}daemon-reload && "
-               f"systemctl {scope}enable --now {path.name}")
+    click.echo(
+        f"wrote {path}\nenable it with: systemctl {scope}daemon-reload && "
+        f"systemctl {scope}enable --now {path.name}"
+    )
 
 
 @agent_group.command("status")
@@ -80,6 +121,7 @@ def install_service_cmd(vault_path: str | None, system: bool, run_as: str | None
 def agent_status_cmd(vault_path: str | None, as_json: bool) -> None:
     """Show the agent: pid, uptime, last stage times, error counts."""
     from ..agent.status import status_section
+
     _, data, lines = status_section(open_vault(vault_path))
     if as_json:
         emit_json(data)
@@ -89,8 +131,7 @@ def agent_status_cmd(vault_path: str | None, as_json: bool) -> None:
 
 
 @click.command("demo")
-@click.argument("directory", required=False, default="vault-demo",
-                type=click.Path(file_okay=False))
+@click.argument("directory", required=False, default="vault-demo", type=click.Path(file_okay=False))
 @click.option("--days", type=int, default=None, help="Replay only the first N recorded days.")
 @click.option("--no-site", is_flag=True, help="Skip the site build.")
 @json_option
@@ -106,7 +147,9 @@ def demo_cmd(directory: str, days: int | None, no_site: bool, as_json: bool) -> 
         vault demo /tmp/vault-demo
     """
     from ..agent.demo import run_demo
-    report = run_demo(Path(directory), days=days, site=not no_site, echo=None if as_json
-                      else click.echo)
+
+    report = run_demo(
+        Path(directory), days=days, site=not no_site, echo=None if as_json else click.echo
+    )
     if as_json:
         emit_json(report)

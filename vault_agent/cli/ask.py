@@ -13,17 +13,30 @@ def _filters(node: str | None, kind: str | None, since: str | None, until: str |
     from ..index.whoosh_index import Filters
 
     s, u = parse_when(since), parse_when(until)
-    return Filters(node=node or None, kind=kind or None,
-                   since=s.date().isoformat() if s else None,
-                   until=u.date().isoformat() if u else None)
+    return Filters(
+        node=node or None,
+        kind=kind or None,
+        since=s.date().isoformat() if s else None,
+        until=u.date().isoformat() if u else None,
+    )
 
 
 def retrieval_options(f: Callable) -> Callable:
     """``-k`` and ``--mode`` plus the shared filters and ``--vault``."""
-    f = click.option("--mode", type=click.Choice(["bm25", "vector", "hybrid"]), default="hybrid",
-                     show_default=True, help="Keyword, vector, or both fused.")(f)
-    f = click.option("-k", "k", type=click.IntRange(1, 100), default=None,
-                     help="How many results (search: 10, ask: 5).")(f)
+    f = click.option(
+        "--mode",
+        type=click.Choice(["bm25", "vector", "hybrid"]),
+        default="hybrid",
+        show_default=True,
+        help="Keyword, vector, or both fused.",
+    )(f)
+    f = click.option(
+        "-k",
+        "k",
+        type=click.IntRange(1, 100),
+        default=None,
+        help="How many results (search: 10, ask: 5).",
+    )(f)
     return vault_option(filter_options(f))
 
 
@@ -31,15 +44,24 @@ def _say_rebuild(as_json: bool) -> Callable[[str], None]:
     def say(reason: str) -> None:
         verb = "Building" if reason == "new index" else "Rebuilding"
         click.echo(f"{verb} the index ({reason}) …", err=True)
+
     return say
 
 
 @click.command("search")
 @click.argument("query", nargs=-1, required=True)
 @retrieval_options
-def search_cmd(query: tuple[str, ...], vault_path: str | None, node: str | None,
-               kind: str | None, since: str | None, until: str | None, k: int | None,
-               mode: str, as_json: bool) -> None:
+def search_cmd(
+    query: tuple[str, ...],
+    vault_path: str | None,
+    node: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    k: int | None,
+    mode: str,
+    as_json: bool,
+) -> None:
     """Search the vault's files (no LLM): prints path, date, score and a snippet.
 
     Hybrid by default: BM25 (Whoosh) and vectors (Chroma, MiniLM) fused.
@@ -54,11 +76,16 @@ def search_cmd(query: tuple[str, ...], vault_path: str | None, node: str | None,
 
     v = open_vault(vault_path)
     flt = _filters(node, kind, since, until)
-    res = Retriever(v, on_rebuild=_say_rebuild(as_json)).search(" ".join(query), k or 10,
-                                                                 mode, flt)
+    res = Retriever(v, on_rebuild=_say_rebuild(as_json)).search(" ".join(query), k or 10, mode, flt)
     if as_json:
-        emit_json({"query": res.query, "mode": mode, "notes": res.notes,
-                   "hits": [h.as_dict() for h in res.hits]})
+        emit_json(
+            {
+                "query": res.query,
+                "mode": mode,
+                "notes": res.notes,
+                "hits": [h.as_dict() for h in res.hits],
+            }
+        )
         return
     for note in res.notes:
         click.echo(f"note: {note}", err=True)
@@ -74,12 +101,25 @@ def search_cmd(query: tuple[str, ...], vault_path: str | None, node: str | None,
 @click.command("ask")
 @click.argument("question", nargs=-1, required=True)
 @retrieval_options
-@click.option("--model", default=None,
-              help="LLM model (overrides node.toml [llm] model; 'ollama:NAME' sets the backend).")
+@click.option(
+    "--model",
+    default=None,
+    help="LLM model (overrides node.toml [llm] model; 'ollama:NAME' sets the backend).",
+)
 @click.option("--no-log", is_flag=True, help="Do not write the Q&A to interactions/.")
-def ask_cmd(question: tuple[str, ...], vault_path: str | None, node: str | None,
-            kind: str | None, since: str | None, until: str | None, k: int | None, mode: str,
-            as_json: bool, model: str | None, no_log: bool) -> None:
+def ask_cmd(
+    question: tuple[str, ...],
+    vault_path: str | None,
+    node: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    k: int | None,
+    mode: str,
+    as_json: bool,
+    model: str | None,
+    no_log: bool,
+) -> None:
     """Ask the vault a question; the answer cites vault files.
 
     Retrieves the best passages, asks the configured LLM with numbered sources,
@@ -105,8 +145,17 @@ def ask_cmd(question: tuple[str, ...], vault_path: str | None, node: str | None,
         if not as_json:
             click.echo(piece, nl=False)
 
-    res = ask(v, " ".join(question), k=k or DEFAULT_K, filters=flt, model=model,
-              log=not no_log, mode=mode, on_text=on_text, on_rebuild=_say_rebuild(as_json))
+    res = ask(
+        v,
+        " ".join(question),
+        k=k or DEFAULT_K,
+        filters=flt,
+        model=model,
+        log=not no_log,
+        mode=mode,
+        on_text=on_text,
+        on_rebuild=_say_rebuild(as_json),
+    )
     if as_json:
         emit_json(res.as_dict())
         return
@@ -121,7 +170,10 @@ def ask_cmd(question: tuple[str, ...], vault_path: str | None, node: str | None,
         for c in res.citations:
             click.echo(f"  [{c.n}] {c.path}")
     elif res.llm_ok and res.hits:
-        click.echo("\n(the answer cites no source; passages given: "
-                   + ", ".join(h.path for h in res.hits) + ")")
+        click.echo(
+            "\n(the answer cites no source; passages given: "
+            + ", ".join(h.path for h in res.hits)
+            + ")"
+        )
     if res.logged:
         click.echo(f"logged to {res.logged}", err=True)

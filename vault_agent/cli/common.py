@@ -13,8 +13,13 @@ import click
 from ..vault import Vault
 
 vault_option = click.option(
-    "--vault", "vault_path", type=click.Path(file_okay=False), default=None,
-    envvar="VAULT_PATH", help="Vault folder (default: the one containing the current folder).")
+    "--vault",
+    "vault_path",
+    type=click.Path(file_okay=False),
+    default=None,
+    envvar="VAULT_PATH",
+    help="Vault folder (default: the one containing the current folder).",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 
@@ -43,8 +48,15 @@ def parse_when(text: str | None, now: datetime | None = None) -> datetime | None
     m = re.fullmatch(r"(\d+)\s*([dhmw])", t)
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        return now - {"d": timedelta(days=n), "h": timedelta(hours=n),
-                      "m": timedelta(minutes=n), "w": timedelta(weeks=n)}[unit]
+        return (
+            now
+            - {
+                "d": timedelta(days=n),
+                "h": timedelta(hours=n),
+                "m": timedelta(minutes=n),
+                "w": timedelta(weeks=n),
+            }[unit]
+        )
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", t):
             return datetime.combine(date.fromisoformat(t), datetime.min.time(), UTC)
@@ -56,10 +68,12 @@ def parse_when(text: str | None, now: datetime | None = None) -> datetime | None
 
 def filter_options(f: Callable) -> Callable:
     """``--node --kind --since --until --json`` defined once for listing commands."""
-    f = click.option("--until", default=None,
-                     help="Until this time (date, ISO, 'yesterday', '2d').")(f)
-    f = click.option("--since", default=None,
-                     help="From this time (date, ISO, 'yesterday', '7d').")(f)
+    f = click.option(
+        "--until", default=None, help="Until this time (date, ISO, 'yesterday', '2d')."
+    )(f)
+    f = click.option(
+        "--since", default=None, help="From this time (date, ISO, 'yesterday', '7d')."
+    )(f)
     f = click.option("--kind", default=None, help="Only this kind.")(f)
     f = click.option("--node", default=None, help="Only this node.")(f)
     return json_option(f)

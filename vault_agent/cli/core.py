@@ -35,8 +35,9 @@ STATUS_SECTIONS = (
 @click.option("--from", "from_url", default=None, help="Join an existing vault: clone this URL.")
 @click.option("--bare", is_flag=True, help="Create a bare hub repository (the NAS) instead.")
 @click.option("--name", default=None, help="Vault name (default: the folder name).")
-def init_cmd(path: str, node: str | None, from_url: str | None, bare: bool,
-             name: str | None) -> None:
+def init_cmd(
+    path: str, node: str | None, from_url: str | None, bare: bool, name: str | None
+) -> None:
     """Create a vault (or join one with --from, or make a NAS hub with --bare).
 
     Refuses a non-empty folder that is not a vault; on a vault it does nothing.
@@ -50,6 +51,7 @@ def init_cmd(path: str, node: str | None, from_url: str | None, bare: bool,
     """
     if bare:
         from ..vault.hub import init_bare
+
         created = init_bare(Path(path))
         click.echo(f"{'Created' if created else 'Already a'} bare hub repository at {path}")
         return
@@ -102,11 +104,18 @@ def status_cmd(vault_path: str | None, as_json: bool) -> None:
     head = v.head()
     pending = v.pending()
     problems = check_tree_cached(v.root, v.state_dir() / "check-cache.json")
-    data = {"vault": v.name, "root": str(v.root), "node": v.node, "branch": git.BRANCH,
-            "head": head, "nodes": v.nodes(), "uncommitted": pending,
-            "problems": [p.as_dict() for p in problems],
-            "quarantined": v.quarantined(),
-            "conflict_copies": conflict_copies(v)}
+    data = {
+        "vault": v.name,
+        "root": str(v.root),
+        "node": v.node,
+        "branch": git.BRANCH,
+        "head": head,
+        "nodes": v.nodes(),
+        "uncommitted": pending,
+        "problems": [p.as_dict() for p in problems],
+        "quarantined": v.quarantined(),
+        "conflict_copies": conflict_copies(v),
+    }
     sections, lines = _status_sections(v)
     data.update(sections)
     if as_json:
@@ -138,17 +147,27 @@ def status_cmd(vault_path: str | None, as_json: bool) -> None:
 def conflict_copies(v: Vault) -> list[str]:
     """Vault paths of open ``*.sync-conflict-…`` files."""
     from ..vault.check import walk
+
     return [p for p in walk(v.root) if layout.is_conflict_copy(p)]
 
 
 @click.command("commit")
 @vault_option
-@click.option("-m", "--message", default=None,
-              help="Summary line (default: a list of what changed).")
-@click.option("--kind", default="edit", type=click.Choice(git.KINDS), show_default=True,
-              help="Vault-Kind trailer.")
-@click.option("--no-verify", is_flag=True,
-              help="Commit even if `vault check` finds problems in the changed files.")
+@click.option(
+    "-m", "--message", default=None, help="Summary line (default: a list of what changed)."
+)
+@click.option(
+    "--kind",
+    default="edit",
+    type=click.Choice(git.KINDS),
+    show_default=True,
+    help="Vault-Kind trailer.",
+)
+@click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Commit even if `vault check` finds problems in the changed files.",
+)
 def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify: bool) -> None:
     """Commit pending changes (a person's edits get Vault-Kind: edit).
 
@@ -173,8 +192,11 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
     for p in problems:
         click.echo(str(p), err=True)
     if problems and not no_verify:
-        click.echo(f"Error: {len(problems)} problem(s) in the changed files; fix them "
-                   "or commit with --no-verify", err=True)
+        click.echo(
+            f"Error: {len(problems)} problem(s) in the changed files; fix them "
+            "or commit with --no-verify",
+            err=True,
+        )
         sys.exit(1)
     summary = message or f"Edit {', '.join(pending[:3])}" + (" …" if len(pending) > 3 else "")
     oid = v.commit(summary, kind)
@@ -189,8 +211,15 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
 @click.option("--path", default=None, help="Only commits touching this vault path (or folder).")
 @click.option("-n", "--limit", type=int, default=None, help="At most N commits.")
 @json_option
-def log_cmd(vault_path: str | None, node: str | None, kind: str | None, since: str | None,
-            path: str | None, limit: int | None, as_json: bool) -> None:
+def log_cmd(
+    vault_path: str | None,
+    node: str | None,
+    kind: str | None,
+    since: str | None,
+    path: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Show history with its Vault-Node / Vault-Kind trailers (the audit trail).
 
     One line per commit, newest first: id, UTC time, node, kind, summary.
@@ -201,8 +230,15 @@ def log_cmd(vault_path: str | None, node: str | None, kind: str | None, since: s
         vault log --path knowledge-base/ --json
     """
     v = open_vault(vault_path)
-    commits = git.history(v.repo, node=node, kind=kind, since=parse_when(since), path=path,
-                          limit=limit, with_paths=as_json)
+    commits = git.history(
+        v.repo,
+        node=node,
+        kind=kind,
+        since=parse_when(since),
+        path=path,
+        limit=limit,
+        with_paths=as_json,
+    )
     if as_json:
         emit_json([c.as_dict() for c in commits])
         return
@@ -213,8 +249,9 @@ def log_cmd(vault_path: str | None, node: str | None, kind: str | None, since: s
 @click.command("check")
 @click.argument("paths", nargs=-1, type=click.Path())
 @vault_option
-@click.option("--staged", is_flag=True,
-              help="Check only staged changes against HEAD (the pre-commit hook).")
+@click.option(
+    "--staged", is_flag=True, help="Check only staged changes against HEAD (the pre-commit hook)."
+)
 @json_option
 def check_cmd(paths: tuple[str, ...], vault_path: str | None, staged: bool, as_json: bool) -> None:
     """Validate files against their schemas and the layout rules; exit 1 on problems.
@@ -229,6 +266,7 @@ def check_cmd(paths: tuple[str, ...], vault_path: str | None, staged: bool, as_j
     root = Vault.find_root(vault_path)
     if staged:
         import pygit2
+
         problems = check_staged(pygit2.Repository(str(root)))
     else:
         problems = check_tree(root, list(paths) or None)
@@ -240,8 +278,9 @@ def check_cmd(paths: tuple[str, ...], vault_path: str | None, staged: bool, as_j
         if not problems:
             click.echo("ok: no problems found")
         elif staged:
-            click.echo(f"vault check: {len(problems)} problem(s) in staged files; "
-                       "commit refused", err=True)
+            click.echo(
+                f"vault check: {len(problems)} problem(s) in staged files; commit refused", err=True
+            )
     if problems:
         sys.exit(1)
 

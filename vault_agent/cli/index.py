@@ -17,8 +17,14 @@ def _progress_runner(as_json: bool):
         verb = "Building" if reason == "new index" else "Rebuilding"
         click.echo(f"{verb} the index ({reason}) …", err=True)
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-        bar = Progress("[progress.description]{task.description}", BarColumn(),
-                       MofNCompleteColumn(), TimeRemainingColumn(), transient=True)
+
+        bar = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         bar.start()
         state["bar"], state["task"] = bar, bar.add_task("indexing files", total=None)
 
@@ -63,9 +69,11 @@ def index_cmd(vault_path: str | None, rebuild: bool, as_json: bool) -> None:
         emit_json(rep.as_dict())
         return
     c = rep.changes
-    click.echo(f"indexed: {len(c.new)} new, {len(c.modified)} modified, {len(c.deleted)} deleted, "
-               f"{c.unchanged} unchanged; {rep.chunks_added} chunks added, "
-               f"{rep.total_chunks} in all ({rep.seconds:.1f} s)")
+    click.echo(
+        f"indexed: {len(c.new)} new, {len(c.modified)} modified, {len(c.deleted)} deleted, "
+        f"{c.unchanged} unchanged; {rep.chunks_added} chunks added, "
+        f"{rep.total_chunks} in all ({rep.seconds:.1f} s)"
+    )
     if rep.problems:
         click.echo(f"skipped {len(rep.problems)} record(s) failing their schema:", err=True)
         for p in rep.problems:
@@ -74,8 +82,13 @@ def index_cmd(vault_path: str | None, rebuild: bool, as_json: bool) -> None:
 
 @click.command("watch")
 @vault_option
-@click.option("--debounce", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
-              help="Seconds of quiet before a batch runs.")
+@click.option(
+    "--debounce",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds of quiet before a batch runs.",
+)
 def watch_cmd(vault_path: str | None, debounce: float) -> None:
     """Watch the vault: commit a person's edits (Vault-Kind: edit) and reindex.
 

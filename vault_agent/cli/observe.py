@@ -18,14 +18,16 @@ def _data_span(v: Vault) -> tuple[datetime, datetime]:
 
     files = v.rollup_files(v.node)
     if not files:
-        raise VaultError(f"node {v.node} has no rollups yet; record or replay some first "
-                         "(vault replay FILE)")
+        raise VaultError(
+            f"node {v.node} has no rollups yet; record or replay some first (vault replay FILE)"
+        )
     first, last = day_file_date(files[0]), day_file_date(files[-1])
     a = RollupStore(v, first, first).span()
     b = RollupStore(v, last, last).span()
     if a is None or b is None:
-        raise VaultError(f"node {v.node}: rollup files {files[0]} / {files[-1]} "
-                         "hold no valid lines")
+        raise VaultError(
+            f"node {v.node}: rollup files {files[0]} / {files[-1]} hold no valid lines"
+        )
     return a[0], b[1]
 
 
@@ -36,8 +38,14 @@ def _data_span(v: Vault) -> tuple[datetime, datetime]:
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--no-llm", is_flag=True, help="Rule-based text only (do not ask the LLM).")
 @json_option
-def observe_cmd(vault_path: str | None, since: str | None, until: str | None, dry_run: bool,
-                no_llm: bool, as_json: bool) -> None:
+def observe_cmd(
+    vault_path: str | None,
+    since: str | None,
+    until: str | None,
+    dry_run: bool,
+    no_llm: bool,
+    as_json: bool,
+) -> None:
     """Run the observer over a period of this node's rollups (backfill after a replay).
 
     Each observe window ([observer] window_s, default 1 h) with something notable gets
@@ -64,28 +72,49 @@ def observe_cmd(vault_path: str | None, since: str | None, until: str | None, dr
     if dry_run:
         plans = [p for s, e in obs.windows(t0, t1) if (p := obs.plan_window(s, e, use_llm=False))]
         if as_json:
-            emit_json({"dry_run": True, "since": layout.iso(t0), "until": layout.iso(t1),
-                       "observations": [p.as_dict() for p in plans]})
+            emit_json(
+                {
+                    "dry_run": True,
+                    "since": layout.iso(t0),
+                    "until": layout.iso(t1),
+                    "observations": [p.as_dict() for p in plans],
+                }
+            )
             return
         for p in plans:
             click.echo(f"{layout.iso(p.start)}  conf {p.confidence:.2f}  {p.body}")
         click.echo(f"{len(plans)} observations would be written (dry run: nothing written)")
         return
     written = _backfill(obs, t0, t1, quiet=as_json)
-    commit = v.commit(f"Observe {layout.iso(t0)} to {layout.iso(t1)}: {len(written)} files",
-                      "observation", paths=written) if written else None
+    commit = (
+        v.commit(
+            f"Observe {layout.iso(t0)} to {layout.iso(t1)}: {len(written)} files",
+            "observation",
+            paths=written,
+        )
+        if written
+        else None
+    )
     kinds = {"observation": 0, "memory": 0, "daily": 0}
     for p in written:
         kinds[layout.classify(p).kind] = kinds.get(layout.classify(p).kind, 0) + 1
     if as_json:
-        emit_json({"since": layout.iso(t0), "until": layout.iso(t1), "written": written,
-                   "counts": kinds, "commit": commit})
+        emit_json(
+            {
+                "since": layout.iso(t0),
+                "until": layout.iso(t1),
+                "written": written,
+                "counts": kinds,
+                "commit": commit,
+            }
+        )
         return
     for p in written:
         click.echo(p)
-    click.echo(f"{kinds['observation']} observations, {kinds['daily']} day notes, "
-               f"{kinds['memory']} memory files written"
-               + (f"; committed {commit[:10]}" if commit else ""))
+    click.echo(
+        f"{kinds['observation']} observations, {kinds['daily']} day notes, "
+        f"{kinds['memory']} memory files written" + (f"; committed {commit[:10]}" if commit else "")
+    )
 
 
 def _backfill(obs: Any, t0: datetime, t1: datetime, quiet: bool) -> list[str]:
@@ -93,8 +122,9 @@ def _backfill(obs: Any, t0: datetime, t1: datetime, quiet: bool) -> list[str]:
         return obs.backfill(t0, t1)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("observing"), BarColumn(), MofNCompleteColumn(),
-                  transient=True) as bar:
+    with Progress(
+        TextColumn("observing"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as bar:
         task = bar.add_task("observe", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -111,8 +141,15 @@ def _when(rel: str, o: Any) -> str:
 @vault_option
 @filter_options
 @click.option("--limit", type=int, default=0, help="Only the newest N (0: all).")
-def observations_cmd(vault_path: str | None, node: str | None, kind: str | None,
-                     since: str | None, until: str | None, as_json: bool, limit: int) -> None:
+def observations_cmd(
+    vault_path: str | None,
+    node: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    limit: int,
+) -> None:
     """List observations (and with --kind memory, memory facts), oldest first.
 
     Times filter on the window the observation is about.
@@ -142,13 +179,26 @@ def observations_cmd(vault_path: str | None, node: str | None, kind: str | None,
     if limit:
         rows = rows[-limit:]
     if as_json:
-        emit_json([{"path": rel, "id": o.id, "node": o.node, "kind": o.kind,
-                    "created": o.created, "window": o.window, "sensors": list(o.sensors),
-                    "confidence": o.confidence, "model": o.model, "title": o.title,
-                    "body": o.body.strip(), "sources": list(o.sources),
-                    **{k: val for k, val in o.extra.items() if k in ("llm_rejected",
-                                                                    "supersedes")}}
-                   for _, rel, o in rows])
+        emit_json(
+            [
+                {
+                    "path": rel,
+                    "id": o.id,
+                    "node": o.node,
+                    "kind": o.kind,
+                    "created": o.created,
+                    "window": o.window,
+                    "sensors": list(o.sensors),
+                    "confidence": o.confidence,
+                    "model": o.model,
+                    "title": o.title,
+                    "body": o.body.strip(),
+                    "sources": list(o.sources),
+                    **{k: val for k, val in o.extra.items() if k in ("llm_rejected", "supersedes")},
+                }
+                for _, rel, o in rows
+            ]
+        )
     else:
         for t, _, o in rows:
             conf = f"{o.confidence:.2f}" if o.confidence is not None else "  - "

@@ -35,21 +35,26 @@ def sensors_group(ctx: click.Context, vault_path: str | None, as_json: bool) -> 
         return
     from ..sensors.config import load_specs
     from ..sensors.status import format_age, sensor_rows
+
     v = open_vault(vault_path)
     rows = sensor_rows(v, load_specs(v))
     if as_json:
         emit_json({"node": v.node, "sensors": [r.as_dict() for r in rows]})
         return
     if not rows:
-        click.echo(f"node {v.node} has no sensors; add [[sensors]] to "
-                   f"agents/{v.node}/node.toml or run 'vault replay FILE'")
+        click.echo(
+            f"node {v.node} has no sensors; add [[sensors]] to "
+            f"agents/{v.node}/node.toml or run 'vault replay FILE'"
+        )
         return
     click.echo(f"{'id':<22} {'quantity':<14} {'last':>16}  {'age':>5} {'errors':>6}  driver")
     for r in rows:
         val = "-" if r.value is None else f"{r.value:.4g} {r.unit}".strip()
         flag = "  STUCK" if r.stuck else ""
-        click.echo(f"{r.id:<22} {r.quantity:<14} {val:>16}  {format_age(r.age_s):>5} "
-                   f"{r.errors:>6}  {r.driver}{flag}")
+        click.echo(
+            f"{r.id:<22} {r.quantity:<14} {val:>16}  {format_age(r.age_s):>5} "
+            f"{r.errors:>6}  {r.driver}{flag}"
+        )
 
 
 @sensors_group.command("read")
@@ -68,12 +73,14 @@ def read_cmd(ctx: click.Context, sensor_id: str, vault_path: str | None, as_json
 
     from ..sensors.config import load_specs
     from ..sensors.drivers import make_driver
+
     v = open_vault(vault_path or ctx.obj.get("vault_path"))
     specs = {s.id: s for s in load_specs(v)}
     spec = specs.get(sensor_id)
     if spec is None:
-        raise VaultError(f"no sensor {sensor_id!r} on node {v.node} "
-                         f"(configured: {', '.join(specs) or 'none'})")
+        raise VaultError(
+            f"no sensor {sensor_id!r} on node {v.node} (configured: {', '.join(specs) or 'none'})"
+        )
     driver = make_driver(spec)
     try:
         m = driver.read()
@@ -82,31 +89,57 @@ def read_cmd(ctx: click.Context, sensor_id: str, vault_path: str | None, as_json
     value = float(m[spec.quantity])
     t = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if as_json:
-        emit_json({"sensor": spec.id, "quantity": spec.quantity, "value": value,
-                   "unit": spec.unit, "t": t, "all": dict(m)})
+        emit_json(
+            {
+                "sensor": spec.id,
+                "quantity": spec.quantity,
+                "value": value,
+                "unit": spec.unit,
+                "t": t,
+                "all": dict(m),
+            }
+        )
     else:
         click.echo(f"{spec.id} {spec.quantity} {value:.4g} {spec.unit}".rstrip())
 
 
 @click.command("replay")
 @click.argument("dataset")
-@click.option("--node", default=None,
-              help="Vault node to write as; must be this working copy's node.")
-@click.option("--source", default=None,
-              help="Recorded node in the data set (S1…S7; default: from node.toml or node name).")
-@click.option("--speed", type=float, default=None,
-              help="Real time × N (60: one recorded minute per second).")
+@click.option(
+    "--node", default=None, help="Vault node to write as; must be this working copy's node."
+)
+@click.option(
+    "--source",
+    default=None,
+    help="Recorded node in the data set (S1…S7; default: from node.toml or node name).",
+)
+@click.option(
+    "--speed", type=float, default=None, help="Real time × N (60: one recorded minute per second)."
+)
 @click.option("--backfill", is_flag=True, help="As fast as possible (the default).")
 @click.option("--from", "since", default=None, help="Only rows from this time (UTC).")
 @click.option("--to", "until", default=None, help="Only rows before this time (UTC).")
-@click.option("--tz", default=None,
-              help="IANA zone of the recording's local times (default: read them as UTC).")
+@click.option(
+    "--tz",
+    default=None,
+    help="IANA zone of the recording's local times (default: read them as UTC).",
+)
 @click.option("--no-commit", is_flag=True, help="Write rollups but do not commit them.")
 @vault_option
 @json_option
-def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float | None,
-               backfill: bool, since: str | None, until: str | None, tz: str | None,
-               no_commit: bool, vault_path: str | None, as_json: bool) -> None:
+def replay_cmd(
+    dataset: str,
+    node: str | None,
+    source: str | None,
+    speed: float | None,
+    backfill: bool,
+    since: str | None,
+    until: str | None,
+    tz: str | None,
+    no_commit: bool,
+    vault_path: str | None,
+    as_json: bool,
+) -> None:
     """Replay a recorded real data set as this node's sensors, writing rollups.
 
     DATASET is a file, a folder, or a bundled data set name (occupancy-detection,
@@ -123,6 +156,7 @@ def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float 
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
     from ..sensors.replay import replay, resolve_dataset_arg
+
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
     if speed is not None and speed <= 0:
@@ -130,19 +164,30 @@ def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float 
     dataset = str(resolve_dataset_arg(dataset))
     v = open_vault(vault_path)
     if node and node != v.node:
-        raise VaultError(f"this working copy is node {v.node!r}, not {node!r}; each node writes "
-                         f"only its own folder: run the replay in {node}'s working copy "
-                         f"(vault init DIR --node {node})")
+        raise VaultError(
+            f"this working copy is node {v.node!r}, not {node!r}; each node writes "
+            f"only its own folder: run the replay in {node}'s working copy "
+            f"(vault init DIR --node {node})"
+        )
     stop = threading.Event()
     result: dict = {}
     progress_cb, bar = _progress(as_json, Path(dataset).stat().st_size)
 
     def work() -> None:
         try:
-            result["stats"] = replay(v, dataset, source=source, backfill=speed is None,
-                                     speed=speed or 1.0, since=parse_when(since),
-                                     until=parse_when(until), stop=stop, progress=progress_cb,
-                                     tz=tz, commit=not no_commit)
+            result["stats"] = replay(
+                v,
+                dataset,
+                source=source,
+                backfill=speed is None,
+                speed=speed or 1.0,
+                since=parse_when(since),
+                until=parse_when(until),
+                stop=stop,
+                progress=progress_cb,
+                tz=tz,
+                commit=not no_commit,
+            )
         except BaseException as e:  # noqa: BLE001 - re-raised in the main thread
             result["error"] = e
 
@@ -161,13 +206,14 @@ def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float 
     if as_json:
         emit_json(st.as_dict())
         return
-    click.echo(f"replayed {st.rows} rows of {st.format} {st.source} "
-               f"({st.first or '-'} → {st.last or '-'}) as node {v.node}: "
-               f"{st.readings} readings, {st.rollups} rollups, {st.commits} commit(s), "
-               f"{st.elapsed_s:.1f} s" + (" (stopped)" if st.stopped else ""))
+    click.echo(
+        f"replayed {st.rows} rows of {st.format} {st.source} "
+        f"({st.first or '-'} → {st.last or '-'}) as node {v.node}: "
+        f"{st.readings} readings, {st.rollups} rollups, {st.commits} commit(s), "
+        f"{st.elapsed_s:.1f} s" + (" (stopped)" if st.stopped else "")
+    )
     if st.skipped_closed:
-        click.echo(f"skipped {st.skipped_closed} readings of windows already written "
-                   "(resumed)")
+        click.echo(f"skipped {st.skipped_closed} readings of windows already written (resumed)")
     if st.malformed:
         click.echo(f"{len(st.malformed)} malformed row(s) skipped:", err=True)
         for line, problem in st.malformed[:20]:
@@ -177,17 +223,26 @@ def replay_cmd(dataset: str, node: str | None, source: str | None, speed: float 
 def _progress(quiet: bool, total: int):
     """A rich progress bar over the file's bytes (or nothing when printing JSON)."""
     from contextlib import nullcontext
+
     if quiet:
         return None, nullcontext()
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    bar = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TextColumn("{task.fields[when]}"), TimeRemainingColumn(), transient=True,
-                   console=Console(stderr=True))
+
+    bar = Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[when]}"),
+        TimeRemainingColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
     task = bar.add_task("replay", total=total, when="")
 
     def cb(stats) -> None:
         bar.update(task, completed=stats.bytes_read, when=stats.last or "")
+
     return cb, bar
 
 
@@ -195,14 +250,27 @@ def _progress(quiet: bool, total: int):
 @click.option("-f", "--tail", "follow", is_flag=True, help="Keep following new records.")
 @click.option("-n", "--lines", default=10, show_default=True, help="Show the last N records first.")
 @click.option("--node", default=None, help="Only this node.")
-@click.option("--for", "duration", type=float, default=None,
-              help="Stop following after this many seconds.")
-@click.option("--interval", type=float, default=1.0, show_default=True,
-              help="Poll interval when following, seconds.")
+@click.option(
+    "--for", "duration", type=float, default=None, help="Stop following after this many seconds."
+)
+@click.option(
+    "--interval",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Poll interval when following, seconds.",
+)
 @vault_option
 @json_option
-def logs_cmd(follow: bool, lines: int, node: str | None, duration: float | None,
-             interval: float, vault_path: str | None, as_json: bool) -> None:
+def logs_cmd(
+    follow: bool,
+    lines: int,
+    node: str | None,
+    duration: float | None,
+    interval: float,
+    vault_path: str | None,
+    as_json: bool,
+) -> None:
     """Show the latest rollups and observations; with --tail follow new ones as written.
 
     \b
@@ -212,6 +280,7 @@ def logs_cmd(follow: bool, lines: int, node: str | None, duration: float | None,
         vault logs --tail --json        # one JSON object per line
     """
     from ..sensors.tail import LogFollower
+
     v = open_vault(vault_path)
     follower = LogFollower(v, node)
 
@@ -231,8 +300,11 @@ def logs_cmd(follow: bool, lines: int, node: str | None, duration: float | None,
     deadline = None if duration is None else time.monotonic() + duration
     try:
         while deadline is None or time.monotonic() < deadline:
-            time.sleep(interval if deadline is None
-                       else max(0.0, min(interval, deadline - time.monotonic())))
+            time.sleep(
+                interval
+                if deadline is None
+                else max(0.0, min(interval, deadline - time.monotonic()))
+            )
             show(follower.poll())
     except KeyboardInterrupt:
         pass

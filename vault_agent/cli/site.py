@@ -21,13 +21,19 @@ def site_group() -> None:
 
 @site_group.command("build")
 @vault_option
-@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-              help="HTML folder (default: .vault/site/ in the vault).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="HTML folder (default: .vault/site/ in the vault).",
+)
 @click.option("--clean", is_flag=True, help="Regenerate every page and render all HTML.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @json_option
-def build_cmd(vault_path: str | None, out: str | None, clean: bool, no_progress: bool,
-              as_json: bool) -> None:
+def build_cmd(
+    vault_path: str | None, out: str | None, clean: bool, no_progress: bool, as_json: bool
+) -> None:
     """Generate Markdown from the vault and build the HTML site.
 
     Only pages of days and files changed since the last build (git diff plus
@@ -35,15 +41,18 @@ def build_cmd(vault_path: str | None, out: str | None, clean: bool, no_progress:
     .vault/site/index.html in a browser (works from file://) or run 'vault site serve'.
     """
     from ..site.build import build_site
+
     v = open_vault(vault_path)
     report = build_site(v, out=out, clean=clean, progress=not (no_progress or as_json))
     if as_json:
         emit_json(report.as_dict())
         return
     kind = "full" if report.full else "incremental"
-    click.echo(f"{kind} build ({report.reason}): {report.pages_written} page(s) written, "
-               f"{report.pages_skipped} unchanged, {report.pages_deleted} removed, "
-               f"{report.html_rendered} rendered in {report.seconds:.1f}s")
+    click.echo(
+        f"{kind} build ({report.reason}): {report.pages_written} page(s) written, "
+        f"{report.pages_skipped} unchanged, {report.pages_deleted} removed, "
+        f"{report.html_rendered} rendered in {report.seconds:.1f}s"
+    )
     for p in report.problems[:20]:
         click.echo(f"skipped: {p}", err=True)
     if report.broken_links:
@@ -61,6 +70,12 @@ def build_cmd(vault_path: str | None, out: str | None, clean: bool, no_progress:
 def serve_cmd(vault_path: str | None, port: int, host: str, no_watch: bool) -> None:
     """Build the site, serve it on http://127.0.0.1:PORT/ and rebuild on change."""
     from ..site.serve import serve
+
     v = open_vault(vault_path)
-    serve(v, host=host, port=port, watch=not no_watch,
-          announce=lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"))
+    serve(
+        v,
+        host=host,
+        port=port,
+        watch=not no_watch,
+        announce=lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"),
+    )

@@ -24,12 +24,16 @@ def peer_group() -> None:
 @peer_group.command("add")
 @click.argument("name")
 @click.argument("url")
-@click.option("--push/--no-push", default=None,
-              help="Push to this peer (default: only when it is a bare repository).")
+@click.option(
+    "--push/--no-push",
+    default=None,
+    help="Push to this peer (default: only when it is a bare repository).",
+)
 @vault_option
 def peer_add_cmd(name: str, url: str, push: bool | None, vault_path: str | None) -> None:
     """Add peer NAME at URL (a path, file://, ssh://, git://) and commit node.toml."""
     from ..sync.peers import add_peer
+
     v = open_vault(vault_path)
     p = add_peer(v, name, url, push)
     click.echo(f"peer {p.name} -> {p.url}")
@@ -41,6 +45,7 @@ def peer_add_cmd(name: str, url: str, push: bool | None, vault_path: str | None)
 def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
     """List peers with their last sync, ahead/behind counts and reachability."""
     from ..sync.status import peer_rows
+
     v = open_vault(vault_path)
     rows = peer_rows(v)
     if as_json:
@@ -51,8 +56,13 @@ def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
     for r in rows:
         extra = " (from clone)" if r["implicit"] else ""
         ab = "" if r["ahead"] is None else f" ahead {r['ahead']} behind {r['behind']}"
-        state = ("never synced" if r["reachable"] is None else
-                 "reachable" if r["reachable"] else f"unreachable, retry after {r['next_try']}")
+        state = (
+            "never synced"
+            if r["reachable"] is None
+            else "reachable"
+            if r["reachable"]
+            else f"unreachable, retry after {r['next_try']}"
+        )
         click.echo(f"{r['name']:<12} {r['url']}{extra}")
         click.echo(f"{'':<12} last sync {r['last_success'] or 'never'};{ab}; {state}")
 
@@ -64,6 +74,7 @@ def peer_remove_cmd(name: str, vault_path: str | None) -> None:
     """Remove peer NAME (node.toml entry, git remote and its fetched refs)."""
     from ..sync.peers import remove_peer
     from ..sync.state import forget
+
     v = open_vault(vault_path)
     p = remove_peer(v, name)
     forget(v, name)
@@ -90,12 +101,19 @@ def _describe(r) -> str:
 @click.command("sync")
 @click.option("--peer", "peer_name", default=None, help="Only this peer (ignores its backoff).")
 @click.option("--force", is_flag=True, help="Try every peer now, even during its backoff.")
-@click.option("--timeout", "timeout_s", type=float, default=60.0, show_default=True,
-              help="Seconds per fetch or push.")
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Seconds per fetch or push.",
+)
 @vault_option
 @json_option
-def sync_cmd(peer_name: str | None, force: bool, timeout_s: float, vault_path: str | None,
-             as_json: bool) -> None:
+def sync_cmd(
+    peer_name: str | None, force: bool, timeout_s: float, vault_path: str | None, as_json: bool
+) -> None:
     """Commit pending changes, then fetch, merge and push with every reachable peer.
 
     Merges follow DESIGN.md §3: additions merge cleanly; rollups may only grow;
@@ -109,6 +127,7 @@ def sync_cmd(peer_name: str | None, force: bool, timeout_s: float, vault_path: s
         vault sync --peer nas --json
     """
     from ..sync.sync import sync_all
+
     v = open_vault(vault_path)
 
     def show(r) -> None:
@@ -125,9 +144,9 @@ def sync_cmd(peer_name: str | None, force: bool, timeout_s: float, vault_path: s
         report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
     else:
         from rich.console import Console
+
         with Console(stderr=True).status("syncing: fetch, merge, push…"):
-            report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force,
-                              on_result=show)
+            report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -155,6 +174,7 @@ def conflicts_group(ctx: click.Context, vault_path: str | None, as_json: bool) -
     if ctx.invoked_subcommand is not None:
         return
     from ..sync.conflicts import list_conflicts
+
     v = open_vault(vault_path)
     items = list_conflicts(v)
     if as_json:
@@ -168,20 +188,28 @@ def conflicts_group(ctx: click.Context, vault_path: str | None, as_json: bool) -
 
 @conflicts_group.command("resolve")
 @click.argument("path")
-@click.option("--keep", type=click.Choice(["ours", "theirs", "both"]), required=True,
-              help="ours: drop the copy; theirs: the copy replaces the file; both: keep both.")
+@click.option(
+    "--keep",
+    type=click.Choice(["ours", "theirs", "both"]),
+    required=True,
+    help="ours: drop the copy; theirs: the copy replaces the file; both: keep both.",
+)
 @vault_option
 @json_option
 @click.pass_context
-def conflicts_resolve_cmd(ctx: click.Context, path: str, keep: str, vault_path: str | None,
-                          as_json: bool) -> None:
+def conflicts_resolve_cmd(
+    ctx: click.Context, path: str, keep: str, vault_path: str | None, as_json: bool
+) -> None:
     """Settle the conflict copy PATH (or the file with one copy); history keeps the loser."""
     from ..sync.conflicts import resolve
+
     v = open_vault(vault_path or (ctx.obj or {}).get("vault_path"))
     out = resolve(v, path, keep)
     if as_json:
         emit_json(out)
     else:
-        click.echo(f"kept {keep} for {out['original']}"
-                   + (f" (theirs now at {out['kept_as']})" if keep == "both" else "")
-                   + (f"; committed {out['commit'][:10]}" if out["commit"] else ""))
+        click.echo(
+            f"kept {keep} for {out['original']}"
+            + (f" (theirs now at {out['kept_as']})" if keep == "both" else "")
+            + (f"; committed {out['commit'][:10]}" if out["commit"] else "")
+        )

@@ -27,9 +27,9 @@ def _client(folder: Path):
     import chromadb
     from chromadb.config import Settings
 
-    return chromadb.PersistentClient(path=str(folder),
-                                     settings=Settings(anonymized_telemetry=False,
-                                                       allow_reset=True))
+    return chromadb.PersistentClient(
+        path=str(folder), settings=Settings(anonymized_telemetry=False, allow_reset=True)
+    )
 
 
 def forget_clients() -> None:
@@ -47,7 +47,8 @@ class ChromaIndex:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.client = _client(self.folder)
         self.col = self.client.get_or_create_collection(
-            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None)
+            COLLECTION, metadata={"hnsw:space": "cosine"}, embedding_function=None
+        )
 
     def count(self) -> int:
         """Number of chunks stored."""
@@ -56,11 +57,12 @@ class ChromaIndex:
     def delete_paths(self, paths: Sequence[str]) -> None:
         """Remove every chunk of ``paths``."""
         for s in range(0, len(paths), 500):
-            part = list(paths[s:s + 500])
+            part = list(paths[s : s + 500])
             self.col.delete(where={"path": {"$in": part}} if len(part) > 1 else {"path": part[0]})
 
-    def add(self, chunks: Sequence[Chunk], vectors: np.ndarray,
-            ids: Sequence[str] | None = None) -> None:
+    def add(
+        self, chunks: Sequence[Chunk], vectors: np.ndarray, ids: Sequence[str] | None = None
+    ) -> None:
         """Upsert one vector per entry of ``chunks`` (same order).
 
         A chunk may come several times (its windows, see :meth:`Chunk.vector_texts`);
@@ -69,27 +71,41 @@ class ChromaIndex:
         """
         ids = list(ids) if ids is not None else [c.id for c in chunks]
         for s in range(0, len(chunks), ADD_BATCH):
-            part = chunks[s:s + ADD_BATCH]
-            self.col.upsert(ids=ids[s:s + ADD_BATCH],
-                            embeddings=vectors[s:s + ADD_BATCH],
-                            documents=[c.text for c in part],
-                            metadatas=[{**c.metadata(), "chunk": c.id} for c in part])
+            part = chunks[s : s + ADD_BATCH]
+            self.col.upsert(
+                ids=ids[s : s + ADD_BATCH],
+                embeddings=vectors[s : s + ADD_BATCH],
+                documents=[c.text for c in part],
+                metadatas=[{**c.metadata(), "chunk": c.id} for c in part],
+            )
 
-    def search(self, vector: np.ndarray, k: int = 10, filters: Filters | None = None,
-               ) -> list[tuple[str, float, dict[str, Any]]]:
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int = 10,
+        filters: Filters | None = None,
+    ) -> list[tuple[str, float, dict[str, Any]]]:
         """Top ``k`` chunks by cosine similarity: (chunk id, similarity, metadata+text),
         best first; a chunk found through several of its windows counts once, with its
         best similarity."""
         n = self.count()
         if n == 0:
             return []
-        res = self.col.query(query_embeddings=[np.asarray(vector, dtype=np.float32)],
-                             n_results=min(3 * k, n), where=chroma_where(filters),
-                             include=["metadatas", "documents", "distances"])
+        res = self.col.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(3 * k, n),
+            where=chroma_where(filters),
+            include=["metadatas", "documents", "distances"],
+        )
         out: list[tuple[str, float, dict[str, Any]]] = []
         seen: set[str] = set()
-        for vid, dist, meta, doc in zip(res["ids"][0], res["distances"][0],
-                                        res["metadatas"][0], res["documents"][0], strict=True):
+        for vid, dist, meta, doc in zip(
+            res["ids"][0],
+            res["distances"][0],
+            res["metadatas"][0],
+            res["documents"][0],
+            strict=True,
+        ):
             fields = dict(meta or {})
             cid = str(fields.pop("chunk", "") or vid.split("~", 1)[0])
             if cid in seen:

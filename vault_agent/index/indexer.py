@@ -60,11 +60,17 @@ class IndexReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
-        return {**self.changes.as_dict(), "chunks_added": self.chunks_added,
-                "rebuilt": self.rebuilt, "reason": self.reason, "seconds": round(self.seconds, 3),
-                "total_chunks": self.total_chunks,
-                "problems": [{"path": p.path, "line": p.line, "problem": p.problem}
-                             for p in self.problems]}
+        return {
+            **self.changes.as_dict(),
+            "chunks_added": self.chunks_added,
+            "rebuilt": self.rebuilt,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 3),
+            "total_chunks": self.total_chunks,
+            "problems": [
+                {"path": p.path, "line": p.line, "problem": p.problem} for p in self.problems
+            ],
+        }
 
 
 def index_config(vault: Vault) -> dict[str, Any]:
@@ -96,14 +102,22 @@ class Indexer:
         max_words: chunk size limit (default ``[index] chunk_words`` or 300).
     """
 
-    def __init__(self, vault: Vault, embedder: Embedder | None = None,
-                 max_words: int | None = None, window_words: int | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        embedder: Embedder | None = None,
+        max_words: int | None = None,
+        window_words: int | None = None,
+    ) -> None:
         self.vault = vault
         self.embedder = embedder or embedder_for(vault)
         cfg = index_config(vault)
         self.max_words = int(max_words or cfg.get("chunk_words") or DEFAULT_MAX_WORDS)
-        self.window_words = int(window_words if window_words is not None
-                                else cfg.get("window_words", DEFAULT_WINDOW_WORDS))
+        self.window_words = int(
+            window_words
+            if window_words is not None
+            else cfg.get("window_words", DEFAULT_WINDOW_WORDS)
+        )
         self.dir = vault.root / layout.VAULT_DIR / "index"
         self._whoosh = None
         self._chroma = None
@@ -123,11 +137,17 @@ class Indexer:
         return data if isinstance(data, dict) else None
 
     def _write_meta(self, changes: ChangeReport) -> None:
-        meta = {"schema": INDEX_SCHEMA, "embedder": self.embedder.name, "whoosh": whoosh_version(),
-                "dim": self.embedder.dim, "max_words": self.max_words,
-                "window_words": self.window_words,
-                "commit": self.vault.head(), "hashes": changes.hashes,
-                "dirty": list(changes.dirty)}
+        meta = {
+            "schema": INDEX_SCHEMA,
+            "embedder": self.embedder.name,
+            "whoosh": whoosh_version(),
+            "dim": self.embedder.dim,
+            "max_words": self.max_words,
+            "window_words": self.window_words,
+            "commit": self.vault.head(),
+            "hashes": changes.hashes,
+            "dirty": list(changes.dirty),
+        }
         atomic_write_text(self.meta_path, json.dumps(meta, indent=1, sort_keys=True))
 
     def rebuild_reason(self, meta: dict[str, Any] | None) -> str:
@@ -142,10 +162,11 @@ class Indexer:
             return f"embedder changed ({meta.get('embedder')} → {self.embedder.name})"
         if meta.get("whoosh") != whoosh_version():
             return f"search library changed ({meta.get('whoosh')} → {whoosh_version()})"
-        if (meta.get("max_words"), meta.get("window_words")) != (self.max_words,
-                                                                self.window_words):
-            return (f"chunk size changed ({meta.get('max_words')}/{meta.get('window_words')} → "
-                    f"{self.max_words}/{self.window_words} words)")
+        if (meta.get("max_words"), meta.get("window_words")) != (self.max_words, self.window_words):
+            return (
+                f"chunk size changed ({meta.get('max_words')}/{meta.get('window_words')} → "
+                f"{self.max_words}/{self.window_words} words)"
+            )
         try:
             self.whoosh()
             self.chroma()
@@ -157,6 +178,7 @@ class Indexer:
         """The Whoosh index (opened on first use)."""
         if self._whoosh is None:
             from .whoosh_index import WhooshIndex
+
             self._whoosh = WhooshIndex(self.dir / "whoosh")
         return self._whoosh
 
@@ -164,11 +186,13 @@ class Indexer:
         """The Chroma index (opened on first use)."""
         if self._chroma is None:
             from .chroma_index import ChromaIndex
+
             self._chroma = ChromaIndex(self.dir / "chroma")
         return self._chroma
 
     def _wipe(self) -> None:
         from .chroma_index import forget_clients
+
         self._whoosh = self._chroma = None
         forget_clients()
         for sub in ("whoosh", "chroma", "meta.json"):
@@ -197,8 +221,12 @@ class Indexer:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     # -- the work ----------------------------------------------------------------------
-    def update(self, rebuild: bool = False, progress: Progress | None = None,
-               on_rebuild: Callable[[str], None] | None = None) -> IndexReport:
+    def update(
+        self,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        on_rebuild: Callable[[str], None] | None = None,
+    ) -> IndexReport:
         """Bring the indexes up to date with the files.
 
         Args:
@@ -217,8 +245,13 @@ class Indexer:
                     on_rebuild(reason)
                 self._wipe()
                 meta = {}
-            changes = plan(self.vault, meta.get("commit"), meta.get("hashes") or {},
-                           meta.get("dirty") or (), full=bool(reason))
+            changes = plan(
+                self.vault,
+                meta.get("commit"),
+                meta.get("hashes") or {},
+                meta.get("dirty") or (),
+                full=bool(reason),
+            )
             report = IndexReport(changes, rebuilt=bool(reason), reason=reason)
             self._apply(changes, report, progress)
             self._write_meta(changes)
@@ -236,8 +269,9 @@ class Indexer:
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise RecordError(rel, data[:e.start].count(b"\n") + 1,
-                                  f"not valid UTF-8 (byte {e.start})") from None
+                raise RecordError(
+                    rel, data[: e.start].count(b"\n") + 1, f"not valid UTF-8 (byte {e.start})"
+                ) from None
             return chunk_file(rel, text, self.max_words, problems)
         except RecordError as e:
             problems.append(e)
@@ -246,8 +280,7 @@ class Indexer:
             problems.append(RecordError(rel, 0, f"unreadable: {e.strerror or e}"))
             return []
 
-    def _apply(self, changes: ChangeReport, report: IndexReport,
-               progress: Progress | None) -> None:
+    def _apply(self, changes: ChangeReport, report: IndexReport, progress: Progress | None) -> None:
         """Delete the chunks of changed and deleted files, then add the new chunks.
 
         Whoosh changes are committed once at the end (cancelled on error) and Chroma

@@ -44,9 +44,13 @@ class ChangeReport:
 
     def as_dict(self) -> dict:
         """JSON-ready summary."""
-        return {"new": list(self.new), "modified": list(self.modified),
-                "deleted": list(self.deleted), "unchanged": self.unchanged,
-                "full_scan": self.full_scan}
+        return {
+            "new": list(self.new),
+            "modified": list(self.modified),
+            "deleted": list(self.deleted),
+            "unchanged": self.unchanged,
+            "full_scan": self.full_scan,
+        }
 
 
 def file_hash(vault: Vault, rel: str) -> str | None:
@@ -78,8 +82,13 @@ def _diff_paths(vault: Vault, since: str) -> set[str] | None:
     return out
 
 
-def plan(vault: Vault, last_commit: str | None, known: dict[str, str],
-         dirty: Iterable[str] = (), full: bool = False) -> ChangeReport:
+def plan(
+    vault: Vault,
+    last_commit: str | None,
+    known: dict[str, str],
+    dirty: Iterable[str] = (),
+    full: bool = False,
+) -> ChangeReport:
     """Compare the vault with the last run's state.
 
     Args:
@@ -111,5 +120,12 @@ def plan(vault: Vault, last_commit: str | None, known: dict[str, str],
         elif known[p] != h:
             modified.append(p)
     unchanged = len(hashes) - len(new) - len(modified)
-    return ChangeReport(tuple(new), tuple(modified), tuple(sorted(deleted)), unchanged, hashes,
-                        tuple(sorted(pending)), full_scan)
+    return ChangeReport(
+        tuple(new),
+        tuple(modified),
+        tuple(sorted(deleted)),
+        unchanged,
+        hashes,
+        tuple(sorted(pending)),
+        full_scan,
+    )

@@ -39,8 +39,9 @@ class Batch:
 def ignored(rel: str) -> bool:
     """True for paths the watcher does not react to."""
     parts = rel.split("/")
-    return (any(p in IGNORED_PARTS for p in parts) or rel.endswith(".tmp")
-            or parts[-1].startswith(".#"))
+    return (
+        any(p in IGNORED_PARTS for p in parts) or rel.endswith(".tmp") or parts[-1].startswith(".#")
+    )
 
 
 def person_edits(vault: Vault) -> list[str]:
@@ -86,10 +87,14 @@ class _Handler:
                 self.wake.set()
 
 
-def watch(vault: Vault, indexer: Indexer | None = None, debounce_s: float = 2.0,
-          stop: threading.Event | None = None,
-          on_batch: Callable[[Batch], None] | None = None,
-          max_batches: int | None = None) -> int:
+def watch(
+    vault: Vault,
+    indexer: Indexer | None = None,
+    debounce_s: float = 2.0,
+    stop: threading.Event | None = None,
+    on_batch: Callable[[Batch], None] | None = None,
+    max_batches: int | None = None,
+) -> int:
     """Watch until ``stop`` is set (or ``max_batches`` ran); returns batches run.
 
     A first batch runs at start, so edits made while nothing watched are picked up.

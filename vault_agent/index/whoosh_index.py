@@ -111,16 +111,24 @@ class WhooshIndex:
                 break
         return list(seen)
 
-    def search(self, text: str, k: int = 10, filters: Filters | None = None,
-               ) -> list[tuple[str, float, dict[str, Any]]]:
+    def search(
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters | None = None,
+    ) -> list[tuple[str, float, dict[str, Any]]]:
         """Top ``k`` chunks by BM25F: (id, score, stored fields), best first."""
         from whoosh import query, scoring
 
         terms = self.terms(text)
         if not terms:
             return []
-        q = query.Or([query.Or([query.Term("content", t),
-                                query.Term("path_text", t, boost=PATH_BOOST)]) for t in terms])
+        q = query.Or(
+            [
+                query.Or([query.Term("content", t), query.Term("path_text", t, boost=PATH_BOOST)])
+                for t in terms
+            ]
+        )
         flt = whoosh_filter(filters)
         with self.ix.searcher(weighting=scoring.BM25F(B=B, K1=K1)) as s:
             hits = s.search(q, limit=k, filter=flt)
@@ -142,9 +150,18 @@ class _Writer:
         """Add chunks; returns how many."""
         n = 0
         for c in chunks:
-            self.w.add_document(id=c.id, path=c.path, path_text=c.path.replace("/", " "),
-                                title=c.title, body=c.text, content=c.embed_text(),
-                                node=c.node, kind=c.kind, date=c.date, conflict=c.conflict)
+            self.w.add_document(
+                id=c.id,
+                path=c.path,
+                path_text=c.path.replace("/", " "),
+                title=c.title,
+                body=c.text,
+                content=c.embed_text(),
+                node=c.node,
+                kind=c.kind,
+                date=c.date,
+                conflict=c.conflict,
+            )
             n += 1
         return n
 
@@ -161,8 +178,9 @@ def whoosh_filter(filters: Filters | None):
     if filters.kind:
         parts.append(query.Term("kind", filters.kind))
     if filters.since or filters.until:
-        parts.append(query.TermRange("date", filters.since or "0000-00-00",
-                                     filters.until or "9999-99-99"))
+        parts.append(
+            query.TermRange("date", filters.since or "0000-00-00", filters.until or "9999-99-99")
+        )
     return query.And(parts) if len(parts) > 1 else parts[0]
 
 
@@ -175,12 +193,15 @@ def snippet(text: str, terms: list[str], width: int = 30) -> str:
     words = text.split()
     if len(words) <= width:
         return " ".join(words)
-    hits = [i for i, w in enumerate(words)
-            if any(m.lower().startswith(t) for m in _WORD_RE.findall(w) for t in terms)]
+    hits = [
+        i
+        for i, w in enumerate(words)
+        if any(m.lower().startswith(t) for m in _WORD_RE.findall(w) for t in terms)
+    ]
     best, start = -1, 0
     for i in hits:
         c = sum(1 for j in hits if i <= j < i + width)
         if c > best:
             best, start = c, max(0, i - 3)
-    piece = " ".join(words[start:start + width])
+    piece = " ".join(words[start : start + width])
     return ("… " if start else "") + piece + (" …" if start + width < len(words) else "")

@@ -53,8 +53,9 @@ class Baseline:
         return min(self.days, self.days_requested) / self.days_requested
 
 
-def interval_baseline(store: RollupStore, sensor: str, start: datetime, end: datetime,
-                      n_days: int = DEFAULT_DAYS) -> Baseline:
+def interval_baseline(
+    store: RollupStore, sensor: str, start: datetime, end: datetime, n_days: int = DEFAULT_DAYS
+) -> Baseline:
     """The baseline of ``sensor`` for the interval [start, end) over the past ``n_days`` days."""
     sums: list[Summary] = []
     rolls: list[tuple[Rollup, ...]] = []
@@ -73,12 +74,21 @@ def interval_baseline(store: RollupStore, sensor: str, start: datetime, end: dat
     else:
         levels = [s.mean for s in sums if s.mean is not None]
     m, sd = mean_std(levels)
-    return Baseline(sensor, n_days, tuple(sums), tuple(rolls), m, sd,
-                    sum(1 for s in sums if s.binary and s.events > 0), tuple(files))
+    return Baseline(
+        sensor,
+        n_days,
+        tuple(sums),
+        tuple(rolls),
+        m,
+        sd,
+        sum(1 for s in sums if s.binary and s.events > 0),
+        tuple(files),
+    )
 
 
-def hourly_event_days(store: RollupStore, sensor: str, day_start: datetime,
-                      n_days: int = DEFAULT_DAYS) -> tuple[list[int], list[int]]:
+def hourly_event_days(
+    store: RollupStore, sensor: str, day_start: datetime, n_days: int = DEFAULT_DAYS
+) -> tuple[list[int], list[int]]:
     """Per hour of day (0–23, UTC): (days with events, days with readings) over past days.
 
     ``day_start`` is midnight UTC of the day being observed; the ``n_days`` before it count.

@@ -40,23 +40,29 @@ def sensor_tables(summaries: list[Summary]) -> list[str]:
     nums = [s for s in summaries if not s.binary]
     bins = [s for s in summaries if s.binary]
     if nums:
-        lines += ["| sensor | min | at | mean | max | at | readings |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "| sensor | min | at | mean | max | at | readings |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         for s in nums:
             d, u = s.quantity.decimals, _u(s)
             lines.append(
                 f"| {s.sensor} | {fmt(s.min, d)}{u} | {hhmm(s.min_at) if s.min_at else '–'} "
                 f"| {fmt(s.mean, d)}{u} | {fmt(s.max, d)}{u} "
-                f"| {hhmm(s.max_at) if s.max_at else '–'} | {s.count} |")
+                f"| {hhmm(s.max_at) if s.max_at else '–'} | {s.count} |"
+            )
         lines.append("")
     if bins:
-        lines += ["| sensor | events | time on | first | last | readings |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            "| sensor | events | time on | first | last | readings |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for s in bins:
             first = hhmm(s.first_event_at) if s.first_event_at else "–"
             last = hhmm(s.last_event_at) if s.last_event_at else "–"
-            lines.append(f"| {s.sensor} | {s.events} | {_duration(s.on_s)} | {first} | {last} "
-                         f"| {s.count} |")
+            lines.append(
+                f"| {s.sensor} | {s.events} | {_duration(s.on_s)} | {first} | {last} | {s.count} |"
+            )
         lines.append("")
     return lines
 
@@ -67,7 +73,7 @@ def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str
     months = {f"{day:%Y/%m}", f"{day + timedelta(days=1):%Y/%m}"}
     base = f"{layout.node_dir(vault.node)}/{sub}"
     for rel in vault.observation_files(vault.node, sub):
-        if sub == "observations" and rel[len(base) + 1:len(base) + 8] not in months:
+        if sub == "observations" and rel[len(base) + 1 : len(base) + 8] not in months:
             continue
         try:
             obs = vault.read_observation(rel)
@@ -102,13 +108,25 @@ def render_day_note(vault: Vault, day: date) -> tuple[str, list[str]] | None:
     obs = _notes_of_day(vault, day, "observations")
     mem = _notes_of_day(vault, day, "memory")
     sources = sorted(store.files.values())
-    meta = {"node": vault.node, "day": day.isoformat(), "kind": "daily",
-            "created": layout.iso(t1),
-            "observations": len(obs), "sources": sources}
-    lines = ["---", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(), "---",
-             f"# {day.isoformat()} · {vault.node}", "",
-             f"Times are UTC. {_n(len(sums), 'sensor')}, {_n(len(obs), 'observation')}.", "",
-             "## Sensors", ""]
+    meta = {
+        "node": vault.node,
+        "day": day.isoformat(),
+        "kind": "daily",
+        "created": layout.iso(t1),
+        "observations": len(obs),
+        "sources": sources,
+    }
+    lines = [
+        "---",
+        yaml.safe_dump(meta, sort_keys=False, allow_unicode=True).rstrip(),
+        "---",
+        f"# {day.isoformat()} · {vault.node}",
+        "",
+        f"Times are UTC. {_n(len(sums), 'sensor')}, {_n(len(obs), 'observation')}.",
+        "",
+        "## Sensors",
+        "",
+    ]
     lines += sensor_tables(sums)
     lines += ["## Observations", ""]
     if obs:

@@ -73,8 +73,9 @@ class ObserverConfig:
             except (TypeError, ValueError):
                 kw[name] = None
             if kw[name] is None or isinstance(d[name], bool) or kw[name] <= 0:
-                raise RecordError(where, 0, f"[observer] {name} must be a positive number, "
-                                            f"got {d[name]!r}")
+                raise RecordError(
+                    where, 0, f"[observer] {name} must be a positive number, got {d[name]!r}"
+                )
         return cls(**kw)
 
 
@@ -129,8 +130,9 @@ def _window_times(start: datetime, end: datetime) -> dict[str, str]:
     return {"from": hhmm(start), "to": hhmm(end)}
 
 
-def level_fact(cur: Summary, b: Baseline, cfg: ObserverConfig, start: datetime,
-               end: datetime) -> Fact | None:
+def level_fact(
+    cur: Summary, b: Baseline, cfg: ObserverConfig, start: datetime, end: datetime
+) -> Fact | None:
     """``level_high``/``level_low`` for a numeric sensor, or None."""
     if cur.binary or cur.mean is None or b.days < cfg.min_baseline_days:
         return None
@@ -140,16 +142,32 @@ def level_fact(cur: Summary, b: Baseline, cfg: ObserverConfig, start: datetime,
         return None
     dec = cur.quantity.decimals
     strength = min(1.0, abs(z) / (2 * cfg.z_threshold))
-    return Fact("level_high" if z > 0 else "level_low", cur.sensor, cur.quantity.name, cur.unit,
-                score=abs(z) / cfg.z_threshold,
-                confidence=_conf(0.15 + 0.8 * math.sqrt(b.coverage) * strength),
-                values={"value": fmt(cur.mean, dec), "usual": fmt(b.level_mean, dec),
-                        "z": fmt(z, 1), **_base_values(b)},
-                times=_window_times(start, end), files=b.files)
+    return Fact(
+        "level_high" if z > 0 else "level_low",
+        cur.sensor,
+        cur.quantity.name,
+        cur.unit,
+        score=abs(z) / cfg.z_threshold,
+        confidence=_conf(0.15 + 0.8 * math.sqrt(b.coverage) * strength),
+        values={
+            "value": fmt(cur.mean, dec),
+            "usual": fmt(b.level_mean, dec),
+            "z": fmt(z, 1),
+            **_base_values(b),
+        },
+        times=_window_times(start, end),
+        files=b.files,
+    )
 
 
-def event_facts(cur: Summary | None, b: Baseline, store: RollupStore, cfg: ObserverConfig,
-                start: datetime, end: datetime) -> list[Fact]:
+def event_facts(
+    cur: Summary | None,
+    b: Baseline,
+    store: RollupStore,
+    cfg: ObserverConfig,
+    start: datetime,
+    end: datetime,
+) -> list[Fact]:
     """``unusual_event`` / ``quieter`` / ``busier`` for a binary sensor."""
     if b.days < cfg.min_baseline_days or cur is None or not cur.binary:
         return []
@@ -158,33 +176,65 @@ def event_facts(cur: Summary | None, b: Baseline, store: RollupStore, cfg: Obser
     base = {**_base_values(b)}
     if cur.events > 0 and b.days_with_events == 0:
         qfrom, qto = quiet_span(store, cur.sensor, start, end, cfg)
-        out.append(Fact("unusual_event", cur.sensor, cur.quantity.name, cur.unit,
-                        score=2.0 + min(cur.events, 20) / 10,
-                        confidence=_conf(0.15 + 0.8 * sq),
-                        values={"events": str(cur.events), **base},
-                        times={"first": hhmm(cur.first_event_at or start),
-                               "quiet_from": qfrom, "quiet_to": qto, **_window_times(start, end)},
-                        files=b.files))
+        out.append(
+            Fact(
+                "unusual_event",
+                cur.sensor,
+                cur.quantity.name,
+                cur.unit,
+                score=2.0 + min(cur.events, 20) / 10,
+                confidence=_conf(0.15 + 0.8 * sq),
+                values={"events": str(cur.events), **base},
+                times={
+                    "first": hhmm(cur.first_event_at or start),
+                    "quiet_from": qfrom,
+                    "quiet_to": qto,
+                    **_window_times(start, end),
+                },
+                files=b.files,
+            )
+        )
     elif cur.events == 0 and b.days_with_events >= max(cfg.min_baseline_days, 0.8 * b.days):
-        out.append(Fact("quieter", cur.sensor, cur.quantity.name, cur.unit,
-                        score=1.0 + b.days_with_events / max(b.days, 1),
-                        confidence=_conf(0.1 + 0.7 * sq * b.days_with_events / b.days),
-                        values={"active_days": str(b.days_with_events), **base},
-                        times=_window_times(start, end), files=b.files))
+        out.append(
+            Fact(
+                "quieter",
+                cur.sensor,
+                cur.quantity.name,
+                cur.unit,
+                score=1.0 + b.days_with_events / max(b.days, 1),
+                confidence=_conf(0.1 + 0.7 * sq * b.days_with_events / b.days),
+                values={"active_days": str(b.days_with_events), **base},
+                times=_window_times(start, end),
+                files=b.files,
+            )
+        )
     elif cur.events > 0 and b.days_with_events > 0:
         z = zscore(cur.events, b.level_mean, b.level_std, max(2.0, 0.5 * b.level_mean))
         if z >= cfg.z_threshold + 1:
-            out.append(Fact("busier", cur.sensor, cur.quantity.name, cur.unit,
-                            score=z / (cfg.z_threshold + 1),
-                            confidence=_conf(0.1 + 0.7 * sq * min(1.0, z / 8)),
-                            values={"events": str(cur.events), "usual": fmt(b.level_mean, 0),
-                                    **base},
-                            times=_window_times(start, end), files=b.files))
+            out.append(
+                Fact(
+                    "busier",
+                    cur.sensor,
+                    cur.quantity.name,
+                    cur.unit,
+                    score=z / (cfg.z_threshold + 1),
+                    confidence=_conf(0.1 + 0.7 * sq * min(1.0, z / 8)),
+                    values={"events": str(cur.events), "usual": fmt(b.level_mean, 0), **base},
+                    times=_window_times(start, end),
+                    files=b.files,
+                )
+            )
     return out
 
 
-def quiet_span(store: RollupStore, sensor: str, start: datetime, end: datetime,
-               cfg: ObserverConfig, max_extend_h: int = 6) -> tuple[str, str]:
+def quiet_span(
+    store: RollupStore,
+    sensor: str,
+    start: datetime,
+    end: datetime,
+    cfg: ObserverConfig,
+    max_extend_h: int = 6,
+) -> tuple[str, str]:
     """The run of hours around [start, end) with no events on any past day (``HH:00``)."""
     midnight = datetime.combine(start.date(), datetime.min.time(), start.tzinfo)
     events, seen = hourly_event_days(store, sensor, midnight, cfg.baseline_days)
@@ -218,17 +268,29 @@ def swing_fact(sensor: str, rollups: list, b: Baseline, cfg: ObserverConfig) -> 
     strength = min(1.0, abs(sw.delta) / (2 * thr))
     cov = math.sqrt(b.coverage) if b.days >= cfg.min_baseline_days else 0.3
     minutes = max(1, round((sw.t1 - sw.t0).total_seconds() / 60))
-    return Fact("fast_rise" if sw.delta > 0 else "fast_drop", sensor, cur.quantity.name, cur.unit,
-                score=abs(sw.delta) / thr,
-                confidence=_conf(0.3 + 0.6 * strength * cov),
-                values={"from_value": fmt(sw.v0, dec), "to_value": fmt(sw.v1, dec),
-                        "change": fmt(abs(sw.delta), dec), "minutes": str(minutes),
-                        "usual_days": str(usual_days), **_base_values(b)},
-                times={"t0": hhmm(sw.t0), "t1": hhmm(sw.t1)}, files=b.files)
+    return Fact(
+        "fast_rise" if sw.delta > 0 else "fast_drop",
+        sensor,
+        cur.quantity.name,
+        cur.unit,
+        score=abs(sw.delta) / thr,
+        confidence=_conf(0.3 + 0.6 * strength * cov),
+        values={
+            "from_value": fmt(sw.v0, dec),
+            "to_value": fmt(sw.v1, dec),
+            "change": fmt(abs(sw.delta), dec),
+            "minutes": str(minutes),
+            "usual_days": str(usual_days),
+            **_base_values(b),
+        },
+        times={"t0": hhmm(sw.t0), "t1": hhmm(sw.t1)},
+        files=b.files,
+    )
 
 
-def silent_fact(store: RollupStore, sensor: str, start: datetime, end: datetime,
-                cfg: ObserverConfig) -> Fact | None:
+def silent_fact(
+    store: RollupStore, sensor: str, start: datetime, end: datetime, cfg: ObserverConfig
+) -> Fact | None:
     """``silent``/``read_errors``: readings in the previous window, none in this one."""
     rolls = store.between(sensor, start, end)
     if any(r.count > 0 for r in rolls):
@@ -244,14 +306,34 @@ def silent_fact(store: RollupStore, sensor: str, start: datetime, end: datetime,
     times = {"last": hhmm(last_at), **_window_times(start, end)}
     dates = {"last_date": last_at.date().isoformat()} if last_at.date() != start.date() else {}
     if errors:
-        return Fact("read_errors", sensor, prev[-1].quantity, unit, score=2.0, confidence=0.9,
-                    values={"errors": str(errors)}, times=times, dates=dates, files=files)
-    return Fact("silent", sensor, prev[-1].quantity, unit, score=2.0, confidence=0.9,
-                times=times, dates=dates, files=files)
+        return Fact(
+            "read_errors",
+            sensor,
+            prev[-1].quantity,
+            unit,
+            score=2.0,
+            confidence=0.9,
+            values={"errors": str(errors)},
+            times=times,
+            dates=dates,
+            files=files,
+        )
+    return Fact(
+        "silent",
+        sensor,
+        prev[-1].quantity,
+        unit,
+        score=2.0,
+        confidence=0.9,
+        times=times,
+        dates=dates,
+        files=files,
+    )
 
 
-def stuck_fact(store: RollupStore, sensor: str, start: datetime, end: datetime,
-               cfg: ObserverConfig) -> Fact | None:
+def stuck_fact(
+    store: RollupStore, sensor: str, start: datetime, end: datetime, cfg: ObserverConfig
+) -> Fact | None:
     """``stuck``: the same reading for ``stuck_s`` seconds, first reached in this window."""
     span = timedelta(seconds=cfg.stuck_s)
     rolls = store.between(sensor, end - span - timedelta(days=1), end)
@@ -282,16 +364,27 @@ def stuck_fact(store: RollupStore, sensor: str, start: datetime, end: datetime,
     dec = cur.quantity.decimals if cur else 2
     hours = (end - run_start).total_seconds() / 3600
     binary = cur is not None and cur.binary
-    return Fact("stuck_on" if binary else "stuck", sensor, first.quantity, first.unit,
-                score=1.5, confidence=_conf(0.4 + 0.5 * min(1.0, days / cfg.baseline_days)),
-                values={"value": fmt(value, dec), "hours": fmt(hours, 0 if hours >= 3 else 1),
-                        "days": str(days), "varied_days": str(varied)},
-                times={"since": hhmm(run_start)},
-                files=tuple(store.files_between(run_start, end)))
+    return Fact(
+        "stuck_on" if binary else "stuck",
+        sensor,
+        first.quantity,
+        first.unit,
+        score=1.5,
+        confidence=_conf(0.4 + 0.5 * min(1.0, days / cfg.baseline_days)),
+        values={
+            "value": fmt(value, dec),
+            "hours": fmt(hours, 0 if hours >= 3 else 1),
+            "days": str(days),
+            "varied_days": str(varied),
+        },
+        times={"since": hhmm(run_start)},
+        files=tuple(store.files_between(run_start, end)),
+    )
 
 
-def _state_facts(store: RollupStore, sensor: str, start: datetime, end: datetime,
-                 cfg: ObserverConfig) -> list[Fact]:
+def _state_facts(
+    store: RollupStore, sensor: str, start: datetime, end: datetime, cfg: ObserverConfig
+) -> list[Fact]:
     """Level and event facts (states that can last several windows) of one window."""
     cur = summarize(store.between(sensor, start, end))
     if cur is None:
@@ -315,14 +408,25 @@ def _merge_silent(facts: list[Fact]) -> list[Fact]:
     for fs in groups.values():
         first = fs[0]
         files = tuple(dict.fromkeys(x for f in fs for x in f.files))
-        rest.append(Fact(first.kind, first.sensor, first.quantity, first.unit, first.score,
-                         first.confidence, {**first.values, "sensors": str(len(fs))},
-                         first.times, first.dates, files, tuple(f.sensor for f in fs[1:])))
+        rest.append(
+            Fact(
+                first.kind,
+                first.sensor,
+                first.quantity,
+                first.unit,
+                first.score,
+                first.confidence,
+                {**first.values, "sensors": str(len(fs))},
+                first.times,
+                first.dates,
+                files,
+                tuple(f.sensor for f in fs[1:]),
+            )
+        )
     return rest
 
 
-def _had_long_run(store: RollupStore, sensor: str, before: datetime,
-                  cfg: ObserverConfig) -> bool:
+def _had_long_run(store: RollupStore, sensor: str, before: datetime, cfg: ObserverConfig) -> bool:
     """Did ``sensor`` hold one value for ``stuck_s`` seconds at any time in the past days?
 
     Such a sensor rests flat normally (lights off all night, a CO2 sensor with 5 ppm
@@ -347,8 +451,14 @@ def _had_long_run(store: RollupStore, sensor: str, before: datetime,
     return False
 
 
-def _ongoing(store: RollupStore, fact: Fact, start: datetime, end: datetime,
-             cfg: ObserverConfig, max_back: int = 6) -> bool:
+def _ongoing(
+    store: RollupStore,
+    fact: Fact,
+    start: datetime,
+    end: datetime,
+    cfg: ObserverConfig,
+    max_back: int = 6,
+) -> bool:
     """Was this state already reported in an earlier window (so it is not news)?
 
     Hysteresis: walking back window by window while the state holds at 2/3 of the
@@ -358,8 +468,11 @@ def _ongoing(store: RollupStore, fact: Fact, start: datetime, end: datetime,
     lower = replace(cfg, z_threshold=cfg.z_threshold * 2 / 3)
     w = end - start
     for k in range(1, max_back + 1):
-        prev = [f for f in _state_facts(store, fact.sensor, start - k * w, end - k * w, lower)
-                if f.kind == fact.kind]
+        prev = [
+            f
+            for f in _state_facts(store, fact.sensor, start - k * w, end - k * w, lower)
+            if f.kind == fact.kind
+        ]
         if not prev:
             return False
         z = prev[0].values.get("z")
@@ -368,8 +481,9 @@ def _ongoing(store: RollupStore, fact: Fact, start: datetime, end: datetime,
     return True
 
 
-def window_facts(store: RollupStore, start: datetime, end: datetime,
-                 cfg: ObserverConfig) -> list[Fact]:
+def window_facts(
+    store: RollupStore, start: datetime, end: datetime, cfg: ObserverConfig
+) -> list[Fact]:
     """All notable facts of the window [start, end), most notable first.
 
     A state that was already notable in the previous window (the same kind for the
@@ -385,8 +499,11 @@ def window_facts(store: RollupStore, start: datetime, end: datetime,
         cur = summarize(rolls)
         if cur is None:
             continue
-        facts += [f for f in _state_facts(store, sensor, start, end, cfg)
-                  if not _ongoing(store, f, start, end, cfg)]
+        facts += [
+            f
+            for f in _state_facts(store, sensor, start, end, cfg)
+            if not _ongoing(store, f, start, end, cfg)
+        ]
         if not cur.binary:
             b = interval_baseline(store, sensor, start, end, cfg.baseline_days)
             f = swing_fact(sensor, rolls, b, cfg)

@@ -31,11 +31,19 @@ TIME_RE = re.compile(r"(?<![\w.:-])(\d{1,2})[:h](\d{2})(?:\s*([aApP])\.?[mM]\.?)
 HOUR_RE = re.compile(r"(?<![\w.:-])(\d{1,2})\s*([aApP])\.?[mM]\b\.?")
 NUM_RE = re.compile(r"(?<![\w.\-])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\d])")
 SENTENCE_RE = re.compile(r"[.!?](?:\s|$)")
-WORDS = ("two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-         "fifteen sixteen seventeen eighteen nineteen twenty").split()
+WORDS = (
+    "two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+).split()
 WORD_NUMBERS = {w: i for i, w in enumerate(WORDS, 2)} | {
-    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
-    "ninety": 90}
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
 WORD_RE = re.compile(r"\b(" + "|".join(WORD_NUMBERS) + r")\b", re.IGNORECASE)
 
 
@@ -47,9 +55,12 @@ class Verdict:
     reason: str = ""
 
 
-def allowed(facts: Iterable[Fact], extra_values: Iterable[str] = (),
-            extra_times: Iterable[str] = (), extra_dates: Iterable[str] = ()
-            ) -> tuple[list[float], set[str], set[str]]:
+def allowed(
+    facts: Iterable[Fact],
+    extra_values: Iterable[str] = (),
+    extra_times: Iterable[str] = (),
+    extra_dates: Iterable[str] = (),
+) -> tuple[list[float], set[str], set[str]]:
     """(values, times HH:MM, dates) the text may state, from the facts plus extras."""
     values: list[float] = []
     times: set[str] = set(extra_times)
@@ -79,7 +90,7 @@ def number_ok(text: str, values: list[float]) -> bool:
     clean = text.replace(",", "")
     x = abs(float(clean))
     decimals = len(clean.split(".", 1)[1]) if "." in clean else 0
-    tol = 0.5 * 10 ** -decimals + 1e-9
+    tol = 0.5 * 10**-decimals + 1e-9
     for a in values:
         if abs(x - abs(a)) <= tol:
             return True
@@ -87,9 +98,10 @@ def number_ok(text: str, values: list[float]) -> bool:
         digits = clean.lstrip("-")
         k = len(digits) - len(digits.rstrip("0"))
         if k:
-            coarse = 0.5 * 10 ** k
-            return any(abs(x - abs(a)) <= coarse and abs(x - abs(a)) <= 0.1 * abs(a)
-                       for a in values)
+            coarse = 0.5 * 10**k
+            return any(
+                abs(x - abs(a)) <= coarse and abs(x - abs(a)) <= 0.1 * abs(a) for a in values
+            )
     return False
 
 
@@ -99,8 +111,13 @@ def count_sentences(text: str) -> int:
     return len(SENTENCE_RE.findall(text + " ")) or (1 if text else 0)
 
 
-def check(text: str, facts: list[Fact], extra_values: Iterable[str] = (),
-          extra_times: Iterable[str] = (), extra_dates: Iterable[str] = ()) -> Verdict:
+def check(
+    text: str,
+    facts: list[Fact],
+    extra_values: Iterable[str] = (),
+    extra_times: Iterable[str] = (),
+    extra_dates: Iterable[str] = (),
+) -> Verdict:
     """Check an LLM's phrasing of ``facts`` (see module docstring)."""
     body = text.strip()
     if not body:
@@ -123,7 +140,8 @@ def check(text: str, facts: list[Fact], extra_values: Iterable[str] = (),
             return Verdict(False, f"time {m.group(0).strip()} not in facts")
     rest = TIME_RE.sub(" ", rest)
     fact_hours = {t[:2] for t in times} | {
-        f"{(int(t[:2]) + (int(t[3:5]) >= 30)) % 24:02d}" for t in times}
+        f"{(int(t[:2]) + (int(t[3:5]) >= 30)) % 24:02d}" for t in times
+    }
     for m in HOUR_RE.finditer(rest):
         h = _to_24h(int(m.group(1)), m.group(2))
         if f"{h:02d}" not in fact_hours:

@@ -45,21 +45,25 @@ _LOCK = threading.Lock()
 class _Loader:
     """Loads one xllamacpp Server in a thread; ``wait`` returns it or raises."""
 
-    def __init__(self, path: str, n_ctx: int, n_threads: int, max_tokens: int,
-                 temperature: float) -> None:
+    def __init__(
+        self, path: str, n_ctx: int, n_threads: int, max_tokens: int, temperature: float
+    ) -> None:
         self.server: Any = None
         self.error: str = ""
         self.done = threading.Event()
         args = (path, n_ctx, n_threads, max_tokens, temperature)
         threading.Thread(target=self._load, args=args, name="llamacpp-load", daemon=True).start()
 
-    def _load(self, path: str, n_ctx: int, n_threads: int, max_tokens: int,
-              temperature: float) -> None:
+    def _load(
+        self, path: str, n_ctx: int, n_threads: int, max_tokens: int, temperature: float
+    ) -> None:
         try:
             import xllamacpp as xlc
         except ImportError:
-            self.error = ("the llamacpp backend needs the xllamacpp package: "
-                          "pip install 'vault-agent[llamacpp]'")
+            self.error = (
+                "the llamacpp backend needs the xllamacpp package: "
+                "pip install 'vault-agent[llamacpp]'"
+            )
             self.done.set()
             return
         try:
@@ -126,10 +130,14 @@ class LlamaCppBackend:
     def from_config(cls, cfg: dict[str, Any]) -> LlamaCppBackend:
         """Build from merged ``[llm]`` settings; ``model`` (or ``gguf``) is the file path."""
         path = str(cfg.get("gguf") or cfg["model"])
-        return cls(model_path=os.path.expanduser(path), timeout_s=float(cfg["timeout_s"]),
-                   n_ctx=int(cfg.get("n_ctx", 2048)), n_threads=int(cfg.get("n_threads", 0)),
-                   temperature=float(cfg.get("temperature", 0.0)),
-                   max_tokens=int(cfg.get("max_tokens", 160)))
+        return cls(
+            model_path=os.path.expanduser(path),
+            timeout_s=float(cfg["timeout_s"]),
+            n_ctx=int(cfg.get("n_ctx", 2048)),
+            n_threads=int(cfg.get("n_threads", 0)),
+            temperature=float(cfg.get("temperature", 0.0)),
+            max_tokens=int(cfg.get("max_tokens", 160)),
+        )
 
     @property
     def name(self) -> str:
@@ -140,17 +148,24 @@ class LlamaCppBackend:
         if not Path(self.model_path).is_file():
             raise LLMUnavailable(f"{self.name}: GGUF file {self.model_path} not found")
         threads = self.n_threads or os.cpu_count() or 2
-        key = (str(Path(self.model_path).resolve()), self.n_ctx, threads, self.max_tokens,
-               self.temperature)
+        key = (
+            str(Path(self.model_path).resolve()),
+            self.n_ctx,
+            threads,
+            self.max_tokens,
+            self.temperature,
+        )
         with _LOCK:
             loader = _SERVERS.get(key)
             if loader is None or (loader.done.is_set() and loader.error):
-                loader = _SERVERS[key] = _Loader(key[0], self.n_ctx, threads,
-                                                 self.max_tokens, self.temperature)
+                loader = _SERVERS[key] = _Loader(
+                    key[0], self.n_ctx, threads, self.max_tokens, self.temperature
+                )
         return loader
 
-    def chat(self, messages: list[dict], stream: bool = False,
-             timeout_s: float | None = None) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
+    ) -> Iterator[str]:
         """Answer ``messages``; yields text pieces (see :class:`.llm.LLMBackend`).
 
         Raises:
@@ -171,12 +186,17 @@ class LlamaCppBackend:
             raise LLMUnavailable(f"{self.name}: empty answer")
         return itertools.chain([first], pieces)
 
-    def _generate(self, server: Any, messages: list[dict], timeout: float,
-                  deadline: float) -> Iterator[str]:
+    def _generate(
+        self, server: Any, messages: list[dict], timeout: float, deadline: float
+    ) -> Iterator[str]:
         q: queue.Queue = queue.Queue()
         stop = threading.Event()
-        request = {"messages": messages, "stream": True, "max_tokens": self.max_tokens,
-                   "temperature": self.temperature}
+        request = {
+            "messages": messages,
+            "stream": True,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+        }
 
         def on_chunk(chunk: Any) -> bool:
             q.put(("chunk", chunk))

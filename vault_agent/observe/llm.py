@@ -47,8 +47,9 @@ class LLMBackend(Protocol):
 
     name: str
 
-    def chat(self, messages: list[dict], stream: bool = False,
-             timeout_s: float | None = None) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
+    ) -> Iterator[str]:
         """Answer ``messages`` (``[{"role": "system"|"user"|"assistant", "content": str}]``).
 
         Yields the answer's text in pieces (one piece when ``stream`` is False).
@@ -67,10 +68,11 @@ class NoLLM:
 
     name = "none"
 
-    def chat(self, messages: list[dict], stream: bool = False,
-             timeout_s: float | None = None) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
+    ) -> Iterator[str]:
         """Always raises LLMUnavailable."""
-        raise LLMUnavailable("no LLM configured ([llm] backend = \"none\")")
+        raise LLMUnavailable('no LLM configured ([llm] backend = "none")')
 
 
 def llm_settings(llm_config: dict[str, Any] | None) -> dict[str, Any]:
@@ -83,8 +85,9 @@ def llm_settings(llm_config: dict[str, Any] | None) -> dict[str, Any]:
     try:
         cfg["timeout_s"] = float(cfg["timeout_s"])
     except (TypeError, ValueError):
-        raise VaultError("[llm] timeout_s must be a number of seconds, "
-                         f"got {cfg['timeout_s']!r}") from None
+        raise VaultError(
+            f"[llm] timeout_s must be a number of seconds, got {cfg['timeout_s']!r}"
+        ) from None
     if cfg["timeout_s"] <= 0:
         raise VaultError(f"[llm] timeout_s must be > 0, got {cfg['timeout_s']}")
     return cfg
@@ -103,9 +106,11 @@ def get_backend(llm_config: dict[str, Any] | None) -> LLMBackend:
     backend = str(cfg["backend"]).lower()
     if backend == "ollama":
         from .ollama_backend import OllamaBackend
+
         return OllamaBackend.from_config(cfg)
     if backend == "llamacpp":
         from .llamacpp_backend import LlamaCppBackend
+
         return LlamaCppBackend.from_config(cfg)
     if backend in ("none", "off", "rules"):
         return NoLLM()

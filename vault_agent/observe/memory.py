@@ -55,13 +55,20 @@ def _ranges(hours: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _binary_pattern(sensor: str, quantity: str, per_day: dict[date, list[int]],
-                    noun: str | None = None, kind: str = "binary") -> Pattern:
+def _binary_pattern(
+    sensor: str,
+    quantity: str,
+    per_day: dict[date, list[int]],
+    noun: str | None = None,
+    kind: str = "binary",
+) -> Pattern:
     noun = noun or EVENT_NOUN.get(quantity, "activity").lower()
     parts = []
     data: dict[str, Any] = {"kind": kind, "days": len(per_day)}
-    for label, is_group in (("weekdays", lambda d: d.weekday() < 5),
-                            ("weekends", lambda d: d.weekday() >= 5)):
+    for label, is_group in (
+        ("weekdays", lambda d: d.weekday() < 5),
+        ("weekends", lambda d: d.weekday() >= 5),
+    ):
         days = {d: h for d, h in per_day.items() if is_group(d)}
         if len(days) < MIN_GROUP_DAYS:
             continue
@@ -69,8 +76,11 @@ def _binary_pattern(sensor: str, quantity: str, per_day: dict[date, list[int]],
         typical = [h for h in range(24) if counts[h] >= TYPICAL_SHARE * len(days)]
         active_days = sum(1 for hrs in days.values() if any(hrs))
         rng = _ranges(typical)
-        data[label] = {"days": len(days), "active_days": active_days,
-                       "usual_hours": [f"{a:02d}:00-{b % 24:02d}:00" for a, b in rng]}
+        data[label] = {
+            "days": len(days),
+            "active_days": active_days,
+            "usual_hours": [f"{a:02d}:00-{b % 24:02d}:00" for a, b in rng],
+        }
         if rng:
             spans = ", ".join(f"{a:02d}:00–{b % 24:02d}:00" for a, b in rng)
             least = min(counts[h] for h in typical)
@@ -93,16 +103,30 @@ def _numeric_pattern(sensor: str, sums: list[Summary]) -> Pattern:
     hi = statistics.median(s.max for s in sums if s.max is not None)
     lo_h = round(statistics.median(s.min_at.hour for s in sums if s.min_at)) % 24
     hi_h = round(statistics.median(s.max_at.hour for s in sums if s.max_at)) % 24
-    text = (f"{sensor}: usually {fmt(lo, q.decimals)}–{fmt(hi, q.decimals)}{u} over a day; "
-            f"lowest around {lo_h:02d}:00, highest around {hi_h:02d}:00 ({len(sums)} days).")
-    return Pattern(sensor, text, {"kind": "numeric", "days": len(sums),
-                                  "usual_min": fmt(lo, q.decimals),
-                                  "usual_max": fmt(hi, q.decimals), "unit": unit,
-                                  "min_hour": f"{lo_h:02d}:00", "max_hour": f"{hi_h:02d}:00"})
+    text = (
+        f"{sensor}: usually {fmt(lo, q.decimals)}–{fmt(hi, q.decimals)}{u} over a day; "
+        f"lowest around {lo_h:02d}:00, highest around {hi_h:02d}:00 ({len(sums)} days)."
+    )
+    return Pattern(
+        sensor,
+        text,
+        {
+            "kind": "numeric",
+            "days": len(sums),
+            "usual_min": fmt(lo, q.decimals),
+            "usual_max": fmt(hi, q.decimals),
+            "unit": unit,
+            "min_hour": f"{lo_h:02d}:00",
+            "max_hour": f"{hi_h:02d}:00",
+        },
+    )
 
 
-def _high_hours_pattern(sensor: str, sums: list[Summary], rolls_by_day: dict[date, list],
-                        ) -> Pattern | None:
+def _high_hours_pattern(
+    sensor: str,
+    sums: list[Summary],
+    rolls_by_day: dict[date, list],
+) -> Pattern | None:
     """Hours a light or CO2 sensor is usually high: a proxy for a room in use.
 
     "High" is an hour mean above the midpoint of the usual daily min and max.
@@ -128,8 +152,9 @@ def _high_hours_pattern(sensor: str, sums: list[Summary], rolls_by_day: dict[dat
         per_day[d] = hours
     unit = sums[0].unit
     u = unit if unit.startswith("°") or unit == "%" else f" {unit}" if unit else ""
-    p = _binary_pattern(sensor, q.name, per_day, noun=f"high (≥ {fmt(mid, q.decimals)}{u})",
-                        kind="high-hours")
+    p = _binary_pattern(
+        sensor, q.name, per_day, noun=f"high (≥ {fmt(mid, q.decimals)}{u})", kind="high-hours"
+    )
     p.data["threshold"] = fmt(mid, q.decimals)
     return p
 
@@ -202,13 +227,21 @@ def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
         extra["supersedes"] = _id_of(earlier[-1])
     extra["patterns"] = [{"sensor": p.sensor, **p.data} for p in patterns]
     first = last_day - timedelta(days=n_days - 1)
-    body = (f"Typical patterns of node {vault.node} over the {n_days} days up to "
-            f"{last_day.isoformat()} (times UTC):\n\n" + "\n".join(f"- {p.text}" for p in patterns))
+    body = (
+        f"Typical patterns of node {vault.node} over the {n_days} days up to "
+        f"{last_day.isoformat()} (times UTC):\n\n" + "\n".join(f"- {p.text}" for p in patterns)
+    )
     rel, _ = vault.write_observation(
-        body, title=f"Typical patterns up to {last_day.isoformat()}", kind="memory",
+        body,
+        title=f"Typical patterns up to {last_day.isoformat()}",
+        kind="memory",
         sensors=[p.sensor for p in patterns],
         window={"start": layout.iso(_day_bounds(first)[0]), "end": layout.iso(created)},
-        confidence=round(min(days, n_days) / n_days, 2), model=MODEL,
-        sources=sorted(store.files.values()), created=created, slug="typical-patterns",
-        extra=extra)
+        confidence=round(min(days, n_days) / n_days, 2),
+        model=MODEL,
+        sources=sorted(store.files.values()),
+        created=created,
+        slug="typical-patterns",
+        extra=extra,
+    )
     return rel

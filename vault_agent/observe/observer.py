@@ -56,10 +56,16 @@ class Planned:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (for ``--dry-run --json``)."""
-        return {"window": {"start": layout.iso(self.start), "end": layout.iso(self.end)},
-                "sensors": self.sensors, "confidence": self.confidence, "model": self.model,
-                "body": self.body, "facts": [f.as_dict() for f in self.facts],
-                "sources": list(self.sources), **self.extra}
+        return {
+            "window": {"start": layout.iso(self.start), "end": layout.iso(self.end)},
+            "sensors": self.sensors,
+            "confidence": self.confidence,
+            "model": self.model,
+            "body": self.body,
+            "facts": [f.as_dict() for f in self.facts],
+            "sources": list(self.sources),
+            **self.extra,
+        }
 
 
 def _midnight(t: datetime) -> datetime:
@@ -78,8 +84,7 @@ class Observer:
     def __init__(self, vault: Vault, llm: LLMBackend | None = None) -> None:
         self.vault = vault
         cfg = vault.node_config()
-        self.config = ObserverConfig.from_dict(cfg.get("observer"),
-                                               layout.node_toml(vault.node))
+        self.config = ObserverConfig.from_dict(cfg.get("observer"), layout.node_toml(vault.node))
         settings = llm_settings(cfg.get("llm"))
         self.llm_timeout_s = float(settings["timeout_s"])
         self.llm: LLMBackend = llm if llm is not None else get_backend(settings)
@@ -93,8 +98,9 @@ class Observer:
         first = (start - timedelta(days=self.config.baseline_days) - extra).date()
         return RollupStore(self.vault, first, end.date())
 
-    def plan_window(self, start: datetime, end: datetime, store: RollupStore | None = None,
-                    use_llm: bool = True) -> Planned | None:
+    def plan_window(
+        self, start: datetime, end: datetime, store: RollupStore | None = None, use_llm: bool = True
+    ) -> Planned | None:
         """What to write for [start, end), or None when nothing is notable."""
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         store = store or self._store(start, end)
@@ -105,8 +111,13 @@ class Observer:
         llm = self._llm_for_now() if use_llm else None
         extra_dates = (start.date().isoformat(), (end - timedelta(seconds=1)).date().isoformat())
         hours = (end - start).total_seconds() / 3600
-        ph = phrase(top, llm, timeout_s=self.llm_timeout_s,
-                    extra_values=(f"{hours:g}",), extra_dates=extra_dates)
+        ph = phrase(
+            top,
+            llm,
+            timeout_s=self.llm_timeout_s,
+            extra_values=(f"{hours:g}",),
+            extra_dates=extra_dates,
+        )
         self._note_llm(ph.unavailable)
         extra: dict[str, Any] = {"title_kind": top[0].kind}
         if ph.rejected:
@@ -116,8 +127,16 @@ class Observer:
         extra["facts"] = [f.as_dict() for f in facts]
         sources = store.files_between(start, end)  # the window's files, then the baseline's
         sources += sorted({s for f in top for s in f.files} - set(sources))
-        return Planned(start, end, tuple(top), ph.body, ph.model,
-                       max(f.confidence for f in top), tuple(sources), extra)
+        return Planned(
+            start,
+            end,
+            tuple(top),
+            ph.body,
+            ph.model,
+            max(f.confidence for f in top),
+            tuple(sources),
+            extra,
+        )
 
     def _llm_for_now(self) -> LLMBackend | None:
         if isinstance(self.llm, NoLLM):
@@ -133,11 +152,16 @@ class Observer:
             return
         self._strikes += 1
         if not self._backfilling:
-            log.warning("LLM unavailable (%s); rule-based observation, retry next window",
-                        unavailable)
+            log.warning(
+                "LLM unavailable (%s); rule-based observation, retry next window", unavailable
+            )
         elif self._strikes == 1:
-            log.warning("LLM unavailable (%s); rule-based observation (a backfill stops "
-                        "asking after %d failures in a row)", unavailable, BACKFILL_LLM_STRIKES)
+            log.warning(
+                "LLM unavailable (%s); rule-based observation (a backfill stops "
+                "asking after %d failures in a row)",
+                unavailable,
+                BACKFILL_LLM_STRIKES,
+            )
         else:
             log.debug("LLM unavailable again (%s)", unavailable)
 
@@ -159,10 +183,17 @@ class Observer:
         extra = dict(plan.extra)
         extra.pop("title_kind", None)
         rel, _ = self.vault.write_observation(
-            plan.body, title=rules.title(list(plan.facts)), sensors=plan.sensors,
+            plan.body,
+            title=rules.title(list(plan.facts)),
+            sensors=plan.sensors,
             window={"start": layout.iso(plan.start), "end": layout.iso(plan.end)},
-            confidence=plan.confidence, model=plan.model, sources=plan.sources,
-            created=plan.end, slug=f"{plan.facts[0].sensor} {plan.facts[0].kind}", extra=extra)
+            confidence=plan.confidence,
+            model=plan.model,
+            sources=plan.sources,
+            created=plan.end,
+            slug=f"{plan.facts[0].sensor} {plan.facts[0].kind}",
+            extra=extra,
+        )
         return rel
 
     def run_window(self, start: datetime, end: datetime) -> list[str]:
@@ -219,8 +250,7 @@ class Observer:
             t += w
         return out
 
-    def backfill(self, since: datetime, until: datetime,
-                 progress: Any | None = None) -> list[str]:
+    def backfill(self, since: datetime, until: datetime, progress: Any | None = None) -> list[str]:
         """Run the observer over every window in [since, until] (replayed data), then close
         each UTC day that ended within it (day notes, memory).
 
@@ -244,11 +274,14 @@ class Observer:
                     progress(i + 1, len(wins))
         finally:
             self._backfilling = False
-        slack = timedelta(seconds=int(self.vault.node_config().get("rollup", {})
-                                      .get("window_s", 300)))
+        slack = timedelta(
+            seconds=int(self.vault.node_config().get("rollup", {}).get("window_s", 300))
+        )
         day = since.date()
-        while _midnight(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
-                        ) <= until + slack:
+        while (
+            _midnight(datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC))
+            <= until + slack
+        ):
             written += self.close_day(day)
             day += timedelta(days=1)
         return written

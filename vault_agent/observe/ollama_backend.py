@@ -39,18 +39,25 @@ class OllamaBackend:
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> OllamaBackend:
         """Build from merged ``[llm]`` settings (see :func:`.llm.llm_settings`)."""
-        return cls(host=str(cfg["host"]), model=str(cfg["model"]),
-                   timeout_s=float(cfg["timeout_s"]), keep_alive=cfg.get("keep_alive"),
-                   options={"temperature": float(cfg.get("temperature", 0.0)),
-                            "num_predict": int(cfg.get("max_tokens", 160))})
+        return cls(
+            host=str(cfg["host"]),
+            model=str(cfg["model"]),
+            timeout_s=float(cfg["timeout_s"]),
+            keep_alive=cfg.get("keep_alive"),
+            options={
+                "temperature": float(cfg.get("temperature", 0.0)),
+                "num_predict": int(cfg.get("max_tokens", 160)),
+            },
+        )
 
     @property
     def name(self) -> str:
         """``ollama/<model>``."""
         return f"ollama/{self.model}"
 
-    def chat(self, messages: list[dict], stream: bool = False,
-             timeout_s: float | None = None) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
+    ) -> Iterator[str]:
         """Answer ``messages``; yields text pieces (see :class:`.llm.LLMBackend`).
 
         Errors before the first piece are raised by this call; later ones while iterating.
@@ -66,8 +73,9 @@ class OllamaBackend:
             raise LLMUnavailable(f"{self.name} at {self.host}: garbage reply (no text)")
         return itertools.chain([first], pieces)
 
-    def _pieces(self, messages: list[dict], stream: bool, timeout: float,
-                deadline: float) -> Iterator[str]:
+    def _pieces(
+        self, messages: list[dict], stream: bool, timeout: float, deadline: float
+    ) -> Iterator[str]:
         import httpx
         import ollama
 
@@ -75,16 +83,26 @@ class OllamaBackend:
         client = ollama.Client(host=self.host, timeout=httpx.Timeout(timeout))
         try:
             if not stream:
-                resp = client.chat(model=self.model, messages=messages, stream=False,
-                                   options=self.options, keep_alive=self.keep_alive)
+                resp = client.chat(
+                    model=self.model,
+                    messages=messages,
+                    stream=False,
+                    options=self.options,
+                    keep_alive=self.keep_alive,
+                )
                 text = resp.message.content
                 if not isinstance(text, str):
                     raise LLMUnavailable(f"{where}: garbage reply (no message content)")
                 yield text
                 return
             got_any = False
-            for part in client.chat(model=self.model, messages=messages, stream=True,
-                                    options=self.options, keep_alive=self.keep_alive):
+            for part in client.chat(
+                model=self.model,
+                messages=messages,
+                stream=True,
+                options=self.options,
+                keep_alive=self.keep_alive,
+            ):
                 if time.monotonic() > deadline:
                     raise LLMUnavailable(f"{where}: timed out after {timeout:g} s")
                 text = part.message.content or ""
@@ -99,8 +117,9 @@ class OllamaBackend:
             raise
         except ollama.ResponseError as e:
             if e.status_code == 404:
-                raise LLMUnavailable(f"{where}: model not found ({e.error}); "
-                                     f"run 'ollama pull {self.model}'") from None
+                raise LLMUnavailable(
+                    f"{where}: model not found ({e.error}); run 'ollama pull {self.model}'"
+                ) from None
             raise LLMUnavailable(f"{where}: HTTP {e.status_code}: {e.error}") from None
         except httpx.TimeoutException:
             raise LLMUnavailable(f"{where}: timed out after {timeout:g} s") from None

@@ -38,13 +38,22 @@ class Phrased:
 def messages_for(facts: list[Fact]) -> list[dict]:
     """The chat messages asking the LLM to phrase ``facts``."""
     lines = "\n".join(f"- {rules.sentence(f)}" for f in facts)
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"Facts computed from the sensor data:\n{lines}\n\n"
-                                        "Write the note."}]
+    return [
+        {"role": "system", "content": SYSTEM},
+        {
+            "role": "user",
+            "content": f"Facts computed from the sensor data:\n{lines}\n\nWrite the note.",
+        },
+    ]
 
 
-def phrase(facts: list[Fact], llm: LLMBackend | None, timeout_s: float | None = None,
-           extra_values: tuple[str, ...] = (), extra_dates: tuple[str, ...] = ()) -> Phrased:
+def phrase(
+    facts: list[Fact],
+    llm: LLMBackend | None,
+    timeout_s: float | None = None,
+    extra_values: tuple[str, ...] = (),
+    extra_dates: tuple[str, ...] = (),
+) -> Phrased:
     """Phrase ``facts`` with ``llm`` if it answers with grounded text, else by rules.
 
     Never raises for LLM trouble: an unavailable LLM gives the rule-based text with

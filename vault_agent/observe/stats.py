@@ -48,10 +48,25 @@ QUANTITIES: dict[str, Quantity] = {
     "light": Quantity("light", 15.0, 300.0, 0),
     "sound": Quantity("sound", 0.05, None, 2),
 }
-ALIASES = {"illuminance": "light", "lux": "light", "carbon_dioxide": "co2", "co2_ppm": "co2",
-           "relative_humidity": "humidity", "rh": "humidity", "temp": "temperature"}
-UNIT_QUANTITY = {"°c": "temperature", "c": "temperature", "ppm": "co2", "lux": "light",
-                 "lx": "light", "%": "humidity", "%rh": "humidity", "hpa": "pressure"}
+ALIASES = {
+    "illuminance": "light",
+    "lux": "light",
+    "carbon_dioxide": "co2",
+    "co2_ppm": "co2",
+    "relative_humidity": "humidity",
+    "rh": "humidity",
+    "temp": "temperature",
+}
+UNIT_QUANTITY = {
+    "°c": "temperature",
+    "c": "temperature",
+    "ppm": "co2",
+    "lux": "light",
+    "lx": "light",
+    "%": "humidity",
+    "%rh": "humidity",
+    "hpa": "pressure",
+}
 
 
 def quantity_of(r: Rollup) -> Quantity:
@@ -144,21 +159,43 @@ def summarize(rollups: Sequence[Rollup]) -> Summary | None:
     q = quantity_of(first)
     if is_binary(first):
         with_events = [r for r in live if (r.events or 0) > 0]
-        return Summary(first.sensor, q, first.unit, True, start, end, len(live), count, errors,
-                       events=sum(r.events or 0 for r in live),
-                       on_s=sum(r.on_s or 0.0 for r in live),
-                       first_event_at=parse_iso(with_events[0].start) if with_events else None,
-                       last_event_at=parse_iso(with_events[-1].start) if with_events else None)
+        return Summary(
+            first.sensor,
+            q,
+            first.unit,
+            True,
+            start,
+            end,
+            len(live),
+            count,
+            errors,
+            events=sum(r.events or 0 for r in live),
+            on_s=sum(r.on_s or 0.0 for r in live),
+            first_event_at=parse_iso(with_events[0].start) if with_events else None,
+            last_event_at=parse_iso(with_events[-1].start) if with_events else None,
+        )
     nums = [r for r in live if r.mean is not None]
     if not nums:
         return None
     mean = sum(r.mean * r.count for r in nums) / sum(r.count for r in nums)
     lo = min(nums, key=lambda r: r.min if r.min is not None else r.mean)
     hi = max(nums, key=lambda r: r.max if r.max is not None else r.mean)
-    return Summary(first.sensor, q, first.unit, False, start, end, len(live), count, errors,
-                   mean=mean, min=lo.min if lo.min is not None else lo.mean,
-                   min_at=_at(lo, lo.min_at), max=hi.max if hi.max is not None else hi.mean,
-                   max_at=_at(hi, hi.max_at))
+    return Summary(
+        first.sensor,
+        q,
+        first.unit,
+        False,
+        start,
+        end,
+        len(live),
+        count,
+        errors,
+        mean=mean,
+        min=lo.min if lo.min is not None else lo.mean,
+        min_at=_at(lo, lo.min_at),
+        max=hi.max if hi.max is not None else hi.mean,
+        max_at=_at(hi, hi.max_at),
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +234,7 @@ def largest_swing(rollups: Sequence[Rollup], span_s: float = SWING_SPAN_S) -> Sw
     best: Swing | None = None
     span = timedelta(seconds=span_s)
     for i, (t0, v0) in enumerate(pts):
-        for t1, v1 in pts[i + 1:]:
+        for t1, v1 in pts[i + 1 :]:
             if t1 - t0 > span:
                 break
             if t1 > t0 and (best is None or abs(v1 - v0) > abs(best.delta)):

@@ -39,8 +39,9 @@ class Point:
     rollup: Rollup
 
 
-def _parse_tail(path: Path, rel: str, offset: int,
-                first_line: int) -> tuple[int, list[Rollup], int]:
+def _parse_tail(
+    path: Path, rel: str, offset: int, first_line: int
+) -> tuple[int, list[Rollup], int]:
     """Parse complete lines of ``path`` from byte ``offset`` (line ``first_line`` + 1 on).
 
     Returns (new offset, rollups, number of the last line parsed). Bad lines are
@@ -120,7 +121,8 @@ class RollupStore:
                 for r in read_rollup_file(vault, rel):
                     if r.node == self.node:
                         self._by_sensor[r.sensor].append(
-                            Point(layout.parse_iso(r.start), layout.parse_iso(r.end), r))
+                            Point(layout.parse_iso(r.start), layout.parse_iso(r.end), r)
+                        )
         for sensor, pts in self._by_sensor.items():
             pts.sort(key=lambda p: (p.start, p.end))
             self._starts[sensor] = [p.start for p in pts]

@@ -92,6 +92,7 @@ def check_range(quantity: str, value: float, lo: float, hi: float, source: str) 
         OutOfRangeError: naming the chip (``source``), quantity and range.
     """
     if not lo <= value <= hi:
-        raise OutOfRangeError(f"{source}: {quantity} {value:.2f} outside the physical range "
-                              f"{lo:g}..{hi:g}")
+        raise OutOfRangeError(
+            f"{source}: {quantity} {value:.2f} outside the physical range {lo:g}..{hi:g}"
+        )
     return value

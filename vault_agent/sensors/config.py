@@ -27,8 +27,18 @@ from .base import BINARY_QUANTITIES
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PIN_RE = re.compile(r"^(?:GPIO|BCM)?\d{1,2}$|^(?:BOARD|J8:)\d{1,2}$", re.IGNORECASE)
 DEFAULT_STUCK_AFTER_S = 3 * 3600.0
-COMMON_KEYS = {"id", "driver", "quantity", "unit", "interval_s", "stuck_after_s", "binary",
-               "min", "max", "description"}
+COMMON_KEYS = {
+    "id",
+    "driver",
+    "quantity",
+    "unit",
+    "interval_s",
+    "stuck_after_s",
+    "binary",
+    "min",
+    "max",
+    "description",
+}
 
 
 @dataclass(frozen=True)
@@ -47,16 +57,23 @@ DRIVERS: dict[str, DriverInfo] = {
     "door": DriverInfo({"door": ""}, ("pin",), ("pull_up", "bounce_time", "open_is_on")),
     "button": DriverInfo({"button": ""}, ("pin",), ("pull_up", "bounce_time")),
     "distance": DriverInfo({"distance": "m"}, ("echo", "trigger"), ("max_distance",)),
-    "mcp3008": DriverInfo({"voltage": "V"}, ("channel",),
-                          ("scale", "offset", "vref", "select_pin", "port", "device"),
-                          any_quantity=True),
+    "mcp3008": DriverInfo(
+        {"voltage": "V"},
+        ("channel",),
+        ("scale", "offset", "vref", "select_pin", "port", "device"),
+        any_quantity=True,
+    ),
     "cpu_temperature": DriverInfo({"temperature": "°C"}, (), ("sensor_file",)),
-    "bme280": DriverInfo({"temperature": "°C", "humidity": "%RH", "pressure": "hPa"},
-                         (), ("bus", "address"), i2c_addresses=(0x76, 0x77)),
-    "sht31": DriverInfo({"temperature": "°C", "humidity": "%RH"},
-                        (), ("bus", "address"), i2c_addresses=(0x44, 0x45)),
-    "bh1750": DriverInfo({"illuminance": "lx"}, (), ("bus", "address"),
-                         i2c_addresses=(0x23, 0x5C)),
+    "bme280": DriverInfo(
+        {"temperature": "°C", "humidity": "%RH", "pressure": "hPa"},
+        (),
+        ("bus", "address"),
+        i2c_addresses=(0x76, 0x77),
+    ),
+    "sht31": DriverInfo(
+        {"temperature": "°C", "humidity": "%RH"}, (), ("bus", "address"), i2c_addresses=(0x44, 0x45)
+    ),
+    "bh1750": DriverInfo({"illuminance": "lx"}, (), ("bus", "address"), i2c_addresses=(0x23, 0x5C)),
     "replay": DriverInfo({}, ("dataset", "column"), ("format", "source"), any_quantity=True),
 }
 GPIO_PIN_KEYS = ("pin", "echo", "trigger", "select_pin")
@@ -90,8 +107,13 @@ class SensorSpec:
 
     def as_toml(self) -> dict[str, Any]:
         """The node.toml table for this spec (defaults omitted)."""
-        d: dict[str, Any] = {"id": self.id, "driver": self.driver, "quantity": self.quantity,
-                             "unit": self.unit, "interval_s": self.interval_s}
+        d: dict[str, Any] = {
+            "id": self.id,
+            "driver": self.driver,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "interval_s": self.interval_s,
+        }
         if self.binary != (self.quantity in BINARY_QUANTITIES):
             d["binary"] = self.binary
         if self.stuck_after_s != DEFAULT_STUCK_AFTER_S:
@@ -132,8 +154,9 @@ def _check_pin(value: Any, what: str) -> str:
                 raise ValueError(f"{what} {value!r} is not a BCM GPIO number (0-27)")
             return f"GPIO{n}"
         return v
-    raise ValueError(f"{what} {value!r} is not a GPIO pin (use a BCM number such as 17, "
-                     "or 'GPIO17', 'BOARD11')")
+    raise ValueError(
+        f"{what} {value!r} is not a GPIO pin (use a BCM number such as 17, or 'GPIO17', 'BOARD11')"
+    )
 
 
 def _check_number(entry: dict, key: str, positive: bool = False) -> float | None:
@@ -166,8 +189,10 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     if not isinstance(quantity, str) or not quantity:
         raise ValueError(f"driver {driver!r} needs a 'quantity'")
     if not info.any_quantity and quantity not in info.quantities:
-        raise ValueError(f"driver {driver!r} has no quantity {quantity!r} "
-                         f"(it gives {', '.join(info.quantities)})")
+        raise ValueError(
+            f"driver {driver!r} has no quantity {quantity!r} "
+            f"(it gives {', '.join(info.quantities)})"
+        )
     unit = entry.get("unit", info.quantities.get(quantity, ""))
     if not isinstance(unit, str):
         raise ValueError(f"unit must be a string, got {unit!r}")
@@ -184,8 +209,10 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     if "address" in params:
         addr = _int_param(params["address"], "address")
         if addr not in info.i2c_addresses:
-            raise ValueError(f"address {addr:#04x} is not a {driver.upper()} I2C address "
-                             f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})")
+            raise ValueError(
+                f"address {addr:#04x} is not a {driver.upper()} I2C address "
+                f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})"
+            )
         params["address"] = addr
     if "bus" in params:
         bus = _int_param(params["bus"], "bus")
@@ -209,10 +236,18 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     lo, hi = _check_number(entry, "min"), _check_number(entry, "max")
     if lo is not None and hi is not None and lo >= hi:
         raise ValueError(f"min {lo} must be below max {hi}")
-    return SensorSpec(id=sid, driver=driver, quantity=quantity, unit=unit, interval_s=interval,
-                      binary=binary,
-                      stuck_after_s=DEFAULT_STUCK_AFTER_S if stuck is None else stuck,
-                      params=params, lo=lo, hi=hi)
+    return SensorSpec(
+        id=sid,
+        driver=driver,
+        quantity=quantity,
+        unit=unit,
+        interval_s=interval,
+        binary=binary,
+        stuck_after_s=DEFAULT_STUCK_AFTER_S if stuck is None else stuck,
+        params=params,
+        lo=lo,
+        hi=hi,
+    )
 
 
 def _hardware_key(spec: SensorSpec) -> tuple[str, ...] | None:
@@ -241,29 +276,38 @@ def parse_sensors(entries: Any, rel: str = "node.toml") -> list[SensorSpec]:
     pins: dict[str, str] = {}
     chips: dict[tuple[str, ...], tuple[str, str]] = {}
     for i, entry in enumerate(entries):
-        label = f"sensors[{i}]" + (f" ({entry.get('id')})" if isinstance(entry, dict) and
-                                   isinstance(entry.get("id"), str) else "")
+        label = f"sensors[{i}]" + (
+            f" ({entry.get('id')})"
+            if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+            else ""
+        )
         try:
             spec = parse_sensor(entry, i)
         except ValueError as e:
             raise RecordError(rel, 0, f"{label}: {e}") from None
         if spec.id in seen:
-            raise RecordError(rel, 0, f"{label}: duplicate sensor id {spec.id!r} "
-                                      f"(also sensors[{seen[spec.id]}])")
+            raise RecordError(
+                rel, 0, f"{label}: duplicate sensor id {spec.id!r} (also sensors[{seen[spec.id]}])"
+            )
         seen[spec.id] = i
         for key in GPIO_PIN_KEYS:
             if key in spec.params:
                 pin = _check_pin(spec.params[key], key)
                 if pin in pins:
-                    raise RecordError(rel, 0, f"{label}: pin {pin} is already used by "
-                                              f"sensor {pins[pin]!r}")
+                    raise RecordError(
+                        rel, 0, f"{label}: pin {pin} is already used by sensor {pins[pin]!r}"
+                    )
                 pins[pin] = spec.id
         hw = _hardware_key(spec)
         if hw is not None:
             other = chips.get(hw)
             if other and other[0] != spec.driver:
-                raise RecordError(rel, 0, f"{label}: I2C bus {hw[1]} address {hw[2]} is already "
-                                          f"used by {other[0]} sensor {other[1]!r}")
+                raise RecordError(
+                    rel,
+                    0,
+                    f"{label}: I2C bus {hw[1]} address {hw[2]} is already "
+                    f"used by {other[0]} sensor {other[1]!r}",
+                )
             chips.setdefault(hw, (spec.driver, spec.id))
         specs.append(spec)
     return specs
@@ -285,6 +329,7 @@ def load_specs(vault: Any) -> list[SensorSpec]:
         RecordError: an invalid entry.
     """
     from ..vault import layout
+
     return parse_sensors(vault.node_config().get("sensors", []), layout.node_toml(vault.node))
 
 

@@ -38,13 +38,16 @@ def gpio_errors(what: str) -> Iterator[None]:
     when none works, the BadPinFactory error says so, with a hint.
     """
     from gpiozero import BadPinFactory, GPIOZeroError, PinFactoryFallback
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PinFactoryFallback)
             yield
     except BadPinFactory as e:
-        raise BusError(f"{what}: no GPIO pin library works here ({e}); on a Pi install "
-                       "lgpio (Pi 5) or RPi.GPIO, or set GPIOZERO_PIN_FACTORY") from e
+        raise BusError(
+            f"{what}: no GPIO pin library works here ({e}); on a Pi install "
+            "lgpio (Pi 5) or RPi.GPIO, or set GPIOZERO_PIN_FACTORY"
+        ) from e
     except (GPIOZeroError, OSError, RuntimeError) as e:
         raise BusError(f"{what}: {type(e).__name__}: {e}") from e
 
@@ -191,12 +194,23 @@ class MotionDriver(_EdgeInput):
 
     quantities = ("motion",)
 
-    def __init__(self, pin: int | str, pull_up: bool | None = False, queue_len: int = 1,
-                 threshold: float = 0.5) -> None:
+    def __init__(
+        self,
+        pin: int | str,
+        pull_up: bool | None = False,
+        queue_len: int = 1,
+        threshold: float = 0.5,
+    ) -> None:
         from gpiozero import DigitalInputDevice, MotionSensor
-        super().__init__(f"motion sensor on {pin}", lambda: MotionSensor(
-            pin, pull_up=pull_up, queue_len=queue_len, threshold=threshold)
-            if queue_len > 1 else DigitalInputDevice(pin, pull_up=pull_up))
+
+        super().__init__(
+            f"motion sensor on {pin}",
+            lambda: (
+                MotionSensor(pin, pull_up=pull_up, queue_len=queue_len, threshold=threshold)
+                if queue_len > 1
+                else DigitalInputDevice(pin, pull_up=pull_up)
+            ),
+        )
 
     def read(self) -> Measurement:
         """Whether motion is detected now."""
@@ -210,13 +224,22 @@ class ContactDriver(_EdgeInput):
     shut; with ``open_is_on`` (door) the value is 1.0 when the door is open.
     """
 
-    def __init__(self, pin: int | str, quantity: str = "door", pull_up: bool = True,
-                 bounce_time: float | None = None, open_is_on: bool = True) -> None:
+    def __init__(
+        self,
+        pin: int | str,
+        quantity: str = "door",
+        pull_up: bool = True,
+        bounce_time: float | None = None,
+        open_is_on: bool = True,
+    ) -> None:
         from gpiozero import Button
+
         self.quantities = (quantity,)
-        super().__init__(f"{quantity} contact on {pin}", lambda: Button(
-            pin, pull_up=pull_up, bounce_time=bounce_time),
-            invert=open_is_on and quantity == "door")
+        super().__init__(
+            f"{quantity} contact on {pin}",
+            lambda: Button(pin, pull_up=pull_up, bounce_time=bounce_time),
+            invert=open_is_on and quantity == "door",
+        )
 
     def read(self) -> Measurement:
         """1.0 when the door is open (or the button pressed), else 0.0."""
@@ -230,8 +253,13 @@ class DistanceDriver(_GpioDevice):
 
     def __init__(self, echo: int | str, trigger: int | str, max_distance: float = 1.0) -> None:
         from gpiozero import DistanceSensor
-        super().__init__(f"distance sensor echo {echo} trigger {trigger}", lambda: DistanceSensor(
-            echo=echo, trigger=trigger, max_distance=max_distance, partial=True))
+
+        super().__init__(
+            f"distance sensor echo {echo} trigger {trigger}",
+            lambda: DistanceSensor(
+                echo=echo, trigger=trigger, max_distance=max_distance, partial=True
+            ),
+        )
 
     def read(self) -> Measurement:
         """Distance to the nearest object in metres (capped at ``max_distance``)."""
@@ -246,10 +274,19 @@ class MCP3008Driver(_GpioDevice):
     light/soil/sound sensor sets ``quantity``, ``unit``, ``scale`` and ``offset``.
     """
 
-    def __init__(self, channel: int, quantity: str = "voltage", vref: float = 3.3,
-                 scale: float = 1.0, offset: float = 0.0, select_pin: int | str | None = None,
-                 port: int | None = None, device: int | None = None) -> None:
+    def __init__(
+        self,
+        channel: int,
+        quantity: str = "voltage",
+        vref: float = 3.3,
+        scale: float = 1.0,
+        offset: float = 0.0,
+        select_pin: int | str | None = None,
+        port: int | None = None,
+        device: int | None = None,
+    ) -> None:
         from gpiozero import MCP3008
+
         self.quantities = (quantity,)
         self._vref, self._scale, self._offset = vref, scale, offset
         kw: dict[str, Any] = {"max_voltage": vref}
@@ -275,8 +312,10 @@ class CPUTemperatureDriver(_GpioDevice):
 
     def __init__(self, sensor_file: str = "/sys/class/thermal/thermal_zone0/temp") -> None:
         from gpiozero import CPUTemperature
-        super().__init__(f"CPU temperature ({sensor_file})",
-                         lambda: CPUTemperature(sensor_file=sensor_file))
+
+        super().__init__(
+            f"CPU temperature ({sensor_file})", lambda: CPUTemperature(sensor_file=sensor_file)
+        )
 
     def read(self) -> Measurement:
         """CPU temperature in °C (range −40…125)."""

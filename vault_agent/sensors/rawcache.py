@@ -36,8 +36,12 @@ class RawCache:
         max_bytes: size cap of the folder (default 64 MiB).
     """
 
-    def __init__(self, folder: Path, retention_days: float = DEFAULT_RETENTION_DAYS,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.retention_days = retention_days
@@ -62,11 +66,14 @@ class RawCache:
         return sum(p.stat().st_size for p in self._files())
 
     # -- producing -------------------------------------------------------------------
-    def put(self, sensor: str, t: datetime, value: float | None = None,
-            error: str | None = None) -> None:
+    def put(
+        self, sensor: str, t: datetime, value: float | None = None, error: str | None = None
+    ) -> None:
         """Queue one raw line (never blocks)."""
-        rec: dict[str, Any] = {"t": t.astimezone(UTC).isoformat(timespec="milliseconds")
-                               .replace("+00:00", "Z"), "s": sensor}
+        rec: dict[str, Any] = {
+            "t": t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "s": sensor,
+        }
         if error is not None:
             rec["err"] = error
         else:
@@ -78,8 +85,9 @@ class RawCache:
         """Start the writer thread (flushes the queue every ``interval_s``)."""
         if self._thread is None:
             self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, args=(interval_s,),
-                                            name="raw-cache", daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, args=(interval_s,), name="raw-cache", daemon=True
+            )
             self._thread.start()
 
     def stop(self) -> None:
@@ -114,8 +122,11 @@ class RawCache:
                     self._prune_locked(now, need=len(data), keep=f"{day}.jsonl")
                 if self._size + len(data) > self.max_bytes:
                     if self.dropped == 0:
-                        log.warning("raw cache %s is at its %d-byte cap; dropping raw lines",
-                                    self.folder, self.max_bytes)
+                        log.warning(
+                            "raw cache %s is at its %d-byte cap; dropping raw lines",
+                            self.folder,
+                            self.max_bytes,
+                        )
                     self.dropped += len(lines)
                     continue
                 with open(self.folder / f"{day}.jsonl", "ab") as fh:
@@ -131,8 +142,9 @@ class RawCache:
         with self._lock:
             return self._prune_locked(now)
 
-    def _prune_locked(self, now: datetime | None, need: int = 0,
-                      keep: str | None = None) -> list[Path]:
+    def _prune_locked(
+        self, now: datetime | None, need: int = 0, keep: str | None = None
+    ) -> list[Path]:
         self._last_prune = time.monotonic()
         now = now or datetime.now(UTC)
         cutoff = (now - timedelta(days=self.retention_days)).strftime("%Y-%m-%d")

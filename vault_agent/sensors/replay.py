@@ -104,24 +104,32 @@ class ReplayFormat:
 def _room_columns() -> tuple[ReplayColumn, ...]:
     cols = []
     for n in range(1, 5):
-        cols += [ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C"),
-                 ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx"),
-                 ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V")]
+        cols += [
+            ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C"),
+            ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx"),
+            ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V"),
+        ]
     cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm"))
-    cols += [ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True)
-             for n in (6, 7)]
+    cols += [
+        ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True) for n in (6, 7)
+    ]
     return tuple(cols)
 
 
 ROOM = ReplayFormat("room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time")
 OFFICE = ReplayFormat(
     "occupancy-detection",
-    (ReplayColumn("Temperature", "office", "temperature", "temperature", "°C"),
-     ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH"),
-     ReplayColumn("Light", "office", "light", "illuminance", "lx"),
-     ReplayColumn("CO2", "office", "co2", "co2", "ppm"),
-     ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg")),
-    60.0, "office", "date")
+    (
+        ReplayColumn("Temperature", "office", "temperature", "temperature", "°C"),
+        ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH"),
+        ReplayColumn("Light", "office", "light", "illuminance", "lx"),
+        ReplayColumn("CO2", "office", "co2", "co2", "ppm"),
+        ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg"),
+    ),
+    60.0,
+    "office",
+    "date",
+)
 FORMATS = {f.name: f for f in (ROOM, OFFICE)}
 
 
@@ -164,11 +172,14 @@ def detect_format(path: str | Path) -> ReplayFormat:
     raise ReplayFormatError(
         f"{path}:1: header not recognised ({shown}); known formats: "
         "room-occupancy-estimation (Date,Time,S1_Temp,…), "
-        "occupancy-detection (\"date\",\"Temperature\",\"Humidity\",\"Light\",\"CO2\",…)")
+        'occupancy-detection ("date","Temperature","Humidity","Light","CO2",…)'
+    )
 
 
-DEFAULT_FILES = {"occupancy-detection": "datatraining.txt",
-                 "room-occupancy-estimation": "Occupancy_Estimation.csv"}
+DEFAULT_FILES = {
+    "occupancy-detection": "datatraining.txt",
+    "room-occupancy-estimation": "Occupancy_Estimation.csv",
+}
 
 
 def resolve_dataset_arg(text: str | Path) -> Path:
@@ -185,6 +196,7 @@ def resolve_dataset_arg(text: str | Path) -> Path:
     candidates = [p]
     try:
         from ..resources import project_path
+
         bundled = project_path("datasets")
         rest = p.parts[1:] if p.parts[:1] == ("datasets",) else p.parts
         if rest and not p.is_absolute():
@@ -205,8 +217,10 @@ def resolve_dataset_arg(text: str | Path) -> Path:
                         return f
                     except (ReplayFormatError, OSError):
                         continue
-    raise ReplayFormatError(f"{text}: no such file, folder or bundled data set "
-                            f"(bundled: {', '.join(sorted(DEFAULT_FILES))})")
+    raise ReplayFormatError(
+        f"{text}: no such file, folder or bundled data set "
+        f"(bundled: {', '.join(sorted(DEFAULT_FILES))})"
+    )
 
 
 def sources(path: str | Path) -> list[str]:
@@ -279,9 +293,14 @@ class ReplayStats:
         return d
 
 
-def iter_rows(path: str | Path, fmt: ReplayFormat, columns: list[ReplayColumn],
-              errors: list[tuple[int, str]], tz: str | None = None,
-              on_bytes: Callable[[int], None] | None = None) -> Iterator[Row]:
+def iter_rows(
+    path: str | Path,
+    fmt: ReplayFormat,
+    columns: list[ReplayColumn],
+    errors: list[tuple[int, str]],
+    tz: str | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Iterator[Row]:
     """Parse the data rows of ``path``, yielding the ``columns`` needed.
 
     Malformed rows are appended to ``errors`` as (line, problem) and skipped.
@@ -289,6 +308,7 @@ def iter_rows(path: str | Path, fmt: ReplayFormat, columns: list[ReplayColumn],
     zone = None
     if tz:
         from zoneinfo import ZoneInfo
+
         zone = ZoneInfo(tz)
     header = read_header(path)
     idx = {name: i for i, name in enumerate(header)}
@@ -317,8 +337,7 @@ def iter_rows(path: str | Path, fmt: ReplayFormat, columns: list[ReplayColumn],
             try:
                 if off not in (0, 1):  # 1: the UCI files' unnamed leading row id
                     raise ValueError(f"{len(fields)} fields, expected {width}")
-                t = parse_local_time(fields[di + off],
-                                     fields[ti + off] if ti is not None else None)
+                t = parse_local_time(fields[di + off], fields[ti + off] if ti is not None else None)
                 values = {}
                 for name, i in wanted:
                     v = float(fields[i + off])
@@ -336,8 +355,9 @@ def iter_rows(path: str | Path, fmt: ReplayFormat, columns: list[ReplayColumn],
 
 
 # -- node configuration ----------------------------------------------------------------
-def resolve_source(fmt: ReplayFormat, source: str | None, node: str,
-                   configured: list[dict] | None = None) -> str:
+def resolve_source(
+    fmt: ReplayFormat, source: str | None, node: str, configured: list[dict] | None = None
+) -> str:
     """Which recorded node to replay (see the module docstring for the default rule).
 
     Raises:
@@ -348,8 +368,9 @@ def resolve_source(fmt: ReplayFormat, source: str | None, node: str,
         for s in known:
             if s.lower() == source.strip().lower():
                 return s
-        raise ReplayFormatError(f"source {source!r} is not in {fmt.name} "
-                                f"(it has {', '.join(known)})")
+        raise ReplayFormatError(
+            f"source {source!r} is not in {fmt.name} (it has {', '.join(known)})"
+        )
     for entry in configured or []:
         if entry.get("driver") == "replay" and entry.get("format") == fmt.name:
             if entry.get("source") in known:
@@ -366,6 +387,7 @@ def dataset_ref(vault: Any, path: str | Path) -> str:
     p = Path(path).resolve()
     try:
         from ..resources import project_path
+
         bundled = project_path("datasets").resolve()
         if p.is_relative_to(bundled):
             return "datasets/" + p.relative_to(bundled).as_posix()
@@ -385,6 +407,7 @@ def resolve_dataset(vault: Any, ref: str) -> Path:
         return vault.root / p
     if ref.startswith("datasets/"):
         from ..resources import project_path
+
         return project_path("datasets") / ref.split("/", 1)[1]
     return vault.root / p
 
@@ -405,10 +428,20 @@ def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[st
     """node.toml ``[[sensors]]`` tables for one recorded node of a data set."""
     out = []
     for c in fmt.columns_of(source):
-        out.append({"id": c.sensor_id(), "driver": "replay", "quantity": c.quantity,
-                    "unit": c.unit, "interval_s": fmt.interval_s, "dataset": dataset,
-                    "format": fmt.name, "source": source, "column": c.column,
-                    "stuck_after_s": 0})
+        out.append(
+            {
+                "id": c.sensor_id(),
+                "driver": "replay",
+                "quantity": c.quantity,
+                "unit": c.unit,
+                "interval_s": fmt.interval_s,
+                "dataset": dataset,
+                "format": fmt.name,
+                "source": source,
+                "column": c.column,
+                "stuck_after_s": 0,
+            }
+        )
     return out
 
 
@@ -426,14 +459,22 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
     cfg = vault.node_config()
     existing = list(cfg.get("sensors", []))
     src = resolve_source(fmt, source, vault.node, existing)
-    other = sorted({str(e.get("source")) for e in existing if isinstance(e, dict)
-                    and e.get("driver") == "replay" and e.get("format") == fmt.name
-                    and e.get("source") != src})
+    other = sorted(
+        {
+            str(e.get("source"))
+            for e in existing
+            if isinstance(e, dict)
+            and e.get("driver") == "replay"
+            and e.get("format") == fmt.name
+            and e.get("source") != src
+        }
+    )
     if other:
         raise ReplayFormatError(
             f"node {vault.node} already replays {fmt.name} {', '.join(other)}; one recorded "
             f"node per vault node: replay {src} in another node's working copy, or remove "
-            f"the {', '.join(other)} sensors from agents/{vault.node}/node.toml")
+            f"the {', '.join(other)} sensors from agents/{vault.node}/node.toml"
+        )
     entries = sensor_entries(fmt, dataset_ref(vault, path), src)
     by_id = {e.get("id"): e for e in existing if isinstance(e, dict)}
     added = []
@@ -443,32 +484,44 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
             existing.append(e)
             added.append(e["id"])
         elif old.get("driver") != "replay" or old.get("column") != e["column"]:
-            raise VaultError(f"sensor id {e['id']!r} is already configured on node "
-                             f"{vault.node} as a different sensor (driver {old.get('driver')!r}); "
-                             "rename it in node.toml")
+            raise VaultError(
+                f"sensor id {e['id']!r} is already configured on node "
+                f"{vault.node} as a different sensor (driver {old.get('driver')!r}); "
+                "rename it in node.toml"
+            )
         elif old.get("dataset") != e["dataset"]:
             old["dataset"] = e["dataset"]
             added.append(e["id"])
     from ..vault import layout
+
     rel = layout.node_toml(vault.node)
     specs = parse_sensors(existing, rel)
     if added:
         cfg["sensors"] = existing
         vault.write_node_config(cfg)
-        vault.commit(f"Configure replay of {fmt.name} {src}: {', '.join(added)}", "config",
-                     paths=[rel])
+        vault.commit(
+            f"Configure replay of {fmt.name} {src}: {', '.join(added)}", "config", paths=[rel]
+        )
     ids = {e["id"] for e in entries}
     return [s for s in specs if s.id in ids]
 
 
 # -- replay ----------------------------------------------------------------------------
-def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bool = True,
-           speed: float = 1.0, since: datetime | None = None, until: datetime | None = None,
-           stop: threading.Event | None = None,
-           progress: Callable[[ReplayStats], None] | None = None,
-           tz: str | None = None, commit: bool = False,
-           engine: RollupEngine | None = None,
-           max_gap_s: float | None = 3600.0) -> ReplayStats:
+def replay(
+    vault: Any,
+    path: str | Path,
+    source: str | None = None,
+    backfill: bool = True,
+    speed: float = 1.0,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    stop: threading.Event | None = None,
+    progress: Callable[[ReplayStats], None] | None = None,
+    tz: str | None = None,
+    commit: bool = False,
+    engine: RollupEngine | None = None,
+    max_gap_s: float | None = 3600.0,
+) -> ReplayStats:
     """Stream a recorded data set through a :class:`RollupEngine` into this node's rollups.
 
     Args:
@@ -511,8 +564,12 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
     written: set[tuple[str, int]] = set()
     if since is not None:  # start at the window holding `since`: its earlier rows belong to it
         since = datetime.fromtimestamp(since.timestamp() // w * w, UTC)
-    stats = ReplayStats(format=fmt.name, source=src, sensors=[s.id for s in specs],
-                        bytes_total=Path(path).stat().st_size)
+    stats = ReplayStats(
+        format=fmt.name,
+        source=src,
+        sensors=[s.id for s in specs],
+        bytes_total=Path(path).stat().st_size,
+    )
     col_of = {s.id: s.params["column"] for s in specs}
     columns = [c for c in fmt.columns_of(src) if c.sensor_id() in col_of]
 
@@ -562,11 +619,13 @@ def replay(vault: Any, path: str | Path, source: str | None = None, backfill: bo
         wstart = int(row.t.timestamp() // w * w)
         for spec in specs:
             if (own_engine and (spec.id, wstart) in written) or (
-                    not own_engine and engine.is_closed(spec.id, row.t)):
+                not own_engine and engine.is_closed(spec.id, row.t)
+            ):
                 stats.skipped_closed += 1
                 continue
-            engine.add(Reading(spec.id, row.t, row.values[col_of[spec.id]],
-                               spec.quantity, spec.unit))
+            engine.add(
+                Reading(spec.id, row.t, row.values[col_of[spec.id]], spec.quantity, spec.unit)
+            )
             stats.readings += 1
         if progress and stats.rows % 500 == 0:
             progress(stats)

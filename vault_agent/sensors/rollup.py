@@ -45,8 +45,24 @@ def _epoch(t: datetime) -> float:
 class _Window:
     """Accumulator of one sensor over one window (numeric and binary fields)."""
 
-    __slots__ = ("sensor", "start", "end", "late", "count", "mean", "m2", "lo", "hi", "lo_t",
-                 "hi_t", "last", "last_t", "errors", "events", "on_s")
+    __slots__ = (
+        "sensor",
+        "start",
+        "end",
+        "late",
+        "count",
+        "mean",
+        "m2",
+        "lo",
+        "hi",
+        "lo_t",
+        "hi_t",
+        "last",
+        "last_t",
+        "errors",
+        "events",
+        "on_s",
+    )
 
     def __init__(self, sensor: str, start: float, end: float, late: bool) -> None:
         self.sensor, self.start, self.end, self.late = sensor, start, end, late
@@ -97,8 +113,9 @@ class RollupEngine:
     :meth:`close_until`; file writes happen outside the lock.
     """
 
-    def __init__(self, vault: Any, specs: Iterable[SensorSpec], window_s: int = 300,
-                 resume: bool = True) -> None:
+    def __init__(
+        self, vault: Any, specs: Iterable[SensorSpec], window_s: int = 300, resume: bool = True
+    ) -> None:
         if window_s <= 0:
             raise ValueError(f"window_s must be > 0, got {window_s}")
         self.vault = vault
@@ -242,18 +259,32 @@ class RollupEngine:
 
     def _to_rollup(self, w: _Window) -> Rollup:
         spec = self.specs.get(w.sensor)
-        quantity, unit = ((spec.quantity, spec.unit) if spec
-                          else self._meta.get(w.sensor, ("", "")))
-        base: dict[str, Any] = dict(node=self.vault.node, sensor=w.sensor, quantity=quantity,
-                                    unit=unit, start=_iso(w.start), end=_iso(w.end),
-                                    count=w.count, errors=w.errors, late=w.late)
+        quantity, unit = (spec.quantity, spec.unit) if spec else self._meta.get(w.sensor, ("", ""))
+        base: dict[str, Any] = dict(
+            node=self.vault.node,
+            sensor=w.sensor,
+            quantity=quantity,
+            unit=unit,
+            start=_iso(w.start),
+            end=_iso(w.end),
+            count=w.count,
+            errors=w.errors,
+            late=w.late,
+        )
         if spec is not None and spec.binary:
             return Rollup(**base, events=w.events, on_s=round(w.on_s, 3), last=w.last)
         if w.count == 0:
             return Rollup(**base)
-        return Rollup(**base, mean=w.mean, min=w.lo, max=w.hi, last=w.last,
-                      stddev=math.sqrt(max(w.m2, 0.0) / w.count),
-                      min_at=_iso(w.lo_t), max_at=_iso(w.hi_t))
+        return Rollup(
+            **base,
+            mean=w.mean,
+            min=w.lo,
+            max=w.hi,
+            last=w.last,
+            stddev=math.sqrt(max(w.m2, 0.0) / w.count),
+            min_at=_iso(w.lo_t),
+            max_at=_iso(w.hi_t),
+        )
 
 
 def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
@@ -268,6 +299,7 @@ def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
     if not want:
         return found
     from ..vault.layout import parse_iso
+
     for rel in reversed(vault.rollup_files(vault.node)):
         with open(vault.path(rel), "rb") as fh:
             for raw in fh:
@@ -287,6 +319,7 @@ def written_windows(vault: Any, day: Any, sensors: Iterable[str]) -> set[tuple[s
     """(sensor, window start epoch s) of every line in this node's rollup file of UTC ``day``
     for ``sensors`` (late lines included): the windows a replay must not write again."""
     from ..vault import layout
+
     want = set(sensors)
     out: set[tuple[str, int]] = set()
     p = vault.path(layout.rollup_path(vault.node, day))

@@ -94,9 +94,12 @@ class StuckDetector:
 class ClockWatch:
     """Wall-clock readings with detection of backward jumps against the monotonic clock."""
 
-    def __init__(self, wall: Callable[[], datetime] | None = None,
-                 mono: Callable[[], float] = time.monotonic,
-                 tolerance_s: float = CLOCK_JUMP_TOLERANCE_S) -> None:
+    def __init__(
+        self,
+        wall: Callable[[], datetime] | None = None,
+        mono: Callable[[], float] = time.monotonic,
+        tolerance_s: float = CLOCK_JUMP_TOLERANCE_S,
+    ) -> None:
         self._wall = wall or (lambda: datetime.now(UTC))
         self._mono = mono
         self.tolerance_s = tolerance_s
@@ -113,9 +116,12 @@ class ClockWatch:
                 expected = self._last[0] + (m - self._last[1])
                 if ws < expected - self.tolerance_s:
                     self.jumps += 1
-                    log.warning("wall clock jumped back %.1f s (to %s); readings of windows "
-                                "already written become late lines", expected - ws,
-                                w.isoformat(timespec="seconds"))
+                    log.warning(
+                        "wall clock jumped back %.1f s (to %s); readings of windows "
+                        "already written become late lines",
+                        expected - ws,
+                        w.isoformat(timespec="seconds"),
+                    )
             self._last = (ws, m)
             return w
 
@@ -176,13 +182,23 @@ class Sampler:
         share_s: readings of one chip younger than this are shared between its ids.
     """
 
-    def __init__(self, vault: Any, specs: list[SensorSpec], engine: RollupEngine,
-                 stop: threading.Event, *,
-                 driver_factory: Callable[[SensorSpec], SensorDriver] | None = None,
-                 raw: RawCache | None | bool = None, wall: Callable[[], datetime] | None = None,
-                 max_backoff_s: float = 300.0, base_backoff_s: float = 1.0,
-                 close_windows: bool = True, close_every_s: float = 5.0,
-                 status_every_s: float = 5.0, share_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        vault: Any,
+        specs: list[SensorSpec],
+        engine: RollupEngine,
+        stop: threading.Event,
+        *,
+        driver_factory: Callable[[SensorSpec], SensorDriver] | None = None,
+        raw: RawCache | None | bool = None,
+        wall: Callable[[], datetime] | None = None,
+        max_backoff_s: float = 300.0,
+        base_backoff_s: float = 1.0,
+        close_windows: bool = True,
+        close_every_s: float = 5.0,
+        status_every_s: float = 5.0,
+        share_s: float = 0.5,
+    ) -> None:
         self.vault = vault
         self.specs = [s for s in specs if s.driver != "replay"]
         self.engine = engine
@@ -194,11 +210,11 @@ class Sampler:
         self.close_every_s = close_every_s
         self.status_every_s = status_every_s
         factory = driver_factory or make_driver
-        self.raw: RawCache | None = (RawCache.for_vault(vault) if raw is None or raw is True
-                                     else raw or None)
+        self.raw: RawCache | None = (
+            RawCache.for_vault(vault) if raw is None or raw is True else raw or None
+        )
         self.state = {s.id: SensorState(s.id, s.quantity, s.unit) for s in self.specs}
-        self._stuck = {s.id: StuckDetector(0 if s.binary else s.stuck_after_s)
-                       for s in self.specs}
+        self._stuck = {s.id: StuckDetector(0 if s.binary else s.stuck_after_s) for s in self.specs}
         self._drivers: dict[tuple[Any, ...], _SharedDriver] = {}
         self._driver_of: dict[str, _SharedDriver] = {}
         for s in self.specs:
@@ -220,8 +236,7 @@ class Sampler:
         if self.raw is not None:
             self.raw.start()
         for s in self.specs:
-            t = threading.Thread(target=self._worker, args=(s,), name=f"sensor-{s.id}",
-                                 daemon=True)
+            t = threading.Thread(target=self._worker, args=(s,), name=f"sensor-{s.id}", daemon=True)
             t.start()
             self._threads.append(t)
 
@@ -285,13 +300,16 @@ class Sampler:
             t = self.clock.now()
             mono = time.monotonic()
             if spec.quantity not in m:
-                raise SensorError(f"driver {spec.driver!r} gave no {spec.quantity!r} "
-                                  f"(it gave {', '.join(m)})")
+                raise SensorError(
+                    f"driver {spec.driver!r} gave no {spec.quantity!r} (it gave {', '.join(m)})"
+                )
             value = float(m[spec.quantity])
-            if (spec.lo is not None and value < spec.lo) or (spec.hi is not None
-                                                             and value > spec.hi):
-                raise OutOfRangeError(f"{value:g} {spec.unit} outside the configured "
-                                      f"range {spec.lo}..{spec.hi}")
+            if (spec.lo is not None and value < spec.lo) or (
+                spec.hi is not None and value > spec.hi
+            ):
+                raise OutOfRangeError(
+                    f"{value:g} {spec.unit} outside the configured range {spec.lo}..{spec.hi}"
+                )
         except Exception as e:  # noqa: BLE001 - a sensor error is never fatal
             self._record_error(spec, st, e)
             return False
@@ -304,14 +322,18 @@ class Sampler:
         st.last_value, st.last_t = value, t.strftime("%Y-%m-%dT%H:%M:%SZ")
         if self._stuck[spec.id].update(value, time.monotonic()):
             st.stuck, st.stuck_since = True, st.last_t
-            log.warning("sensor %s looks stuck: %g %s unchanged for %.1f h", spec.id, value,
-                        spec.unit, spec.stuck_after_s / 3600)
+            log.warning(
+                "sensor %s looks stuck: %g %s unchanged for %.1f h",
+                spec.id,
+                value,
+                spec.unit,
+                spec.stuck_after_s / 3600,
+            )
         elif not self._stuck[spec.id].stuck:
             st.stuck, st.stuck_since = False, None
         return True
 
-    def _add_edges(self, spec: SensorSpec, activity: Activity, t: datetime,
-                   mono: float) -> None:
+    def _add_edges(self, spec: SensorSpec, activity: Activity, t: datetime, mono: float) -> None:
         """Feed each recorded edge as a reading at its wall time ``t − (mono − edge)``."""
         for te, on in activity.edges:
             te_wall = t - timedelta(seconds=max(0.0, mono - te))
@@ -346,16 +368,20 @@ class Sampler:
     # -- status ----------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Snapshot: per-sensor state, clock jumps, dropped raw lines, open windows."""
-        return {"updated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "sensors": {k: asdict(v) for k, v in self.state.items()},
-                "clock_jumps": self.clock.jumps,
-                "raw_dropped": self.raw.dropped if self.raw else 0,
-                "pending_windows": self.engine.pending_count()}
+        return {
+            "updated": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "sensors": {k: asdict(v) for k, v in self.state.items()},
+            "clock_jumps": self.clock.jumps,
+            "raw_dropped": self.raw.dropped if self.raw else 0,
+            "pending_windows": self.engine.pending_count(),
+        }
 
     def write_status(self) -> None:
         """Write the snapshot to ``local-cache/sensors-status.json`` (for ``vault sensors``)."""
         try:
-            atomic_write_text(self.vault.cache_dir() / STATUS_FILE,
-                              json.dumps(self.status(), indent=1, ensure_ascii=False) + "\n")
+            atomic_write_text(
+                self.vault.cache_dir() / STATUS_FILE,
+                json.dumps(self.status(), indent=1, ensure_ascii=False) + "\n",
+            )
         except OSError as e:
             log.warning("cannot write sensor status: %s", e)

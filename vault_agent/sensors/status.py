@@ -61,8 +61,9 @@ def latest_rollups(vault: Any, sensors: set[str]) -> dict[str, Any]:
     return found
 
 
-def sensor_rows(vault: Any, specs: list[SensorSpec],
-                now: datetime | None = None) -> list[SensorRow]:
+def sensor_rows(
+    vault: Any, specs: list[SensorSpec], now: datetime | None = None
+) -> list[SensorRow]:
     """One :class:`SensorRow` per configured sensor."""
     now = now or datetime.now(UTC)
     live = read_status_file(vault).get("sensors", {})
@@ -72,18 +73,53 @@ def sensor_rows(vault: Any, specs: list[SensorSpec],
         st = live.get(s.id)
         if st and st.get("last_t"):
             t = st["last_t"]
-            rows.append(SensorRow(s.id, s.quantity, s.unit, s.driver, st.get("last_value"), t,
-                                  _age(now, t), int(st.get("errors", 0)),
-                                  bool(st.get("stuck")), "sampler"))
+            rows.append(
+                SensorRow(
+                    s.id,
+                    s.quantity,
+                    s.unit,
+                    s.driver,
+                    st.get("last_value"),
+                    t,
+                    _age(now, t),
+                    int(st.get("errors", 0)),
+                    bool(st.get("stuck")),
+                    "sampler",
+                )
+            )
             continue
         r = rolled.get(s.id)
         if r is not None:
             value = r.last if r.last is not None else r.mean
-            rows.append(SensorRow(s.id, s.quantity, s.unit, s.driver, value, r.end,
-                                  _age(now, r.end), r.errors, False, "rollup"))
+            rows.append(
+                SensorRow(
+                    s.id,
+                    s.quantity,
+                    s.unit,
+                    s.driver,
+                    value,
+                    r.end,
+                    _age(now, r.end),
+                    r.errors,
+                    False,
+                    "rollup",
+                )
+            )
         else:
-            rows.append(SensorRow(s.id, s.quantity, s.unit, s.driver, None, None, None,
-                                  int(st.get("errors", 0)) if st else 0, False, "none"))
+            rows.append(
+                SensorRow(
+                    s.id,
+                    s.quantity,
+                    s.unit,
+                    s.driver,
+                    None,
+                    None,
+                    None,
+                    int(st.get("errors", 0)) if st else 0,
+                    False,
+                    "none",
+                )
+            )
     return rows
 
 

@@ -28,8 +28,14 @@ class LogEntry:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"kind": self.kind, "node": self.node, "t": self.t, "text": self.text,
-                "path": self.path, "data": self.data}
+        return {
+            "kind": self.kind,
+            "node": self.node,
+            "t": self.t,
+            "text": self.text,
+            "path": self.path,
+            "data": self.data,
+        }
 
 
 def _num(x: float | None) -> str:
@@ -44,16 +50,23 @@ def format_rollup(r: Rollup) -> str:
     elif r.count == 0:
         body = "no readings"
     else:
-        body = (f"{_num(r.mean)} {r.unit} ({_num(r.min)}–{_num(r.max)}, "
-                f"n={r.count})").replace("  ", " ")
+        body = (f"{_num(r.mean)} {r.unit} ({_num(r.min)}–{_num(r.max)}, n={r.count})").replace(
+            "  ", " "
+        )
     extra = "".join([f" errors={r.errors}" if r.errors else "", " LATE" if r.late else ""])
     return f"{head} {body}{extra}"
 
 
 def rollup_entry(r: Rollup, rel: str) -> LogEntry:
     """A :class:`LogEntry` of a rollup line."""
-    return LogEntry("rollup", r.node, r.end, format_rollup(r), rel,
-                    {k: v for k, v in r.__dict__.items() if v is not None})
+    return LogEntry(
+        "rollup",
+        r.node,
+        r.end,
+        format_rollup(r),
+        rel,
+        {k: v for k, v in r.__dict__.items() if v is not None},
+    )
 
 
 class LogFollower:
@@ -140,6 +153,11 @@ class LogFollower:
         except RecordError:
             return None
         text = " ".join(o.body.split())
-        return LogEntry("observation", o.node, o.created, (o.title + ": " if o.title else "")
-                        + text[:200], rel, {"id": o.id, "kind": o.kind,
-                                            "sensors": list(o.sensors)})
+        return LogEntry(
+            "observation",
+            o.node,
+            o.created,
+            (o.title + ": " if o.title else "") + text[:200],
+            rel,
+            {"id": o.id, "kind": o.kind, "sensors": list(o.sensors)},
+        )

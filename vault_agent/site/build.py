@@ -60,7 +60,7 @@ from .wikilinks import BrokenLink, NoteIndex, rewrite
 
 log = logging.getLogger("vault_agent.site")
 STATE_FILE = "site-state.json"
-MARKER = ".vault-site"   # written into output folders we own, so --clean may empty them
+MARKER = ".vault-site"  # written into output folders we own, so --clean may empty them
 
 
 class SiteBuildError(VaultError):
@@ -71,9 +71,9 @@ class SiteBuildError(VaultError):
 class BuildReport:
     """What a build did. ``html_dir`` is the folder to open (``index.html`` inside)."""
 
-    pages_written: int      # Markdown pages (re)generated
-    pages_skipped: int      # Markdown pages unchanged
-    pages_deleted: int      # pages and files removed
+    pages_written: int  # Markdown pages (re)generated
+    pages_skipped: int  # Markdown pages unchanged
+    pages_deleted: int  # pages and files removed
     html_dir: Path
     src_dir: Path
     full: bool
@@ -87,14 +87,23 @@ class BuildReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``vault site build --json``)."""
-        return {"pages_written": self.pages_written, "pages_skipped": self.pages_skipped,
-                "pages_deleted": self.pages_deleted, "html_dir": str(self.html_dir),
-                "src_dir": str(self.src_dir), "full": self.full, "reason": self.reason,
-                "commit": self.commit, "html_rendered": self.html_rendered,
-                "seconds": round(self.seconds, 3),
-                "broken_links": [{"page": b.page, "line": b.line, "target": b.target}
-                                 for b in self.broken_links],
-                "problems": list(self.problems), "warnings": list(self.warnings)}
+        return {
+            "pages_written": self.pages_written,
+            "pages_skipped": self.pages_skipped,
+            "pages_deleted": self.pages_deleted,
+            "html_dir": str(self.html_dir),
+            "src_dir": str(self.src_dir),
+            "full": self.full,
+            "reason": self.reason,
+            "commit": self.commit,
+            "html_rendered": self.html_rendered,
+            "seconds": round(self.seconds, 3),
+            "broken_links": [
+                {"page": b.page, "line": b.line, "target": b.target} for b in self.broken_links
+            ],
+            "problems": list(self.problems),
+            "warnings": list(self.warnings),
+        }
 
 
 # -- writing Markdown ---------------------------------------------------------------------------
@@ -111,7 +120,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_bytes(data)
-    except FileNotFoundError:           # mkdir only when needed: one call per folder
+    except FileNotFoundError:  # mkdir only when needed: one call per folder
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
     os.replace(tmp, path)
@@ -168,9 +177,15 @@ class Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
-            self._p = RichProgress(TextColumn("{task.description:<18}"), BarColumn(),
-                                   MofNCompleteColumn(), TimeElapsedColumn(),
-                                   console=Console(stderr=True), transient=False)
+
+            self._p = RichProgress(
+                TextColumn("{task.description:<18}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self._p.__enter__()
         return self
 
@@ -196,8 +211,9 @@ class Progress:
 
 
 # -- the build ----------------------------------------------------------------------------------
-def build_site(vault: Vault, out: str | Path | None = None, clean: bool = False,
-               progress: bool = True) -> BuildReport:
+def build_site(
+    vault: Vault, out: str | Path | None = None, clean: bool = False, progress: bool = True
+) -> BuildReport:
     """Build the static site of ``vault``.
 
     Args:
@@ -248,18 +264,40 @@ def build_site(vault: Vault, out: str | Path | None = None, clean: bool = False,
         for rel in gen.deleted:
             (html / _html_of(rel)).unlink(missing_ok=True)
         if dirty:
-            merge_search_index(html, vault.state_dir() / "site-search.json", writer.written,
-                               gen.deleted)
+            merge_search_index(
+                html, vault.state_dir() / "site-search.json", writer.written, gen.deleted
+            )
         else:
             _save_search_index(html, vault.state_dir() / "site-search.json")
         bar.finish()
-    _save_state(state_path, {
-        "v": 1, "commit": plan.head, "pending": sorted(gen.pending_now), "template":
-        template_hash(site_tpl), "out": str(html), "nav": nav, "pages": sorted(writer.pages),
-        "catalog": gen.cat.to_json()})
-    return BuildReport(writer.md_written, writer.md_skipped, len(gen.deleted), html, src,
-                       plan.full, plan.reason, plan.head, rendered, time.monotonic() - t0,
-                       tuple(gen.broken), tuple(gen.problems), tuple(warnings))
+    _save_state(
+        state_path,
+        {
+            "v": 1,
+            "commit": plan.head,
+            "pending": sorted(gen.pending_now),
+            "template": template_hash(site_tpl),
+            "out": str(html),
+            "nav": nav,
+            "pages": sorted(writer.pages),
+            "catalog": gen.cat.to_json(),
+        },
+    )
+    return BuildReport(
+        writer.md_written,
+        writer.md_skipped,
+        len(gen.deleted),
+        html,
+        src,
+        plan.full,
+        plan.reason,
+        plan.head,
+        rendered,
+        time.monotonic() - t0,
+        tuple(gen.broken),
+        tuple(gen.problems),
+        tuple(warnings),
+    )
 
 
 class Generator:
@@ -276,6 +314,7 @@ class Generator:
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
         from .plan import uncommitted
+
         self.pending_now = uncommitted(self.v.repo)
         dirty_days, dirty_notes = self._refresh_catalog()
         self._write_days(dirty_days)
@@ -301,9 +340,12 @@ class Generator:
             notes = sorted(p for p in self.plan.changed if is_note_path(p))
             dirty_days = {day_key(*rollup_day(r)) for r in rollups}
             # a day note written or removed changes the line that points to it
-            dirty_days |= {day_key(p.split("/")[1], p.rsplit("/", 1)[-1][:10])
-                           for p in self.plan.changed if layout.classify(p).kind == "daily"
-                           and layout.DAILY_NAME_RE.match(p.rsplit("/", 1)[-1])}
+            dirty_days |= {
+                day_key(p.split("/")[1], p.rsplit("/", 1)[-1][:10])
+                for p in self.plan.changed
+                if layout.classify(p).kind == "daily"
+                and layout.DAILY_NAME_RE.match(p.rsplit("/", 1)[-1])
+            }
         self.bar.phase("Reading notes", len(notes))
         before = {k: (d.node, d.day) for k, d in cat.days.items()}
         for rel in notes:
@@ -340,8 +382,7 @@ class Generator:
                 keys.discard(k)
             else:
                 keys.add(k)
-        keys |= {day_key(n.node, n.day) for n in self.cat.notes.values()
-                 if n.kind == "observation"}
+        keys |= {day_key(n.node, n.day) for n in self.cat.notes.values() if n.kind == "observation"}
         return keys
 
     @staticmethod
@@ -396,9 +437,16 @@ class Generator:
             prev_day = days[i - 1] if i > 0 else None
             next_day = days[i + 1] if i + 1 < len(days) else None
             note = layout.daily_path(node, date.fromisoformat(day))
-            text, charts = pages.day_page(node, day, rollups, summary, by_day.get(k, []),
-                                          prev_day, next_day,
-                                          note if self.v.path(note).is_file() else None)
+            text, charts = pages.day_page(
+                node,
+                day,
+                rollups,
+                summary,
+                by_day.get(k, []),
+                prev_day,
+                next_day,
+                note if self.v.path(note).is_file() else None,
+            )
             self.w.page(urls.day_page(node, day), text)
             for chart_rel, svg in charts.items():
                 self.w.page(chart_rel, svg)
@@ -416,8 +464,9 @@ class Generator:
         return {r: n.id for r, n in self.cat.notes.items() if n.kind == "observation"}
 
     def _write_notes(self, dirty: set[str]) -> None:
-        targets = sorted(r for r in (set(self.cat.notes) if self.plan.full else dirty)
-                         if r in self.cat.notes)
+        targets = sorted(
+            r for r in (set(self.cat.notes) if self.plan.full else dirty) if r in self.cat.notes
+        )
         self.bar.phase("Writing notes", len(targets))
         obs_ids = self._obs_ids()
         for rel in targets:
@@ -428,9 +477,11 @@ class Generator:
                 if obs is None:
                     continue
                 has = day_key(meta.node, meta.day) in self.cat.days and bool(
-                    self.cat.days[day_key(meta.node, meta.day)].sensors)
-                self.w.page(urls.observation_page(meta.node, meta.id),
-                            pages.observation_page(rel, obs, has))
+                    self.cat.days[day_key(meta.node, meta.day)].sensors
+                )
+                self.w.page(
+                    urls.observation_page(meta.node, meta.id), pages.observation_page(rel, obs, has)
+                )
             elif meta.kind == "interaction":
                 try:
                     text = self.v.path(rel).read_bytes().decode("utf-8")
@@ -438,8 +489,9 @@ class Generator:
                 except (RecordError, OSError, UnicodeDecodeError) as e:
                     self.problems.append(f"{rel}: {e}")
                     continue
-                self.w.page(urls.interaction_page(rel),
-                            pages.interaction_page(rel, fm, body, meta, obs_ids))
+                self.w.page(
+                    urls.interaction_page(rel), pages.interaction_page(rel, fm, body, meta, obs_ids)
+                )
 
     def _write_kb(self) -> None:
         notes = kb_notes(self.v)
@@ -460,6 +512,7 @@ class Generator:
 
             def url_of(target: str, _page: str = page) -> str:
                 import posixpath
+
                 return posixpath.relpath(urls.kb_page(target), posixpath.dirname(_page))
 
             body, broken = rewrite(text, note, index, url_of)
@@ -472,9 +525,10 @@ class Generator:
         self.bar.phase("Overview pages", len(nodes) * 2 + 5)
         statuses = node_statuses(v, cat, nodes)
         conflicts = sorted(p for p in walk(v.root) if layout.is_conflict_copy(p))
-        latest = cat.observations()[-pages.LATEST_ON_HOME:][::-1]
-        self.w.page(urls.HOME, pages.home_page(v.name, statuses, latest, conflicts, cat,
-                                               self.plan.head))
+        latest = cat.observations()[-pages.LATEST_ON_HOME :][::-1]
+        self.w.page(
+            urls.HOME, pages.home_page(v.name, statuses, latest, conflicts, cat, self.plan.head)
+        )
         self.w.page(urls.DATES, pages.dates_page(cat))
         for s in statuses:
             memory = cat.observations(s.node, kind="memory")
@@ -487,8 +541,10 @@ class Generator:
             self.w.page(urls.node_days_page(s.node), pages.node_days_page(s.node, cat))
             self.bar.advance(2)
         self.w.page(urls.KB_INDEX, pages.kb_index_page(kb_notes(v), self.broken))
-        self.w.page(urls.INTERACTIONS_INDEX,
-                    pages.interactions_index_page(cat.observations(kind="interaction")))
+        self.w.page(
+            urls.INTERACTIONS_INDEX,
+            pages.interactions_index_page(cat.observations(kind="interaction")),
+        )
         copies = []
         for c in conflicts:
             try:
@@ -501,8 +557,11 @@ class Generator:
     def _expected_pages(self) -> set[str]:
         """Every page the catalog implies (to keep unchanged ones and find stale ones)."""
         out = {urls.day_page(*k.split("/", 1)) for k in self.cat.days}
-        out |= {urls.chart_file(d.node, d.day, sd.sensor) for d in self.cat.days.values()
-                for sd in d.sensors}
+        out |= {
+            urls.chart_file(d.node, d.day, sd.sensor)
+            for d in self.cat.days.values()
+            for sd in d.sensors
+        }
         for n in self.cat.notes.values():
             if n.kind == "observation":
                 out.add(urls.observation_page(n.node, n.id))
@@ -517,7 +576,7 @@ class Generator:
 
     def _delete_stale(self, previous: set[str]) -> None:
         for rel in sorted(previous - self.w.pages):
-            for p in (self.w.src / rel, ):
+            for p in (self.w.src / rel,):
                 p.unlink(missing_ok=True)
             self.deleted.append(rel)
 
@@ -525,12 +584,14 @@ class Generator:
         """The MkDocs nav: overview pages only (day and note pages are linked, not listed,
         so a new day never forces every page's HTML to be rendered again)."""
         nodes = sorted({d.node for d in self.cat.days.values()} | set(self.v.nodes()))
-        return [{"Home": urls.HOME},
-                {"Nodes": [{n: urls.node_page(n)} for n in nodes] or [{"None": urls.HOME}]},
-                {"By date": urls.DATES},
-                {"Knowledge base": urls.KB_INDEX},
-                {"Interactions": urls.INTERACTIONS_INDEX},
-                {"Conflicts": urls.CONFLICTS}]
+        return [
+            {"Home": urls.HOME},
+            {"Nodes": [{n: urls.node_page(n)} for n in nodes] or [{"None": urls.HOME}]},
+            {"By date": urls.DATES},
+            {"Knowledge base": urls.KB_INDEX},
+            {"Interactions": urls.INTERACTIONS_INDEX},
+            {"Conflicts": urls.CONFLICTS},
+        ]
 
 
 # -- MkDocs -------------------------------------------------------------------------------------
@@ -574,8 +635,9 @@ def _quiet_mkdocs() -> Iterator[_Collect]:
         logger.handlers = old[2]
 
 
-def run_mkdocs(config_file: Path, dirty: bool,
-               bar: Progress | None = None) -> tuple[int, list[str]]:
+def run_mkdocs(
+    config_file: Path, dirty: bool, bar: Progress | None = None
+) -> tuple[int, list[str]]:
     """Render HTML with MkDocs; returns (pages rendered, warnings).
 
     Raises:
@@ -656,6 +718,7 @@ def merge_search_index(html: Path, keep: Path, written: list[str], deleted: list
     except (OSError, ValueError):
         old = {"docs": []}
     from urllib.parse import quote
+
     fresh = {quote(_html_of(p)) for p in written} | {_html_of(p) for p in written}
     gone = {quote(_html_of(p)) for p in deleted} | {_html_of(p) for p in deleted}
     if {"index.html"} & fresh:
@@ -690,8 +753,10 @@ def _save_state(path: Path, data: dict[str, Any]) -> None:
 def _check_out_dir(html: Path) -> None:
     """Refuse an output folder holding files the site did not write."""
     if html.is_dir() and any(html.iterdir()) and not (html / MARKER).exists():
-        raise SiteBuildError(f"{html} is not empty and was not made by 'vault site build'; "
-                             "choose an empty or new folder for --out")
+        raise SiteBuildError(
+            f"{html} is not empty and was not made by 'vault site build'; "
+            "choose an empty or new folder for --out"
+        )
 
 
 def _empty_dir(path: Path) -> None:

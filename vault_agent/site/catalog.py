@@ -88,29 +88,36 @@ class NoteMeta:
 class Catalog:
     """Everything the aggregate pages need, keyed for incremental updates."""
 
-    days: dict[str, DaySummary] = field(default_factory=dict)        # "<node>/<YYYY-MM-DD>"
-    notes: dict[str, NoteMeta] = field(default_factory=dict)         # vault path -> meta
-    errors: dict[str, list[str]] = field(default_factory=dict)       # vault path -> problems
+    days: dict[str, DaySummary] = field(default_factory=dict)  # "<node>/<YYYY-MM-DD>"
+    notes: dict[str, NoteMeta] = field(default_factory=dict)  # vault path -> meta
+    errors: dict[str, list[str]] = field(default_factory=dict)  # vault path -> problems
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict (the cache format)."""
-        return {"v": CATALOG_VERSION, "days": {k: asdict(v) for k, v in self.days.items()},
-                "notes": {k: asdict(v) for k, v in self.notes.items()}, "errors": self.errors}
+        return {
+            "v": CATALOG_VERSION,
+            "days": {k: asdict(v) for k, v in self.days.items()},
+            "notes": {k: asdict(v) for k, v in self.notes.items()},
+            "errors": self.errors,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Catalog:
         """Load the cache; raises ValueError on another version or a malformed cache."""
         if d.get("v") != CATALOG_VERSION:
             raise ValueError("site catalog version changed")
-        return cls({k: DaySummary.from_dict(v) for k, v in d["days"].items()},
-                   {k: NoteMeta.from_dict(v) for k, v in d["notes"].items()},
-                   {k: list(v) for k, v in d.get("errors", {}).items()})
+        return cls(
+            {k: DaySummary.from_dict(v) for k, v in d["days"].items()},
+            {k: NoteMeta.from_dict(v) for k, v in d["notes"].items()},
+            {k: list(v) for k, v in d.get("errors", {}).items()},
+        )
 
     def observations(self, node: str | None = None, kind: str = "observation") -> list[NoteMeta]:
         """Notes of ``kind`` (of ``node`` or all), oldest first."""
-        return sorted((n for n in self.notes.values()
-                       if n.kind == kind and (node is None or n.node == node)),
-                      key=lambda n: (n.created, n.id))
+        return sorted(
+            (n for n in self.notes.values() if n.kind == kind and (node is None or n.node == node)),
+            key=lambda n: (n.created, n.id),
+        )
 
     def days_of(self, node: str) -> list[DaySummary]:
         """The node's day summaries, oldest first."""
@@ -128,13 +135,21 @@ def summarize_sensor(sensor: str, rollups: list[Rollup]) -> SensorDay:
     rs = sorted(rollups, key=lambda r: r.start)
     q, unit = rs[-1].quantity, rs[-1].unit
     samples = sum(r.count for r in rs)
-    binary = all(r.mean is None for r in rs) and any(r.on_s is not None or r.events is not None
-                                                     for r in rs)
+    binary = all(r.mean is None for r in rs) and any(
+        r.on_s is not None or r.events is not None for r in rs
+    )
     if binary:
-        return SensorDay(sensor, q, unit, len(rs), samples, binary=True,
-                         events=sum(r.events or 0 for r in rs),
-                         on_s=round(sum(r.on_s or 0.0 for r in rs), 3),
-                         last_at=rs[-1].end)
+        return SensorDay(
+            sensor,
+            q,
+            unit,
+            len(rs),
+            samples,
+            binary=True,
+            events=sum(r.events or 0 for r in rs),
+            on_s=round(sum(r.on_s or 0.0 for r in rs), 3),
+            last_at=rs[-1].end,
+        )
     num = [r for r in rs if r.mean is not None]
     if not num:
         return SensorDay(sensor, q, unit, len(rs), samples, last_at=rs[-1].end)
@@ -144,10 +159,19 @@ def summarize_sensor(sensor: str, rollups: list[Rollup]) -> SensorDay:
     hi = max(num, key=lambda r: r.max if r.max is not None else r.mean)
     last = num[-1]
     return SensorDay(
-        sensor, q, unit, len(rs), samples, mean=round(mean, 6),
-        min=lo.min if lo.min is not None else lo.mean, min_at=lo.min_at or lo.start,
-        max=hi.max if hi.max is not None else hi.mean, max_at=hi.max_at or hi.start,
-        last=last.last if last.last is not None else last.mean, last_at=last.end)
+        sensor,
+        q,
+        unit,
+        len(rs),
+        samples,
+        mean=round(mean, 6),
+        min=lo.min if lo.min is not None else lo.mean,
+        min_at=lo.min_at or lo.start,
+        max=hi.max if hi.max is not None else hi.mean,
+        max_at=hi.max_at or hi.start,
+        last=last.last if last.last is not None else last.mean,
+        last_at=last.end,
+    )
 
 
 def summarize_day(node: str, day: str, rel: str, rollups: list[Rollup], bad: int = 0) -> DaySummary:
@@ -156,8 +180,15 @@ def summarize_day(node: str, day: str, rel: str, rollups: list[Rollup], bad: int
     for r in rollups:
         by_sensor[r.sensor].append(r)
     sensors = tuple(summarize_sensor(s, rs) for s, rs in sorted(by_sensor.items()))
-    return DaySummary(node, day, rel, min((r.start for r in rollups), default=None),
-                      max((r.end for r in rollups), default=None), sensors, bad)
+    return DaySummary(
+        node,
+        day,
+        rel,
+        min((r.start for r in rollups), default=None),
+        max((r.end for r in rollups), default=None),
+        sensors,
+        bad,
+    )
 
 
 def read_day(v: Vault, rel: str) -> tuple[list[Rollup], list[RecordError]]:
@@ -197,10 +228,19 @@ def excerpt(body: str, n: int = 220) -> str:
 def meta_of_observation(rel: str, obs: Observation) -> NoteMeta:
     """Catalog entry of an observation or memory file."""
     title = obs.title or excerpt(obs.body, 80) or obs.id
-    return NoteMeta(rel, obs.id, obs.node, obs.created, obs.kind if obs.kind == "memory" or
-                    "/memory/" in rel else "observation", title, note_day(obs),
-                    excerpt(obs.body), tuple(str(s) for s in obs.sensors), obs.confidence,
-                    obs.model)
+    return NoteMeta(
+        rel,
+        obs.id,
+        obs.node,
+        obs.created,
+        obs.kind if obs.kind == "memory" or "/memory/" in rel else "observation",
+        title,
+        note_day(obs),
+        excerpt(obs.body),
+        tuple(str(s) for s in obs.sensors),
+        obs.confidence,
+        obs.model,
+    )
 
 
 def meta_of_interaction(v: Vault, rel: str) -> NoteMeta:
@@ -227,8 +267,16 @@ def meta_of_interaction(v: Vault, rel: str) -> NoteMeta:
             if ln.startswith("#"):
                 question = ln.lstrip("#").strip()
                 break
-    return NoteMeta(rel, str(meta.get("id") or name[:-3]), node, created, "interaction",
-                    question or name[:-3], created[:10], excerpt(body))
+    return NoteMeta(
+        rel,
+        str(meta.get("id") or name[:-3]),
+        node,
+        created,
+        "interaction",
+        question or name[:-3],
+        created[:10],
+        excerpt(body),
+    )
 
 
 def scan_note(v: Vault, rel: str) -> NoteMeta:
@@ -247,21 +295,25 @@ def note_files(v: Vault) -> list[str]:
     out = v.observation_files(None, "observations") + v.observation_files(None, "memory")
     base = v.path(layout.INTERACTIONS)
     if base.is_dir():
-        out += sorted(v.rel(p) for p in base.rglob("*.md")
-                      if p.name != "README.md" and not layout.is_conflict_copy(p.name))
+        out += sorted(
+            v.rel(p)
+            for p in base.rglob("*.md")
+            if p.name != "README.md" and not layout.is_conflict_copy(p.name)
+        )
     return out
 
 
 def is_note_path(rel: str) -> bool:
     """True for a path the catalog keeps as a note."""
     info = layout.classify(rel)
-    return (rel.endswith(".md") and info.kind in ("observation", "memory", "interaction"))
+    return rel.endswith(".md") and info.kind in ("observation", "memory", "interaction")
 
 
 def is_rollup_path(rel: str) -> bool:
     """True for a rollup day file."""
     return layout.classify(rel).kind == "rollup" and bool(
-        layout.ROLLUP_NAME_RE.match(rel.rsplit("/", 1)[-1]))
+        layout.ROLLUP_NAME_RE.match(rel.rsplit("/", 1)[-1])
+    )
 
 
 def rollup_day(rel: str) -> tuple[str, str]:
@@ -275,9 +327,11 @@ def kb_notes(v: Vault) -> list[str]:
     base = v.path(layout.KNOWLEDGE)
     if not base.is_dir():
         return []
-    return sorted(p.relative_to(base).as_posix() for p in base.rglob("*")
-                  if p.is_file() and not p.name.startswith(".")
-                  and not layout.is_conflict_copy(p.name))
+    return sorted(
+        p.relative_to(base).as_posix()
+        for p in base.rglob("*")
+        if p.is_file() and not p.name.startswith(".") and not layout.is_conflict_copy(p.name)
+    )
 
 
 def load_catalog(data: dict[str, Any] | None) -> Catalog | None:
@@ -294,6 +348,7 @@ def load_catalog(data: dict[str, Any] | None) -> Catalog | None:
 def today_iso() -> str:
     """Today's UTC date as ``YYYY-MM-DD``."""
     from datetime import UTC, datetime
+
     return datetime.now(UTC).date().isoformat()
 
 

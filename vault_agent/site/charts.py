@@ -107,8 +107,12 @@ def seconds_since(ts: str, base: datetime) -> float:
     """
     if len(ts) == 20 and ts[19] == "Z" and ts[10] == "T" and ts[:10] == base.strftime("%Y-%m-%d"):
         try:
-            return int(ts[11:13]) * 3600 + int(ts[14:16]) * 60 + int(ts[17:19]) + (
-                base.hour * -3600 - base.minute * 60 - base.second)
+            return (
+                int(ts[11:13]) * 3600
+                + int(ts[14:16]) * 60
+                + int(ts[17:19])
+                + (base.hour * -3600 - base.minute * 60 - base.second)
+            )
         except ValueError:
             pass
     return (parse_iso(ts) - base).total_seconds()
@@ -147,11 +151,19 @@ STYLE = (
     ".empty{font-size:14px}"
     "@media (prefers-color-scheme:dark){svg{background:#1e2129}text{fill:#c4c7cc}"
     ".band{fill:rgba(110,170,230,.25)}.mean{stroke:#7db7ee}.mean-dot{fill:#7db7ee}"
-    ".bar{fill:#f0a04b}.grid,.hgrid{stroke:rgba(255,255,255,.12)}}</style>")
+    ".bar{fill:#f0a04b}.grid,.hgrid{stroke:rgba(255,255,255,.12)}}</style>"
+)
 
 
-def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
-              binary: bool = False, chart_id: str = "", standalone: bool = False) -> str:
+def day_chart(
+    points: Sequence[Point],
+    *,
+    label: str,
+    unit: str = "",
+    binary: bool = False,
+    chart_id: str = "",
+    standalone: bool = False,
+) -> str:
     """An inline SVG of one sensor over one UTC day (00:00–24:00 on the x axis).
 
     Args:
@@ -182,28 +194,33 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
     parts = []
     for tv in ticks:
         yy = y(tv)
-        parts.append(f'<line class="grid" x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + pw}" '
-                     f'y2="{yy:.1f}"/>')
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" y1="{yy:.1f}" x2="{LEFT + pw}" y2="{yy:.1f}"/>'
+        )
         text = f"{tv * 100:.0f}%" if binary else fmt_num(tv)
         parts.append(f'<text class="ytick" x="{LEFT - 6}" y="{yy + 4:.1f}">{escape(text)}</text>')
     for h in range(0, 25, 3):
         xx = x(h * 3600)
-        parts.append(f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" '
-                     f'y2="{TOP + ph}"/>')
+        parts.append(
+            f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" y2="{TOP + ph}"/>'
+        )
         parts.append(f'<text class="xtick" x="{xx:.1f}" y="{HEIGHT - 8}">{h:02d}:00</text>')
     if binary:
         for p in points:
             if p.hi > 0:
                 w = max(1.0, x(p.t + p.dt) - x(p.t))
-                parts.append(f'<rect class="bar" x="{x(p.t):.1f}" y="{y(p.hi):.1f}" '
-                             f'width="{w:.1f}" height="{y(0) - y(p.hi):.1f}"/>')
+                parts.append(
+                    f'<rect class="bar" x="{x(p.t):.1f}" y="{y(p.hi):.1f}" '
+                    f'width="{w:.1f}" height="{y(0) - y(p.hi):.1f}"/>'
+                )
     else:
         for seg in _segments(points):
             mid = [(x(p.t + p.dt / 2), p) for p in seg]
             if len(seg) == 1:
                 xx, p = mid[0]
-                parts.append(f'<circle class="mean-dot" cx="{xx:.1f}" '
-                             f'cy="{y(p.mean):.1f}" r="2.5"/>')
+                parts.append(
+                    f'<circle class="mean-dot" cx="{xx:.1f}" cy="{y(p.mean):.1f}" r="2.5"/>'
+                )
                 continue
             top = " ".join(f"{xx:.1f},{y(p.hi):.1f}" for xx, p in mid)
             bot = " ".join(f"{xx:.1f},{y(p.lo):.1f}" for xx, p in reversed(mid))
@@ -216,18 +233,22 @@ def day_chart(points: Sequence[Point], *, label: str, unit: str = "",
     stats = ""
     if points:
         mean = sum(p.mean * p.dt for p in points) / sum(p.dt for p in points)
-        stats = (f' data-min="{fmt_num(min(p.lo for p in points))}"'
-                 f' data-max="{fmt_num(max(p.hi for p in points))}" data-mean="{fmt_num(mean)}"')
+        stats = (
+            f' data-min="{fmt_num(min(p.lo for p in points))}"'
+            f' data-max="{fmt_num(max(p.hi for p in points))}" data-mean="{fmt_num(mean)}"'
+        )
     title = f"{label}: {'share of time on' if binary else 'mean with min–max band'}"
     size = f'width="{WIDTH}" height="{HEIGHT}" ' if standalone else ""
     ident = f' id="{escape(chart_id)}"' if chart_id else ""
-    return (f'<svg class="va-chart{" binary" if binary else ""}"{ident} role="img" '
-            f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'{size}'
-            f'preserveAspectRatio="xMidYMid meet" data-ymin="{y0:g}" data-ymax="{y1:g}" '
-            f'data-points="{len(points)}"{stats} xmlns="http://www.w3.org/2000/svg">'
-            f'<title>{escape(title)}</title>{STYLE if standalone else ""}{"".join(parts)}</svg>'
-            + ("\n" if standalone else ""))
+    return (
+        f'<svg class="va-chart{" binary" if binary else ""}"{ident} role="img" '
+        f'aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f"{size}"
+        f'preserveAspectRatio="xMidYMid meet" data-ymin="{y0:g}" data-ymax="{y1:g}" '
+        f'data-points="{len(points)}"{stats} xmlns="http://www.w3.org/2000/svg">'
+        f"<title>{escape(title)}</title>{STYLE if standalone else ''}{''.join(parts)}</svg>"
+        + ("\n" if standalone else "")
+    )
 
 
 def chart_digest(svg: str) -> str:
@@ -264,11 +285,13 @@ def inline_svg(standalone: str, chart_id: str = "", href: str = "", label: str =
     head = _SIZE_RE.sub("", head, count=1)
     head = re.sub(r' id="[^"]*"', "", head, count=1)
     if label:
-        head = re.sub(r' aria-label="[^"]*"', lambda _: f' aria-label="{escape(label)}"',
-                      head, count=1)
+        head = re.sub(
+            r' aria-label="[^"]*"', lambda _: f' aria-label="{escape(label)}"', head, count=1
+        )
     cls_end = head.index('"', len('<svg class="')) + 1
     extra = (f' id="{escape(chart_id)}"' if chart_id else "") + (
-        f' data-file="{escape(href)}"' if href else "")
+        f' data-file="{escape(href)}"' if href else ""
+    )
     head = head[:cls_end] + extra + head[cls_end:]
     return f"{head}>{_STYLE_RE.sub('', body, count=1)}"
 

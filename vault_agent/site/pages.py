@@ -29,7 +29,8 @@ RECENT_DATES_ON_HOME = 14
 TIMELINE_ON_NODE = 100
 MD_LINK_RE = re.compile(r"\[[^\]\n]*\]\([^)\n]*\)|<[^>\n]+>")
 VAULT_PATH_RE = re.compile(
-    r"(?<![\w/.-])((?:agents|knowledge-base|interactions|shared-memory)/[^\s`'\"<>()\[\]]+)")
+    r"(?<![\w/.-])((?:agents|knowledge-base|interactions|shared-memory)/[^\s`'\"<>()\[\]]+)"
+)
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,19 @@ def _html_href(frm: str, to: str, anchor: str = "") -> str:
     """An href for raw HTML blocks (MkDocs does not rewrite those): ``.html`` and relative."""
     import posixpath
     from urllib.parse import quote
+
     target = to[:-3] + ".html" if to.endswith(".md") else to
     rel = posixpath.relpath(target, posixpath.dirname(frm) or ".")
     return quote(rel) + (f"#{anchor}" if anchor else "")
 
 
-def timeline(frm: str, notes: Sequence[NoteMeta], group_by_day: bool = True,
-             day_links: dict[str, str] | None = None, show_date: bool = False) -> str:
+def timeline(
+    frm: str,
+    notes: Sequence[NoteMeta],
+    group_by_day: bool = True,
+    day_links: dict[str, str] | None = None,
+    show_date: bool = False,
+) -> str:
     """An observations timeline (newest group first when grouped): time, title, confidence.
     ``show_date`` prints the date with the time (for lists spanning days)."""
     if not notes:
@@ -127,22 +134,31 @@ def timeline(frm: str, notes: Sequence[NoteMeta], group_by_day: bool = True,
             page = urls.observation_page(n.node, n.id)
             out.append(
                 f'<div class="va-tl-item"><span class="va-tl-time">'
-                f'{esc(when(n.created) if show_date else hhmm(n.created))}</span>'
+                f"{esc(when(n.created) if show_date else hhmm(n.created))}</span>"
                 f'<div class="va-tl-body"><a href="{_html_href(frm, page)}">{esc(n.title)}</a> '
                 f'{conf_badge(n.confidence)}<span class="va-node-tag">{esc(n.node)}</span>'
-                f'<div class="va-tl-text">{esc(n.excerpt)}</div></div></div>')
+                f'<div class="va-tl-text">{esc(n.excerpt)}</div></div></div>'
+            )
     out.append("</div>")
     return "\n".join(out) + "\n"
 
 
 # -- home ---------------------------------------------------------------------------------------
-def home_page(vault_name: str, statuses: Sequence[NodeStatus], latest: Sequence[NoteMeta],
-              conflicts: Sequence[str], cat: Catalog, built_from: str | None) -> str:
+def home_page(
+    vault_name: str,
+    statuses: Sequence[NodeStatus],
+    latest: Sequence[NoteMeta],
+    conflicts: Sequence[str],
+    cat: Catalog,
+    built_from: str | None,
+) -> str:
     """The home page: nodes, latest observations, open conflict copies, recent dates."""
     frm = urls.HOME
     out = [meta_block(title=vault_name, hide=["toc"]), f"# {esc(vault_name)}\n"]
-    out.append(f'<p class="va-sub">Generated from the vault files at commit '
-               f'<code>{esc((built_from or "none")[:10])}</code>. Times are UTC.</p>\n')
+    out.append(
+        f'<p class="va-sub">Generated from the vault files at commit '
+        f"<code>{esc((built_from or 'none')[:10])}</code>. Times are UTC.</p>\n"
+    )
     out.append("## Nodes\n")
     if not statuses:
         out.append('<p class="va-empty">No nodes yet.</p>\n')
@@ -151,10 +167,11 @@ def home_page(vault_name: str, statuses: Sequence[NodeStatus], latest: Sequence[
         href = _html_href(frm, urls.node_page(s.node))
         out.append(
             f'<a class="va-card" href="{href}"><div class="va-card-title">{esc(s.node)}</div>'
-            f'<dl><dt>Last seen</dt><dd>{esc(when(s.last_seen))}</dd>'
-            f'<dt>Last sync</dt><dd>{esc(when(s.last_sync)) if s.last_sync else "never"}</dd>'
-            f'<dt>Sensors</dt><dd>{s.sensors}</dd><dt>Days</dt><dd>{s.days}</dd>'
-            f'<dt>Observations</dt><dd>{s.observations}</dd></dl></a>')
+            f"<dl><dt>Last seen</dt><dd>{esc(when(s.last_seen))}</dd>"
+            f"<dt>Last sync</dt><dd>{esc(when(s.last_sync)) if s.last_sync else 'never'}</dd>"
+            f"<dt>Sensors</dt><dd>{s.sensors}</dd><dt>Days</dt><dd>{s.days}</dd>"
+            f"<dt>Observations</dt><dd>{s.observations}</dd></dl></a>"
+        )
     out.append("</div>\n")
     out.append("## Latest observations\n")
     out.append(timeline(frm, latest, group_by_day=False, show_date=True))
@@ -221,26 +238,35 @@ def last_value_text(s: SensorDay) -> str:
     return f"{fmt_num(s.last)} {s.unit}".strip()
 
 
-def node_page(node: str, cat: Catalog, status: NodeStatus, memory: Sequence[NoteMeta],
-              memory_bodies: dict[str, str]) -> str:
+def node_page(
+    node: str,
+    cat: Catalog,
+    status: NodeStatus,
+    memory: Sequence[NoteMeta],
+    memory_bodies: dict[str, str],
+) -> str:
     """A node's page: status, sensors with last values, memory facts, observations timeline."""
     frm = urls.node_page(node)
     days = cat.days_of(node)
     out = [meta_block(title=f"Node {node}"), f"# Node {node}\n"]
     span = f"{days[0].day} → {days[-1].day}" if days else "no data"
-    out.append(f'<p class="va-sub">Last seen {esc(when(status.last_seen))} · last sync '
-               f'{esc(when(status.last_sync)) if status.last_sync else "never"} · '
-               f'{len(days)} day(s) of data ({esc(span)}) · '
-               f'{status.observations} observation(s)</p>\n')
+    out.append(
+        f'<p class="va-sub">Last seen {esc(when(status.last_seen))} · last sync '
+        f"{esc(when(status.last_sync)) if status.last_sync else 'never'} · "
+        f"{len(days)} day(s) of data ({esc(span)}) · "
+        f"{status.observations} observation(s)</p>\n"
+    )
     out.append("## Sensors\n")
     sensors = latest_sensors(days)
     if sensors:
         out.append("| Sensor | Quantity | Unit | Last value | At (UTC) | Chart |")
         out.append("|---|---|---|--:|---|---|")
         for s, day in sensors:
-            out.append(f"| {cell(s.sensor)} | {cell(s.quantity or '–')} | {cell(s.unit or '–')} | "
-                       f"{cell(last_value_text(s))} | {cell(when(s.last_at))} | "
-                       f"{_a(frm, urls.day_page(node, day), day, urls.sensor_anchor(s.sensor))} |")
+            out.append(
+                f"| {cell(s.sensor)} | {cell(s.quantity or '–')} | {cell(s.unit or '–')} | "
+                f"{cell(last_value_text(s))} | {cell(when(s.last_at))} | "
+                f"{_a(frm, urls.day_page(node, day), day, urls.sensor_anchor(s.sensor))} |"
+            )
         out.append("")
     else:
         out.append('<p class="va-empty">No sensor data yet.</p>\n')
@@ -248,7 +274,7 @@ def node_page(node: str, cat: Catalog, status: NodeStatus, memory: Sequence[Note
     if memory:
         for m in sorted(memory, key=lambda m: m.created, reverse=True):
             body = " ".join(memory_bodies.get(m.rel, m.excerpt).split())
-            out.append(f"- {esc(body)} <span class=\"va-when\">{esc(when(m.created))}</span>")
+            out.append(f'- {esc(body)} <span class="va-when">{esc(when(m.created))}</span>')
         out.append("")
     else:
         out.append('<p class="va-empty">No learned facts yet.</p>\n')
@@ -263,8 +289,10 @@ def node_page(node: str, cat: Catalog, status: NodeStatus, memory: Sequence[Note
     out.append("## Observations timeline\n")
     shown = obs[-TIMELINE_ON_NODE:]
     if len(obs) > len(shown):
-        out.append(f'<p class="va-sub">The latest {len(shown)} of {len(obs)}; older ones are on '
-                   f"their day pages.</p>\n")
+        out.append(
+            f'<p class="va-sub">The latest {len(shown)} of {len(obs)}; older ones are on '
+            f"their day pages.</p>\n"
+        )
     day_links = {d.day: urls.day_page(node, d.day) for d in days}
     out.append(timeline(frm, shown, day_links=day_links))
     return "\n".join(out)
@@ -277,15 +305,18 @@ def node_days_page(node: str, cat: Catalog) -> str:
     obs_by_day: dict[str, int] = defaultdict(int)
     for n in cat.observations(node):
         obs_by_day[n.day] += 1
-    out = [meta_block(title=f"{node}: all days"), f"# {node}: all days\n",
-           f"{_a(frm, urls.node_page(node), f'← Node {node}')}\n"]
+    out = [
+        meta_block(title=f"{node}: all days"),
+        f"# {node}: all days\n",
+        f"{_a(frm, urls.node_page(node), f'← Node {node}')}\n",
+    ]
     month = None
     for d in reversed(days):
         if d.day[:7] != month:
             if month is not None:
                 out.append("</div>\n")
             month = d.day[:7]
-            out.append(f"## {month}\n\n<div class=\"va-days\">")
+            out.append(f'## {month}\n\n<div class="va-days">')
         c = obs_by_day.get(d.day, 0)
         badge = f'<span class="va-count">{c}</span>' if c else ""
         href = _html_href(frm, urls.day_page(node, d.day))
@@ -298,9 +329,16 @@ def node_days_page(node: str, cat: Catalog) -> str:
 
 
 # -- day ----------------------------------------------------------------------------------------
-def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary | None,
-             notes: Sequence[NoteMeta], prev_day: str | None,
-             next_day: str | None, day_note: str | None = None) -> tuple[str, dict[str, str]]:
+def day_page(
+    node: str,
+    day: str,
+    rollups: Sequence[Rollup],
+    summary: DaySummary | None,
+    notes: Sequence[NoteMeta],
+    prev_day: str | None,
+    next_day: str | None,
+    day_note: str | None = None,
+) -> tuple[str, dict[str, str]]:
     """A node's day: observations in time order, the rollup table, a chart per sensor,
     and hourly means (collapsed).
 
@@ -329,9 +367,11 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
     if sensors:
         windows = len({r.start for r in rollups})
         bad = f", {summary.bad_lines} bad line(s) skipped" if summary.bad_lines else ""
-        out.append(f'<p class="va-sub">{len(sensors)} sensor(s), {windows} window(s) from '
-                   f'{esc(hhmm(summary.first))} to {esc(hhmm(summary.last, day))} UTC'
-                   f'{bad}.</p>\n')
+        out.append(
+            f'<p class="va-sub">{len(sensors)} sensor(s), {windows} window(s) from '
+            f"{esc(hhmm(summary.first))} to {esc(hhmm(summary.last, day))} UTC"
+            f"{bad}.</p>\n"
+        )
         out.append(rollup_table(sensors))
     else:
         out.append('<p class="va-empty">No rollups this day.</p>\n')
@@ -347,44 +387,56 @@ def day_page(node: str, day: str, rollups: Sequence[Rollup], summary: DaySummary
             unit = "on" if s.binary else s.unit
             chart_rel = urls.chart_file(node, day, s.sensor)
             chart_id = f"chart-{urls.sensor_anchor(s.sensor)[7:]}"
-            svg = day_chart(pts, label=s.sensor, unit=unit, binary=s.binary,
-                            chart_id=chart_id, standalone=True)
+            svg = day_chart(
+                pts, label=s.sensor, unit=unit, binary=s.binary, chart_id=chart_id, standalone=True
+            )
             charts[chart_rel] = svg
             src = _html_href(frm, chart_rel)
             alt = f"Chart of {s.sensor} on {day}"
-            caption = (f"{s.events or 0} events, {fmt_num((s.on_s or 0) / 60)} min on"
-                       if s.binary else f"mean {fmt_num(s.mean)} {s.unit}, min {fmt_num(s.min)} at "
-                       f"{hhmm(s.min_at)}, max {fmt_num(s.max)} at {hhmm(s.max_at)}")
+            caption = (
+                f"{s.events or 0} events, {fmt_num((s.on_s or 0) / 60)} min on"
+                if s.binary
+                else f"mean {fmt_num(s.mean)} {s.unit}, min {fmt_num(s.min)} at "
+                f"{hhmm(s.min_at)}, max {fmt_num(s.max)} at {hhmm(s.max_at)}"
+            )
             out.append(f"### {cell(s.sensor)} {{ #{urls.sensor_anchor(s.sensor)} }}\n")
-            out.append(f'<figure class="va-figure" data-search-exclude="true">'
-                       f'<img class="va-chart" id="{chart_id}" src="{src}" alt="{esc(alt)}" '
-                       f'width="{WIDTH}" height="{HEIGHT}" data-digest="{chart_digest(svg)}">'
-                       f"<figcaption>{esc(s.quantity or s.sensor)}: {esc(caption)} · "
-                       f'<a class="va-svg-link" href="{src}">SVG</a></figcaption>'
-                       "</figure>\n")
+            out.append(
+                f'<figure class="va-figure" data-search-exclude="true">'
+                f'<img class="va-chart" id="{chart_id}" src="{src}" alt="{esc(alt)}" '
+                f'width="{WIDTH}" height="{HEIGHT}" data-digest="{chart_digest(svg)}">'
+                f"<figcaption>{esc(s.quantity or s.sensor)}: {esc(caption)} · "
+                f'<a class="va-svg-link" href="{src}">SVG</a></figcaption>'
+                "</figure>\n"
+            )
         out.append(hourly_table(rollups, sensors))
     return "\n".join(out), charts
 
 
 def rollup_table(sensors: Sequence[SensorDay]) -> str:
     """The day's rollup table (raw HTML: one line, cheap for Markdown to pass through)."""
-    rows = ['<div class="va-rollups"><table><thead><tr><th>Sensor</th><th>Quantity</th>'
-            '<th class="num">Windows</th><th class="num">Mean</th><th class="num">Min</th>'
-            '<th class="num">Max</th><th class="num">Last</th><th>Unit</th></tr></thead><tbody>']
+    rows = [
+        '<div class="va-rollups"><table><thead><tr><th>Sensor</th><th>Quantity</th>'
+        '<th class="num">Windows</th><th class="num">Mean</th><th class="num">Min</th>'
+        '<th class="num">Max</th><th class="num">Last</th><th>Unit</th></tr></thead><tbody>'
+    ]
     for s in sensors:
         name = f'<a href="#{esc(urls.sensor_anchor(s.sensor))}">{esc(s.sensor)}</a>'
         head = f"<tr><td>{name}</td><td>{esc(s.quantity or '–')}</td>"
         if s.binary:
-            rows.append(f'{head}<td class="num">{s.windows}</td>'
-                        f'<td class="num">{s.events or 0} events</td><td class="num">–</td>'
-                        f'<td class="num">–</td>'
-                        f'<td class="num">{fmt_num((s.on_s or 0) / 60)} min on</td>'
-                        f"<td>{esc(s.unit or '–')}</td></tr>")
+            rows.append(
+                f'{head}<td class="num">{s.windows}</td>'
+                f'<td class="num">{s.events or 0} events</td><td class="num">–</td>'
+                f'<td class="num">–</td>'
+                f'<td class="num">{fmt_num((s.on_s or 0) / 60)} min on</td>'
+                f"<td>{esc(s.unit or '–')}</td></tr>"
+            )
             continue
-        rows.append(f'{head}<td class="num">{s.windows}</td><td class="num">{fmt_num(s.mean)}</td>'
-                    f'<td class="num">{fmt_num(s.min)} <small>{hhmm(s.min_at)}</small></td>'
-                    f'<td class="num">{fmt_num(s.max)} <small>{hhmm(s.max_at)}</small></td>'
-                    f'<td class="num">{fmt_num(s.last)}</td><td>{esc(s.unit or "–")}</td></tr>')
+        rows.append(
+            f'{head}<td class="num">{s.windows}</td><td class="num">{fmt_num(s.mean)}</td>'
+            f'<td class="num">{fmt_num(s.min)} <small>{hhmm(s.min_at)}</small></td>'
+            f'<td class="num">{fmt_num(s.max)} <small>{hhmm(s.max_at)}</small></td>'
+            f'<td class="num">{fmt_num(s.last)}</td><td>{esc(s.unit or "–")}</td></tr>'
+        )
     rows.append("</tbody></table></div>\n")
     return "".join(rows)
 
@@ -405,9 +457,10 @@ def hourly_table(rollups: Sequence[Rollup], sensors: Sequence[SensorDay]) -> str
     # raw HTML, not a Markdown table: Python-Markdown's inline pass over hundreds of
     # numeric cells was a third of a day page's render time
     head = "".join(f'<th class="num">{esc(s)}</th>' for s in numeric)
-    rows = ['<details class="va-hourly" data-search-exclude="true">'
-            "<summary>Hourly means</summary>",
-            f"<table><thead><tr><th>Hour (UTC)</th>{head}</tr></thead><tbody>"]
+    rows = [
+        '<details class="va-hourly" data-search-exclude="true"><summary>Hourly means</summary>',
+        f"<table><thead><tr><th>Hour (UTC)</th>{head}</tr></thead><tbody>",
+    ]
     for h in hours:
         vals = []
         for s in numeric:
@@ -423,18 +476,32 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
     """One observation: title, metadata box from the frontmatter, the text, its sources."""
     frm = urls.observation_page(obs.node, obs.id)
     from .catalog import note_day
+
     day = note_day(obs)
     title = obs.title or obs.id
     out = [meta_block(title=title, hide=["navigation"]), f"# {esc(title)}\n"]
-    rows: list[tuple[str, str]] = [("id", esc(obs.id)), ("node", esc(obs.node)),
-                                   ("kind", esc(obs.kind)), ("created", esc(obs.created))]
+    rows: list[tuple[str, str]] = [
+        ("id", esc(obs.id)),
+        ("node", esc(obs.node)),
+        ("kind", esc(obs.kind)),
+        ("created", esc(obs.created)),
+    ]
     if obs.window:
         w = obs.window
         rows.append(("window", f"{esc(w.get('start', ''))} → {esc(w.get('end', ''))}"))
     if obs.sensors:
-        rows.append(("sensors", ", ".join(
-            f'<a href="{_html_href(frm, urls.day_page(obs.node, day), urls.sensor_anchor(s))}">'
-            f"{esc(s)}</a>" for s in obs.sensors)))
+        rows.append(
+            (
+                "sensors",
+                ", ".join(
+                    '<a href="'
+                    + _html_href(frm, urls.day_page(obs.node, day), urls.sensor_anchor(s))
+                    + '">'
+                    f"{esc(s)}</a>"
+                    for s in obs.sensors
+                ),
+            )
+        )
     if obs.confidence is not None:
         rows.append(("confidence", f"{fmt_num(obs.confidence)} {conf_badge(obs.confidence)}"))
     if obs.model:
@@ -442,16 +509,20 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
     for s in obs.sources:
         target = urls.page_for_vault_path(str(s))
         label = esc(s)
-        rows.append(("source", f'<a href="{_html_href(frm, *target)}">{label}</a>'
-                     if target else label))
+        rows.append(
+            ("source", f'<a href="{_html_href(frm, *target)}">{label}</a>' if target else label)
+        )
     if obs.hlc:
         rows.append(("hlc", esc(obs.hlc)))
     for k, val in obs.extra.items():
         text = val if isinstance(val, str) else json.dumps(val, ensure_ascii=False, default=str)
         rows.append((esc(k), esc(text)))
     rows.append(("file", f"<code>{esc(rel)}</code>"))
-    out.append('<div class="va-meta"><table>' + "".join(
-        f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table></div>\n")
+    out.append(
+        '<div class="va-meta"><table>'
+        + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        + "</table></div>\n"
+    )
     out.append(obs.body.strip() + "\n")
     out.append("## Sources\n")
     links = []
@@ -473,8 +544,10 @@ def kb_index_page(notes: Sequence[str], broken: Iterable[Any]) -> str:
     out = [meta_block(title="Knowledge base"), "# Knowledge base\n"]
     md = [n for n in notes if n.lower().endswith(".md")]
     if not md:
-        out.append('<p class="va-empty">No notes yet. Add Markdown files under '
-                   "<code>knowledge-base/</code>.</p>\n")
+        out.append(
+            '<p class="va-empty">No notes yet. Add Markdown files under '
+            "<code>knowledge-base/</code>.</p>\n"
+        )
     folder = None
     for n in md:
         d = n.rsplit("/", 1)[0] if "/" in n else ""
@@ -490,8 +563,10 @@ def kb_index_page(notes: Sequence[str], broken: Iterable[Any]) -> str:
         out.append("| Page | Line | Link |\n|---|--:|---|")
         for b in broken:
             page = b.page.split("/", 1)[1] if b.page.startswith("knowledge-base/") else b.page
-            out.append(f"| {_a(frm, urls.kb_page(page), cell(page))} | {b.line} | "
-                       f"<code>[[{cell(b.target)}]]</code> |")
+            out.append(
+                f"| {_a(frm, urls.kb_page(page), cell(page))} | {b.line} | "
+                f"<code>[[{cell(b.target)}]]</code> |"
+            )
         out.append("")
     else:
         out.append("None.\n")
@@ -500,9 +575,10 @@ def kb_index_page(notes: Sequence[str], broken: Iterable[Any]) -> str:
 
 def link_vault_paths(frm: str, text: str, obs_ids: dict[str, str]) -> str:
     """Turn vault paths mentioned in Markdown text into links to their site pages."""
+
     def sub(m: re.Match) -> str:
         path = m.group(1).rstrip(".,;:")
-        tail = m.group(1)[len(path):]
+        tail = m.group(1)[len(path) :]
         target = urls.page_for_vault_path(path, obs_ids)
         if not target:
             return m.group(0)
@@ -518,8 +594,8 @@ def link_vault_paths(frm: str, text: str, obs_ids: dict[str, str]) -> str:
         # a path inside backticks loses the backticks so it becomes a link
         line = re.sub(r"`((?:agents|knowledge-base|interactions)/[^`\s]+)`", r"\1", line)
         pieces, pos = [], 0
-        for lm in MD_LINK_RE.finditer(line):   # leave existing links alone
-            pieces.append(VAULT_PATH_RE.sub(sub, line[pos:lm.start()]))
+        for lm in MD_LINK_RE.finditer(line):  # leave existing links alone
+            pieces.append(VAULT_PATH_RE.sub(sub, line[pos : lm.start()]))
             pieces.append(lm.group(0))
             pos = lm.end()
         pieces.append(VAULT_PATH_RE.sub(sub, line[pos:]))
@@ -561,6 +637,7 @@ def _vault_wikilinks(frm: str, text: str, obs_ids: dict[str, str]) -> str:
 
 def _numbered_citations(frm: str, text: str, cited: Sequence[str], obs_ids: dict[str, str]) -> str:
     """Link ``[n]`` citation markers in an answer to the n-th cited source's page."""
+
     def sub(m: re.Match) -> str:
         i = int(m.group(1))
         if not 1 <= i <= len(cited):
@@ -571,8 +648,9 @@ def _numbered_citations(frm: str, text: str, cited: Sequence[str], obs_ids: dict
     return re.sub(r"(?<![\\\[])\[(\d{1,3})\](?![(\[:])", sub, text)
 
 
-def interaction_page(rel: str, meta: dict[str, Any], body: str, note: NoteMeta,
-                     obs_ids: dict[str, str]) -> str:
+def interaction_page(
+    rel: str, meta: dict[str, Any], body: str, note: NoteMeta, obs_ids: dict[str, str]
+) -> str:
     """A logged ``vault ask``: the question, the answer as written, cited sources linked
     (``[[path]]`` source lines, ``[n]`` markers and bare vault paths become links)."""
     frm = urls.interaction_page(rel)
@@ -584,8 +662,10 @@ def interaction_page(rel: str, meta: dict[str, Any], body: str, note: NoteMeta,
     text = _numbered_citations(frm, text, cited, obs_ids)
     text = link_vault_paths(frm, text, obs_ids)
     lines = text.splitlines()
-    sub = (f'<p class="va-sub">Asked on {esc(note.node or "?")} at {esc(when(note.created))}'
-           f'{" · model " + esc(meta["model"]) if meta.get("model") else ""}.</p>\n')
+    sub = (
+        f'<p class="va-sub">Asked on {esc(note.node or "?")} at {esc(when(note.created))}'
+        f"{' · model ' + esc(meta['model']) if meta.get('model') else ''}.</p>\n"
+    )
     if lines and lines[0].startswith("# "):
         lines.insert(1, "\n" + sub)
     else:
@@ -595,8 +675,14 @@ def interaction_page(rel: str, meta: dict[str, Any], body: str, note: NoteMeta,
         out.append("## Cited sources\n")
         for i, c in enumerate(cited, 1):
             target = urls.page_for_vault_path(c, obs_ids)
-            out.append(f"{i}. " + (f"[{esc(c)}]({urls.link(frm, *target)})" if target
-                                   else f"<code>{esc(c)}</code> (no page)"))
+            out.append(
+                f"{i}. "
+                + (
+                    f"[{esc(c)}]({urls.link(frm, *target)})"
+                    if target
+                    else f"<code>{esc(c)}</code> (no page)"
+                )
+            )
         out.append("")
     return "\n".join(out)
 
@@ -604,15 +690,20 @@ def interaction_page(rel: str, meta: dict[str, Any], body: str, note: NoteMeta,
 def interactions_index_page(notes: Sequence[NoteMeta]) -> str:
     """Every logged Q&A, newest first."""
     frm = urls.INTERACTIONS_INDEX
-    out = [meta_block(title="Interactions"), "# Interactions\n",
-           '<p class="va-sub">Questions asked with <code>vault ask</code>, newest first.</p>\n']
+    out = [
+        meta_block(title="Interactions"),
+        "# Interactions\n",
+        '<p class="va-sub">Questions asked with <code>vault ask</code>, newest first.</p>\n',
+    ]
     if not notes:
         out.append('<p class="va-empty">No questions asked yet.</p>\n')
     else:
         out.append("| When (UTC) | Node | Question |\n|---|---|---|")
         for n in sorted(notes, key=lambda n: n.created, reverse=True):
-            out.append(f"| {cell(when(n.created))} | {cell(n.node or '–')} | "
-                       f"{_a(frm, urls.interaction_page(n.rel), cell(n.title))} |")
+            out.append(
+                f"| {cell(when(n.created))} | {cell(n.node or '–')} | "
+                f"{_a(frm, urls.interaction_page(n.rel), cell(n.title))} |"
+            )
         out.append("")
     return "\n".join(out)
 
@@ -623,10 +714,13 @@ def conflicts_page(copies: Sequence[tuple[str, str | None]]) -> str:
     Args:
         copies: (conflict copy vault path, its text or None if binary/unreadable).
     """
-    out = [meta_block(title="Conflicts"), "# Conflicts\n",
-           '<p class="va-sub">When two nodes changed the same text, sync keeps ours in place and '
-           "writes theirs beside it as <code>name.sync-conflict-YYYYMMDD-HHMMSS-node.ext</code>. "
-           "Merge by hand, delete the copy and commit.</p>\n"]
+    out = [
+        meta_block(title="Conflicts"),
+        "# Conflicts\n",
+        '<p class="va-sub">When two nodes changed the same text, sync keeps ours in place and '
+        "writes theirs beside it as <code>name.sync-conflict-YYYYMMDD-HHMMSS-node.ext</code>. "
+        "Merge by hand, delete the copy and commit.</p>\n",
+    ]
     if not copies:
         out.append("No open conflict copies.\n")
         return "\n".join(out)
@@ -634,11 +728,18 @@ def conflicts_page(copies: Sequence[tuple[str, str | None]]) -> str:
     for rel, _ in copies:
         m = layout.CONFLICT_RE.search(rel)
         original = layout.CONFLICT_RE.sub(lambda mm: mm.group(3) or "", rel) if m else rel
-        at = f"{m.group(1)[:4]}-{m.group(1)[4:6]}-{m.group(1)[6:8]} {m.group(1)[9:11]}:" \
-             f"{m.group(1)[11:13]}" if m else "–"
+        at = (
+            f"{m.group(1)[:4]}-{m.group(1)[4:6]}-{m.group(1)[6:8]} {m.group(1)[9:11]}:"
+            f"{m.group(1)[11:13]}"
+            if m
+            else "–"
+        )
         target = urls.page_for_vault_path(original)
-        orig = _a(urls.CONFLICTS, target[0], cell(original), target[1]) if target and \
-            target[0] != urls.CONFLICTS else f"<code>{cell(original)}</code>"
+        orig = (
+            _a(urls.CONFLICTS, target[0], cell(original), target[1])
+            if target and target[0] != urls.CONFLICTS
+            else f"<code>{cell(original)}</code>"
+        )
         who = cell(m.group(2) if m else "–")
         out.append(f"| <code>{cell(rel)}</code> | {orig} | {who} | {at} |")
     out.append("")

@@ -40,6 +40,7 @@ def template_hash(site_dir: Path) -> str:
             h.update(p.read_bytes())
     try:
         from importlib.metadata import version
+
         h.update(version("mkdocs-material").encode())
     except Exception:  # noqa: BLE001 - metadata missing only in odd installs
         pass
@@ -72,8 +73,9 @@ def uncommitted(repo: pygit2.Repository) -> set[str]:
     return {p for p, flags in repo.status().items() if flags and flags != ignored}
 
 
-def make_plan(repo: pygit2.Repository, state: dict | None, template: str, out_dir: str,
-              clean: bool) -> Plan:
+def make_plan(
+    repo: pygit2.Repository, state: dict | None, template: str, out_dir: str, clean: bool
+) -> Plan:
     """Decide between a full and an incremental build.
 
     A full build happens when asked (``clean``), on the first build, when the template
@@ -96,8 +98,9 @@ def make_plan(repo: pygit2.Repository, state: dict | None, template: str, out_di
         try:
             changed |= diff_paths(repo, base, head)
         except (KeyError, ValueError, pygit2.GitError):
-            return Plan(True, f"last built commit {base[:10]} not found",
-                        frozenset(now_pending), head)
+            return Plan(
+                True, f"last built commit {base[:10]} not found", frozenset(now_pending), head
+            )
     elif head:
         return Plan(True, "first commit since last build", frozenset(now_pending), head)
     return Plan(False, "incremental", frozenset(changed), head)

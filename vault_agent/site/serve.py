@@ -50,8 +50,12 @@ def ignored(vault_root: Path, path: str) -> bool:
 class Rebuilder:
     """Runs an incremental build after vault changes settle for :data:`QUIET_S` seconds."""
 
-    def __init__(self, vault: Vault, out: Path | None = None,
-                 on_build: Callable[[BuildReport], None] | None = None) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        out: Path | None = None,
+        on_build: Callable[[BuildReport], None] | None = None,
+    ) -> None:
         self.vault, self.out, self.on_build = vault, out, on_build
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
@@ -103,9 +107,15 @@ def watch_vault(vault: Vault, rebuilder: Rebuilder):
     return obs
 
 
-def serve(vault: Vault, host: str = "127.0.0.1", port: int = 8000, watch: bool = True,
-          out: Path | None = None, announce: Callable[[str], None] | None = None,
-          stop: threading.Event | None = None) -> None:
+def serve(
+    vault: Vault,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    watch: bool = True,
+    out: Path | None = None,
+    announce: Callable[[str], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
     """Build, then serve until interrupted (or ``stop`` is set), rebuilding on change."""
     report = build_site(vault, out=out, progress=True)
     server = make_server(report.html_dir, host, port)
@@ -126,4 +136,3 @@ def serve(vault: Vault, host: str = "127.0.0.1", port: int = 8000, watch: bool =
             observer.stop()
         server.shutdown()
         server.server_close()
-

@@ -71,6 +71,9 @@ def node_statuses(v: Vault, cat: Catalog, nodes: Iterable[str]) -> list[NodeStat
         obs = cat.observations(n)
         seen = [d.last for d in days[-3:] if d.last] + ([obs[-1].created] if obs else [])
         sync = max([t for t in (merges.get(n), local if n == v.node else None) if t], default=None)
-        out.append(NodeStatus(n, max(seen) if seen else None, sync,
-                              len(latest_sensors(days)), len(days), len(obs)))
+        out.append(
+            NodeStatus(
+                n, max(seen) if seen else None, sync, len(latest_sensors(days)), len(days), len(obs)
+            )
+        )
     return out

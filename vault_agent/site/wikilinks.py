@@ -38,6 +38,7 @@ def _key(name: str) -> str:
 def heading_anchor(text: str) -> str:
     """The id MkDocs' ``toc`` extension gives a heading with this text (its default slugify)."""
     from markdown.extensions.toc import slugify
+
     return slugify(text.strip(), "-")
 
 
@@ -91,8 +92,9 @@ def md_link_target(path: str) -> str:
     return f"<{path}>" if re.search(r"[\s<>()]", path) else path
 
 
-def rewrite(text: str, note: str, index: NoteIndex, url_of: Callable[[str], str],
-            page_path: str = "") -> tuple[str, list[BrokenLink]]:
+def rewrite(
+    text: str, note: str, index: NoteIndex, url_of: Callable[[str], str], page_path: str = ""
+) -> tuple[str, list[BrokenLink]]:
     """Replace wikilinks in a note's Markdown with relative Markdown links.
 
     Args:
@@ -124,11 +126,18 @@ def rewrite(text: str, note: str, index: NoteIndex, url_of: Callable[[str], str]
     return "".join(out), broken
 
 
-def _rewrite_line(line: str, lineno: int, note: str, index: NoteIndex,
-                  url_of: Callable[[str], str], report_as: str, broken: list[BrokenLink]) -> str:
+def _rewrite_line(
+    line: str,
+    lineno: int,
+    note: str,
+    index: NoteIndex,
+    url_of: Callable[[str], str],
+    report_as: str,
+    broken: list[BrokenLink],
+) -> str:
     pieces, pos = [], 0
     for cm in CODE_SPAN_RE.finditer(line):
-        pieces.append((line[pos:cm.start()], True))
+        pieces.append((line[pos : cm.start()], True))
         pieces.append((cm.group(0), False))
         pos = cm.end()
     pieces.append((line[pos:], True))

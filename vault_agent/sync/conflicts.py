@@ -36,8 +36,7 @@ class ConflictCopy:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"copy": self.copy, "original": self.original, "node": self.node,
-                "when": self.when}
+        return {"copy": self.copy, "original": self.original, "node": self.node, "when": self.when}
 
 
 def parse_copy(path: str) -> ConflictCopy | None:
@@ -48,8 +47,9 @@ def parse_copy(path: str) -> ConflictCopy | None:
         return None
     original = name[: m.start()] + (m.group(3) or "")
     when = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
-    return ConflictCopy(path, f"{head}/{original}" if head else original, m.group(2),
-                        layout.iso(when))
+    return ConflictCopy(
+        path, f"{head}/{original}" if head else original, m.group(2), layout.iso(when)
+    )
 
 
 def list_conflicts(vault: Vault) -> list[ConflictCopy]:
@@ -69,8 +69,10 @@ def _find(vault: Vault, path: str) -> ConflictCopy:
     if not matches:
         raise ConflictError(f"{rel} has no open conflict copies")
     if len(matches) > 1:
-        raise ConflictError(f"{rel} has {len(matches)} conflict copies; name one: "
-                            + ", ".join(c.copy for c in matches))
+        raise ConflictError(
+            f"{rel} has {len(matches)} conflict copies; name one: "
+            + ", ".join(c.copy for c in matches)
+        )
     return matches[0]
 
 
@@ -123,8 +125,10 @@ def resolve(vault: Vault, path: str, keep: str) -> dict:
         atomic_write_bytes(vault.path(kept_as), copy_p.read_bytes())
         paths.append(kept_as)
     copy_p.unlink()
-    oid = vault.commit(f"Resolve conflict on {c.original}: keep {keep}", "conflict",
-                       paths=paths,
-                       trailers=[("Vault-Conflict-Resolved", f"{c.copy} keep={keep}")])
-    return {"copy": c.copy, "original": c.original, "keep": keep, "kept_as": kept_as,
-            "commit": oid}
+    oid = vault.commit(
+        f"Resolve conflict on {c.original}: keep {keep}",
+        "conflict",
+        paths=paths,
+        trailers=[("Vault-Conflict-Resolved", f"{c.copy} keep={keep}")],
+    )
+    return {"copy": c.copy, "original": c.original, "keep": keep, "kept_as": kept_as, "commit": oid}

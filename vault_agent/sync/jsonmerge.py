@@ -15,8 +15,9 @@ from typing import Any
 _MISSING = object()
 
 
-def merge3(base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any],
-           prefix: str = "") -> tuple[dict[str, Any], list[str]]:
+def merge3(
+    base: dict[str, Any], ours: dict[str, Any], theirs: dict[str, Any], prefix: str = ""
+) -> tuple[dict[str, Any], list[str]]:
     """Merge ``theirs`` into ``ours`` relative to ``base``.
 
     Returns:

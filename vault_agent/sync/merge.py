@@ -48,8 +48,12 @@ class Conflict:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"path": self.path, "copy": self.copy, "writer": self.writer,
-                "keys": list(self.keys)}
+        return {
+            "path": self.path,
+            "copy": self.copy,
+            "writer": self.writer,
+            "keys": list(self.keys),
+        }
 
     def trailer(self) -> tuple[str, str]:
         """The ``Vault-Conflict`` commit trailer."""
@@ -85,8 +89,7 @@ class MergeResult:
     hlcs: list[str] = field(default_factory=list)
 
 
-def _entries(repo: pygit2.Repository, a: pygit2.Tree | None,
-             b: pygit2.Tree) -> dict[str, Entry]:
+def _entries(repo: pygit2.Repository, a: pygit2.Tree | None, b: pygit2.Tree) -> dict[str, Entry]:
     """Paths that differ from ``a`` to ``b``, with their entry in ``b`` (None: deleted)."""
     diff = repo.diff(a, b) if a is not None else b.diff_to_tree(swap=True)
     out: dict[str, Entry] = {}
@@ -120,8 +123,13 @@ class TreeMerger:
         fallback_time: when a conflict copy's origin commit is unknown.
     """
 
-    def __init__(self, repo: pygit2.Repository, node: str, provenance: Provenance,
-                 fallback_time: datetime | None = None) -> None:
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        node: str,
+        provenance: Provenance,
+        fallback_time: datetime | None = None,
+    ) -> None:
         self.repo = repo
         self.node = node
         self.prov = provenance
@@ -129,9 +137,13 @@ class TreeMerger:
         self.result = MergeResult()
         self._taken: set[str] = set()
 
-    def merge(self, base: pygit2.Tree | None, ours: pygit2.Tree, theirs: pygit2.Tree,
-              history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
-              ) -> MergeResult:
+    def merge(
+        self,
+        base: pygit2.Tree | None,
+        ours: pygit2.Tree,
+        theirs: pygit2.Tree,
+        history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
+    ) -> MergeResult:
         """Merge ``theirs`` into ``ours`` from ``base``; returns the changes and report.
 
         ``history`` is (ours, theirs, base) commit ids: with it, a version one side
@@ -186,8 +198,10 @@ class TreeMerger:
         if info.kind == "ignored" or any(part.lower() == ".git" for part in path.split("/")):
             self._refuse(path, "a path that is never synced (.git, .vault/, local-cache/)")
             return
-        if t is not None and t[1] not in (pygit2.enums.FileMode.BLOB,
-                                          pygit2.enums.FileMode.BLOB_EXECUTABLE):
+        if t is not None and t[1] not in (
+            pygit2.enums.FileMode.BLOB,
+            pygit2.enums.FileMode.BLOB_EXECUTABLE,
+        ):
             # Trigger: a peer offers a symlink or submodule. Why: a symlink could lead a
             # later write outside the vault. What: refuse it; the rest merges.
             self._refuse(path, "symlinks and submodules are not accepted from peers")
@@ -222,8 +236,7 @@ class TreeMerger:
             self._take(path, None)
         # else: we edited a file they deleted; the edit wins, keep ours.
 
-    def _append_only(self, path: str, info: layout.PathInfo, b: Entry, o: Entry,
-                     t: Entry) -> None:
+    def _append_only(self, path: str, info: layout.PathInfo, b: Entry, o: Entry, t: Entry) -> None:
         bd, od, td = self._data(b), self._data(o), self._data(t)
         assert td is not None
         merged, reason = rules.merge_append_only(bd, od, td)
@@ -255,8 +268,7 @@ class TreeMerger:
             return False
         return any(_lookup(c.tree, path) == e for c in self._since_base(self._history[side]))
 
-    def _both_changed(self, path: str, info: layout.PathInfo, b: Entry, o: Entry,
-                      t: Entry) -> None:
+    def _both_changed(self, path: str, info: layout.PathInfo, b: Entry, o: Entry, t: Entry) -> None:
         assert o is not None and t is not None
         if self._had(0, path, t):
             # Trigger: both sides differ from the base, but our history already held
@@ -291,23 +303,29 @@ class TreeMerger:
         if rules.is_text(od) and rules.is_text(td) and (bd is None or rules.is_text(bd)):
             res = self.repo.merge_file_from_index(
                 pygit2.IndexEntry(path, b[0], b[1]) if b else None,
-                pygit2.IndexEntry(path, o[0], o[1]), pygit2.IndexEntry(path, t[0], t[1]))
+                pygit2.IndexEntry(path, o[0], o[1]),
+                pygit2.IndexEntry(path, t[0], t[1]),
+            )
             if res.automergeable:
                 self._take(path, (self.repo.create_blob(res.contents.encode("utf-8")), o[1]))
                 self.result.merged_auto.append(path)
                 return
         self._conflict_copy(path, t)
 
-    def _json(self, path: str, bd: bytes | None, od: bytes, td: bytes, o: Entry,
-              t: Entry) -> bool:
+    def _json(self, path: str, bd: bytes | None, od: bytes, td: bytes, o: Entry, t: Entry) -> bool:
         base = jsonmerge.loads_object(bd) if bd is not None else {}
         mine, their = jsonmerge.loads_object(od), jsonmerge.loads_object(td)
         if base is None or mine is None or their is None:
             return False  # not JSON objects on every side: treated as text
         merged, keys = jsonmerge.merge3(base, mine, their)
         if merged != mine:
-            self._take(path, (self.repo.create_blob(jsonmerge.dumps(merged).encode("utf-8")),
-                              o[1] if o else 0o100644))
+            self._take(
+                path,
+                (
+                    self.repo.create_blob(jsonmerge.dumps(merged).encode("utf-8")),
+                    o[1] if o else 0o100644,
+                ),
+            )
             self.result.merged_auto.append(path)
         if keys:
             self._conflict_copy(path, t, tuple(keys))
@@ -350,8 +368,15 @@ class TreeMerger:
             held.add(self.result.changes[copy])
         return all(e[0] == t[0] for e in held)
 
-    def _place_copy(self, path: str, t: Entry, writer: str, when: datetime,
-                    keys: tuple[str, ...] = (), bump: bool = False) -> None:
+    def _place_copy(
+        self,
+        path: str,
+        t: Entry,
+        writer: str,
+        when: datetime,
+        keys: tuple[str, ...] = (),
+        bump: bool = False,
+    ) -> None:
         """Put blob ``t`` at the first free conflict-copy name of ``path`` from ``when`` on."""
         assert t is not None
         if bump:
@@ -364,11 +389,16 @@ class TreeMerger:
         self.result.conflicts.append(Conflict(path, copy, writer, keys))
 
 
-def merge_trees(repo: pygit2.Repository, node: str, base: pygit2.Tree | None,
-                ours: pygit2.Tree, theirs: pygit2.Tree, provenance: Provenance,
-                fallback_time: datetime | None = None,
-                history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
-                ) -> MergeResult:
+def merge_trees(
+    repo: pygit2.Repository,
+    node: str,
+    base: pygit2.Tree | None,
+    ours: pygit2.Tree,
+    theirs: pygit2.Tree,
+    provenance: Provenance,
+    fallback_time: datetime | None = None,
+    history: tuple[pygit2.Oid, pygit2.Oid, pygit2.Oid | None] | None = None,
+) -> MergeResult:
     """Merge ``theirs`` into ``ours`` (see the module docstring for the rules).
 
     ``history``: (ours, theirs, base) commit ids, see :meth:`TreeMerger.merge`.
@@ -376,8 +406,12 @@ def merge_trees(repo: pygit2.Repository, node: str, base: pygit2.Tree | None,
     return TreeMerger(repo, node, provenance, fallback_time).merge(base, ours, theirs, history)
 
 
-def apply_changes(repo: pygit2.Repository, ours: pygit2.Tree,
-                  changes: dict[str, Entry], on_clash: Callable[[str, str], None]) -> pygit2.Oid:
+def apply_changes(
+    repo: pygit2.Repository,
+    ours: pygit2.Tree,
+    changes: dict[str, Entry],
+    on_clash: Callable[[str, str], None],
+) -> pygit2.Oid:
     """Write the tree of ``ours`` with ``changes`` applied; returns its id.
 
     A change that cannot be placed (a file where the other side has a folder) is

@@ -55,8 +55,10 @@ class Peer:
 def validate_name(name: str) -> str:
     """Return ``name`` if it is a usable peer (git remote) name, else raise PeerError."""
     if not PEER_NAME_RE.match(name or ""):
-        raise PeerError(f"peer name {name!r} is invalid: use 1-32 lower-case letters, digits, "
-                        "'-' or '_', starting with a letter or digit")
+        raise PeerError(
+            f"peer name {name!r} is invalid: use 1-32 lower-case letters, digits, "
+            "'-' or '_', starting with a letter or digit"
+        )
     return name
 
 
@@ -88,7 +90,7 @@ def is_local(url: str) -> bool:
 
 def local_path(url: str) -> Path:
     """The folder of a local peer URL."""
-    return Path(url[len("file://"):] if url.startswith("file://") else url)
+    return Path(url[len("file://") :] if url.startswith("file://") else url)
 
 
 def configured(vault: Vault) -> list[Peer]:
@@ -98,19 +100,28 @@ def configured(vault: Vault) -> list[Peer]:
         RecordError: a malformed ``[[peers]]`` entry, naming node.toml.
     """
     from ..errors import RecordError
+
     rel = layout.node_toml(vault.node)
     out = []
     for i, entry in enumerate(vault.node_config().get("peers", []), 1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) \
-                or not isinstance(entry.get("url"), str):
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("name"), str)
+            or not isinstance(entry.get("url"), str)
+        ):
             raise RecordError(rel, 0, f"[[peers]] entry {i} needs string 'name' and 'url'")
         if not PEER_NAME_RE.match(entry["name"]):
-            raise RecordError(rel, 0, f"[[peers]] entry {i}: name {entry['name']!r} is not "
-                                      "1-32 lower-case letters, digits, '-' or '_'")
+            raise RecordError(
+                rel,
+                0,
+                f"[[peers]] entry {i}: name {entry['name']!r} is not "
+                "1-32 lower-case letters, digits, '-' or '_'",
+            )
         push = entry.get("push")
         if push is not None and not isinstance(push, bool):
-            raise RecordError(rel, 0, f"[[peers]] entry {i} ({entry['name']}): "
-                                      "push must be true/false")
+            raise RecordError(
+                rel, 0, f"[[peers]] entry {i} ({entry['name']}): push must be true/false"
+            )
         out.append(Peer(entry["name"], entry["url"], push))
     return out
 
@@ -187,8 +198,9 @@ def add_peer(vault: Vault, name: str, url: str, push: bool | None = None) -> Pee
     rel = vault.write_node_config(cfg)
     peer = Peer(name, url, push)
     ensure_remote(vault.repo, peer)
-    vault.commit(f"Add sync peer {name}", "config", paths=[rel],
-                 trailers=[("Vault-Peer", f"{name} {url}")])
+    vault.commit(
+        f"Add sync peer {name}", "config", paths=[rel], trailers=[("Vault-Peer", f"{name} {url}")]
+    )
     return peer
 
 
@@ -205,8 +217,12 @@ def remove_peer(vault: Vault, name: str) -> Peer:
     if len(keep) != len(peers):
         cfg["peers"] = keep
         rel = vault.write_node_config(cfg)
-        vault.commit(f"Remove sync peer {name}", "config", paths=[rel],
-                     trailers=[("Vault-Peer", f"{name} {gone.url}")])
+        vault.commit(
+            f"Remove sync peer {name}",
+            "config",
+            paths=[rel],
+            trailers=[("Vault-Peer", f"{name} {gone.url}")],
+        )
     try:
         vault.repo.remotes.delete(name)
     except (KeyError, ValueError, pygit2.GitError):

@@ -61,8 +61,9 @@ class Provenance:
     commit). Versions introduced earlier are looked up by walking back from ``tip``.
     """
 
-    def __init__(self, repo: pygit2.Repository, tip: pygit2.Oid,
-                 hide: list[pygit2.Oid] | None = None) -> None:
+    def __init__(
+        self, repo: pygit2.Repository, tip: pygit2.Oid, hide: list[pygit2.Oid] | None = None
+    ) -> None:
         self.repo = repo
         self.tip = tip
         self._writers: dict[Key, set[str]] = defaultdict(set)

@@ -20,8 +20,9 @@ def extends(old: bytes | None, new: bytes) -> bool:
     return old is None or new.startswith(old)
 
 
-def merge_append_only(base: bytes | None, ours: bytes | None,
-                      theirs: bytes) -> tuple[bytes, str | None]:
+def merge_append_only(
+    base: bytes | None, ours: bytes | None, theirs: bytes
+) -> tuple[bytes, str | None]:
     """Merge two versions of an append-only JSONL file.
 
     Returns:
@@ -69,7 +70,7 @@ def _line_key(line: bytes) -> tuple[bytes, bytes]:
 def new_lines(old: bytes | None, new: bytes) -> bytes:
     """The part of ``new`` after ``old`` when it is an append, else all of ``new``."""
     if old and new.startswith(old):
-        return new[len(old):]
+        return new[len(old) :]
     return new
 
 

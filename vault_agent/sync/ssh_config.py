@@ -26,8 +26,18 @@ log = logging.getLogger(__name__)
 SSH_G_TIMEOUT_S = 5.0
 DEFAULT_PORT = 22
 # What ``ssh -G`` lists when no IdentityFile is configured; our own defaults cover them.
-SSH_DEFAULT_IDENTITIES = frozenset(f"~/.ssh/{n}" for n in (
-    "id_rsa", "id_ecdsa", "id_ecdsa_sk", "id_ed25519", "id_ed25519_sk", "id_xmss", "id_dsa"))
+SSH_DEFAULT_IDENTITIES = frozenset(
+    f"~/.ssh/{n}"
+    for n in (
+        "id_rsa",
+        "id_ecdsa",
+        "id_ecdsa_sk",
+        "id_ed25519",
+        "id_ed25519_sk",
+        "id_xmss",
+        "id_dsa",
+    )
+)
 # scp-like "[user@]host:path" (no scheme); a path like C:\x or ./a:b is not one.
 SCP_RE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>(?!//).*)$")
 
@@ -39,9 +49,9 @@ class SshOptions:
     hostname: str
     user: str | None
     port: int
-    identity_files: tuple[str, ...]   # as printed (may hold ~ or %d)
+    identity_files: tuple[str, ...]  # as printed (may hold ~ or %d)
     host_key_alias: str | None
-    proxy: bool                       # ProxyJump/ProxyCommand set (not supported)
+    proxy: bool  # ProxyJump/ProxyCommand set (not supported)
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,7 @@ class _Parts:
     user: str | None
     host: str
     port: int | None
-    path: str        # for an ssh:// URL: starts with "/"
+    path: str  # for an ssh:// URL: starts with "/"
 
 
 def parse_ssh_g(text: str) -> SshOptions:
@@ -106,8 +116,9 @@ def parse_ssh_g(text: str) -> SshOptions:
     return SshOptions(host, user, port, tuple(ids), alias, proxy)
 
 
-def expand_identity(path: str, home: Path, local_user: str, host: str,
-                    remote_user: str) -> Path | None:
+def expand_identity(
+    path: str, home: Path, local_user: str, host: str, remote_user: str
+) -> Path | None:
     """Expand ``~`` and the tokens %d %u %h %r %% of an IdentityFile; None if another
     token remains (we cannot expand it the way ssh would)."""
     if path == "~" or path.startswith("~/"):
@@ -145,8 +156,9 @@ def split_url(url: str) -> _Parts | None:
     return _Parts(m["user"], m["host"], None, path if path.startswith("/") else f"/~/{path}")
 
 
-def run_ssh_g(host: str, config: Path, port: int | None, user: str | None,
-              timeout_s: float = SSH_G_TIMEOUT_S) -> str:
+def run_ssh_g(
+    host: str, config: Path, port: int | None, user: str | None, timeout_s: float = SSH_G_TIMEOUT_S
+) -> str:
     """``ssh -G [-p PORT] [-l USER] -F CONFIG HOST`` output (does not connect).
 
     Raises:
@@ -161,8 +173,9 @@ def run_ssh_g(host: str, config: Path, port: int | None, user: str | None,
     if user:
         cmd += ["-l", user]
     cmd += ["-F", str(config), "--", host]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
-                         stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
+    )
     if res.returncode != 0:
         raise subprocess.CalledProcessError(res.returncode, cmd, res.stdout, res.stderr)
     return res.stdout
@@ -195,12 +208,23 @@ def resolve(url: str, home: Path, local_user: str) -> SshTarget | None:
         p = expand_identity(raw, home, local_user, opts.hostname, user)
         if p is not None and p.is_file() and p not in keys:
             keys.append(p)
-    if (opts.hostname == parts.host and opts.port == (parts.port or DEFAULT_PORT)
-            and not keys and user == (parts.user or local_user)):
+    if (
+        opts.hostname == parts.host
+        and opts.port == (parts.port or DEFAULT_PORT)
+        and not keys
+        and user == (parts.user or local_user)
+    ):
         return None  # the config changes nothing for this host: keep plain messages
     host = f"[{opts.hostname}]" if ":" in opts.hostname else opts.hostname
-    return SshTarget(url, f"ssh://{user}@{host}:{opts.port}{parts.path}", opts.hostname,
-                     opts.port, user, tuple(keys), opts.host_key_alias)
+    return SshTarget(
+        url,
+        f"ssh://{user}@{host}:{opts.port}{parts.path}",
+        opts.hostname,
+        opts.port,
+        user,
+        tuple(keys),
+        opts.host_key_alias,
+    )
 
 
 def ssh_home() -> Path:

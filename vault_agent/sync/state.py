@@ -46,16 +46,30 @@ class PeerState:
 
     def succeeded(self, now: datetime, ahead: int | None, behind: int | None) -> PeerState:
         """The state after a successful sync at ``now``."""
-        return replace(self, last_attempt=layout.iso(now), last_success=layout.iso(now),
-                       last_error=None, failures=0, next_try=None, reachable=True,
-                       ahead=ahead, behind=behind)
+        return replace(
+            self,
+            last_attempt=layout.iso(now),
+            last_success=layout.iso(now),
+            last_error=None,
+            failures=0,
+            next_try=None,
+            reachable=True,
+            ahead=ahead,
+            behind=behind,
+        )
 
     def failed(self, now: datetime, error: str, reachable: bool) -> PeerState:
         """The state after a failure at ``now``: one more failure, backoff from now."""
         failures = self.failures + 1
         nxt = now + timedelta(seconds=backoff_delay(failures))
-        return replace(self, last_attempt=layout.iso(now), last_error=error[:500],
-                       failures=failures, next_try=layout.iso(nxt), reachable=reachable)
+        return replace(
+            self,
+            last_attempt=layout.iso(now),
+            last_error=error[:500],
+            failures=failures,
+            next_try=layout.iso(nxt),
+            reachable=reachable,
+        )
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -85,8 +99,10 @@ def load(vault: Vault) -> dict[str, PeerState]:
 
 def save(vault: Vault, states: dict[str, PeerState]) -> None:
     """Write every peer's state atomically."""
-    atomic_write_text(_file(vault), json.dumps({k: v.as_dict() for k, v in sorted(states.items())},
-                                               indent=2) + "\n")
+    atomic_write_text(
+        _file(vault),
+        json.dumps({k: v.as_dict() for k, v in sorted(states.items())}, indent=2) + "\n",
+    )
 
 
 def update(vault: Vault, name: str, state: PeerState) -> None:

@@ -15,15 +15,25 @@ def peer_rows(vault: Vault) -> list[dict[str, Any]]:
     behind, failures, next_try (UTC ISO 8601). Ahead/behind count commits against the
     peer's ``main`` as last fetched."""
     from .sync import _ahead_behind
+
     states = st.load(vault)
     rows = []
     for p in list_peers(vault):
         s = states.get(p.name, st.PeerState())
         ahead, behind = _ahead_behind(vault.repo, p)
-        rows.append({**p.as_dict(), "last_success": s.last_success, "last_attempt": s.last_attempt,
-                     "last_error": s.last_error, "reachable": s.reachable,
-                     "failures": s.failures, "next_try": s.next_try,
-                     "ahead": ahead, "behind": behind})
+        rows.append(
+            {
+                **p.as_dict(),
+                "last_success": s.last_success,
+                "last_attempt": s.last_attempt,
+                "last_error": s.last_error,
+                "reachable": s.reachable,
+                "failures": s.failures,
+                "next_try": s.next_try,
+                "ahead": ahead,
+                "behind": behind,
+            }
+        )
     return rows
 
 

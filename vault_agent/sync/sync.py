@@ -59,13 +59,22 @@ class PeerResult:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"peer": self.peer, "url": self.url, "status": self.status,
-                "merged": self.merged, "fast_forward": self.fast_forward, "pushed": self.pushed,
-                "ahead": self.ahead, "behind": self.behind,
-                "conflicts": [c.as_dict() for c in self.conflicts],
-                "refused": [r.as_dict() for r in self.refused],
-                "kept_local": list(self.kept_local), "error": self.error,
-                "next_try": self.next_try, "note": self.note}
+        return {
+            "peer": self.peer,
+            "url": self.url,
+            "status": self.status,
+            "merged": self.merged,
+            "fast_forward": self.fast_forward,
+            "pushed": self.pushed,
+            "ahead": self.ahead,
+            "behind": self.behind,
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "refused": [r.as_dict() for r in self.refused],
+            "kept_local": list(self.kept_local),
+            "error": self.error,
+            "next_try": self.next_try,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)
@@ -97,11 +106,18 @@ class SyncReport:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"node": self.node, "started": self.started, "finished": self.finished,
-                "committed": self.committed, "recovered": self.recovered, "head": self.head,
-                "ok": self.ok, "peers": [p.as_dict() for p in self.peers],
-                "conflicts": [c.as_dict() for c in self.conflicts],
-                "refused": [r.as_dict() for r in self.refused]}
+        return {
+            "node": self.node,
+            "started": self.started,
+            "finished": self.finished,
+            "committed": self.committed,
+            "recovered": self.recovered,
+            "head": self.head,
+            "ok": self.ok,
+            "peers": [p.as_dict() for p in self.peers],
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "refused": [r.as_dict() for r in self.refused],
+        }
 
 
 @dataclass(frozen=True)
@@ -133,19 +149,31 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
         return MergeOutcome()
     t_commit = repo[theirs].peel(pygit2.Commit)
     if "vault.toml" not in t_commit.tree:
-        raise PeerRefused(f"peer {peer.name} ({peer.url}) is not a vault: its main branch "
-                          "has no vault.toml; nothing merged")
+        raise PeerRefused(
+            f"peer {peer.name} ({peer.url}) is not a vault: its main branch "
+            "has no vault.toml; nothing merged"
+        )
     base = repo.merge_base(ours, theirs)
     if base is None:
-        raise PeerRefused(f"peer {peer.name} ({peer.url}) holds another vault (no common "
-                          "history with ours); nothing merged")
+        raise PeerRefused(
+            f"peer {peer.name} ({peer.url}) holds another vault (no common "
+            "history with ours); nothing merged"
+        )
     o_commit = repo[ours].peel(pygit2.Commit)
     prov = Provenance(repo, theirs, hide=[ours])
-    result = merge_trees(repo, vault.node, repo[base].peel(pygit2.Tree), o_commit.tree,
-                         t_commit.tree, prov, history=(ours, theirs, base))
+    result = merge_trees(
+        repo,
+        vault.node,
+        repo[base].peel(pygit2.Tree),
+        o_commit.tree,
+        t_commit.tree,
+        prov,
+        history=(ours, theirs, base),
+    )
     refused = list(result.refused)
-    tree = apply_changes(repo, o_commit.tree, result.changes,
-                         lambda p, why: refused.append(Refusal(p, why)))
+    tree = apply_changes(
+        repo, o_commit.tree, result.changes, lambda p, why: refused.append(Refusal(p, why))
+    )
     if base == ours and tree == t_commit.tree.id and not refused:
         target, ff = theirs, True
     else:
@@ -158,9 +186,14 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
         if refused:
             summary += f" ({len(refused)} refused)"
         sig = git.signature(vault.node)
-        target = repo.create_commit(None, sig, sig,
-                                    git.format_message(summary, vault.node, "merge", trailers),
-                                    tree, [ours, theirs])
+        target = repo.create_commit(
+            None,
+            sig,
+            sig,
+            git.format_message(summary, vault.node, "merge", trailers),
+            tree,
+            [ours, theirs],
+        )
         ff = False
     if result.hlcs:
         vault.observe_hlc(max(result.hlcs, key=_hlc_key))
@@ -187,8 +220,9 @@ def _ahead_behind(repo: pygit2.Repository, peer: Peer) -> tuple[int | None, int 
         return (None, None)
 
 
-def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
-              force: bool = False) -> PeerResult:
+def sync_peer(
+    vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S, force: bool = False
+) -> PeerResult:
     """Fetch, merge and (for hubs) push one peer; never raises for peer problems.
 
     Call under :func:`~.worktree.sync_lock` (``sync_all`` does).
@@ -198,8 +232,14 @@ def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
     prev = states.get(peer.name, st.PeerState())
     now = st.now_utc()
     if not force and not prev.due(now):
-        return PeerResult(peer.name, peer.url, "skipped", next_try=prev.next_try,
-                          error=prev.last_error, note="backoff not expired")
+        return PeerResult(
+            peer.name,
+            peer.url,
+            "skipped",
+            next_try=prev.next_try,
+            error=prev.last_error,
+            note="backoff not expired",
+        )
     outcomes: list[MergeOutcome] = []
     pushed = False
     note = None
@@ -230,8 +270,14 @@ def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
     except transport.TransportError as e:
         new = prev.failed(now, str(e), reachable=e.reachable)
         st.update(vault, peer.name, new)
-        return _result(peer, "error" if e.reachable else "unreachable", outcomes, pushed,
-                       error=str(e), next_try=new.next_try)
+        return _result(
+            peer,
+            "error" if e.reachable else "unreachable",
+            outcomes,
+            pushed,
+            error=str(e),
+            next_try=new.next_try,
+        )
     except PeerRefused as e:
         new = prev.failed(now, str(e), reachable=True)
         st.update(vault, peer.name, new)
@@ -247,26 +293,42 @@ def sync_peer(vault: Vault, peer: Peer, timeout_s: float = DEFAULT_TIMEOUT_S,
     ahead, behind = _ahead_behind(repo, peer)
     st.update(vault, peer.name, replace(prev.succeeded(now, ahead, behind), can_push=can_push))
     changed = pushed or any(o.commit for o in outcomes)
-    return _result(peer, "ok" if changed else "up-to-date", outcomes, pushed,
-                   ahead=ahead, behind=behind, note=note)
+    return _result(
+        peer,
+        "ok" if changed else "up-to-date",
+        outcomes,
+        pushed,
+        ahead=ahead,
+        behind=behind,
+        note=note,
+    )
 
 
-def _result(peer: Peer, status: str, outcomes: list[MergeOutcome], pushed: bool,
-            **kw) -> PeerResult:
+def _result(
+    peer: Peer, status: str, outcomes: list[MergeOutcome], pushed: bool, **kw
+) -> PeerResult:
     merged = [o for o in outcomes if o.commit]
     return PeerResult(
-        peer.name, peer.url, status,
+        peer.name,
+        peer.url,
+        status,
         merged=merged[-1].commit if merged else None,
         fast_forward=bool(merged) and all(o.fast_forward for o in merged),
         pushed=pushed,
         conflicts=tuple(c for o in outcomes for c in o.conflicts),
         refused=tuple(r for o in outcomes for r in o.refused),
-        kept_local=tuple(k for o in outcomes for k in o.kept_local), **kw)
+        kept_local=tuple(k for o in outcomes for k in o.kept_local),
+        **kw,
+    )
 
 
-def sync_all(vault: Vault, peer: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S,
-             force: bool = False,
-             on_result: Callable[[PeerResult], None] | None = None) -> SyncReport:
+def sync_all(
+    vault: Vault,
+    peer: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    force: bool = False,
+    on_result: Callable[[PeerResult], None] | None = None,
+) -> SyncReport:
     """One sync round: finish an interrupted sync, commit pending changes, then each peer.
 
     Args:
@@ -291,12 +353,24 @@ def sync_all(vault: Vault, peer: str | None = None, timeout_s: float = DEFAULT_T
             if on_result:
                 on_result(r)
         results = _push_again(vault, peers, results, timeout_s, on_result)
-    return SyncReport(vault.node, st.layout.iso(started), st.layout.iso(datetime.now(UTC)),
-                      committed, recovered, vault.head(), tuple(results))
+    return SyncReport(
+        vault.node,
+        st.layout.iso(started),
+        st.layout.iso(datetime.now(UTC)),
+        committed,
+        recovered,
+        vault.head(),
+        tuple(results),
+    )
 
 
-def _push_again(vault: Vault, peers: list[Peer], results: list[PeerResult], timeout_s: float,
-                on_result: Callable[[PeerResult], None] | None) -> list[PeerResult]:
+def _push_again(
+    vault: Vault,
+    peers: list[Peer],
+    results: list[PeerResult],
+    timeout_s: float,
+    on_result: Callable[[PeerResult], None] | None,
+) -> list[PeerResult]:
     """Hubs synced before a later peer's merge get our new head too (transitivity).
 
     Trigger: a later peer's merge moved ``main`` after an earlier hub was pushed.
@@ -308,13 +382,20 @@ def _push_again(vault: Vault, peers: list[Peer], results: list[PeerResult], time
     for p, r in zip(peers, results, strict=True):
         prev = st.load(vault).get(p.name, st.PeerState())
         remote = vault.repo.references.get(p.remote_ref)
-        if (r.status in ("ok", "up-to-date") and _should_push(p, prev)
-                and (remote is None or remote.target != head)):
+        if (
+            r.status in ("ok", "up-to-date")
+            and _should_push(p, prev)
+            and (remote is None or remote.target != head)
+        ):
             again = sync_peer(vault, p, timeout_s, force=True)
-            r = replace(again, conflicts=r.conflicts + again.conflicts,
-                        refused=r.refused + again.refused, pushed=r.pushed or again.pushed,
-                        merged=again.merged or r.merged,
-                        status="ok" if again.status == "up-to-date" else again.status)
+            r = replace(
+                again,
+                conflicts=r.conflicts + again.conflicts,
+                refused=r.refused + again.refused,
+                pushed=r.pushed or again.pushed,
+                merged=again.merged or r.merged,
+                status="ok" if again.status == "up-to-date" else again.status,
+            )
             if on_result:
                 on_result(r)
         out.append(r)

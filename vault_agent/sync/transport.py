@@ -45,8 +45,16 @@ class TransportError(VaultError):
         self.reachable = reachable
 
 
-BROKEN_MARKERS = ("hash mismatch", "corrupt", "object not found", "missing object",
-                  "failed to decompress", "invalid object", "bad packfile", "incomplete pack")
+BROKEN_MARKERS = (
+    "hash mismatch",
+    "corrupt",
+    "object not found",
+    "missing object",
+    "failed to decompress",
+    "invalid object",
+    "bad packfile",
+    "incomplete pack",
+)
 
 
 class PushRejected(VaultError):
@@ -88,8 +96,9 @@ class _Callbacks(pygit2.RemoteCallbacks):
     def sideband_progress(self, string: str) -> None:  # noqa: D102
         self._check()
 
-    def push_transfer_progress(self, objects_pushed: int, total_objects: int,
-                               bytes_pushed: int) -> None:  # noqa: D102
+    def push_transfer_progress(
+        self, objects_pushed: int, total_objects: int, bytes_pushed: int
+    ) -> None:  # noqa: D102
         self._check()
         crash_point("push")
 
@@ -111,8 +120,11 @@ class _Callbacks(pygit2.RemoteCallbacks):
             out.append((str(pub) if pub.is_file() else None, str(priv)))
         for name in SSH_KEYS:
             priv = home / name
-            if (priv.is_file() and (home / f"{name}.pub").is_file()
-                    and str(priv) not in {k for _, k in out}):
+            if (
+                priv.is_file()
+                and (home / f"{name}.pub").is_file()
+                and str(priv) not in {k for _, k in out}
+            ):
                 out.append((str(home / f"{name}.pub"), str(priv)))
         return out
 
@@ -132,18 +144,22 @@ class _Callbacks(pygit2.RemoteCallbacks):
         if t is None:
             raise TransportError(
                 f"{self.phase}: host key of {name} is not in ~/.ssh/known_hosts or does not "
-                f"match it; check it and accept it once with 'ssh [-p PORT] USER@{name} true'")
+                f"match it; check it and accept it once with 'ssh [-p PORT] USER@{name} true'"
+            )
         entry = t.host if t.port == ssh_config.DEFAULT_PORT else f"[{t.host}]:{t.port}"
         if t.host_key_alias:
             # HostKeyAlias: ssh files the key under the alias, but libgit2 looks the
             # resolved host up; say so instead of suggesting a command that won't help.
-            fix = (f"HostKeyAlias {t.host_key_alias} is not supported: add a known_hosts "
-                   f"line for {entry}")
+            fix = (
+                f"HostKeyAlias {t.host_key_alias} is not supported: add a known_hosts "
+                f"line for {entry}"
+            )
         else:
             fix = f"check it and accept it once with '{_ssh_command(t)}'"
         raise TransportError(
             f"{self.phase} ({t.describe()}): host key of {entry} is not in "
-            f"~/.ssh/known_hosts or does not match it; {fix}")
+            f"~/.ssh/known_hosts or does not match it; {fix}"
+        )
 
     def credentials(self, url: str, username_from_url: str | None, allowed_types):  # noqa: D102
         user = username_from_url or _login_name()
@@ -158,8 +174,10 @@ class _Callbacks(pygit2.RemoteCallbacks):
                 pub, priv = self._keys[idx]
                 return pygit2.Keypair(user, pub, priv, "")
         where = f"{self.target.written} (→ {url})" if self.target else url
-        raise TransportError(f"no SSH credentials accepted for {where} (tried the ssh-agent "
-                             f"and {len(self._keys)} key file(s) in ~/.ssh)")
+        raise TransportError(
+            f"no SSH credentials accepted for {where} (tried the ssh-agent "
+            f"and {len(self._keys)} key file(s) in ~/.ssh)"
+        )
 
 
 def _ssh_command(target: SshTarget) -> str:
@@ -178,8 +196,7 @@ def resolve_ssh(url: str) -> SshTarget | None:
     return ssh_config.resolve(url, ssh_config.ssh_home(), _login_name())
 
 
-def _open_remote(repo: pygit2.Repository, peer: Peer,
-                 target: SshTarget | None) -> pygit2.Remote:
+def _open_remote(repo: pygit2.Repository, peer: Peer, target: SshTarget | None) -> pygit2.Remote:
     """The peer's named remote, or (for a resolved SSH alias) an in-memory remote at the
     resolved URL: the stored remote keeps the URL as the user wrote it."""
     remote = ensure_remote(repo, peer)
@@ -231,18 +248,17 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     remote = _open_remote(repo, peer, target)
     cb = _Callbacks(timeout_s, f"fetch from {peer.name}", target)
     try:
-        stats = remote.fetch([peer.refspec], callbacks=cb,
-                             message=f"vault sync: fetch {peer.name}")
+        stats = remote.fetch([peer.refspec], callbacks=cb, message=f"vault sync: fetch {peer.name}")
     except TransportError:
         raise
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = _clean(e)
         broken = any(m in msg.lower() for m in BROKEN_MARKERS)
-        what = ("sent a broken object" if broken
-                else _failed_or_timed_out(msg, timeout_s))
+        what = "sent a broken object" if broken else _failed_or_timed_out(msg, timeout_s)
         where = target.describe() if target else peer.url
-        raise TransportError(f"fetch from {peer.name} ({where}) {what}: {msg}",
-                             reachable=broken) from None
+        raise TransportError(
+            f"fetch from {peer.name} ({where}) {what}: {msg}", reachable=broken
+        ) from None
     try:
         head = repo.references[peer.remote_ref].target
     except KeyError:
@@ -274,15 +290,20 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
         raise
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = _clean(e)
-        if any(w in msg.lower() for w in ("non-fast-forward", "fast forward", "fetch first",
-                                          "rejected")):
+        if any(
+            w in msg.lower()
+            for w in ("non-fast-forward", "fast forward", "fetch first", "rejected")
+        ):
             raise PushRejected(f"push to {peer.name} rejected: {msg}") from None
         where = target.describe() if target else peer.url
-        raise TransportError(f"push to {peer.name} ({where}) "
-                             f"{_failed_or_timed_out(msg, timeout_s)}: {msg}") from None
+        raise TransportError(
+            f"push to {peer.name} ({where}) {_failed_or_timed_out(msg, timeout_s)}: {msg}"
+        ) from None
     if cb.rejected:
-        raise PushRejected(f"push to {peer.name} rejected: "
-                           + "; ".join(f"{k}: {v}" for k, v in cb.rejected.items()))
+        raise PushRejected(
+            f"push to {peer.name} rejected: "
+            + "; ".join(f"{k}: {v}" for k, v in cb.rejected.items())
+        )
 
 
 def peer_is_bare(peer: Peer) -> bool | None:
@@ -310,8 +331,7 @@ def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> _Callbacks:
     return cb
 
 
-def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, bytes],
-                                                 pygit2.Remote]:
+def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, bytes], pygit2.Remote]:
     def make(repo: pygit2.Repository, name: bytes, url: bytes) -> pygit2.Remote:
         # The in-memory remote keeps the resolved URL (libgit2 fetches with it); the
         # config gets the URL as written, so later syncs resolve the alias afresh.
@@ -319,6 +339,7 @@ def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, byte
         remote = repo.remotes.create(remote_name, target.url)
         repo.remotes.set_url(remote_name, target.written)
         return remote
+
     return make
 
 

@@ -70,8 +70,7 @@ def _same(path: Path, oid: pygit2.Oid) -> bool:
         return False
 
 
-def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid,
-           mode: int) -> None:
+def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid, mode: int) -> None:
     """Replace ``path`` by the blob: temp file + rename (atomic; durable after os.sync)."""
     data = repo[oid].data
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +137,8 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
         new_id, mode = d.new_file.id, d.new_file.mode
         if not _same(full, new_id):
             unchanged = not (full.is_symlink() or full.exists()) or (
-                d.status != pygit2.enums.DeltaStatus.ADDED and _same(full, d.old_file.id))
+                d.status != pygit2.enums.DeltaStatus.ADDED and _same(full, d.old_file.id)
+            )
             if unchanged:
                 try:
                     _write(repo, vault.root, full, new_id, mode)

@@ -161,8 +161,10 @@ def quarantine_file(quarantine_dir: Path, source: Path, offset: int, data: bytes
         qpath = quarantine_dir / f"{base}.{n}.torn"
         n += 1
     atomic_write_bytes(qpath, data)
-    append_line(quarantine_dir / "quarantine.log",
-                f"{when} moved {len(data)} bytes from {source} (offset {offset}) to {qpath.name}")
+    append_line(
+        quarantine_dir / "quarantine.log",
+        f"{when} moved {len(data)} bytes from {source} (offset {offset}) to {qpath.name}",
+    )
     return qpath
 
 

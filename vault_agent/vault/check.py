@@ -198,8 +198,12 @@ def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
 
 def _too_big(rel: str, size: int) -> Problem:
     limit = MAX_FILE_BYTES / 2**20
-    return Problem(rel, 0, f"file is {size / 1e6:.0f} MB, over the {limit:.0f} MiB limit; "
-                           "it is not committed or indexed")
+    return Problem(
+        rel,
+        0,
+        f"file is {size / 1e6:.0f} MB, over the {limit:.0f} MiB limit; "
+        "it is not committed or indexed",
+    )
 
 
 def check_path(root: Path, rel: str) -> list[Problem]:
@@ -211,8 +215,14 @@ def check_path(root: Path, rel: str) -> list[Problem]:
     if p.is_symlink():
         target = os.path.realpath(p)
         if not Path(target).is_relative_to(root.resolve()):
-            return [Problem(rel, 0, f"symlink points outside the vault ({os.readlink(p)}); "
-                                    "it is not committed or indexed")]
+            return [
+                Problem(
+                    rel,
+                    0,
+                    f"symlink points outside the vault ({os.readlink(p)}); "
+                    "it is not committed or indexed",
+                )
+            ]
         return []
     if not p.exists():
         return [Problem(rel, 0, "no such file")]
@@ -233,9 +243,12 @@ def walk(root: Path) -> Iterator[str]:
         relp = Path(dirpath).relative_to(root).as_posix()
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         dirnames[:] = sorted(
-            d for d in dirnames
-            if d not in (".git", layout.VAULT_DIR, layout.LOCAL_CACHE) and d not in links
-            and not (relp == "." and d.startswith(".")))
+            d
+            for d in dirnames
+            if d not in (".git", layout.VAULT_DIR, layout.LOCAL_CACHE)
+            and d not in links
+            and not (relp == "." and d.startswith("."))
+        )
         for f in sorted(filenames + links):
             if f.endswith(".tmp"):
                 continue
@@ -252,8 +265,11 @@ def _to_rel(root: Path, given: str) -> str | None:
             rel = cand.relative_to(root).as_posix()
             return "." if rel in ("", ".") else rel
     inside = Path(os.path.normpath(root / given))
-    if not Path(given).is_absolute() and inside.is_relative_to(root) and (
-            inside.exists() or inside.is_symlink()):
+    if (
+        not Path(given).is_absolute()
+        and inside.is_relative_to(root)
+        and (inside.exists() or inside.is_symlink())
+    ):
         return inside.relative_to(root).as_posix() or "."
     return None
 
@@ -362,11 +378,23 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
                 break
             common += 1
         line = old[:common].count(b"\n") + 1
-        return [Problem(rel, line, "rollup files are append-only: this change rewrites "
-                                   "committed lines; add new lines at the end instead")]
+        return [
+            Problem(
+                rel,
+                line,
+                "rollup files are append-only: this change rewrites "
+                "committed lines; add new lines at the end instead",
+            )
+        ]
     if kind in ("observation", "memory") and rel.endswith(".md"):
-        return [Problem(rel, 0, "observations are immutable once committed; write a new "
-                                "note with 'supersedes: <id>' instead")]
+        return [
+            Problem(
+                rel,
+                0,
+                "observations are immutable once committed; write a new "
+                "note with 'supersedes: <id>' instead",
+            )
+        ]
     return []
 
 

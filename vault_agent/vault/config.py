@@ -75,8 +75,13 @@ def default_node_config(node: str) -> dict[str, Any]:
         "node": validate_node(node),
         "rollup": {"window_s": 300},
         "observer": {"window_s": 3600, "baseline_days": 14},
-        "llm": {"backend": "ollama", "host": "http://127.0.0.1:11434",
-                "model": "qwen2.5:0.5b", "timeout_s": 30, "keep_alive": "5m"},
+        "llm": {
+            "backend": "ollama",
+            "host": "http://127.0.0.1:11434",
+            "model": "qwen2.5:0.5b",
+            "timeout_s": 30,
+            "keep_alive": "5m",
+        },
         "sync": {"interval_s": 900},
         # no empty "sensors"/"peers" arrays: TOML would write `sensors = []`, and a
         # person appending a [[sensors]] table by hand then gets an invalid file

@@ -108,8 +108,9 @@ class Vault:
         raise NotAVaultError(f"{start} is not inside a vault (no vault.toml); run 'vault init'")
 
     @classmethod
-    def open(cls, path: str | Path | None = None, node: str | None = None,
-             repair: bool = True) -> Vault:
+    def open(
+        cls, path: str | Path | None = None, node: str | None = None, repair: bool = True
+    ) -> Vault:
         """Open the vault at or above ``path`` as ``node`` (default: the node set at init).
 
         With ``repair``, torn last lines of this node's rollup files are quarantined
@@ -123,16 +124,18 @@ class Vault:
             cfg = pygit2.Repository(str(root)).config
             node = cfg[NODE_CONFIG_KEY] if NODE_CONFIG_KEY in cfg else None
             if node is None:
-                raise VaultError(f"{root}: no node set for this working copy; "
-                                 "run 'vault init --node NAME' here")
+                raise VaultError(
+                    f"{root}: no node set for this working copy; run 'vault init --node NAME' here"
+                )
         v = cls(root, node)
         if repair:
             v.repair_torn_files()
         return v
 
     @classmethod
-    def init(cls, path: str | Path, node: str, from_url: str | None = None,
-             name: str | None = None) -> tuple[Vault, bool]:
+    def init(
+        cls, path: str | Path, node: str, from_url: str | None = None, name: str | None = None
+    ) -> tuple[Vault, bool]:
         """Create a vault at ``path`` (or join one by cloning ``from_url``) as ``node``.
 
         Returns (vault, created); created is False when ``path`` already was a vault
@@ -159,8 +162,9 @@ class Vault:
             raise VaultError(f"{root} is a file, not a folder")
         for parent in root.parents:
             if (parent / "vault.toml").is_file() and (parent / ".git").exists():
-                raise VaultError(f"{root} is inside the vault at {parent}; "
-                                 "choose a folder outside it")
+                raise VaultError(
+                    f"{root} is inside the vault at {parent}; choose a folder outside it"
+                )
         if root.exists() and any(root.iterdir()):
             raise VaultError(f"{root} is not empty and is not a vault; choose an empty folder")
         if from_url:
@@ -179,18 +183,21 @@ class Vault:
     def _clone(cls, url: str, root: Path, node: str) -> None:
         """Clone ``url`` into the empty/new folder ``root``; undo the clone on refusal."""
         from ..sync.transport import clone_callbacks  # SSH keys + known_hosts, as sync
+
         existed = root.exists()
         try:
             cb = clone_callbacks(url)
-            pygit2.clone_repository(url, str(root), checkout_branch=git.BRANCH,
-                                    callbacks=cb, remote=cb.clone_remote)
+            pygit2.clone_repository(
+                url, str(root), checkout_branch=git.BRANCH, callbacks=cb, remote=cb.clone_remote
+            )
             if not (root / "vault.toml").is_file():
                 raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
             cls(root, node)  # vault.toml must be valid and of a schema we know
             if (root / layout.node_dir(node)).exists():
                 raise VaultError(
                     f"node {node!r} already has a folder in {url}; each node writes only its "
-                    "own folder, so join with a new node name")
+                    "own folder, so join with a new node name"
+                )
         except pygit2.GitError as e:
             cls._remove_clone(root, existed)
             raise VaultError(f"cannot clone {url}: {str(e).strip()}") from None
@@ -231,8 +238,10 @@ class Vault:
     def _copy_template(root: Path, name: str) -> None:
         tpl = project_path("vault_template")
         shutil.copytree(tpl, root, dirs_exist_ok=True)
-        write_toml(root / "vault.toml", {"name": name, "schema": layout.SCHEMA_VERSION,
-                                         "created": layout.iso(_now())})
+        write_toml(
+            root / "vault.toml",
+            {"name": name, "schema": layout.SCHEMA_VERSION, "created": layout.iso(_now())},
+        )
 
     def _add_node_folder(self) -> None:
         cfg_path = self.path(layout.node_toml(self.node))
@@ -240,18 +249,23 @@ class Vault:
             write_toml(cfg_path, default_node_config(self.node))
         readme = self.path(f"{layout.node_dir(self.node)}/README.md")
         if not readme.exists():
-            atomic_write_text(readme, (
-                f"# Node {self.node}\n\nWritten only by node `{self.node}` (DESIGN.md §3.1).\n\n"
-                "- `node.toml`: this node's sensors, observer, LLM and sync peers\n"
-                "- `sensors/YYYY/MM/YYYY-MM-DD.jsonl`: rollups, one line per sensor per window\n"
-                "- `observations/YYYY/MM/`: what the node noticed (Markdown + YAML)\n"
-                "- `daily/YYYY/MM/`: a note per closed day\n"
-                "- `memory/`: learned facts; `sessions/`: conversations\n"
-                "- `local-cache/`: git-ignored raw readings and queues\n"))
+            atomic_write_text(
+                readme,
+                (
+                    f"# Node {self.node}\n\nWritten only by node `{self.node}`.\n\n"
+                    "- `node.toml`: this node's sensors, observer, LLM and sync peers\n"
+                    "- `sensors/YYYY/MM/YYYY-MM-DD.jsonl`: rollups, a line per sensor per window\n"
+                    "- `observations/YYYY/MM/`: what the node noticed (Markdown + YAML)\n"
+                    "- `daily/YYYY/MM/`: a note per closed day\n"
+                    "- `memory/`: learned facts; `sessions/`: conversations\n"
+                    "- `local-cache/`: git-ignored raw readings and queues\n"
+                ),
+            )
 
     def install_hooks(self) -> list[Path]:
         """Install the package's git hooks into ``.git/hooks`` (never from synced content)."""
         from ..hooks_install import install_hooks
+
         return install_hooks(self.root)
 
     # -- basic properties ---------------------------------------------------------------
@@ -356,8 +370,9 @@ class Vault:
             try:
                 rel = layout.rollup_path(self.node, r.day)
             except (ValueError, TypeError):
-                raise RecordError(f"rollup of {r.sensor!r}", 0,
-                                  f"start {r.start!r} is not an ISO 8601 time") from None
+                raise RecordError(
+                    f"rollup of {r.sensor!r}", 0, f"start {r.start!r} is not an ISO 8601 time"
+                ) from None
             if not r.hlc:
                 r = replace(r, hlc=self.hlc.now())
             line = r.to_json()
@@ -375,8 +390,11 @@ class Vault:
         for n in nodes:
             base = self.path(f"{layout.node_dir(n)}/sensors")
             if base.is_dir():
-                out += sorted(self.rel(p) for p in base.rglob("*.jsonl")
-                              if layout.ROLLUP_NAME_RE.match(p.name))
+                out += sorted(
+                    self.rel(p)
+                    for p in base.rglob("*.jsonl")
+                    if layout.ROLLUP_NAME_RE.match(p.name)
+                )
         return out
 
     def read_rollups(self, rel: str, errors: list[RecordError] | None = None) -> list[Rollup]:
@@ -399,9 +417,13 @@ class Vault:
                         errors.append(e)
         return out
 
-    def iter_rollups(self, node: str | None = None, since: date | None = None,
-                     until: date | None = None,
-                     errors: list[RecordError] | None = None) -> Iterator[Rollup]:
+    def iter_rollups(
+        self,
+        node: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        errors: list[RecordError] | None = None,
+    ) -> Iterator[Rollup]:
         """Rollups of ``node`` (or all), day files from ``since`` to ``until`` inclusive."""
         for rel in self.rollup_files(node):
             d = date.fromisoformat(rel.rsplit("/", 1)[-1][:10])
@@ -425,11 +447,13 @@ class Vault:
                 p = self.path(rel)
                 if p.is_symlink() or not p.is_file():
                     continue
-                q = (repair_torn_tail(p, qdir, _torn_fragment)
-                     or repair_bad_last_line(p, qdir, _whole_json_line))
+                q = repair_torn_tail(p, qdir, _torn_fragment) or repair_bad_last_line(
+                    p, qdir, _whole_json_line
+                )
                 if q:
-                    log.warning("repaired torn last line of %s; fragment saved to %s",
-                                rel, self.rel(q))
+                    log.warning(
+                        "repaired torn last line of %s; fragment saved to %s", rel, self.rel(q)
+                    )
                     out.append(q)
         return out
 
@@ -446,8 +470,7 @@ class Vault:
         with self._thread_lock:
             if self._append_lock_fd is None:
                 path = self.cache_dir() / "append.lock"
-                self._append_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                                               0o644)
+                self._append_lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
             fcntl.flock(self._append_lock_fd, fcntl.LOCK_EX)
             try:
                 yield
@@ -500,12 +523,21 @@ class Vault:
         newest = self.hlc.last.wall() if self.hlc.last.physical else now
         return now < self.created or t > max(newest, now) + timedelta(days=1)
 
-    def write_observation(self, body: str, *, title: str = "", sensors: Iterable[str] = (),
-                          window: dict[str, str] | None = None, confidence: float | None = None,
-                          model: str = "rules/v1", sources: Iterable[str] = (),
-                          kind: str = "observation", created: datetime | None = None,
-                          slug: str | None = None, extra: dict[str, Any] | None = None,
-                          ) -> tuple[str, Observation]:
+    def write_observation(
+        self,
+        body: str,
+        *,
+        title: str = "",
+        sensors: Iterable[str] = (),
+        window: dict[str, str] | None = None,
+        confidence: float | None = None,
+        model: str = "rules/v1",
+        sources: Iterable[str] = (),
+        kind: str = "observation",
+        created: datetime | None = None,
+        slug: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> tuple[str, Observation]:
         """Write a new immutable observation (or ``kind="memory"`` fact) file atomically.
 
         Args:
@@ -525,15 +557,29 @@ class Vault:
         slug = slug or title or body[:40]
         while True:
             seq = self.next_seq()
-            rel = (layout.memory_path(self.node, created, seq, slug) if kind == "memory"
-                   else layout.observation_path(self.node, created, seq, slug))
+            rel = (
+                layout.memory_path(self.node, created, seq, slug)
+                if kind == "memory"
+                else layout.observation_path(self.node, created, seq, slug)
+            )
             if not self.path(rel).exists():
                 break  # another process took this number: take the next one
         oid = layout.observation_id(self.node, created, seq)
-        obs = Observation(id=oid, node=self.node, created=layout.iso(created), body=body,
-                          hlc=self.hlc.now(), kind=kind, title=title, sensors=tuple(sensors),
-                          window=window, confidence=confidence, model=model,
-                          sources=tuple(sources), extra=extra)
+        obs = Observation(
+            id=oid,
+            node=self.node,
+            created=layout.iso(created),
+            body=body,
+            hlc=self.hlc.now(),
+            kind=kind,
+            title=title,
+            sensors=tuple(sensors),
+            window=window,
+            confidence=confidence,
+            model=model,
+            sources=tuple(sources),
+            extra=extra,
+        )
         text = obs.to_markdown()
         parse_observation(text, rel)  # never write what a reader would reject
         atomic_write_text(self.path(rel), text)
@@ -545,8 +591,9 @@ class Vault:
         for n in [node] if node else self.nodes():
             base = self.path(f"{layout.node_dir(n)}/{sub}")
             if base.is_dir():
-                out += [self.rel(p) for p in base.rglob("*.md")
-                        if not layout.is_conflict_copy(p.name)]
+                out += [
+                    self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)
+                ]
         return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
 
     def read_observation(self, rel: str) -> Observation:
@@ -561,9 +608,12 @@ class Vault:
             raise RecordError(rel, 0, f"not valid UTF-8 (byte {e.start})") from None
         return parse_observation(text, rel)
 
-    def iter_observations(self, node: str | None = None,
-                          errors: list[RecordError] | None = None,
-                          sub: str = "observations") -> Iterator[tuple[str, Observation]]:
+    def iter_observations(
+        self,
+        node: str | None = None,
+        errors: list[RecordError] | None = None,
+        sub: str = "observations",
+    ) -> Iterator[tuple[str, Observation]]:
         """(path, Observation) for each valid file; invalid ones go to ``errors``."""
         for rel in self.observation_files(node, sub):
             try:
@@ -576,8 +626,10 @@ class Vault:
     @staticmethod
     def _shared_rel(name: str) -> str:
         if not isinstance(name, str) or not SHARED_NAME_RE.match(name):
-            raise VaultError(f"shared-memory name {name!r} is invalid: use a plain file name "
-                             "like 'global-state.json' (letters, digits, '-', '_', '.')")
+            raise VaultError(
+                f"shared-memory name {name!r} is invalid: use a plain file name "
+                "like 'global-state.json' (letters, digits, '-', '_', '.')"
+            )
         return f"{layout.SHARED}/{name}"
 
     def read_shared(self, name: str) -> dict[str, Any]:
@@ -609,11 +661,14 @@ class Vault:
         """
         rel = self._shared_rel(name)
         if not isinstance(data, dict):
-            raise VaultError(f"{rel}: shared memory holds a JSON object, not a "
-                             f"{type(data).__name__}")
+            raise VaultError(
+                f"{rel}: shared memory holds a JSON object, not a {type(data).__name__}"
+            )
         try:
-            text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False,
-                              allow_nan=False) + "\n"
+            text = (
+                json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+                + "\n"
+            )
         except (TypeError, ValueError) as e:
             raise VaultError(f"{rel}: cannot write as JSON: {e}") from None
         atomic_write_text(self.path(rel), text)
@@ -640,8 +695,9 @@ class Vault:
         if parts[0] == ".git":
             raise VaultError(f"{rel!r}: refusing to write inside .git")
         if parts[0] == layout.AGENTS and len(parts) > 2 and parts[1] != self.node:
-            raise VaultError(f"{rel}: only node {parts[1]!r} writes its folder "
-                             f"(this is {self.node!r})")
+            raise VaultError(
+                f"{rel}: only node {parts[1]!r} writes its folder (this is {self.node!r})"
+            )
         return self.path(rel)
 
     # -- git -----------------------------------------------------------------------------
@@ -649,8 +705,13 @@ class Vault:
         """Vault paths with uncommitted changes."""
         return git.pending_changes(self.repo)
 
-    def commit(self, summary: str, kind: str, paths: list[str] | None = None,
-               trailers: list[tuple[str, str]] | None = None) -> str | None:
+    def commit(
+        self,
+        summary: str,
+        kind: str,
+        paths: list[str] | None = None,
+        trailers: list[tuple[str, str]] | None = None,
+    ) -> str | None:
         """Commit pending changes (or just ``paths``) with the audit trailers; id or None.
 
         Staging holds the append lock, so a rollup line being appended by another

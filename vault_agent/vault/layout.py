@@ -195,8 +195,13 @@ def classify(path: str) -> PathInfo:
             return PathInfo("ignored", node)
         if len(parts) == 3 and name == "node.toml":
             return PathInfo("node-config", node)
-        kinds = {"sensors": "rollup", "observations": "observation", "daily": "daily",
-                 "memory": "memory", "sessions": "session"}
+        kinds = {
+            "sensors": "rollup",
+            "observations": "observation",
+            "daily": "daily",
+            "memory": "memory",
+            "sessions": "session",
+        }
         if sub in kinds:
             return PathInfo(kinds[sub], node)
         return PathInfo("other", node)

@@ -111,8 +111,9 @@ def parse_rollup_line(text: str, path: str = "<rollup>", line: int = 0) -> Rollu
         raise RecordError(path, line, "rollup window ends before it starts")
     for k in ("mean", "min", "max", "last", "stddev", "on_s"):
         val = d.get(k)
-        if val is not None and (not isinstance(val, int | float) or isinstance(val, bool)
-                                or not math.isfinite(val)):
+        if val is not None and (
+            not isinstance(val, int | float) or isinstance(val, bool) or not math.isfinite(val)
+        ):
             raise RecordError(path, line, f"rollup {k} must be a finite number, got {val!r}")
     kwargs = {k: val for k, val in d.items() if k in _ROLLUP_FIELDS}
     kwargs.setdefault("quantity", "")
@@ -146,8 +147,13 @@ class Observation:
 
     def to_markdown(self) -> str:
         """The file's full text: YAML frontmatter (title included), then the body."""
-        meta: dict[str, Any] = {"id": self.id, "node": self.node, "created": self.created,
-                                "hlc": self.hlc, "kind": self.kind}
+        meta: dict[str, Any] = {
+            "id": self.id,
+            "node": self.node,
+            "created": self.created,
+            "hlc": self.hlc,
+            "kind": self.kind,
+        }
         if self.title:
             meta["title"] = self.title
         if self.sensors:
@@ -238,11 +244,13 @@ def parse_observation(text: str, path: str = "<observation>") -> Observation:
         created = _as_str_time(meta["created"])
         parse_iso(created)
     except (ValueError, TypeError):
-        raise RecordError(path, 1,
-                          f"observation created {meta['created']!r} is not ISO 8601") from None
+        raise RecordError(
+            path, 1, f"observation created {meta['created']!r} is not ISO 8601"
+        ) from None
     conf = meta.get("confidence")
-    if conf is not None and (isinstance(conf, bool) or not isinstance(conf, int | float)
-                             or not 0 <= conf <= 1):
+    if conf is not None and (
+        isinstance(conf, bool) or not isinstance(conf, int | float) or not 0 <= conf <= 1
+    ):
         raise RecordError(path, 1, f"observation confidence {conf!r} is not in [0, 1]")
     window = meta.get("window")
     if window is not None:
@@ -251,12 +259,31 @@ def parse_observation(text: str, path: str = "<observation>") -> Observation:
         window = {k: _as_str_time(v) for k, v in window.items()}
     sensors = _str_list(meta.get("sensors"), "sensors", path)
     sources = _str_list(meta.get("sources"), "sources", path)
-    known = {"id", "node", "created", "hlc", "kind", "title", "sensors", "window",
-             "confidence", "model", "sources"}
+    known = {
+        "id",
+        "node",
+        "created",
+        "hlc",
+        "kind",
+        "title",
+        "sensors",
+        "window",
+        "confidence",
+        "model",
+        "sources",
+    }
     return Observation(
-        id=str(meta["id"]), node=node, created=created, body=body,
-        hlc=str(meta.get("hlc") or ""), kind=str(meta["kind"]), title=str(meta.get("title") or ""),
-        sensors=sensors, window=window, confidence=conf,
-        model=str(meta.get("model") or ""), sources=sources,
+        id=str(meta["id"]),
+        node=node,
+        created=created,
+        body=body,
+        hlc=str(meta.get("hlc") or ""),
+        kind=str(meta["kind"]),
+        title=str(meta.get("title") or ""),
+        sensors=sensors,
+        window=window,
+        confidence=conf,
+        model=str(meta.get("model") or ""),
+        sources=sources,
         extra={k: v for k, v in meta.items() if k not in known},
     )

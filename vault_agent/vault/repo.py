@@ -33,8 +33,9 @@ def signature(node: str) -> pygit2.Signature:
     return pygit2.Signature(node, f"{node}@vault.local")
 
 
-def format_message(summary: str, node: str, kind: str,
-                   trailers: list[tuple[str, str]] | None = None) -> str:
+def format_message(
+    summary: str, node: str, kind: str, trailers: list[tuple[str, str]] | None = None
+) -> str:
     """Build a commit message: summary, blank line, Vault-Node/Vault-Kind and extra trailers."""
     summary = " ".join(summary.split()) or f"{kind} by {node}"
     lines = [summary, "", f"Vault-Node: {node}", f"Vault-Kind: {kind}"]
@@ -100,9 +101,16 @@ def head_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
     return repo.head.peel(pygit2.Commit)
 
 
-def commit(repo: pygit2.Repository, summary: str, node: str, kind: str,
-           paths: list[str] | None = None, trailers: list[tuple[str, str]] | None = None,
-           parents: list[pygit2.Oid] | None = None, allow_empty: bool = False) -> str | None:
+def commit(
+    repo: pygit2.Repository,
+    summary: str,
+    node: str,
+    kind: str,
+    paths: list[str] | None = None,
+    trailers: list[tuple[str, str]] | None = None,
+    parents: list[pygit2.Oid] | None = None,
+    allow_empty: bool = False,
+) -> str | None:
     """Stage and commit; returns the new commit id (hex) or None if nothing changed.
 
     Args:
@@ -126,8 +134,9 @@ def commit(repo: pygit2.Repository, summary: str, node: str, kind: str,
         if head is not None and head.tree_id == tree and not allow_empty:
             return None
     sig = signature(node)
-    oid = repo.create_commit("HEAD", sig, sig, format_message(summary, node, kind, trailers),
-                             tree, parents)
+    oid = repo.create_commit(
+        "HEAD", sig, sig, format_message(summary, node, kind, trailers), tree, parents
+    )
     return str(oid)
 
 
@@ -146,9 +155,16 @@ class CommitInfo:
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
-        return {"id": self.id, "summary": self.summary, "node": self.node, "kind": self.kind,
-                "time": self.time, "author": self.author,
-                "trailers": [list(t) for t in self.trailers], "paths": self.paths}
+        return {
+            "id": self.id,
+            "summary": self.summary,
+            "node": self.node,
+            "kind": self.kind,
+            "time": self.time,
+            "author": self.author,
+            "trailers": [list(t) for t in self.trailers],
+            "paths": self.paths,
+        }
 
 
 def changed_paths(repo: pygit2.Repository, c: pygit2.Commit) -> list[str]:
@@ -160,9 +176,15 @@ def changed_paths(repo: pygit2.Repository, c: pygit2.Commit) -> list[str]:
     return sorted({d.delta.new_file.path for d in diff} | {d.delta.old_file.path for d in diff})
 
 
-def history(repo: pygit2.Repository, node: str | None = None, kind: str | None = None,
-            since: datetime | None = None, path: str | None = None,
-            limit: int | None = None, with_paths: bool = False) -> list[CommitInfo]:
+def history(
+    repo: pygit2.Repository,
+    node: str | None = None,
+    kind: str | None = None,
+    since: datetime | None = None,
+    path: str | None = None,
+    limit: int | None = None,
+    with_paths: bool = False,
+) -> list[CommitInfo]:
     """Commits reachable from HEAD, newest first.
 
     Filtered by trailer ``node`` / ``kind``, commit time ≥ ``since`` (UTC) and ``path``
@@ -188,9 +210,18 @@ def history(repo: pygit2.Repository, node: str | None = None, kind: str | None =
         paths = changed_paths(repo, c) if path or with_paths else []
         if path and not any(p == path or p.startswith(path.rstrip("/") + "/") for p in paths):
             continue
-        out.append(CommitInfo(str(c.id), c.message.splitlines()[0] if c.message else "",
-                              cnode, ckind, t.strftime("%Y-%m-%dT%H:%M:%SZ"), c.author.name,
-                              tr, paths))
+        out.append(
+            CommitInfo(
+                str(c.id),
+                c.message.splitlines()[0] if c.message else "",
+                cnode,
+                ckind,
+                t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                c.author.name,
+                tr,
+                paths,
+            )
+        )
         if limit and len(out) >= limit:
             break
     return out

@@ -108,8 +108,9 @@ def compensate_humidity(adc_h: int, t_fine: int, c: Calibration) -> int:
     """bme280_compensate_H_int32 (§4.2.3): relative humidity in %RH as Q22.10 (÷1024)."""
     v = t_fine - 76800
     v = ((((adc_h << 14) - (c.H4 << 20) - (c.H5 * v)) + 16384) >> 15) * (
-        ((((((v * c.H6) >> 10) * (((v * c.H3) >> 11) + 32768)) >> 10) + 2097152) * c.H2
-         + 8192) >> 14)
+        ((((((v * c.H6) >> 10) * (((v * c.H3) >> 11) + 32768)) >> 10) + 2097152) * c.H2 + 8192)
+        >> 14
+    )
     v = v - (((((v >> 15) * (v >> 15)) >> 7) * c.H1) >> 4)
     v = min(max(v, 0), 419430400)
     return v >> 12
@@ -145,8 +146,10 @@ class BME280(I2CChip):
             with bus_errors("BME280", a):
                 chip = self.bus.read_byte_data(a, CHIP_ID_REG)
                 if chip != CHIP_ID:
-                    raise BusError(f"BME280 at {a:#04x}: chip id {chip:#04x}, expected 0x60 "
-                                   "(a BMP280 is 0x58 and has no humidity)")
+                    raise BusError(
+                        f"BME280 at {a:#04x}: chip id {chip:#04x}, expected 0x60 "
+                        "(a BMP280 is 0x58 and has no humidity)"
+                    )
                 tp = bytes(self.bus.read_i2c_block_data(a, CALIB_TP, 24))
                 h1 = self.bus.read_byte_data(a, CALIB_H1)
                 h = bytes(self.bus.read_i2c_block_data(a, CALIB_H, 7))
@@ -164,8 +167,10 @@ class BME280(I2CChip):
             while self.bus.read_byte_data(a, STATUS) & MEASURING_BIT:
                 waited += 0.005
                 if waited > MAX_WAIT_S:
-                    raise BusError(f"BME280 at {a:#04x}: measurement did not finish in "
-                                   f"{MAX_WAIT_S * 1000:.0f} ms")
+                    raise BusError(
+                        f"BME280 at {a:#04x}: measurement did not finish in "
+                        f"{MAX_WAIT_S * 1000:.0f} ms"
+                    )
                 self._sleep(0.005)
             d = self.bus.read_i2c_block_data(a, DATA, 8)
         adc_p = (d[0] << 12) | (d[1] << 4) | (d[2] >> 4)

@@ -43,8 +43,13 @@ class I2CChip:
 
     default_address = 0
 
-    def __init__(self, bus: I2CBus, address: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep, own_bus: bool = False) -> None:
+    def __init__(
+        self,
+        bus: I2CBus,
+        address: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        own_bus: bool = False,
+    ) -> None:
         self.bus, self._sleep, self.own_bus = bus, sleep, own_bus
         self.address = self.default_address if address is None else address
 
@@ -61,11 +66,14 @@ def open_bus(number: int) -> I2CBus:
         BusError: no such bus (I2C not enabled, wrong number) or no permission.
     """
     from smbus2 import SMBus
+
     try:
         return SMBus(number)
     except (OSError, FileNotFoundError) as e:
-        raise BusError(f"cannot open I2C bus {number} (/dev/i2c-{number}): {e.strerror or e}; "
-                       "is I2C enabled (raspi-config) and are you in the i2c group?") from e
+        raise BusError(
+            f"cannot open I2C bus {number} (/dev/i2c-{number}): {e.strerror or e}; "
+            "is I2C enabled (raspi-config) and are you in the i2c group?"
+        ) from e
 
 
 @contextmanager
@@ -81,6 +89,7 @@ def bus_errors(chip: str, address: int) -> Iterator[None]:
 def read_bytes(bus: I2CBus, address: int, length: int) -> bytes:
     """A plain I2C read of ``length`` bytes (no register/command byte first)."""
     from smbus2 import i2c_msg
+
     msg = i2c_msg.read(address, length)
     bus.i2c_rdwr(msg)
     return bytes(msg)
@@ -89,6 +98,7 @@ def read_bytes(bus: I2CBus, address: int, length: int) -> bytes:
 def write_bytes(bus: I2CBus, address: int, data: bytes) -> None:
     """A plain I2C write of ``data`` (for chips driven by command words)."""
     from smbus2 import i2c_msg
+
     bus.i2c_rdwr(i2c_msg.write(address, data))
 
 

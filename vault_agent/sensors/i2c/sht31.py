@@ -33,8 +33,7 @@ def crc8(data: bytes) -> int:
 
 def convert(raw_t: int, raw_rh: int) -> dict[str, float]:
     """Raw 16-bit words → {temperature °C, humidity %RH} (§4.13)."""
-    return {"temperature": -45.0 + 175.0 * raw_t / 65535.0,
-            "humidity": 100.0 * raw_rh / 65535.0}
+    return {"temperature": -45.0 + 175.0 * raw_t / 65535.0, "humidity": 100.0 * raw_rh / 65535.0}
 
 
 class SHT31(I2CChip):
@@ -56,8 +55,10 @@ class SHT31(I2CChip):
             d = read_bytes(self.bus, a, 6)
         for name, word, crc in (("temperature", d[0:2], d[2]), ("humidity", d[3:5], d[5])):
             if crc8(word) != crc:
-                raise CRCError(f"SHT31 at {a:#04x}: {name} CRC mismatch "
-                               f"(data {word.hex()}, crc {crc:#04x}, expected {crc8(word):#04x})")
+                raise CRCError(
+                    f"SHT31 at {a:#04x}: {name} CRC mismatch "
+                    f"(data {word.hex()}, crc {crc:#04x}, expected {crc8(word):#04x})"
+                )
         values = convert((d[0] << 8) | d[1], (d[3] << 8) | d[4])
         check_range("temperature", values["temperature"], *TEMP_RANGE, f"SHT31 at {a:#04x}")
         return values
