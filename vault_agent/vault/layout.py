@@ -158,6 +158,38 @@ def is_conflict_copy(path: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ConflictCopy:
+    """The parts of a conflict copy's path (inverse of :func:`conflict_copy_name`).
+
+    ``copy`` and ``original`` are vault paths; ``node`` wrote the copy; ``when`` is the
+    UTC time in its name (seconds).
+    """
+
+    copy: str
+    original: str
+    node: str
+    when: datetime
+
+
+def parse_conflict_copy(path: str) -> ConflictCopy | None:
+    """Split ``a/name.sync-conflict-YYYYMMDD-HHMMSS-<node>.ext``; None for any other path."""
+    head, _, name = path.rpartition("/")
+    m = CONFLICT_RE.search(name)
+    if not m:
+        return None
+    original = name[: m.start()] + (m.group(3) or "")
+    when = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    return ConflictCopy(path, f"{head}/{original}" if head else original, m.group(2), when)
+
+
+def original_of(path: str) -> str:
+    """The path a conflict copy stands for (``a.sync-conflict-…-n.md`` → ``a.md``); any
+    other path unchanged."""
+    c = parse_conflict_copy(path)
+    return c.original if c else path
+
+
+@dataclass(frozen=True)
 class PathInfo:
     """What a vault path is: ``kind`` and, under ``agents/``, the owning ``node``.
 
