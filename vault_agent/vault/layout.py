@@ -23,7 +23,6 @@ INTERACTIONS = "interactions"
 LOCAL_CACHE = "local-cache"
 VAULT_DIR = ".vault"
 
-SHARED_FILES = ("user-profile.json", "global-state.json", "project-registry.json")
 
 CONFLICT_RE = re.compile(r"\.sync-conflict-(\d{8}-\d{6})-([a-z0-9][a-z0-9-]{0,31})(\.[^./]+)?$")
 OBSERVATION_NAME_RE = re.compile(
