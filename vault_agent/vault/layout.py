@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from ..errors import InvalidNodeNameError
 
@@ -188,15 +189,42 @@ def original_of(path: str) -> str:
     return c.original if c else path
 
 
+class PathKind(StrEnum):
+    """The kinds of vault path (:func:`classify`). A ``StrEnum``: each member equals its
+    string value, so ``kind == "rollup"`` and ``kind is PathKind.ROLLUP`` agree."""
+
+    VAULT_CONFIG = "vault-config"
+    NODE_CONFIG = "node-config"
+    ROLLUP = "rollup"
+    OBSERVATION = "observation"
+    DAILY = "daily"
+    MEMORY = "memory"
+    SESSION = "session"
+    SHARED_JSON = "shared-json"
+    KNOWLEDGE = "knowledge"
+    INTERACTION = "interaction"
+    README = "readme"
+    CONFLICT_COPY = "conflict-copy"
+    IGNORED = "ignored"
+    OTHER = "other"
+
+
+# the folder under agents/<node>/ that holds each kind
+NODE_FOLDERS: dict[str, PathKind] = {
+    "sensors": PathKind.ROLLUP,
+    "observations": PathKind.OBSERVATION,
+    "daily": PathKind.DAILY,
+    "memory": PathKind.MEMORY,
+    "sessions": PathKind.SESSION,
+}
+
+
 @dataclass(frozen=True)
 class PathInfo:
-    """What a vault path is: ``kind`` and, under ``agents/``, the owning ``node``.
+    """What a vault path is: its :class:`PathKind` and, under ``agents/``, the owning
+    ``node``."""
 
-    kind is one of: vault-config, node-config, rollup, observation, daily, memory,
-    session, shared-json, knowledge, interaction, readme, conflict-copy, ignored, other.
-    """
-
-    kind: str
+    kind: PathKind
     node: str | None = None
 
 
@@ -204,36 +232,26 @@ def classify(path: str) -> PathInfo:
     """Classify a vault-relative path (``/`` separated) by the layout rules."""
     parts = path.split("/")
     name = parts[-1]
+    owner = parts[1] if parts[0] == AGENTS and len(parts) > 2 else None
     if parts[0] in (".git", VAULT_DIR):
-        return PathInfo("ignored")
+        return PathInfo(PathKind.IGNORED)
     if is_conflict_copy(path):
-        node = parts[1] if parts[0] == AGENTS and len(parts) > 2 else None
-        return PathInfo("conflict-copy", node)
+        return PathInfo(PathKind.CONFLICT_COPY, owner)
     if name == "README.md":
-        return PathInfo("readme", parts[1] if parts[0] == AGENTS and len(parts) > 2 else None)
+        return PathInfo(PathKind.README, owner)
     if path == "vault.toml":
-        return PathInfo("vault-config")
+        return PathInfo(PathKind.VAULT_CONFIG)
     if parts[0] == SHARED and len(parts) == 2 and name.endswith(".json"):
-        return PathInfo("shared-json")
+        return PathInfo(PathKind.SHARED_JSON)
     if parts[0] == KNOWLEDGE:
-        return PathInfo("knowledge")
+        return PathInfo(PathKind.KNOWLEDGE)
     if parts[0] == INTERACTIONS:
-        return PathInfo("interaction")
-    if parts[0] == AGENTS and len(parts) >= 3:
-        node = parts[1]
+        return PathInfo(PathKind.INTERACTION)
+    if owner is not None:
         sub = parts[2]
         if sub == LOCAL_CACHE:
-            return PathInfo("ignored", node)
+            return PathInfo(PathKind.IGNORED, owner)
         if len(parts) == 3 and name == "node.toml":
-            return PathInfo("node-config", node)
-        kinds = {
-            "sensors": "rollup",
-            "observations": "observation",
-            "daily": "daily",
-            "memory": "memory",
-            "sessions": "session",
-        }
-        if sub in kinds:
-            return PathInfo(kinds[sub], node)
-        return PathInfo("other", node)
-    return PathInfo("other")
+            return PathInfo(PathKind.NODE_CONFIG, owner)
+        return PathInfo(NODE_FOLDERS.get(sub, PathKind.OTHER), owner)
+    return PathInfo(PathKind.OTHER)
