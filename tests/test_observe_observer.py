@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import FakeOllama, Reply
 from tests.support import rollups as R
-from vault_agent.observe.llm import NoLLM
+from vault_agent.llm import NoLLM
 from vault_agent.observe.observer import Observer
 from vault_agent.vault import Vault, layout
 
