@@ -263,7 +263,7 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
         head = repo.references[peer.remote_ref].target
     except KeyError:
         head = None
-    return FetchResult(head, stats.received_objects, stats.received_bytes)
+    return FetchResult(head, stats.received_objects, stats.received_bytes)  # type: ignore[arg-type]  # a remote ref is direct: an Oid
 
 
 def remote_has_main(repo: pygit2.Repository, peer: Peer) -> bool:
