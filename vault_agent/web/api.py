@@ -67,8 +67,8 @@ class UnknownSensor(LookupError):
 
 
 class StoreGuard:
-    """One query :class:`~vault_agent.query.Store` for the server, used by one thread at a
-    time (a DuckDB connection is not shared between threads)."""
+    """The server's one query :class:`~vault_agent.query.Store` (thread-safe itself),
+    opened on first use, with the query layer's errors turned into HTTP ones."""
 
     def __init__(self, state: State) -> None:
         self.state = state
@@ -76,21 +76,20 @@ class StoreGuard:
         self._store: Any = None
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """``store.method(*args, **kw)`` under the lock; the query layer's unknown-sensor
-        error becomes :class:`UnknownSensor` (→ 404), its bad-parameter error
-        :class:`~.params.BadParam` (→ 400)."""
+        """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
+        (→ 404), a bad parameter :class:`~.params.BadParam` (→ 400)."""
         from ..query import Store
         from ..query.model import QueryError, UnknownSensorError
 
         with self._lock:
             if self._store is None:
-                self._store = Store(self.state.vault())
-            try:
-                return getattr(self._store, method)(*args, **kw)
-            except UnknownSensorError as e:
-                raise UnknownSensor(str(e)) from None
-            except QueryError as e:
-                raise P.BadParam(str(e)) from None
+                self._store = Store(self.state.root)
+        try:
+            return getattr(self._store, method)(*args, **kw)
+        except UnknownSensorError as e:
+            raise UnknownSensor(str(e)) from None
+        except QueryError as e:
+            raise P.BadParam(str(e)) from None
 
 
 # -- status -----------------------------------------------------------------------------
@@ -155,12 +154,12 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
         "every": every,
     }
     if info.binary:
-        ivs = store.call("intervals", info.key, since, until)
+        ivs = store.call("intervals", info, since, until)
         out["intervals"] = [
             {"start": i.start, "end": i.end, "on_s": i.on_s, "events": i.events} for i in ivs
         ]
     else:
-        pts = store.call("series", info.key, since, until, every, "mean")
+        pts = store.call("series", info, since, until, every, "mean")
         out["points"] = [
             {"t": p.t, "mean": p.mean, "min": p.min, "max": p.max, "count": p.count}
             for p in pts
