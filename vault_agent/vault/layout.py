@@ -67,7 +67,7 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_iso(text: str) -> datetime:
+def parse_iso(text: str | date) -> datetime:
     """Parse an ISO 8601 time (``Z`` or offset; naive means UTC) to an aware UTC datetime.
 
     Raises:
