@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "history": "vault_agent.cli.query:history_cmd",
     "query": "vault_agent.cli.query:query_cmd",
     "site": "vault_agent.cli.site:site_group",
+    "serve": "vault_agent.cli.serve:serve_cmd",
     "agent": "vault_agent.cli.agent:agent_group",
     "demo": "vault_agent.cli.agent:demo_cmd",
 }
