@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,8 +83,18 @@ def cold(root: Path, qs: list[AQ.Question], n: int) -> list[float]:
     for q in qs[:n]:
         t = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "vault_agent.cli", "ask", q.text, "--vault", str(root),
-             "--no-llm", "--no-log", "--json"],
+            [
+                sys.executable,
+                "-m",
+                "vault_agent.cli",
+                "ask",
+                q.text,
+                "--vault",
+                str(root),
+                "--no-llm",
+                "--no-log",
+                "--json",
+            ],
             check=True,
             capture_output=True,
         )
@@ -141,8 +150,10 @@ def main() -> None:
         return
     gguf = find_gguf()
     if gguf is None or importlib.util.find_spec("xllamacpp") is None:
-        print("\n== with LLM == skipped: no GGUF model or no xllamacpp "
-              "(pip install 'vault-agent[llamacpp]'; python -m tests.support.gguf)")
+        print(
+            "\n== with LLM == skipped: no GGUF model or no xllamacpp "
+            "(pip install 'vault-agent[llamacpp]'; python -m tests.support.gguf)"
+        )
         return
     report(f"with LLM (llamacpp/{gguf.name})", run(root, qs, f"llamacpp:{gguf}"))
     if tmp:

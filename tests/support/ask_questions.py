@@ -174,47 +174,98 @@ def questions(vault_root: Path | None = None) -> list[Question]:
     # point: extremes with their time, means, a value at a clock time, counts, on-time
     for d in q_office_days:
         v, t = extreme(off["temperature"], *span(d), "max")
-        add(Question("point", f"What was the highest temperature in the office on {d}?",
-                     {**_v(v), "time": hm(t)}))
+        add(
+            Question(
+                "point",
+                f"What was the highest temperature in the office on {d}?",
+                {**_v(v), "time": hm(t)},
+            )
+        )
     for d in q_office_days[:3]:
         v, t = extreme(off["co2"], *span(d), "min")
-        add(Question("point", f"What was the lowest CO2 in the office on {d:%B} {d.day}?",
-                     {**_v(v), "time": hm(t)}))
+        add(
+            Question(
+                "point",
+                f"What was the lowest CO2 in the office on {d:%B} {d.day}?",
+                {**_v(v), "time": hm(t)},
+            )
+        )
     for d in (date(2015, 2, 5), date(2015, 2, 10)):
         _, vals = off["humidity"].day(d)
-        add(Question("point", f"What was the average humidity in the office on {d}?",
-                     _v(float(vals.mean()))))
+        add(
+            Question(
+                "point",
+                f"What was the average humidity in the office on {d}?",
+                _v(float(vals.mean())),
+            )
+        )
     d = date(2015, 2, 9)
     t0, t1 = span(d, 14, 16)
     _, vals = off["co2"].between(t0, t1)
-    add(Question("point", "What was the average CO2 in the office on Feb 9 between 2 and 4 pm?",
-                 _v(float(vals.mean()))))
+    add(
+        Question(
+            "point",
+            "What was the average CO2 in the office on Feb 9 between 2 and 4 pm?",
+            _v(float(vals.mean())),
+        )
+    )
     for d, h in ((date(2015, 2, 5), 14), (date(2015, 2, 6), 9)):
         a = datetime(d.year, d.month, d.day, h)
         _, vals = off["temperature"].between(a, a + timedelta(minutes=5))
-        add(Question("point", f"What was the office temperature at {h:02d}:00 on {d}?",
-                     _v(float(vals.mean()))))
+        add(
+            Question(
+                "point",
+                f"What was the office temperature at {h:02d}:00 on {d}?",
+                _v(float(vals.mean())),
+            )
+        )
     for d in (date(2017, 12, 22), date(2017, 12, 23)):
         v, t = extreme(room["s5-co2"], *span(d), "max")
-        add(Question("point", f"What was the highest CO2 in room-s5 on {d}?",
-                     {**_v(v), "time": hm(t)}))
-        add(Question("point", f"How many times was there motion in room-s6 on {d:%b} {d.day}?",
-                     {"value": float(events(room["s6-motion"], *span(d))), "tol": 0.01}))
+        add(
+            Question(
+                "point", f"What was the highest CO2 in room-s5 on {d}?", {**_v(v), "time": hm(t)}
+            )
+        )
+        add(
+            Question(
+                "point",
+                f"How many times was there motion in room-s6 on {d:%b} {d.day}?",
+                {"value": float(events(room["s6-motion"], *span(d))), "tol": 0.01},
+            )
+        )
     for d in (date(2017, 12, 22), date(2017, 12, 24)):
         s = on_seconds(room["s7-motion"], *span(d))
-        add(Question("point", f"How many minutes of motion did room-s7 see on {d}?",
-                     {"value": s / 60, "tol": 0.01}))
+        add(
+            Question(
+                "point",
+                f"How many minutes of motion did room-s7 see on {d}?",
+                {"value": s / 60, "tol": 0.01},
+            )
+        )
     v, t = extreme(room["s1-temperature"], *span(date(2018, 1, 11)), "min")
-    add(Question("point", "What was the lowest temperature on s1 on 11 January 2018?",
-                 {**_v(v), "time": hm(t)}))
+    add(
+        Question(
+            "point",
+            "What was the lowest temperature on s1 on 11 January 2018?",
+            {**_v(v), "time": hm(t)},
+        )
+    )
     # temporal: first light, motion at a part of day, first/last motion
     for d in (date(2015, 2, 3), date(2015, 2, 5), date(2015, 2, 6), date(2015, 2, 9)):
         t, v = off["light"].day(d)
         first = next(x for x, y in zip(t, v, strict=True) if y >= LIGHT_ON)
-        add(Question("temporal", f"When did the light first go on in the office on {d}?",
-                     {"time": window5(first)}))
-    for node, d in (("s6", date(2017, 12, 22)), ("s7", date(2017, 12, 23)),
-                    ("s6", date(2017, 12, 25))):
+        add(
+            Question(
+                "temporal",
+                f"When did the light first go on in the office on {d}?",
+                {"time": window5(first)},
+            )
+        )
+    for node, d in (
+        ("s6", date(2017, 12, 22)),
+        ("s7", date(2017, 12, 23)),
+        ("s6", date(2017, 12, 25)),
+    ):
         s = room[f"{node}-motion"]
         a, b = night(d)
         t, v = s.between(a, b)
@@ -230,53 +281,106 @@ def questions(vault_root: Path | None = None) -> list[Question]:
     ):
         t, v = room[f"{node}-motion"].between(*span(d, h0, h1))
         on = [x for x, y in zip(t, v, strict=True) if y > 0.5]
-        add(Question("temporal", f"Was there motion in room-{node} {words} on {d:%B} {d.day}?",
-                     {"verdict": bool(on)}))
-    for node, d, which in (("s6", date(2017, 12, 22), "first"), ("s7", date(2017, 12, 23), "last"),
-                           ("s6", date(2018, 1, 10), "first")):
+        add(
+            Question(
+                "temporal",
+                f"Was there motion in room-{node} {words} on {d:%B} {d.day}?",
+                {"verdict": bool(on)},
+            )
+        )
+    for node, d, which in (
+        ("s6", date(2017, 12, 22), "first"),
+        ("s7", date(2017, 12, 23), "last"),
+        ("s6", date(2018, 1, 10), "first"),
+    ):
         t, v = room[f"{node}-motion"].day(d)
         on = [x for x, y in zip(t, v, strict=True) if y > 0.5]
         pick = on[0] if which == "first" else on[-1]
-        add(Question("temporal", f"When was the {which} motion in room-{node} on {d}?",
-                     {"time": window5(pick)}))
+        add(
+            Question(
+                "temporal",
+                f"When was the {which} motion in room-{node} on {d}?",
+                {"time": window5(pick)},
+            )
+        )
     for d in (date(2015, 2, 5), date(2015, 2, 8)):
         v, t = extreme(off["temperature"], *span(d, 6, 12), "min")
-        add(Question("temporal",
-                     f"When was it coldest in the office in the morning on {d:%b} {d.day}?",
-                     {**_v(v), "time": hm(t)}))
+        add(
+            Question(
+                "temporal",
+                f"When was it coldest in the office in the morning on {d:%b} {d.day}?",
+                {**_v(v), "time": hm(t)},
+            )
+        )
     # comparison: two days, which day, above N
-    for d1, d2 in ((date(2015, 2, 5), date(2015, 2, 6)), (date(2015, 2, 7), date(2015, 2, 9)),
-                   (date(2015, 2, 3), date(2015, 2, 8))):
+    for d1, d2 in (
+        (date(2015, 2, 5), date(2015, 2, 6)),
+        (date(2015, 2, 7), date(2015, 2, 9)),
+        (date(2015, 2, 3), date(2015, 2, 8)),
+    ):
         m1 = float(off["temperature"].day(d1)[1].mean())
         m2 = float(off["temperature"].day(d2)[1].mean())
-        add(Question("comparison", f"Was {d1} warmer than {d2} in the office?",
-                     {"verdict": m1 > m2}))
+        add(
+            Question(
+                "comparison", f"Was {d1} warmer than {d2} in the office?", {"verdict": m1 > m2}
+            )
+        )
     m1 = float(off["co2"].day(date(2015, 2, 4))[1].mean())
     m2 = float(off["co2"].day(date(2015, 2, 10))[1].mean())
-    add(Question("comparison", "Was the CO2 in the office lower on Feb 4 than on Feb 10?",
-                 {"verdict": m1 < m2}))
+    add(
+        Question(
+            "comparison",
+            "Was the CO2 in the office lower on Feb 4 than on Feb 10?",
+            {"verdict": m1 < m2},
+        )
+    )
     for which, word in (("min", "coldest"), ("max", "warmest")):
         days = off["temperature"].days()
         means = [float(off["temperature"].day(d)[1].mean()) for d in days]
         i = int(np.argmin(means) if which == "min" else np.argmax(means))
-        add(Question("comparison", f"Which day was the {word} in the office?",
-                     {"day": days[i].isoformat()}))
+        add(
+            Question(
+                "comparison",
+                f"Which day was the {word} in the office?",
+                {"day": days[i].isoformat()},
+            )
+        )
     days = off["co2"].days()
     means = [float(off["co2"].day(d)[1].mean()) for d in days]
-    add(Question("comparison", "Which day had the highest CO2 in the office?",
-                 {"day": days[int(np.argmax(means))].isoformat()}))
+    add(
+        Question(
+            "comparison",
+            "Which day had the highest CO2 in the office?",
+            {"day": days[int(np.argmax(means))].isoformat()},
+        )
+    )
     s = room["s6-motion"]
     rdays = s.days()
     ons = [on_seconds(s, *span(d)) for d in rdays]
-    add(Question("comparison", "Which day had the most motion in room-s6?",
-                 {"day": rdays[int(np.argmax(ons))].isoformat()}))
+    add(
+        Question(
+            "comparison",
+            "Which day had the most motion in room-s6?",
+            {"day": rdays[int(np.argmax(ons))].isoformat()},
+        )
+    )
     for d, n in ((date(2015, 2, 9), 1000), (date(2015, 2, 7), 600), (date(2015, 2, 5), 1200)):
         mx = float(off["co2"].day(d)[1].max())
-        add(Question("comparison", f"Was the CO2 in the office above {n} ppm on {d}?",
-                     {"verdict": mx > n}))
+        add(
+            Question(
+                "comparison",
+                f"Was the CO2 in the office above {n} ppm on {d}?",
+                {"verdict": mx > n},
+            )
+        )
     mn = float(off["temperature"].day(date(2015, 2, 8))[1].min())
-    add(Question("comparison", "Did the office temperature drop below 19.5 °C on Feb 8?",
-                 {"verdict": mn < 19.5}))
+    add(
+        Question(
+            "comparison",
+            "Did the office temperature drop below 19.5 °C on Feb 8?",
+            {"verdict": mn < 19.5},
+        )
+    )
     # negative: no data for the day, or no such sensor
     for text in (
         "What was the highest temperature in the office on 2015-03-01?",
@@ -295,8 +399,13 @@ def questions(vault_root: Path | None = None) -> list[Question]:
     # observation: what a node noticed on a day
     if vault_root is not None:
         for d in (date(2015, 2, 4), date(2015, 2, 7), date(2015, 2, 9), date(2015, 2, 3)):
-            add(Question("observation", f"What did the office node notice on {d}?",
-                         {"observations": observations_on(vault_root, "office", d)}))
+            add(
+                Question(
+                    "observation",
+                    f"What did the office node notice on {d}?",
+                    {"observations": observations_on(vault_root, "office", d)},
+                )
+            )
     return qs
 
 

@@ -6,7 +6,7 @@ only if it passes, in order:
 
 1. it has words, not only citation markers (``[1] [2] …`` is a known loop of small
    models) — :func:`only_markers`;
-2. the observer's grounding check (:func:`vault_agent.observe.grounding.check`): every
+2. the observer's grounding check (:func:`vault_agent.llm.grounding.check`): every
    number, clock time and date it states is one of the computed ones (with rounding);
 3. a yes/no verdict is not reversed (a computed "No" phrased as "Yes…").
 
@@ -119,7 +119,7 @@ def verdict_flipped(text: str, verdict: bool | None) -> bool:
 
 def check(text: str, computed: Computed, question: str = "") -> str:
     """'' if the LLM's ``text`` may be shown for ``computed``, else the reason."""
-    from ..observe.grounding import check as grounded
+    from ..llm.grounding import check as grounded
 
     body = MARKER_RE.sub("", text).strip()
     if only_markers(text):
@@ -161,9 +161,8 @@ def phrase(
     except LLMUnavailable as e:
         log.info("event=ask_phrase result=unavailable reason=%r", str(e))
         return Phrased(template, False, f"no LLM: {e}")
-    text = MARKER_RE.sub("", text).strip()
-    text = re.sub(r"\s+([.,;:!?])", r"\1", text)
     reason = check(text, computed, question)
+    text = re.sub(r"\s+([.,;:!?])", r"\1", MARKER_RE.sub("", text).strip())
     if reason:
         why = reason + (" (cut by a timeout)" if cut else "")
         log.info("event=ask_phrase result=rejected reason=%r", why)

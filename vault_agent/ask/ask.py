@@ -29,7 +29,7 @@ from ..vault import Vault
 from .citations import Citation, CitationFilter, check
 from .interactions import write_interaction
 from .plan import Plan, parse
-from .question import clean_query
+from .question import QueryError, clean_query
 
 if TYPE_CHECKING:
     from ..index.whoosh_index import Filters
@@ -196,6 +196,8 @@ def _plan(q: str, store: Any, filters: Filters | None, now: datetime) -> Plan:
     """Parse ``q`` with the vault's sensors (only ``filters.node``'s when given)."""
     from .when import DayRange
 
+    if filters is not None and filters.since and filters.until and filters.since > filters.until:
+        raise QueryError(f"--since {filters.since} is after --until {filters.until}")
     vocab = store.sensors()
     if filters is not None and filters.node:
         vocab = [s for s in vocab if s.node == filters.node]
@@ -374,7 +376,7 @@ def _answer(
             raise unavailable(f"{backend.name} returned {what}")
     except unavailable as e:
         result.llm_ok = False
-        result.notes.append(f"No LLM answer ({backend.name}): {e}")
+        result.notes.append(f"No LLM reachable ({backend.name}): {e}")
         result.answer = extractive(hits)
         result.model = "extractive"
         return

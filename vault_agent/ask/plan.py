@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, time, timedelta
 
 from .when import DayRange, find_days
 
@@ -290,19 +290,28 @@ def find_stat(q: str, binary: bool) -> tuple[str, str, float | None]:
     return "", "", None
 
 
+def reference_day(sensors: Sequence[Vocab], today: date) -> date:
+    """The day relative dates count from: ``today``, or the latest day with data of
+    ``sensors`` when that is two or more days back (a replayed or stopped node, whose
+    "yesterday" is the day before its last recorded day)."""
+    last = max((s.last_day for s in sensors if s.last_day), default=None)
+    if last is None or last >= today - timedelta(days=1):
+        return today
+    return last
+
+
 def parse(question: str, vocab: Sequence[Vocab], today: date) -> Plan:
     """Read ``question`` into a :class:`Plan` (see the module docstring).
 
     ``today`` is the current day in the vault's time zone; relative dates
-    ("yesterday", "last week", weekdays) count from the latest day with data of the
-    sensors asked about when that is earlier (a replayed or stopped node), else
-    from ``today``. A date without a year takes the latest year not after that day.
+    ("yesterday", "last week", weekdays) count from :func:`reference_day`. A date
+    without a year takes the latest year not after that day.
     """
     text = " ".join(question.split())
     q = text.lower().replace("’", "'")
     sensors, nodes, quantity, unknown = match_sensors(q, vocab)
-    last_days = [s.last_day for s in (sensors or vocab) if s.last_day]
-    ref = min(today, max(last_days)) if last_days else today
+    on_nodes = [s for s in vocab if s.node in nodes]
+    ref = reference_day(sensors or on_nodes or vocab, today)
     ranges = find_days(q, ref)
     notes = tuple(r.note() for r in ranges if r.note())
     days = ranges[0] if ranges else None

@@ -106,7 +106,7 @@ def _last_month(ref: date) -> tuple[date, date]:
 def _weekday(m: re.Match, ref: date) -> tuple[date, date]:
     wd = WEEKDAYS.index(m.group(2))
     back = (ref.weekday() - wd) % 7
-    if m.group(1) and back == 0:  # "last Monday" on a Monday: a week ago
+    if (m.group(1) or "").strip() == "last" and back == 0:  # "last Monday" on a Monday
         back = 7
     d = ref - timedelta(days=back)
     return d, d
