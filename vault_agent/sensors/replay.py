@@ -64,6 +64,8 @@ class ReplayColumn:
         name: sensor id suffix (the id is ``<source>-<name>``, lower case).
         quantity, unit: of the values (``temperature``, ``°C``).
         binary: a 0/1 column (PIR motion).
+        words: what people call it ("temperature", "light"), for the sensor's ``name``.
+        aliases: other names ("temp"), for the sensor's ``aliases`` in node.toml.
     """
 
     column: str
@@ -72,6 +74,8 @@ class ReplayColumn:
     quantity: str
     unit: str
     binary: bool = False
+    words: str = ""
+    aliases: tuple[str, ...] = ()
 
     def sensor_id(self) -> str:
         """The sensor id in node.toml (``s1-temperature``)."""
@@ -88,6 +92,7 @@ class ReplayFormat:
     default_source: str
     date_column: str
     time_column: str | None = None
+    room: str = ""
 
     def sources(self) -> list[str]:
         """Recorded node ids in column order (``S1``…``S7``, or ``office``)."""
@@ -102,35 +107,53 @@ class ReplayFormat:
         return [c for c in self.columns if c.source == source]
 
 
+TEMP = ("temp",)
+LIGHT = ("light", "lux")
+CO2 = ("co2", "carbon dioxide")
+MOTION = ("motion", "pir")
+
+
 def _room_columns() -> tuple[ReplayColumn, ...]:
     cols = []
     for n in range(1, 5):
         cols += [
-            ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C"),
-            ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx"),
-            ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V"),
-        ]
-    cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm"))
+            ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C",
+                         words="temperature", aliases=TEMP),
+            ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx",
+                         words="light", aliases=LIGHT),
+            ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V",
+                         words="sound", aliases=("noise",)),
+        ]  # fmt: skip
+    cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm", words="co2", aliases=CO2[1:]))
     cols += [
-        ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True) for n in (6, 7)
-    ]
+        ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True,
+                     words="motion", aliases=MOTION[1:])
+        for n in (6, 7)
+    ]  # fmt: skip
     return tuple(cols)
 
 
-ROOM = ReplayFormat("room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time")
+ROOM = ReplayFormat(
+    "room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time", room="room"
+)
 OFFICE = ReplayFormat(
     "occupancy-detection",
     (
-        ReplayColumn("Temperature", "office", "temperature", "temperature", "°C"),
-        ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH"),
-        ReplayColumn("Light", "office", "light", "illuminance", "lx"),
-        ReplayColumn("CO2", "office", "co2", "co2", "ppm"),
-        ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg"),
+        ReplayColumn("Temperature", "office", "temperature", "temperature", "°C",
+                     words="temperature", aliases=TEMP),
+        ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH",
+                     words="humidity", aliases=("rh",)),
+        ReplayColumn("Light", "office", "light", "illuminance", "lx", words="light",
+                     aliases=LIGHT[1:]),
+        ReplayColumn("CO2", "office", "co2", "co2", "ppm", words="co2", aliases=CO2[1:]),
+        ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg",
+                     words="humidity ratio"),
     ),
     60.0,
     "office",
     "date",
-)
+    room="office",
+)  # fmt: skip
 FORMATS = {f.name: f for f in (ROOM, OFFICE)}
 
 
@@ -348,6 +371,21 @@ def configured_replays(vault: Any, specs: list[SensorSpec]) -> list[tuple[Path, 
     return out
 
 
+def vocabulary(fmt: ReplayFormat, c: ReplayColumn) -> dict[str, Any]:
+    """``name`` and ``aliases`` of a replayed sensor: "office temperature"; where several
+    recorded nodes have the column, the source too ("room temperature s1")."""
+    if not c.words:
+        return {}
+    same = [x for x in fmt.columns if x.words == c.words]
+    name = " ".join(w for w in (fmt.room, c.words) if w)
+    if len(same) > 1:
+        name += f" {c.source.lower()}"
+    out: dict[str, Any] = {"name": name}
+    if c.aliases:
+        out["aliases"] = list(c.aliases)
+    return out
+
+
 def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[str, Any]]:
     """node.toml ``[[sensors]]`` tables for one recorded node of a data set."""
     out = []
@@ -364,6 +402,7 @@ def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[st
                 "source": source,
                 "column": c.column,
                 "stuck_after_s": 0,
+                **vocabulary(fmt, c),
             }
         )
     return out
@@ -413,13 +452,22 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
                 f"{vault.node} as a different sensor (driver {old.get('driver')!r}); "
                 "rename it in node.toml"
             )
-        elif old.get("dataset") != e["dataset"]:
-            old["dataset"] = e["dataset"]
-            added.append(e["id"])
+        else:
+            # Trigger: a replay sensor configured before (moved data set, or written by a
+            # version without names). Why: keep node.toml in step. What: update those keys.
+            keep = {k: e[k] for k in ("name", "aliases") if k in e and k not in old}
+            if old.get("dataset") != e["dataset"]:
+                keep["dataset"] = e["dataset"]
+            if keep:
+                old.update(keep)
+                added.append(e["id"])
     from ..vault import layout
 
     rel = layout.node_toml(vault.node)
     specs = parse_sensors(existing, rel)
+    if fmt.room and "room" not in cfg:
+        cfg["room"] = fmt.room  # where the recorded node was; the user may change it
+        added.append(f"room={fmt.room}")
     if added:
         cfg["sensors"] = existing
         vault.write_node_config(cfg)

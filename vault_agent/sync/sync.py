@@ -428,7 +428,9 @@ def sync_peer(
         log.warning("event=sync_push_race peer=%s attempts=%d", peer.name, attempts)
         return _result(peer, "error", outcomes, pushed, error=msg, push_attempts=attempts)
     except transport.TransportError as e:
-        new = prev.failed(now, str(e), reachable=e.reachable)
+        # Only a peer that did not answer backs off; one that answered with something
+        # broken is tried again next round (the agent's rounds are minutes apart).
+        new = prev.failed(now, str(e), reachable=e.reachable, backoff=not e.reachable)
         st.update(vault, peer.name, new)
         return _result(
             peer,
@@ -440,14 +442,14 @@ def sync_peer(
             push_attempts=attempts,
         )
     except PeerRefused as e:
-        new = prev.failed(now, str(e), reachable=True)
+        new = prev.failed(now, str(e), reachable=True, backoff=False)
         st.update(vault, peer.name, new)
         return _result(peer, "refused", outcomes, pushed, error=str(e), next_try=new.next_try)
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = f"{type(e).__name__}: {' '.join(str(e).split())}"
         if isinstance(e, pygit2.GitError | KeyError):
             msg = f"peer {peer.name} sent a broken history ({msg}); nothing merged"
-        new = prev.failed(now, msg, reachable=True)
+        new = prev.failed(now, msg, reachable=True, backoff=False)
         st.update(vault, peer.name, new)
         log.warning("sync with %s failed: %s", peer.name, msg)
         return _result(peer, "error", outcomes, pushed, error=msg, next_try=new.next_try)
