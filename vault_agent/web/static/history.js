@@ -251,7 +251,7 @@
       o.axes[1].splits = function () { return [0, 1]; };
       o.series = [
         { value: function (u, v) { return v == null ? "–" : fmt(v * 1000); } },
-        { label: "on", stroke: line, fill: colour("--band"), width: 1.5,
+        { label: "on", stroke: line, fill: colour("--band"), width: 1.5, points: { show: false },
           paths: uPlot.paths.stepped({ align: 1 }),
           value: function (u, v) { return v == null ? "–" : v ? "on" : "off"; } },
       ];
