@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..errors import RecordError
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from ..vault.records import Observation, Rollup, parse_markdown
 
 log = logging.getLogger("vault_agent.site")
@@ -298,7 +298,9 @@ def note_files(v: Vault) -> list[str]:
         out += sorted(
             v.rel(p)
             for p in base.rglob("*.md")
-            if p.name != "README.md" and not layout.is_conflict_copy(p.name)
+            if p.name != "README.md"
+            and not layout.is_conflict_copy(p.name)
+            and files.readable(v.root, v.rel(p))
         )
     return out
 
@@ -323,14 +325,20 @@ def rollup_day(rel: str) -> tuple[str, str]:
 
 
 def kb_notes(v: Vault) -> list[str]:
-    """Knowledge-base files (any type) relative to ``knowledge-base/``, no conflict copies."""
+    """Knowledge-base files (any type) relative to ``knowledge-base/``, no conflict copies.
+
+    Symlinks, names that are not UTF-8 and files over the size limit are skipped and
+    reported once (:func:`~vault_agent.vault.files.vault_files`): never published.
+    """
     base = v.path(layout.KNOWLEDGE)
     if not base.is_dir():
         return []
+    prefix = layout.KNOWLEDGE + "/"
     return sorted(
-        p.relative_to(base).as_posix()
-        for p in base.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and not layout.is_conflict_copy(p.name)
+        rel.removeprefix(prefix)
+        for rel in files.vault_files(v.root, under=layout.KNOWLEDGE)
+        if not rel.rsplit("/", 1)[-1].startswith(".")
+        and not layout.is_conflict_copy(rel)
     )
 
 

@@ -27,7 +27,7 @@ import pygit2
 
 from ..errors import NotAVaultError, RecordError, VaultError
 from ..resources import project_path
-from . import layout
+from . import files, layout
 from . import repo as git
 from .atomic import append_lines, atomic_write_text, repair_bad_last_line, repair_torn_tail
 from .config import (
@@ -394,6 +394,7 @@ class Vault:
                     self.rel(p)
                     for p in base.rglob("*.jsonl")
                     if layout.ROLLUP_NAME_RE.match(p.name)
+                    and files.readable(self.root, self.rel(p))
                 )
         return out
 
@@ -592,7 +593,10 @@ class Vault:
             base = self.path(f"{layout.node_dir(n)}/{sub}")
             if base.is_dir():
                 out += [
-                    self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)
+                    self.rel(p)
+                    for p in base.rglob("*.md")
+                    if not layout.is_conflict_copy(p.name)
+                    and files.readable(self.root, self.rel(p))
                 ]
         return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
 
