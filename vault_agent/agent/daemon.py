@@ -1,4 +1,4 @@
-"""``vault agent run``: the node daemon (DESIGN.md §5).
+"""``vault agent run``: the node daemon (docs/architecture.md §5).
 
 Stages run concurrently so sampling never waits on the LLM, git or the network:
 

@@ -1,6 +1,6 @@
 """Keep ``.vault/index/`` in step with the files: plan, then apply.
 
-Invariant (DESIGN.md §6): the files are the truth, the index is derived and
+Invariant (docs/architecture.md §6): the files are the truth, the index is derived and
 disposable; a rebuild is always safe. ``meta.json`` records the schema version, the
 embedder, the last indexed commit, the blob id of every indexed file and the files
 that were uncommitted then. A different embedder or schema, or an index that cannot

@@ -1,7 +1,7 @@
 """What the site knows about the vault: day summaries, observation and note metadata.
 
 The catalog is derived from the files and cached in ``.vault/site-state.json`` so an
-incremental build re-reads only the files that changed (DESIGN.md: derived state can be
+incremental build re-reads only the files that changed (docs/architecture.md: derived state can be
 thrown away; ``vault site build --clean`` rebuilds it from the files).
 """
 
