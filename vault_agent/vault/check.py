@@ -403,7 +403,8 @@ def _head_blob(repo: pygit2.Repository, tree, rel: str) -> bytes | None:
 
 
 def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
-    """DESIGN.md §3.1 for a change of a committed file: rollups append-only, notes immutable.
+    """Rule §3.1 (docs/architecture.md) for a change of a committed file: rollups
+    append-only, notes immutable.
 
     Peers refuse such commits when they merge, so they are stopped before they are made.
     """
