@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vault_agent.sensors.replay import replay
+from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.vault import Vault
 
 DATA = Path(__file__).resolve().parent.parent.parent / "datasets"
@@ -25,12 +25,12 @@ def office_vault(root: Path) -> Vault:
     """A vault at ``root`` whose node ``office`` replayed the whole office data set."""
     v, _ = Vault.init(root, "office")
     for p in OFFICE_FILES:
-        replay(v, p, source="office")
+        replay(v, p, configure_node(v, p, "office"))
     return v
 
 
 def room_vault(root: Path, source: str = "S6") -> Vault:
     """A vault at ``root`` whose node ``room-<source>`` replayed that recorded node."""
     v, _ = Vault.init(root, f"room-{source.lower()}")
-    replay(v, ROOM_FILE, source=source)
+    replay(v, ROOM_FILE, configure_node(v, ROOM_FILE, source))
     return v

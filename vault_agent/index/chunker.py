@@ -1,4 +1,4 @@
-"""Split vault files into search chunks (DESIGN.md §6).
+"""Split vault files into search chunks (docs/architecture.md §6).
 
 - Markdown (knowledge-base, interactions, day notes, READMEs): split at headings,
   sections longer than ``max_words`` split at sentence ends; frontmatter is metadata.
@@ -222,7 +222,7 @@ def split_words(text: str, max_words: int) -> list[str]:
 
 
 def _meta_date(meta: dict) -> str:
-    for key in ("date", "created", "day"):
+    for key in ("day", "date", "created"):  # a day note is about its day, not its writing
         val = meta.get(key)
         if val:
             try:

@@ -11,7 +11,7 @@ import json
 import os
 import posixpath
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,19 +194,21 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
     return out
 
 
+NodeConfigValidator = Callable[[dict, str], None]
+"""``(node.toml data, vault path) -> None``; raises RecordError naming the problem."""
+
+NODE_CONFIG_VALIDATORS: list[NodeConfigValidator] = []
+"""Validators of node.toml sections owned by packages above the core (the sensors
+package's ``[[sensors]]`` schema). ``vault_agent/__init__.py`` registers them at import,
+so every process that checks a file has them; the core imports no feature package."""
+
+
 def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
-    try:
-        from ..sensors.config import (  # owned by the sensors package
-            parse_node_vocabulary,
-            validate_sensors,
-        )
-    except ImportError:
-        return []
-    try:
-        validate_sensors(data.get("sensors", []), rel)
-        parse_node_vocabulary(data, rel)
-    except RecordError as e:
-        return [_from_error(e)]
+    for validate in NODE_CONFIG_VALIDATORS:
+        try:
+            validate(data, rel)
+        except RecordError as e:
+            return [_from_error(e)]
     return []
 
 
@@ -401,7 +403,8 @@ def _head_blob(repo: pygit2.Repository, tree, rel: str) -> bytes | None:
 
 
 def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
-    """DESIGN.md §3.1 for a change of a committed file: rollups append-only, notes immutable.
+    """Rule §3.1 (docs/architecture.md) for a change of a committed file: rollups
+    append-only, notes immutable.
 
     Peers refuse such commits when they merge, so they are stopped before they are made.
     """
