@@ -18,7 +18,6 @@ restart resumes from the files (the rollup engine reads the last closed windows)
 
 from __future__ import annotations
 
-import importlib
 import logging
 import logging.handlers
 import os
@@ -26,11 +25,14 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..index.indexer import Indexer
+from ..observe.observer import Observer
+from ..sync.peers import list_peers
+from ..sync.sync import sync_all
 from ..vault import Vault, layout
 from .lock import AgentLock
 from .state import AgentState
@@ -84,14 +86,6 @@ def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
         stream.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s %(message)s"))
         root.addHandler(stream)
     return handler
-
-
-def optional_part(module: str, attr: str) -> Callable | None:
-    """An optional part of the product (sync, index, observer) if it is installed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
 
 
 class Agent:
@@ -199,8 +193,7 @@ class Agent:
         self._records_since_commit += len(written)
 
     def _observe_once(self) -> None:
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         try:
             obs = Observer(self.vault)
@@ -223,8 +216,7 @@ class Agent:
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
         :mod:`.catchup`); the main thread commits what was written."""
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         from .catchup import catch_up, catchup_limit
 
@@ -312,9 +304,7 @@ class Agent:
 
     def sync(self) -> None:
         """Sync with reachable peers (no-op without peers or the sync part)."""
-        sync_all = optional_part("vault_agent.sync.sync", "sync_all")
-        list_peers = optional_part("vault_agent.sync.peers", "list_peers")
-        if sync_all is None or not self.opt.sync or not list_peers(self.vault):
+        if not self.opt.sync or not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
             report = sync_all(self.vault)
@@ -326,8 +316,7 @@ class Agent:
 
     def index(self) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        Indexer = optional_part("vault_agent.index.indexer", "Indexer")
-        if Indexer is None or not self.opt.index:
+        if not self.opt.index:
             return
         try:
             Indexer(self.vault).update()

@@ -31,11 +31,13 @@ def retrieval_options(f: Callable) -> Callable:
         help="Keyword, vector, or both fused.",
     )(f)
     f = click.option(
+        "-n",
+        "--limit",
         "-k",
         "k",
         type=click.IntRange(1, 100),
         default=None,
-        help="How many results (search: 10, ask: 5).",
+        help="How many results (search: 10, ask: 5); -k is an old alias.",
     )(f)
     return vault_option(filter_options(f))
 
