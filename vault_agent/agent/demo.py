@@ -25,13 +25,13 @@ from typing import Any
 from ..ask.ask import ask
 from ..errors import VaultError
 from ..index.indexer import Indexer
+from ..sensors import datasets
 from ..site.build import build_site
 from ..sync.peers import add_peer
 from ..sync.sync import sync_all
 from ..vault import Vault
 from ..vault.hub import init_bare
 from .daemon import Agent, AgentOptions, sync_summary
-from .datasets import resolve_dataset
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def run_demo(
         part = ", partitioned" if spec.partitioned else ""
         say(f"node {spec.node}: {path} (replays {spec.dataset}{src}{part})")
 
-    plan = {s.node: recorded_days(resolve_dataset(s.dataset), s.source) for s in NODES}
+    plan = {s.node: recorded_days(datasets.resolve(s.dataset), s.source) for s in NODES}
     rounds = max(len(d) for d in plan.values())
     if days:
         rounds = min(rounds, days)
@@ -164,7 +164,7 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
     """Replay one recorded day through the agent (backfill, no sync: the demo syncs)."""
     from ..sensors import replay as rp
 
-    path = resolve_dataset(spec.dataset)
+    path = datasets.resolve(spec.dataset)
     rp.configure_node(v, path, source=spec.source)
     opts = AgentOptions(
         once=True,

@@ -69,7 +69,7 @@ def run_cmd(
         vault agent run --replay room-occupancy-estimation --source S6 --speed 60
     """
     from ..agent.daemon import Agent, AgentOptions, install_signal_handlers
-    from ..agent.datasets import resolve_dataset
+    from ..sensors import datasets
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
@@ -81,7 +81,7 @@ def run_cmd(
     install_signal_handlers(stop)
     opts = AgentOptions(
         once=once,
-        replay=resolve_dataset(replay) if replay else None,
+        replay=datasets.resolve(replay) if replay else None,
         source=source,
         speed=speed or 1.0,
         backfill=speed is None,

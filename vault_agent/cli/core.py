@@ -264,7 +264,7 @@ def status_cmd(vault_path: str | None, as_json: bool) -> None:
 
 def conflict_copies(v: Vault) -> list[str]:
     """Vault paths of open ``*.sync-conflict-…`` files."""
-    from ..vault.check import walk
+    from ..vault.files import walk
 
     return [p for p in walk(v.root) if layout.is_conflict_copy(p)]
 

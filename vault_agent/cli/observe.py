@@ -70,7 +70,7 @@ def observe_cmd(
         vault observe
         vault observe --since 2015-02-07 --until 2015-02-08 --dry-run
     """
-    from ..observe.llm import NoLLM
+    from ..llm import NoLLM
     from ..observe.observer import Observer
 
     s0, s1 = time_range(since, until)

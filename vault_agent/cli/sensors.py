@@ -169,12 +169,13 @@ def replay_cmd(
         vault replay room-occupancy-estimation --source S6
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
-    from ..sensors.replay import replay, resolve_dataset_arg
+    from ..sensors import datasets
+    from ..sensors.replay import replay
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
     t0, t1 = time_range(since, until)
-    dataset = str(resolve_dataset_arg(dataset))
+    dataset = str(datasets.resolve(dataset))
     v = open_vault(vault_path)
     if node and node != v.node:
         raise VaultError(
