@@ -29,8 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..index.indexer import Indexer
-from ..observe.observer import Observer
+from ..observe.observer import Observer, forget_llm_outages
 from ..sync.peers import list_peers
 from ..sync.sync import sync_all
 from ..vault import Vault, layout
@@ -318,6 +317,8 @@ class Agent:
         """Update the search index incrementally (no-op without the index part)."""
         if not self.opt.index:
             return
+        from ..index.indexer import Indexer  # numpy, chromadb: loaded when first needed
+
         try:
             Indexer(self.vault).update()
             self.state.mark("index")
@@ -356,6 +357,7 @@ class Agent:
         handler = setup_logging(self.vault, self.opt.log_stderr)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
+        forget_llm_outages()  # a new run says an LLM outage once more
         if lock.took_stale:
             self._clear_stale_git_lock()
         try:

@@ -40,6 +40,11 @@ BACKFILL_LLM_STRIKES = 2
 _SAID_DOWN: set[tuple[str, str]] = set()
 
 
+def forget_llm_outages() -> None:
+    """Start a new run: the next LLM outage is said again (the agent calls this at start)."""
+    _SAID_DOWN.clear()
+
+
 @dataclass(frozen=True)
 class Planned:
     """An observation about to be written (or shown by ``--dry-run``)."""
