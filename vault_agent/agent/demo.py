@@ -27,6 +27,7 @@ from ..errors import VaultError
 from ..index.indexer import Indexer
 from ..sensors import datasets
 from ..site.build import build_site
+from ..sync import transport
 from ..sync.peers import add_peer
 from ..sync.sync import sync_all
 from ..vault import Vault
@@ -100,7 +101,7 @@ def run_demo(
         if i == 0:
             v, _ = Vault.init(path, spec.node, name="homelab-ai")
         else:
-            v, _ = Vault.init(path, spec.node, from_url=str(hub))
+            v, _ = Vault.init(path, spec.node, from_url=str(hub), clone=transport.clone)
         add_peer(v, "nas", str(hub))
         if i == 0:
             _sync(v)

@@ -10,14 +10,15 @@ from pathlib import Path
 import click
 
 from ..errors import VaultError
+from ..sync import transport
 from ..vault import Vault, layout
 from ..vault import repo as git
 from ..vault.check import (
     check_staged,
     check_tree,
     check_tree_cached,
-    check_worktree_changes,
 )
+from ..vault.precommit import pending_problems
 from .common import (
     emit_json,
     json_option,
@@ -92,7 +93,7 @@ def init_cmd(
     llm_cfg = parse_llm(llm) if llm else None
     if from_url:
         check_clone_source(from_url)
-    v, created = Vault.init(path, node, from_url=from_url, name=name)
+    v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
     llm_note = configure_llm(v, llm_cfg) if created else None
     if as_json:
         emit_json(
@@ -304,9 +305,7 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
     if not pending:
         click.echo("nothing to commit")
         return
-    present = [p for p in pending if v.path(p).exists() or v.path(p).is_symlink()]
-    problems = check_tree(v.root, [str(v.path(p)) for p in present])
-    problems += check_worktree_changes(v.repo, present)
+    problems = pending_problems(v, pending)  # the same checks as the commit before sync
     for p in problems:
         click.echo(str(p), err=True)
     if problems and not no_verify:
