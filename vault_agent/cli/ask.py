@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from .common import emit_json, filter_options, open_vault, parse_when, vault_option
+from .common import emit_json, filter_options, open_vault, parse_when, quiet, vault_option
 
 
 def _filters(node: str | None, kind: str | None, since: str | None, until: str | None):
@@ -43,7 +43,7 @@ def retrieval_options(f: Callable) -> Callable:
 
 
 def _status(text: str) -> None:
-    if text != "thinking…":  # said at the start already
+    if text != "thinking…" and not quiet():  # said at the start already; TTY only
         click.echo(text, err=True)
 
 
@@ -148,7 +148,7 @@ def ask_cmd(
         vault ask "what did the office node notice on Feb 9?"
         vault ask "how is the boiler set up?" --model ollama:qwen2.5:3b --no-log
     """
-    if not as_json:
+    if not as_json and not quiet():  # status lines only on a terminal (not --quiet)
         click.echo("thinking…", err=True)
     from ..ask.ask import DEFAULT_K, ask
 
