@@ -182,7 +182,7 @@ def sync_cmd(
 ) -> None:
     """Commit pending changes, then fetch, merge and push with every reachable peer.
 
-    Merges follow DESIGN.md §3: additions merge cleanly; rollups may only grow;
+    Merges follow docs/architecture.md §3: additions merge cleanly; rollups may only grow;
     another node's folder is only taken from that node; shared JSON merges key by
     key; other text conflicts keep ours and save theirs as a conflict copy.
     Pending changes pass the checks of `vault commit` first; those that fail stay

@@ -6,7 +6,7 @@ Per window [start, end) (default one hour, node.toml ``[observer] window_s``):
 2. compute the notable facts (:func:`.facts.window_facts`); none → nothing written;
 3. phrase the top facts (at most ``max_facts``): the LLM may rephrase them, its text
    is kept only if grounded, else the rule-based text (``model: rules/v1``);
-4. write one observation file (frontmatter per DESIGN.md §4, ``created`` = window end,
+4. write one observation file (frontmatter per docs/architecture.md §4, ``created`` = window end,
    ``facts:`` holds the structured facts) unless this window already has one;
 5. once a UTC day has closed, write its day note and a new memory file.
 
