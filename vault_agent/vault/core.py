@@ -105,7 +105,11 @@ class Vault:
         for p in (start, *start.parents):
             if (p / "vault.toml").is_file() and (p / ".git").exists():
                 return p
-        raise NotAVaultError(f"{start} is not inside a vault (no vault.toml); run 'vault init'")
+        raise NotAVaultError(
+            f"{start} is not inside a vault (no vault.toml here or above): cd into your "
+            "vault (cd DIR), pass --vault DIR or set VAULT_PATH=DIR; to make one: "
+            "vault init DIR --node NAME"
+        )
 
     @classmethod
     def open(
