@@ -1,4 +1,4 @@
-"""Split vault files into search chunks (DESIGN.md §6).
+"""Split vault files into search chunks (docs/architecture.md §6).
 
 - Markdown (knowledge-base, interactions, day notes, READMEs): split at headings,
   sections longer than ``max_words`` split at sentence ends; frontmatter is metadata.
@@ -29,7 +29,6 @@ DEFAULT_MAX_WORDS = 300
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 TEXT_KINDS = ("knowledge", "interaction", "daily", "readme", "session", "other")
-INDEXED_SUFFIXES = (".md", ".jsonl", ".txt")
 
 
 @dataclass(frozen=True)
