@@ -29,7 +29,6 @@ DEFAULT_MAX_WORDS = 300
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 TEXT_KINDS = ("knowledge", "interaction", "daily", "readme", "session", "other")
-INDEXED_SUFFIXES = (".md", ".jsonl", ".txt")
 
 
 @dataclass(frozen=True)

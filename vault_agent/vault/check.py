@@ -500,11 +500,6 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
     return out
 
 
-def check_index(repo: pygit2.Repository) -> list[Problem]:
-    """Validate the staged changes of the git index (alias of :func:`check_staged`)."""
-    return check_staged(repo)
-
-
 def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:
     """:func:`check_tree` of the whole tree, re-checking only files whose size or mtime changed.
 
