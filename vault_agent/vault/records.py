@@ -135,10 +135,12 @@ def parse_rollup_lines(
     and added to ``errors`` (if given) with its file and line.
     """
     out: list[tuple[int, Rollup]] = []
-    lines = data.split(b"\n") if isinstance(data, bytes) else data.split("\n")
-    for i, raw in enumerate(lines, first_line + 1):
+    raw_lines: list[bytes] | list[str] = (
+        data.split(b"\n") if isinstance(data, bytes) else data.split("\n")
+    )
+    for i, raw in enumerate(raw_lines, first_line + 1):
         try:
-            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
         except UnicodeDecodeError as e:
             if errors is not None:
                 errors.append(RecordError(path, i, f"not valid UTF-8 (byte {e.start})"))
