@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "watch": "vault_agent.cli.index:watch_cmd",
     "search": "vault_agent.cli.ask:search_cmd",
     "ask": "vault_agent.cli.ask:ask_cmd",
+    "mcp": "vault_agent.cli.mcp:mcp_cmd",
     "site": "vault_agent.cli.site:site_group",
     "agent": "vault_agent.cli.agent:agent_group",
     "demo": "vault_agent.cli.agent:demo_cmd",

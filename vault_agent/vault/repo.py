@@ -1,7 +1,7 @@
 """Git plumbing over pygit2: init, commits with audit trailers, pending changes, history.
 
 Every commit message is a one-line summary, a blank line and trailers
-``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict``
+``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict|agent``
 (DESIGN.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
 """
 
@@ -17,7 +17,7 @@ import pygit2
 
 from ..errors import VaultError
 
-KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory")
+KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory", "agent")
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 BRANCH = "main"
 MAX_FILE_BYTES = 50 * 1024 * 1024
