@@ -84,9 +84,7 @@ class Chunk:
 
 def original_path(path: str) -> str:
     """The path a conflict copy stands for (``a.sync-conflict-…-n.md`` → ``a.md``)."""
-    head, _, name = path.rpartition("/")
-    name = layout.CONFLICT_RE.sub(lambda m: m.group(3) or "", name)
-    return f"{head}/{name}" if head else name
+    return layout.original_of(path)
 
 
 def indexable(path: str) -> bool:

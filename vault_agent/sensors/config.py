@@ -10,6 +10,12 @@ Each entry is one sensor id = one quantity with one unit::
     interval_s = 30            # sampling interval, seconds (default 1 binary, 60 others)
     bus = 1                    # driver parameters…
     address = 0x76
+    name = "kitchen temperature"   # optional words people use for it (vault ask, history)
+    room = "kitchen"               # optional; default: the node's ``room``
+    aliases = ["temp"]             # optional further names
+
+The node itself may say where it is: top-level ``room = "office"`` and
+``aliases = ["study"]`` in node.toml (:func:`parse_node_vocabulary`).
 
 ``vault check`` and the sampler call :func:`validate_sensors`; a problem raises
 :class:`~vault_agent.errors.RecordError` naming node.toml and the entry.
@@ -38,7 +44,11 @@ COMMON_KEYS = {
     "min",
     "max",
     "description",
+    "name",
+    "room",
+    "aliases",
 }
+NAME_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,8 @@ class SensorSpec:
         stuck_after_s: flag the sensor when its value has not changed for this long (0: never).
         params: the driver's parameters (pin, bus, address, channel…).
         lo, hi: optional plausibility bounds from ``min``/``max``.
+        name, room, aliases: words people use for the sensor ("office temperature",
+            "office", ("temp",)); empty when not configured.
     """
 
     id: str
@@ -104,6 +116,9 @@ class SensorSpec:
     params: dict[str, Any] = field(default_factory=dict, compare=False)
     lo: float | None = None
     hi: float | None = None
+    name: str = ""
+    room: str = ""
+    aliases: tuple[str, ...] = ()
 
     def as_toml(self) -> dict[str, Any]:
         """The node.toml table for this spec (defaults omitted)."""
@@ -122,6 +137,12 @@ class SensorSpec:
             d["min"] = self.lo
         if self.hi is not None:
             d["max"] = self.hi
+        if self.name:
+            d["name"] = self.name
+        if self.room:
+            d["room"] = self.room
+        if self.aliases:
+            d["aliases"] = list(self.aliases)
         d.update(self.params)
         return d
 
@@ -168,6 +189,43 @@ def _check_number(entry: dict, key: str, positive: bool = False) -> float | None
     if positive and not val > 0:
         raise ValueError(f"{key} must be > 0, got {val!r}")
     return float(val)
+
+
+def _check_words(value: Any, what: str) -> str:
+    """A name, room or alias: a non-empty string of at most NAME_MAX characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > NAME_MAX or "\n" in value:
+        raise ValueError(f"{what} {value[:40]!r} is multi-line or over {NAME_MAX} characters")
+    return " ".join(value.split())
+
+
+def parse_vocabulary(entry: dict, where: str = "") -> tuple[str, str, tuple[str, ...]]:
+    """(name, room, aliases) of a ``[[sensors]]`` entry or of node.toml's top level.
+
+    Raises:
+        ValueError: a name/room that is not a short string, aliases not a list of them.
+    """
+    name = _check_words(entry["name"], f"{where}name") if "name" in entry else ""
+    room = _check_words(entry["room"], f"{where}room") if "room" in entry else ""
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list):
+        raise ValueError(f"{where}aliases must be a list of strings, got {aliases!r}")
+    words = tuple(_check_words(a, f"{where}alias") for a in aliases)
+    return name, room, words
+
+
+def parse_node_vocabulary(cfg: dict, rel: str = "node.toml") -> tuple[str, tuple[str, ...]]:
+    """The node's ``room`` and ``aliases`` (top level of node.toml); ("", ()) if unset.
+
+    Raises:
+        RecordError: naming ``rel`` when they are not strings / a list of strings.
+    """
+    try:
+        _, room, aliases = parse_vocabulary({k: cfg[k] for k in ("room", "aliases") if k in cfg})
+    except ValueError as e:
+        raise RecordError(rel, 0, str(e)) from None
+    return room, aliases
 
 
 def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
@@ -233,6 +291,7 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     stuck = _check_number(entry, "stuck_after_s")
     if stuck is not None and stuck < 0:
         raise ValueError("stuck_after_s must be >= 0 (0 disables the check)")
+    name, room, aliases = parse_vocabulary(entry)
     lo, hi = _check_number(entry, "min"), _check_number(entry, "max")
     if lo is not None and hi is not None and lo >= hi:
         raise ValueError(f"min {lo} must be below max {hi}")
@@ -247,6 +306,9 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
         params=params,
         lo=lo,
         hi=hi,
+        name=name,
+        room=room,
+        aliases=aliases,
     )
 
 

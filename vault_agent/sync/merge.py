@@ -345,17 +345,13 @@ class TreeMerger:
 
     @staticmethod
     def _original_of(copy: str) -> str:
-        head, _, name = copy.rpartition("/")
-        m = layout.CONFLICT_RE.search(name)
-        assert m is not None
-        orig = name[: m.start()] + (m.group(3) or "")
-        return f"{head}/{orig}" if head else orig
+        return layout.original_of(copy)
 
     @staticmethod
     def _copy_origin(copy: str) -> tuple[str, datetime]:
-        m = layout.CONFLICT_RE.search(copy.rsplit("/", 1)[-1])
-        assert m is not None
-        return m.group(2), datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        c = layout.parse_conflict_copy(copy)
+        assert c is not None
+        return c.node, c.when
 
     def _free_for(self, copy: str, t: Entry) -> bool:
         """True when nothing but ``t`` is at ``copy`` in ours, theirs or this merge's changes.

@@ -186,11 +186,15 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
 
 def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
     try:
-        from ..sensors.config import validate_sensors  # owned by the sensors package
+        from ..sensors.config import (  # owned by the sensors package
+            parse_node_vocabulary,
+            validate_sensors,
+        )
     except ImportError:
         return []
     try:
         validate_sensors(data.get("sensors", []), rel)
+        parse_node_vocabulary(data, rel)
     except RecordError as e:
         return [_from_error(e)]
     return []

@@ -170,7 +170,7 @@ class CommitInfo:
 def changed_paths(repo: pygit2.Repository, c: pygit2.Commit) -> list[str]:
     """Paths a commit changed against its first parent (all paths for a root commit)."""
     if c.parents:
-        diff = repo.diff(c.parents[0].tree, c.tree)
+        diff = repo.diff(c.parents[0].tree, c.tree)  # type: ignore[call-overload]  # pygit2 stubs lack Tree
     else:
         diff = c.tree.diff_to_tree(swap=True)
     return sorted({d.delta.new_file.path for d in diff} | {d.delta.old_file.path for d in diff})
