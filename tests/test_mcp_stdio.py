@@ -7,6 +7,7 @@ Truth comes from the files and from ``git`` itself, never from the code under te
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -18,10 +19,10 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import Implementation
 
-from tests.support.mcp_vault import HEATING_NOTE, HEATING_TEXT, NODE, fresh_copy
+from tests.support.mcp_vault import HEATING_NOTE, HEATING_TEXT, NODE, OFFICE_CSV, fresh_copy
 
 TOOLS = {
-    "search", "ask", "read", "list", "observations", "status",
+    "search", "ask", "read", "list", "history", "observations", "status",
     "remember", "recall", "write_note", "append_note",
 }  # fmt: skip
 
@@ -181,6 +182,64 @@ def test_writes_are_committed_with_the_agent_named(vault_dir):
     entries = json.loads(out)
     assert len(entries) >= 4 and all(e["kind"] == "agent" for e in entries)
     assert any(note in e["paths"] for e in entries)
+
+
+def csv_rows() -> list[dict[str, str]]:
+    """The raw CSV's rows by column name (its rows lead with a row number the header lacks)."""
+    with open(OFFICE_CSV, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        return [dict(zip(header, row[1:], strict=True)) for row in reader]
+
+
+def csv_hourly_means(day: str, column: str) -> dict[str, float]:
+    """Truth from the raw CSV: the mean of ``column`` per UTC hour of ``day``."""
+    sums: dict[str, list[float]] = {}
+    for row in csv_rows():
+        if row["date"].startswith(day):
+            hour = f"{row['date'][:10]}T{row['date'][11:13]}:00:00Z"
+            sums.setdefault(hour, []).append(float(row[column]))
+    return {h: sum(v) / len(v) for h, v in sums.items()}
+
+
+def test_history_matches_the_raw_csv(vault_dir):
+    async def body(c):
+        return (
+            await c.call_tool(
+                "history",
+                {
+                    "sensor": "office-temperature",
+                    "since": "2015-02-05",
+                    "until": "2015-02-05",
+                    "every": "1h",
+                },
+            ),  # fmt: skip
+            await c.call_tool("history", {"sensor": "office co2", "agg": "max", "every": "1d"}),
+            await c.call_tool("history", {"sensor": "kitchen-temp"}),
+            await c.call_tool("history", {"sensor": "office-co2", "since": "2015-03-01"}),
+            await c.call_tool("history", {"sensor": "office-co2", "every": "fortnight"}),
+        )
+
+    hourly, daily_max, unknown, nodata, bad = run(vault_dir, body)
+    truth = csv_hourly_means("2015-02-05", "Temperature")
+    points = hourly.structured_content["points"]
+    assert [p["t"] for p in points] == sorted(truth)
+    for p in points:
+        assert p["value"] == pytest.approx(truth[p["t"]], abs=1e-4)
+    assert hourly.structured_content["paths"] == ["agents/office/sensors/2015/02/2015-02-05.jsonl"]
+    assert f"{truth['2015-02-05T12:00:00Z']:.1f}" in hourly.content[0].text
+    # daily maxima of CO2 over the whole recording, from the CSV
+    maxima: dict[str, float] = {}
+    for row in csv_rows():
+        d = row["date"][:10]
+        maxima[d] = max(maxima.get(d, 0.0), float(row["CO2"]))
+    got = {p["t"][:10]: p["value"] for p in daily_max.structured_content["points"]}
+    assert got == pytest.approx(maxima)
+    assert unknown.is_error and "no sensor called 'kitchen-temp'; known: office-co2" in (
+        unknown.content[0].text
+    )
+    assert nodata.is_error and "covers 2015-02-04 … 2015-02-10" in nodata.content[0].text
+    assert bad.is_error and "every='fortnight'" in bad.content[0].text
 
 
 def test_search_and_observations(vault_dir):

@@ -28,7 +28,7 @@ def build(root: Path) -> Path:
     """Build the vault at ``root`` (see the module docstring); returns ``root``."""
     from vault_agent.cli.observe import _data_span
     from vault_agent.index.indexer import Indexer
-    from vault_agent.observe.llm import NoLLM
+    from vault_agent.llm import NoLLM
     from vault_agent.observe.observer import Observer
     from vault_agent.sensors.replay import replay
 

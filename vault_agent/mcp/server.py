@@ -289,6 +289,30 @@ def build_server(app: VaultMCP) -> MCPServer:
         return app.call(ctx, "list", {"path": path}, lambda c: t.list(path))
 
     @mcp.tool(annotations=READ_ONLY)
+    def history(
+        sensor: Annotated[
+            str,
+            Field(description="A sensor id or name, e.g. 'office-temperature' or 'office co2'."),
+        ],
+        since: Day = None,
+        until: Day = None,
+        every: Annotated[
+            str | None,
+            Field(description="Step between points: '5m', '1h' or '1d'. Empty: chosen for you."),
+        ] = None,
+        agg: Annotated[
+            Literal["mean", "min", "max", "last", "sum", "on_s", "events"] | None,
+            Field(description="How to combine values in a step. Empty: mean (events for motion)."),
+        ] = None,
+        ctx: Context | None = None,
+    ) -> CallToolResult:
+        """A sensor's values over time (from the rollup files): one point per step with
+        time, mean, min and max. Use it for questions about temperature, humidity, light,
+        CO2 or motion at some time."""
+        args = {"sensor": sensor, "since": since, "until": until, "every": every, "agg": agg}
+        return app.call(ctx, "history", args, lambda c: t.history(sensor, since, until, every, agg))
+
+    @mcp.tool(annotations=READ_ONLY)
     def observations(
         node: Annotated[
             str | None, Field(description="Only this node, e.g. 'office'. Empty: all nodes.")

@@ -19,14 +19,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import yaml
 
 from ..errors import VaultError
 from ..vault import Vault, layout
-from ..vault import repo as git
 from ..vault.check import check_change, check_content
 from ..vault.records import parse_markdown
 from .permissions import Policy, resolve_path
@@ -35,6 +34,11 @@ NOTE_SUFFIXES = (".md", ".txt")
 MAX_FACT_CHARS = 2000
 MAX_LIST_ENTRIES = 500
 INDEX_REFRESH_S = 30.0  # a search re-checks the index for files changed by others after this
+DEFAULT_DAYS = 7  # history without since/until: the sensor's last 7 days of data
+MAX_POINTS = 1000
+STEPS_S = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
+TARGET_POINTS = 200
+UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 WORD_RE = re.compile(r"[\w°%-]{2,}", re.UNICODE)
 
 
@@ -84,6 +88,49 @@ def _range(since: str | None, until: str | None) -> tuple[date | None, date | No
     if s and u and u < s:
         raise ToolInputError(f"until={until!r} is before since={since!r}")
     return s, u
+
+
+def parse_every(text: str) -> int:
+    """``5m`` / ``1h`` / ``1d`` / ``30s`` (or plain seconds) → seconds.
+
+    Raises:
+        ToolInputError: naming ``every``.
+    """
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", str(text).lower())
+    if not m or int(m.group(1)) <= 0:
+        raise ToolInputError(f"every={text!r} is not a step: use 5m, 1h or 1d")
+    return int(m.group(1)) * UNITS_S[m.group(2) or "s"]
+
+
+def auto_step(days: int) -> int:
+    """The smallest of :data:`STEPS_S` giving at most ~200 points over ``days`` days."""
+    for step in STEPS_S:
+        if days * 86400 / step <= TARGET_POINTS:
+            return step
+    return STEPS_S[-1]
+
+
+def _step_text(every_s: int) -> str:
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if every_s % n == 0:
+            return f"{every_s // n}{unit}"
+    return f"{every_s}s"
+
+
+def _num(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4g}" if abs(v) < 1 else f"{v:.1f}"
+
+
+def _point_line(p: Any, unit: str, binary: bool) -> str:
+    if binary:
+        return f"{p.t}  {p.agg} {_num(p.value)} (events {p.events}, on {_num(p.on_s)} s)"
+    return f"{p.t}  {p.agg} {_num(p.value)}{unit} (min {_num(p.min)}, max {_num(p.max)})"
+
+
+def _point_dict(p: Any) -> dict[str, Any]:
+    d = p.as_dict()
+    d["cites"] = d["cites"][:3]  # a day bucket cites many line ranges; three say where
+    return d
 
 
 def _words(text: str) -> set[str]:
@@ -298,7 +345,75 @@ class VaultTools:
             [e["path"].rstrip("/") for e in entries],
         )
 
-    # -- observations, memory, status ----------------------------------------------------
+    # -- sensors, observations, status --------------------------------------------------
+    def store(self):
+        """The query layer's :class:`~vault_agent.query.Store` (one per server)."""
+        if self._store is None:
+            from ..query import Store
+
+            self._store = Store(self.vault.root)
+        return self._store
+
+    def history(
+        self,
+        sensor: str,
+        since: str | None = None,
+        until: str | None = None,
+        every: str | None = None,
+        agg: str | None = None,
+    ) -> ToolResult:
+        """A sensor's series from the query layer; binary sensors also get on-intervals."""
+        store = self.store()
+        info = store.resolve(sensor)
+        s, u = _range(since, until)
+        cov = store.coverage(info)
+        if cov is None:
+            raise NotFoundError(f"{info.id} has no data at all")
+        span = timedelta(days=DEFAULT_DAYS - 1)
+        if s is None and u is None:  # the last days with data
+            u = cov[1]
+            s = max(cov[0], u - span)
+        elif u is None:
+            u = s + span
+        elif s is None:
+            s = u - span
+        every_s = parse_every(every) if every else auto_step((u - s).days + 1)
+        agg = agg or ("events" if info.binary else "mean")
+        points = store.series(info, s, u, every_s, agg)
+        if not points:
+            raise NotFoundError(str(store.no_data(info, s, u)))
+        if len(points) > MAX_POINTS:
+            raise ToolInputError(
+                f"{len(points)} points: more than {MAX_POINTS}; use a larger every or a "
+                "shorter since/until"
+            )
+        intervals = store.intervals(info, s, u) if info.binary else []
+        files = sorted({c.split("#", 1)[0] for p in points for c in p.cites})
+        for rel in files:
+            self.policy.check("read", rel)
+        unit = f" {info.unit}" if info.unit else ""
+        head = (
+            f"{info.id} on node {info.node} ({info.quantity}{unit.rstrip()}), {s} to {u} "
+            f"({store.tz.key}), every {_step_text(every_s)}, {agg}:"
+        )
+        rows = [head] + [_point_line(p, unit, info.binary) for p in points]
+        if intervals:
+            rows.append("on:")
+            rows += [
+                f"{i.start} to {i.end} ({i.on_s:.0f} s on, {i.events} events)" for i in intervals
+            ]
+        rows.append("Source files: " + ", ".join(files))
+        data = {
+            "sensor": info.as_dict(),
+            "since": s.isoformat(),
+            "until": u.isoformat(),
+            "every_s": every_s,
+            "agg": agg,
+            "points": [_point_dict(p) for p in points],
+            "intervals": [i.as_dict() for i in intervals],
+        }
+        return ToolResult("\n".join(rows), data, files)
+
     def observations(
         self,
         node: str | None = None,
@@ -306,7 +421,7 @@ class VaultTools:
         until: str | None = None,
         limit: int = 20,
     ) -> ToolResult:
-        """What nodes noticed, newest first, with their window and path."""
+        """What nodes noticed (the query layer's observations), newest first."""
         s, u = _range(since, until)
         if not 1 <= limit <= 200:
             raise ToolInputError(f"limit={limit} is out of range: use 1 to 200")
@@ -314,86 +429,47 @@ class VaultTools:
             raise NotFoundError(
                 f"node={node!r}: no such node; known: {', '.join(self.vault.nodes()) or 'none'}"
             )
-        rows = []
-        for rel, obs in self.vault.iter_observations(node or None):
-            if not self.policy.can("read", rel):
-                continue
-            day = layout.parse_iso((obs.window or {}).get("start") or obs.created).date()
-            if (s and day < s) or (u and day > u):
-                continue
-            rows.append(((obs.window or {}).get("start") or obs.created, rel, obs))
-        rows.sort(key=lambda r: r[0], reverse=True)
-        out = []
-        for _, rel, obs in rows[:limit]:
-            out.append(
-                {
-                    "path": rel,
-                    "id": obs.id,
-                    "node": obs.node,
-                    "created": obs.created,
-                    "window": obs.window,
-                    "title": obs.title,
-                    "body": obs.body,
-                    "sensors": list(obs.sensors),
-                    "confidence": obs.confidence,
-                }
-            )
+        items = [
+            o
+            for o in self.store().observations(node or None, s, u)
+            if o.kind == "observation" and self.policy.can("read", o.path)
+        ]
+        items.sort(key=lambda o: (o.start or o.created, o.path), reverse=True)
+        out = [o.as_dict() for o in items[:limit]]
         text = (
             "\n".join(
-                f"- {o['window']['start'] if o['window'] else o['created']} {o['node']}: "
-                f"{o['body']} ({o['path']})"
+                f"- {o['start'] or o['created']} {o['node']}: {o['text']} ({o['path']})"
                 for o in out
             )
             or "No observations in this range."
         )
-        if len(rows) > limit:
-            text += f"\n({len(rows) - limit} older ones not shown; narrow since/until)"
-        return ToolResult(text, {"observations": out, "total": len(rows)}, [o["path"] for o in out])
+        if len(items) > limit:
+            text += f"\n({len(items) - limit} older ones not shown; narrow since/until)"
+        return ToolResult(
+            text, {"observations": out, "total": len(items)}, [o["path"] for o in out]
+        )
 
     def status(self) -> ToolResult:
-        """Nodes (last commit each), this node's head and uncommitted files, peers, conflicts."""
-        from ..sync.conflicts import list_conflicts
-        from ..sync.status import peer_rows
+        """Every node's status (``query.status``): last reading, commit, sync, conflicts."""
+        from ..query.status import vault_status
 
-        nodes = []
-        for n in self.vault.nodes():
-            last = git.history(self.vault.repo, node=n, limit=1)
-            nodes.append({"node": n, "last_seen": last[0].time if last else None})
-        peers = [
-            {
-                k: r.get(k)
-                for k in (
-                    "name",
-                    "url",
-                    "last_success",
-                    "last_error",
-                    "reachable",
-                    "ahead",
-                    "behind",
-                )
-            }
-            for r in peer_rows(self.vault)
-        ]
-        conflicts = [c.as_dict() for c in list_conflicts(self.vault)]
-        data = {
-            "vault": self.vault.name,
-            "node": self.vault.node,
-            "head": self.vault.head(),
-            "nodes": nodes,
-            "uncommitted": len(self.vault.pending()),
-            "peers": peers,
-            "last_sync": max((p["last_success"] or "" for p in peers), default="") or None,
-            "conflicts": conflicts,
-        }
-        lines = [f"vault {data['vault']}, this node {data['node']}"]
-        lines += [f"- node {x['node']}: last commit {x['last_seen'] or 'never'}" for x in nodes]
-        lines.append(f"last sync: {data['last_sync'] or 'never'}; peers: {len(peers)}")
-        lines += [
-            f"- peer {p['name']}: last sync {p['last_success'] or 'never'}"
-            + (f", error: {p['last_error']}" if p["last_error"] else "")
-            for p in peers
-        ]
-        lines.append(f"open conflicts: {len(conflicts)}")
+        st = vault_status(self.vault)
+        data = st.as_dict()
+        lines = [f"vault {st.vault} (this node: {st.node}), now {st.now}"]
+        for n in st.nodes:
+            lines.append(
+                f"- node {n.node}: last reading {n.last_reading or 'never'}"
+                f"{' (stale)' if n.stale else ''}, last observation "
+                f"{n.last_observation or 'never'}, last commit {n.last_commit or 'never'}"
+            )
+            for p in n.peers:
+                err = f", error: {p.last_error}" if p.last_error else ""
+                lines.append(f"  peer {p.name}: last sync {p.last_success or 'never'}{err}")
+        syncs = [p.last_success for n in st.nodes for p in n.peers if p.last_success]
+        data["last_sync"] = max(syncs) if syncs else None
+        lines.append(f"last sync: {data['last_sync'] or 'never'}")
+        lines.append(f"open conflicts: {len(st.conflicts)}")
+        lines += [f"  {c.get('copy')}" for c in st.conflicts]
         return ToolResult("\n".join(lines), data, [])
 
     def _memories(self) -> list[tuple[str, Any]]:
