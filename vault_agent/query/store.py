@@ -253,7 +253,8 @@ class Store:
         t0, t1 = self.utc(since), self.end_utc(until)
         if t1 < t0 or (t1 == t0 and not isinstance(until, datetime)):
             raise QueryError(
-                f"the range is reversed: until {layout.iso(t1)} is before since {layout.iso(t0)}"
+                f"the range is reversed: until {_when(until, self.tz)} is before "
+                f"since {_when(since, self.tz)}"
             )
         return t0, t1
 

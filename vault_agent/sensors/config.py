@@ -4,7 +4,7 @@ Each entry is one sensor id = one quantity with one unit::
 
     [[sensors]]
     id = "kitchen-temp"        # unique on this node: [a-z0-9][a-z0-9_-]*
-    driver = "bme280"          # see DRIVERS
+    driver = "bme280"          # see registry.DRIVERS
     quantity = "temperature"   # default: the driver's first quantity
     unit = "°C"                # default: the quantity's unit for this driver
     interval_s = 30            # sampling interval, seconds (default 1 binary, 60 others)
@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import RecordError
 from .base import BINARY_QUANTITIES
+from .registry import DRIVERS, Driver
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PIN_RE = re.compile(r"^(?:GPIO|BCM)?\d{1,2}$|^(?:BOARD|J8:)\d{1,2}$", re.IGNORECASE)
@@ -51,41 +52,6 @@ COMMON_KEYS = {
 NAME_MAX = 64
 
 
-@dataclass(frozen=True)
-class DriverInfo:
-    """What a driver accepts: its quantities (name → unit), required and optional parameters."""
-
-    quantities: dict[str, str]
-    required: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    any_quantity: bool = False  # generic inputs (an ADC channel, a replayed column)
-    i2c_addresses: tuple[int, ...] = ()
-
-
-DRIVERS: dict[str, DriverInfo] = {
-    "motion": DriverInfo({"motion": ""}, ("pin",), ("pull_up", "queue_len", "threshold")),
-    "door": DriverInfo({"door": ""}, ("pin",), ("pull_up", "bounce_time", "open_is_on")),
-    "button": DriverInfo({"button": ""}, ("pin",), ("pull_up", "bounce_time")),
-    "distance": DriverInfo({"distance": "m"}, ("echo", "trigger"), ("max_distance",)),
-    "mcp3008": DriverInfo(
-        {"voltage": "V"},
-        ("channel",),
-        ("scale", "offset", "vref", "select_pin", "port", "device"),
-        any_quantity=True,
-    ),
-    "cpu_temperature": DriverInfo({"temperature": "°C"}, (), ("sensor_file",)),
-    "bme280": DriverInfo(
-        {"temperature": "°C", "humidity": "%RH", "pressure": "hPa"},
-        (),
-        ("bus", "address"),
-        i2c_addresses=(0x76, 0x77),
-    ),
-    "sht31": DriverInfo(
-        {"temperature": "°C", "humidity": "%RH"}, (), ("bus", "address"), i2c_addresses=(0x44, 0x45)
-    ),
-    "bh1750": DriverInfo({"illuminance": "lx"}, (), ("bus", "address"), i2c_addresses=(0x23, 0x5C)),
-    "replay": DriverInfo({}, ("dataset", "column"), ("format", "source"), any_quantity=True),
-}
 GPIO_PIN_KEYS = ("pin", "echo", "trigger", "select_pin")
 
 
@@ -228,6 +194,36 @@ def parse_node_vocabulary(cfg: dict, rel: str = "node.toml") -> tuple[str, tuple
     return room, aliases
 
 
+def _check_params(driver: str, info: Driver, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the driver's own keys (pins, I2C bus and address, channel).
+
+    Raises:
+        ValueError: a one-sentence problem.
+    """
+    for key in GPIO_PIN_KEYS:
+        if key in params:
+            _check_pin(params[key], key)
+    if "address" in params:
+        addr = _int_param(params["address"], "address")
+        if addr not in info.i2c_addresses:
+            raise ValueError(
+                f"address {addr:#04x} is not a {driver.upper()} I2C address "
+                f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})"
+            )
+        params["address"] = addr
+    if "bus" in params:
+        bus = _int_param(params["bus"], "bus")
+        if not 0 <= bus <= 255:
+            raise ValueError(f"bus {bus} is not an I2C bus number")
+        params["bus"] = bus
+    if "channel" in params:
+        ch = _int_param(params["channel"], "channel")
+        if not 0 <= ch <= 7:
+            raise ValueError(f"channel {ch} is not an MCP3008 channel (0-7)")
+        params["channel"] = ch
+    return params
+
+
 def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     """Turn one ``[[sensors]]`` table into a :class:`SensorSpec`.
 
@@ -260,28 +256,9 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     unknown = set(entry) - COMMON_KEYS - set(info.required) - set(info.optional)
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))} for driver {driver!r}")
-    params = {k: entry[k] for k in (*info.required, *info.optional) if k in entry}
-    for key in GPIO_PIN_KEYS:
-        if key in params:
-            _check_pin(params[key], key)
-    if "address" in params:
-        addr = _int_param(params["address"], "address")
-        if addr not in info.i2c_addresses:
-            raise ValueError(
-                f"address {addr:#04x} is not a {driver.upper()} I2C address "
-                f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})"
-            )
-        params["address"] = addr
-    if "bus" in params:
-        bus = _int_param(params["bus"], "bus")
-        if not 0 <= bus <= 255:
-            raise ValueError(f"bus {bus} is not an I2C bus number")
-        params["bus"] = bus
-    if "channel" in params:
-        ch = _int_param(params["channel"], "channel")
-        if not 0 <= ch <= 7:
-            raise ValueError(f"channel {ch} is not an MCP3008 channel (0-7)")
-        params["channel"] = ch
+    params = _check_params(
+        driver, info, {k: entry[k] for k in (*info.required, *info.optional) if k in entry}
+    )
     binary = entry.get("binary", quantity in BINARY_QUANTITIES)
     if not isinstance(binary, bool):
         raise ValueError(f"binary must be true or false, got {binary!r}")

@@ -36,7 +36,7 @@ import yaml
 from ..errors import RecordError, VaultError
 from ..resources import project_path
 from ..vault import Vault, layout
-from ..vault.check import walk
+from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import pages, urls
 from .catalog import (

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import VaultError
 from ..vault import Vault, layout
 from ..vault.atomic import atomic_write_bytes
-from ..vault.check import walk
+from ..vault.files import walk
 
 KEEP = ("ours", "theirs", "both")
 

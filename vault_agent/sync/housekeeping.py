@@ -13,6 +13,8 @@ A file is removed only when no live process can be writing it (Linux ``/proc``):
   folder inside the vault, as the agent's service unit and a person's ``git commit``
   waiting for an editor have) started after the lock was written, so none of them can
   be its holder. This process is not counted: sync runs in the thread that commits.
+  Shells and terminal multiplexers (:data:`NOT_WRITERS`) are not counted either: a
+  shell left open in the vault never writes a git index itself.
 
 Without ``/proc`` (not Linux) nothing is removed. Temp files are deleted (git's own
 ``git gc`` does the same); an index lock is moved to ``local-cache/quarantine/``, as the
@@ -39,6 +41,18 @@ TEMP_PATTERNS = (
     "objects/??/tmp_obj_*",
     "objects/??/tmp_object_git2_*",
 )
+
+
+NOT_WRITERS = frozenset(
+    {"bash", "sh", "dash", "zsh", "fish", "ksh", "tcsh", "csh", "tmux", "screen", "sshd", "login"}
+)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return (PROC / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _pids() -> list[int]:
@@ -101,7 +115,7 @@ def _holder_may_live(lock: Path, root: Path, pids: list[int]) -> int | None:
         if pid == me:
             continue
         cwd = _cwd(pid)
-        if cwd is None or not Path(cwd).is_relative_to(root):
+        if cwd is None or not Path(cwd).is_relative_to(root) or _comm(pid) in NOT_WRITERS:
             continue
         started = _started(pid, boot)
         if started is not None and started <= written + 1:  # ticks round: 1 s margin

@@ -105,6 +105,8 @@ def _unstage(repo: pygit2.Repository, rels: list[str]) -> None:
             entry = head.tree[rel] if head is not None else None
         except KeyError:
             entry = None
+        if entry is not None and entry.type == pygit2.enums.ObjectType.TREE:
+            continue  # a folder in HEAD (a local symlink now stands there): its files stay
         if entry is not None:
             index.add(pygit2.IndexEntry(rel, entry.id, entry.filemode))
         else:
