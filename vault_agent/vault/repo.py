@@ -18,7 +18,10 @@ import pygit2
 from ..errors import VaultError
 from .files import DEFAULT_MAX_FILE_MB, max_file_bytes
 
-KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory", "agent")
+KINDS = (
+    "rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory",
+    "agent",
+)  # fmt: skip
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 BRANCH = "main"
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_MB * 2**20  # the default; see files.max_file_bytes
