@@ -88,7 +88,9 @@ def test_model_override_and_json(base):
         set_llm(base, srv.url)
         srv.script("Motion in the hall at 03:04 [1].")
         r = run(
-            base, "was there motion in the hall?", "--model", "qwen2.5:3b", "--json", "--no-log"
+            base,
+            "was there motion in the hall?",
+            *("--kind", "observation", "--model", "qwen2.5:3b", "--json", "--no-log"),
         )
     data = json.loads(r.stdout)
     assert data["model"] == "ollama/qwen2.5:3b" and data["llm"] is True
@@ -111,13 +113,24 @@ def test_time_words_filter_the_sources(base):
         srv.script("It was 21.3 °C on average [1].")
         res = ask(
             base,
-            "how warm was the kitchen yesterday?",
+            "what does the kitchen note say about yesterday?",
             log=False,
             now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
         )
     assert (res.filters.since, res.filters.until) == ("2025-10-14", "2025-10-14")
     assert res.hits and all(h.date == "2025-10-14" for h in res.hits)
-    assert res.citations[0].path.endswith("2025-10-14.jsonl")
+
+
+def test_sensor_question_yesterday_is_computed_from_that_day(base):
+    res = ask(
+        base,
+        "how warm was the kitchen yesterday?",
+        log=False,
+        use_llm=False,
+        now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
+    )
+    assert res.route == "sensor" and res.plan.days.since.isoformat() == "2025-10-14"
+    assert res.citations and all("2025-10-14.jsonl#L" in c.path for c in res.citations)
 
 
 @pytest.mark.parametrize("q", ["", "  "])

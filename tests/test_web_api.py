@@ -153,3 +153,33 @@ def test_cli_refuses_lan_without_token(vault, monkeypatch):
     assert "refusing to listen on 0.0.0.0 without a token" in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert "--port" in cli("serve", "--help").output
+
+
+def test_every_web_asset_is_package_data():
+    """Templates, CSS/JS and the vendored uPlot (with its LICENSE) match the package-data
+    globs of pyproject.toml, so a wheel carries them (not only an editable install)."""
+    import fnmatch
+    import tomllib
+
+    import vault_agent.web as web
+
+    root = Path(web.__file__).parent
+    conf = tomllib.loads((root.parent.parent / "pyproject.toml").read_text("utf-8"))
+    globs = conf["tool"]["setuptools"]["package-data"]["vault_agent.web"]
+    assets = [
+        p.relative_to(root).as_posix()
+        for sub in ("templates", "static")
+        for p in (root / sub).rglob("*")
+        if p.is_file()
+    ]
+    need = {"static/vendor/uplot/LICENSE", "static/vendor/uplot/uPlot.iife.min.js"}
+    assert need <= set(assets)
+
+    def matches(path: str, glob: str) -> bool:  # setuptools' globs: * stays in one folder
+        a, g = path.split("/"), glob.split("/")
+        if len(a) != len(g):
+            return False
+        return all(fnmatch.fnmatchcase(x, y) for x, y in zip(a, g, strict=True))
+
+    missing = [a for a in assets if not any(matches(a, g) for g in globs)]
+    assert missing == []

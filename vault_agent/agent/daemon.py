@@ -135,11 +135,11 @@ class Agent:
     def _run_replay(self) -> None:
         from ..sensors import replay as rp
 
-        rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
+        specs = rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
         stats = rp.replay(
             self.vault,
             self.opt.replay,
-            source=self.opt.source,
+            specs,
             backfill=self.opt.backfill or self.opt.once,
             speed=self.opt.speed,
             since=self.opt.since,

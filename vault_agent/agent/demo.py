@@ -24,6 +24,7 @@ from typing import Any
 
 from ..errors import VaultError
 from ..sensors import datasets
+from ..sync import transport
 from ..vault import Vault
 from ..vault.hub import init_bare
 from .daemon import Agent, AgentOptions, optional_part
@@ -101,7 +102,7 @@ def run_demo(
         if i == 0:
             v, _ = Vault.init(path, spec.node, name="homelab-ai")
         else:
-            v, _ = Vault.init(path, spec.node, from_url=str(hub))
+            v, _ = Vault.init(path, spec.node, from_url=str(hub), clone=transport.clone)
         if add_peer:
             add_peer(v, "nas", str(hub))
         if i == 0:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..sync import transport
 from ..vault import Vault, layout
 from ..vault import repo as git
 from ..vault.check import (
@@ -57,7 +58,7 @@ def init_cmd(
         return
     if node is None:
         raise click.UsageError("--node NAME is required (this node's id)")
-    v, created = Vault.init(path, node, from_url=from_url, name=name)
+    v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
     if created:
         verb = "Joined" if from_url else "Created"
         click.echo(f"{verb} vault {v.name!r} at {v.root} as node {v.node}")

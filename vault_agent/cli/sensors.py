@@ -156,7 +156,7 @@ def replay_cmd(
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
     from ..sensors import datasets
-    from ..sensors.replay import replay
+    from ..sensors.replay import configure_node, replay
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
@@ -174,12 +174,14 @@ def replay_cmd(
     result: dict = {}
     progress_cb, bar = _progress(as_json, Path(dataset).stat().st_size)
 
+    specs = configure_node(v, dataset, source)  # may commit node.toml
+
     def work() -> None:
         try:
             result["stats"] = replay(
                 v,
                 dataset,
-                source=source,
+                specs,
                 backfill=speed is None,
                 speed=speed or 1.0,
                 since=parse_when(since),

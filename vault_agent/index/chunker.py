@@ -222,7 +222,7 @@ def split_words(text: str, max_words: int) -> list[str]:
 
 
 def _meta_date(meta: dict) -> str:
-    for key in ("date", "created", "day"):
+    for key in ("day", "date", "created"):  # a day note is about its day, not its writing
         val = meta.get(key)
         if val:
             try:

@@ -346,6 +346,19 @@ def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> _Callbacks:
     return cb
 
 
+def clone(url: str, root: Path, timeout_s: float = CLONE_TIMEOUT_S) -> None:
+    """Clone ``url``'s ``main`` into the folder ``root`` with sync's credentials and
+    known_hosts check (:func:`clone_callbacks`); what ``Vault.init(clone=…)`` calls.
+
+    Raises:
+        pygit2.GitError: unreachable, refused host key, no such repository.
+    """
+    cb = clone_callbacks(url, timeout_s)
+    pygit2.clone_repository(
+        url, str(root), checkout_branch=BRANCH, callbacks=cb, remote=cb.clone_remote
+    )
+
+
 def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, bytes], pygit2.Remote]:
     def make(repo: pygit2.Repository, name: bytes, url: bytes) -> pygit2.Remote:
         # The in-memory remote keeps the resolved URL (libgit2 fetches with it); the

@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -134,9 +134,19 @@ class Vault:
 
     @classmethod
     def init(
-        cls, path: str | Path, node: str, from_url: str | None = None, name: str | None = None
+        cls,
+        path: str | Path,
+        node: str,
+        from_url: str | None = None,
+        name: str | None = None,
+        clone: Callable[[str, Path], None] | None = None,
     ) -> tuple[Vault, bool]:
         """Create a vault at ``path`` (or join one by cloning ``from_url``) as ``node``.
+
+        ``clone(url, folder)`` fetches ``from_url`` into the new folder. The CLI passes
+        the sync layer's (``sync.transport.clone``: SSH keys, known_hosts, timeouts);
+        the default, a plain clone without credentials, suits a local path. The core
+        only validates what arrived and undoes a refused clone.
 
         Returns (vault, created); created is False when ``path`` already was a vault
         set up for a node (a no-op). A vault working copy without a node yet (a
@@ -171,7 +181,7 @@ class Vault:
             local = Path(from_url).expanduser()
             if "://" not in from_url and local.exists():
                 from_url = str(local.resolve())  # the remote must work from any folder later
-            cls._clone(from_url, root, node)
+            cls._clone(from_url, root, node, clone or git.clone_plain)
             return cls._setup_node(root, node, f"Join vault as node {node}"), True
         root.mkdir(parents=True, exist_ok=True)
         git.init_repo(root)
@@ -180,16 +190,11 @@ class Vault:
         return v, True
 
     @classmethod
-    def _clone(cls, url: str, root: Path, node: str) -> None:
+    def _clone(cls, url: str, root: Path, node: str, clone: Callable[[str, Path], None]) -> None:
         """Clone ``url`` into the empty/new folder ``root``; undo the clone on refusal."""
-        from ..sync.transport import clone_callbacks  # SSH keys + known_hosts, as sync
-
         existed = root.exists()
         try:
-            cb = clone_callbacks(url)
-            pygit2.clone_repository(
-                url, str(root), checkout_branch=git.BRANCH, callbacks=cb, remote=cb.clone_remote
-            )
+            clone(url, root)
             if not (root / "vault.toml").is_file():
                 raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
             cls(root, node)  # vault.toml must be valid and of a schema we know

@@ -249,3 +249,13 @@ def history(
         if limit and len(out) >= limit:
             break
     return out
+
+
+def clone_plain(url: str, root: Path) -> None:
+    """Clone ``url``'s ``main`` into ``root`` without credentials (a local path or an
+    anonymous URL); sync's ``transport.clone`` is the one for SSH.
+
+    Raises:
+        pygit2.GitError: no such repository, unreachable.
+    """
+    pygit2.clone_repository(url, str(root), checkout_branch=BRANCH)

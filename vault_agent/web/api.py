@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 MAX_POINTS = 20000  # a request for more buckets than this is refused (400)
 MAX_OBSERVATIONS = 2000
+CACHE_SIZE = 256  # history replies kept (each a few kB to ~100 kB)
+STATUS_TTL_S = 2.0  # /api/status is recomputed at most this often
+RESOLVE_TTL_S = 10.0  # a new sensor shows up in history after at most this long
 SSE_PING_S = 15
 
 
@@ -74,6 +79,18 @@ class StoreGuard:
         self.state = state
         self._lock = threading.Lock()
         self._store: Any = None
+        self.replies = ReplyCache()
+        self._resolved: dict[str, tuple[float, Any]] = {}
+
+    def resolve(self, text: str) -> Any:
+        """``store.resolve(text)``, remembered for :data:`RESOLVE_TTL_S` seconds (each
+        resolve brings the query cache up to date: a stat of every rollup file)."""
+        hit = self._resolved.get(text)
+        if hit and time.monotonic() - hit[0] < RESOLVE_TTL_S:
+            return hit[1]
+        info = self.call("resolve", text)
+        self._resolved[text] = (time.monotonic(), info)
+        return info
 
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
         """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
@@ -93,9 +110,19 @@ class StoreGuard:
 
 
 # -- status -----------------------------------------------------------------------------
+_status_cache: dict[str, tuple[float, VaultStatus]] = {}
+
+
 async def status_now(state: State) -> VaultStatus:
-    """The vault's node status, computed in the thread pool."""
-    return await run_in_threadpool(lambda: vault_status(state.vault()))
+    """The vault's node status, computed in the thread pool at most every
+    :data:`STATUS_TTL_S` seconds (walking the tree for conflict copies is the cost)."""
+    key = str(state.root)
+    hit = _status_cache.get(key)
+    if hit and time.monotonic() - hit[0] < STATUS_TTL_S:
+        return hit[1]
+    st = await run_in_threadpool(lambda: vault_status(state.vault()))
+    _status_cache[key] = (time.monotonic(), st)
+    return st
 
 
 async def get_status(state: State, store: StoreGuard, request: Request) -> Response:
@@ -124,6 +151,48 @@ async def get_history(state: State, store: StoreGuard, request: Request) -> Resp
     return JSONResponse(await run_in_threadpool(history, state, store, sensor, q))
 
 
+class ReplyCache:
+    """The last :data:`CACHE_SIZE` history replies, each keyed by its sensor, window,
+    step and the (size, mtime) of every rollup file the window covers: a reply is reused
+    until one of those files changes (a new line, a sync), never longer."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.size = size or CACHE_SIZE
+        self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict[str, Any] | None:
+        """The cached reply for ``key`` (marked as recently used), or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, reply: dict[str, Any]) -> None:
+        """Keep ``reply`` (dropping the least recently used beyond the size)."""
+        with self._lock:
+            self._items[key] = reply
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def files_stamp(vault: Any, node: str, since: datetime, until: datetime) -> tuple:
+    """(path, size, mtime_ns) of ``node``'s rollup files for the days of [since, until]
+    (a day either side: day files follow the vault's zone, not UTC)."""
+    lo, hi = (since - timedelta(days=1)).date(), (until + timedelta(days=1)).date()
+    out = []
+    for rel in vault.rollup_files(node):
+        day = rel.rsplit("/", 1)[-1][:10]
+        if lo.isoformat() <= day <= hi.isoformat():
+            try:
+                st = vault.path(rel).stat()
+            except OSError:
+                continue
+            out.append((rel, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, Any]:
     """The ``/api/history`` reply (see :func:`get_history`); runs in a worker thread."""
     now = datetime.now(UTC).replace(microsecond=0)
@@ -132,7 +201,7 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
     span = P.parse_range(q.get("range"))
     every = P.parse_every(q.get("every"))
     width = P.parse_int("width", q.get("width"), 10, P.MAX_WIDTH) or P.DEFAULT_WIDTH
-    info = store.call("resolve", sensor)
+    info = store.resolve(sensor)
     since, until = P.window(since, until, span, _data_end(state, info, now))
     span_s = (until - since).total_seconds()
     every = every or P.step_for(span_s, width)
@@ -141,6 +210,10 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
             f"every={every} gives {int(span_s / every)} points over this range "
             f"(max {MAX_POINTS}); use a larger every or a shorter range"
         )
+    key = (info.key, since, until, every, files_stamp(state.vault(), info.node, since, until))
+    hit = store.replies.get(key)
+    if hit is not None:
+        return hit
     out: dict[str, Any] = {
         "sensor": info.key,
         "node": info.node,
@@ -165,6 +238,7 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
             for p in pts
             if p.count
         ]
+    store.replies.put(key, out)
     return out
 
 
