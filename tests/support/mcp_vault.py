@@ -30,10 +30,10 @@ def build(root: Path) -> Path:
     from vault_agent.index.indexer import Indexer
     from vault_agent.llm import NoLLM
     from vault_agent.observe.observer import Observer
-    from vault_agent.sensors.replay import replay
+    from vault_agent.sensors.replay import configure_node, replay
 
     v, _ = Vault.init(root, NODE)
-    replay(v, OFFICE_CSV, source="office")
+    replay(v, OFFICE_CSV, configure_node(v, OFFICE_CSV, "office"))
     Observer(v, llm=NoLLM()).backfill(*_data_span(v))
     v.write_file(HEATING_NOTE, HEATING_TEXT)
     v.commit("office data, observations and a heating note", "edit")
