@@ -40,19 +40,16 @@ MAX_CLIENTS = 200
 def build_vault(root: Path) -> Path:
     """A vault replaying the bundled data sets (see the module docstring)."""
     from vault_agent.sensors.datasets import resolve
-    from vault_agent.sensors.replay import replay
+    from vault_agent.sensors.replay import configure_node, replay
     from vault_agent.vault import Vault
 
     v, _ = Vault.init(root, "office")
     for name in ("occupancy-detection/datatraining.txt", "occupancy-detection/datatest.txt"):
-        replay(v, resolve(name), backfill=True, commit=True)
-    replay(
-        Vault(v.root, "pir-6"),
-        resolve("room-occupancy-estimation"),
-        source="S6",
-        backfill=True,
-        commit=True,
-    )
+        path = resolve(name)
+        replay(v, path, configure_node(v, path), backfill=True, commit=True)
+    pir = Vault(v.root, "pir-6")
+    room = resolve("room-occupancy-estimation")
+    replay(pir, room, configure_node(pir, room, "S6"), backfill=True, commit=True)
     return v.root
 
 

@@ -1,4 +1,4 @@
-"""``vault agent run``: the node daemon (DESIGN.md §5).
+"""``vault agent run``: the node daemon (docs/architecture.md §5).
 
 Stages run concurrently so sampling never waits on the LLM, git or the network:
 
@@ -7,9 +7,11 @@ Stages run concurrently so sampling never waits on the LLM, git or the network:
 - the **observer** thread turns closed windows into observations (its own thread:
   a slow LLM never delays sampling); live, it first catches up the complete UTC days
   missed while the agent was down (:mod:`.catchup`);
-- the **housekeeping** thread commits this node's files in batches, syncs with
-  peers (with backoff while offline) and updates the index, in that order, so git
-  is only ever touched by one thread.
+- the **housekeeping** thread commits this node's files in batches and syncs with
+  peers (with backoff while offline), so git is only ever written by one thread;
+- the **index** thread updates the search index after each housekeeping pass, with
+  its own read-only handle on the repository: embedding a big note never delays a
+  commit or a sync (a pass still running when the next is due is not doubled).
 
 SIGTERM/SIGINT set a stop event: the source stops at once, closed windows are
 written, the last batch committed, and the process exits 0 well within 5 s. A
@@ -18,7 +20,6 @@ restart resumes from the files (the rollup engine reads the last closed windows)
 
 from __future__ import annotations
 
-import importlib
 import logging
 import logging.handlers
 import os
@@ -26,11 +27,13 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..observe.observer import Observer, forget_llm_outages
+from ..sync.peers import list_peers
+from ..sync.sync import sync_all
 from ..vault import Vault, layout
 from .lock import AgentLock
 from .state import AgentState
@@ -86,14 +89,6 @@ def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
     return handler
 
 
-def optional_part(module: str, attr: str) -> Callable | None:
-    """An optional part of the product (sync, index, observer) if it is installed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
 class Agent:
     """One node's daemon over an open vault.
 
@@ -116,6 +111,7 @@ class Agent:
         self._records_since_commit = 0
         self._last_commit = time.monotonic()
         self._caught_up: queue.SimpleQueue = queue.SimpleQueue()  # observer -> git thread
+        self._index_thread: threading.Thread | None = None
         self.errors: list[str] = []
 
     # -- stages --------------------------------------------------------------------------
@@ -199,8 +195,7 @@ class Agent:
         self._records_since_commit += len(written)
 
     def _observe_once(self) -> None:
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         try:
             obs = Observer(self.vault)
@@ -223,8 +218,7 @@ class Agent:
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
         :mod:`.catchup`); the main thread commits what was written."""
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         from .catchup import catch_up, catchup_limit
 
@@ -312,9 +306,7 @@ class Agent:
 
     def sync(self) -> None:
         """Sync with reachable peers (no-op without peers or the sync part)."""
-        sync_all = optional_part("vault_agent.sync.sync", "sync_all")
-        list_peers = optional_part("vault_agent.sync.peers", "list_peers")
-        if sync_all is None or not self.opt.sync or not list_peers(self.vault):
+        if not self.opt.sync or not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
             report = sync_all(self.vault)
@@ -324,23 +316,45 @@ class Agent:
             self.state.error("sync")
             log.warning("event=sync_failed error=%r", str(e))
 
-    def index(self) -> None:
+    def index(self, vault: Vault | None = None) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        Indexer = optional_part("vault_agent.index.indexer", "Indexer")
-        if Indexer is None or not self.opt.index:
+        if not self.opt.index:
             return
+        from ..index.indexer import Indexer  # numpy, chromadb: loaded when first needed
+
         try:
-            Indexer(self.vault).update()
+            Indexer(vault or self.vault).update()
             self.state.mark("index")
         except Exception as e:  # noqa: BLE001
             self.state.error("index")
             log.warning("event=index_failed error=%r", str(e))
 
+    def index_in_background(self) -> None:
+        """Start an index pass on the index thread unless one is still running.
+
+        Trigger: a housekeeping pass committed or synced. Why: embedding a big note
+        takes minutes on a Pi, and commits must not wait for it (issue 19.4). What: the
+        pass runs on its own thread with its own :class:`Vault` (pygit2 handles are not
+        shared between threads); the index has its own lock.
+        """
+        if self._index_thread is not None and self._index_thread.is_alive():
+            log.info("event=index_skipped reason=previous_pass_running")
+            return
+        own = Vault(self.vault.root, self.vault.node)
+        self._index_thread = threading.Thread(
+            target=self.index, args=(own,), name="index", daemon=True
+        )
+        self._index_thread.start()
+
+    def _join_index(self, timeout: float | None = None) -> None:
+        if self._index_thread is not None:
+            self._index_thread.join(timeout)
+
     def housekeeping(self) -> None:
-        """Commit, then sync, then index (one thread touches git)."""
+        """Commit, then sync (one thread writes git); the index follows on its own thread."""
         if self.commit() or self.opt.once:
             self.sync()
-            self.index()
+            self.index_in_background()
         self.state.save()
 
     def _housekeeping_due(self) -> bool:
@@ -367,6 +381,7 @@ class Agent:
         handler = setup_logging(self.vault, self.opt.log_stderr)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
+        forget_llm_outages()  # a new run says an LLM outage once more
         if lock.took_stale:
             self._clear_stale_git_lock()
         try:
@@ -397,7 +412,10 @@ class Agent:
             self.commit(final=True)
             if not stopping:
                 self.sync()
+                self._join_index()
                 self.index()
+            else:
+                self._join_index(timeout=1)
             self.state.save(running=False)
             log.info(
                 "event=stop node=%s reason=%s", self.vault.node, "signal" if stopping else "done"

@@ -1,4 +1,4 @@
-"""Split vault files into search chunks (DESIGN.md §6).
+"""Split vault files into search chunks (docs/architecture.md §6).
 
 - Markdown (knowledge-base, interactions, day notes, READMEs): split at headings,
   sections longer than ``max_words`` split at sentence ends; frontmatter is metadata.

@@ -2,7 +2,7 @@
 
 Recomputed once a day over the last N days (``[observer] baseline_days``) and written
 as a new ``agents/<node>/memory/`` file (``kind: memory``) that names the file it
-replaces in ``supersedes:``; files are never edited in place (DESIGN.md §3.1).
+replaces in ``supersedes:``; files are never edited in place (docs/architecture.md §3.1).
 
 - binary sensors: hours of the day (UTC) with events on at least 60 % of weekdays
   (or weekend days), merged into ranges: "s6-pir: motion usually 09:00–12:00 on

@@ -1,6 +1,6 @@
 """Rollups of one node in memory, read only from its rollup files (no other store).
 
-Rollup files are append-only (DESIGN.md §3.1), so a file already parsed is re-read
+Rollup files are append-only (docs/architecture.md §3.1), so a file already parsed is re-read
 only from where it ended: the cache remembers each file's size and parses the tail.
 A file that shrank (a torn line was repaired) is parsed again from the start. The
 cache is per process and keyed by absolute path, so a new :class:`RollupStore` for

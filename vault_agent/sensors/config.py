@@ -379,3 +379,14 @@ def window_seconds(vault: Any) -> int:
     except (TypeError, ValueError):
         return 300
     return w if w > 0 else 300
+
+
+def validate_node_toml(data: dict, rel: str = "node.toml") -> None:
+    """The sensors package's part of node.toml: ``[[sensors]]`` entries and the node's
+    ``room``/``aliases`` (registered with ``vault check`` by ``vault_agent/__init__.py``).
+
+    Raises:
+        RecordError: naming ``rel`` and the entry.
+    """
+    validate_sensors(data.get("sensors", []), rel)
+    parse_node_vocabulary(data, rel)

@@ -35,7 +35,7 @@ import yaml
 
 from ..errors import RecordError, VaultError
 from ..resources import project_path
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import pages, urls
@@ -354,7 +354,7 @@ class Generator:
             cat.errors.pop(rel, None)
             if old is not None and old.kind == "observation":
                 dirty_days.add(day_key(old.node, old.day))
-            if not v.path(rel).is_file() or layout.is_conflict_copy(rel):
+            if not files.readable(v.root, rel) or layout.is_conflict_copy(rel):
                 continue
             try:
                 meta = scan_note(v, rel)
@@ -378,7 +378,7 @@ class Generator:
         keys = set(self.cat.days)
         for k in dirty_days:
             node, day = k.split("/", 1)
-            if not self.v.path(layout.rollup_path(node, date.fromisoformat(day))).is_file():
+            if not files.readable(self.v.root, layout.rollup_path(node, date.fromisoformat(day))):
                 keys.discard(k)
             else:
                 keys.add(k)
@@ -418,7 +418,7 @@ class Generator:
             self.bar.advance()
             node, day = k.split("/", 1)
             rel = layout.rollup_path(node, date.fromisoformat(day))
-            if self.v.path(rel).is_file():
+            if files.readable(self.v.root, rel):
                 rollups, errors = read_day(self.v, rel)
                 summary = summarize_day(node, day, rel, rollups, len(errors))
                 self.cat.days[k] = summary
@@ -445,7 +445,7 @@ class Generator:
                 by_day.get(k, []),
                 prev_day,
                 next_day,
-                note if self.v.path(note).is_file() else None,
+                note if files.readable(self.v.root, note) else None,
             )
             self.w.page(urls.day_page(node, day), text)
             for chart_rel, svg in charts.items():

@@ -1,4 +1,4 @@
-"""Merging a peer's tree into ours under the rules of DESIGN.md §3.
+"""Merging a peer's tree into ours under the rules of docs/architecture.md §3.
 
 Only the paths the peer changed since the merge base are decided; everything else
 stays as ours. For each such path (base ``b``, ours ``o``, theirs ``t``):

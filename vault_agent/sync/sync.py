@@ -1,4 +1,4 @@
-"""``vault sync``: commit, then for each peer fetch → merge → push (DESIGN.md §3).
+"""``vault sync``: commit, then for each peer fetch → merge → push (docs/architecture.md §3).
 
 Library entry point for the agent daemon: :func:`sync_all`. It never raises for a
 peer that is unreachable, refused or broken: each outcome is a :class:`PeerResult`

@@ -76,8 +76,10 @@ def default_node_config(node: str) -> dict[str, Any]:
         "node": validate_node(node),
         "rollup": {"window_s": 300},
         "observer": {"window_s": 3600, "baseline_days": 14},
+        # no LLM until one is set (vault init --llm ollama:MODEL, or a local Ollama
+        # found at init): rule-based observations, extractive answers
         "llm": {
-            "backend": "ollama",
+            "backend": "none",
             "host": "http://127.0.0.1:11434",
             "model": "qwen2.5:0.5b",
             "timeout_s": 30,

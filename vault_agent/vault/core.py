@@ -1,9 +1,9 @@
 """The :class:`Vault`: one node's working copy of the shared memory.
 
-Invariant (DESIGN.md): the files are the truth; git carries them between nodes;
+Invariant (docs/architecture.md): the files are the truth; git carries them between nodes;
 indexes and the site under ``.vault/`` are derived and can be rebuilt at any time.
 This node writes only under ``agents/<node>/`` and names its shared files with its
-node id, so merges are additions (DESIGN.md §3).
+node id, so merges are additions (docs/architecture.md §3).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pygit2
 
 from ..errors import NotAVaultError, RecordError, VaultError
 from ..resources import project_path
-from . import layout
+from . import files, layout
 from . import repo as git
 from .atomic import append_lines, atomic_write_text, repair_bad_last_line, repair_torn_tail
 from .config import (
@@ -105,7 +105,11 @@ class Vault:
         for p in (start, *start.parents):
             if (p / "vault.toml").is_file() and (p / ".git").exists():
                 return p
-        raise NotAVaultError(f"{start} is not inside a vault (no vault.toml); run 'vault init'")
+        raise NotAVaultError(
+            f"{start} is not inside a vault (no vault.toml here or above): cd into your "
+            "vault (cd DIR), pass --vault DIR or set VAULT_PATH=DIR; to make one: "
+            "vault init DIR --node NAME"
+        )
 
     @classmethod
     def open(
@@ -399,6 +403,7 @@ class Vault:
                     self.rel(p)
                     for p in base.rglob("*.jsonl")
                     if layout.ROLLUP_NAME_RE.match(p.name)
+                    and files.readable(self.root, self.rel(p))
                 )
         return out
 
@@ -520,7 +525,7 @@ class Vault:
     def clock_suspect(self, t: datetime) -> bool:
         """True when this node's wall clock reads before the vault's creation (a Pi
         without RTC booted in 1970), or when the record time ``t`` (UTC) is more than a
-        day past both the clock and the newest HLC seen (DESIGN.md §3.4).
+        day past both the clock and the newest HLC seen (docs/architecture.md §3.4).
 
         A ``t`` before the vault's creation is not suspect by itself: a backfill or a
         replay writes notes about data older than the vault, dated by that data."""
@@ -597,7 +602,10 @@ class Vault:
             base = self.path(f"{layout.node_dir(n)}/{sub}")
             if base.is_dir():
                 out += [
-                    self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)
+                    self.rel(p)
+                    for p in base.rglob("*.md")
+                    if not layout.is_conflict_copy(p.name)
+                    and files.readable(self.root, self.rel(p))
                 ]
         return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
 
@@ -693,7 +701,7 @@ class Vault:
         return rel
 
     def _safe_path(self, rel: str) -> Path:
-        """Absolute path of ``rel`` if this node may write it (DESIGN.md §3.1)."""
+        """Absolute path of ``rel`` if this node may write it (docs/architecture.md §3.1)."""
         parts = Path(rel).parts
         if Path(rel).is_absolute() or ".." in parts or not parts:
             raise VaultError(f"{rel!r}: not a path inside the vault")

@@ -1,4 +1,4 @@
-"""Record schemas (DESIGN.md §4): rollup lines and observation files, with validation.
+"""Record schemas (docs/architecture.md §4): rollup lines and observation files, with validation.
 
 Schemas carry a version ``v``; readers accept every version up to
 :data:`RECORD_VERSION`. A record that fails its schema raises

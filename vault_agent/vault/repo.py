@@ -2,7 +2,7 @@
 
 Every commit message is a one-line summary, a blank line and trailers
 ``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict|agent``
-(DESIGN.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
+(docs/architecture.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
 """
 
 from __future__ import annotations

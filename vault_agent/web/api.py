@@ -148,7 +148,8 @@ async def get_history(state: State, store: StoreGuard, request: Request) -> Resp
     sensor = (q.get("sensor") or "").strip()
     if not sensor:
         raise P.BadParam("sensor is required (a sensor id, node/id or name; see /api/sensors)")
-    return JSONResponse(await run_in_threadpool(history, state, store, sensor, q))
+    body = await run_in_threadpool(history, state, store, sensor, q)
+    return Response(body, media_type="application/json")
 
 
 class ReplyCache:
@@ -158,10 +159,10 @@ class ReplyCache:
 
     def __init__(self, size: int = 0) -> None:
         self.size = size or CACHE_SIZE
-        self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> dict[str, Any] | None:
+    def get(self, key: tuple) -> bytes | None:
         """The cached reply for ``key`` (marked as recently used), or None."""
         with self._lock:
             hit = self._items.get(key)
@@ -169,7 +170,7 @@ class ReplyCache:
                 self._items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, reply: dict[str, Any]) -> None:
+    def put(self, key: tuple, reply: bytes) -> None:
         """Keep ``reply`` (dropping the least recently used beyond the size)."""
         with self._lock:
             self._items[key] = reply
@@ -193,8 +194,9 @@ def files_stamp(vault: Any, node: str, since: datetime, until: datetime) -> tupl
     return tuple(out)
 
 
-def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, Any]:
-    """The ``/api/history`` reply (see :func:`get_history`); runs in a worker thread."""
+def history(state: State, store: StoreGuard, sensor: str, q: Any) -> bytes:
+    """The ``/api/history`` reply as JSON bytes (see :func:`get_history`); runs in a
+    worker thread. Replies are cached encoded (see :class:`ReplyCache`)."""
     now = datetime.now(UTC).replace(microsecond=0)
     since = P.parse_time("since", q.get("since"), now)
     until = P.parse_time("until", q.get("until"), now)
@@ -238,8 +240,9 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
             for p in pts
             if p.count
         ]
-    store.replies.put(key, out)
-    return out
+    body = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    store.replies.put(key, body)
+    return body
 
 
 def _data_end(state: State, info: Any, now: datetime) -> datetime:
