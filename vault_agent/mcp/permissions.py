@@ -15,7 +15,7 @@ a ``!`` prefix makes it a deny. No match means denied. ``*`` matches inside one 
 part, ``**`` any number of parts, ``?`` one character; a pattern ending in ``/`` means
 everything below that folder; ``{node}`` is this node's id. The values above are the
 defaults when the key is absent. Whatever the rules say, a node never writes another
-node's folder (the vault's own rule, DESIGN.md §3.1).
+node's folder (the vault's own rule, docs/architecture.md §3.1).
 """
 
 from __future__ import annotations
