@@ -183,3 +183,47 @@ def test_every_web_asset_is_package_data():
 
     missing = [a for a in assets if not any(matches(a, g) for g in globs)]
     assert missing == []
+
+
+def test_vault_serve_process(vault, tmp_path):
+    """`vault serve` as a real process: announces its URL, serves, needs the token from
+    VAULT_WEB_TOKEN, stops on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    v, _ = vault
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: x for k, x in os.environ.items() if k != "VAULT_DEBUG"}
+    env["VAULT_WEB_TOKEN"] = "tok3n"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_agent.cli", "serve", "--vault", str(v.root)]
+        + ["--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url + "/api/status", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.3)
+        assert r.status_code == 401
+        ok = httpx.get(url + "/api/status", headers={"Authorization": "Bearer tok3n"})
+        assert ok.status_code == 200 and ok.json()["node"] == "office"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert f"serving http://127.0.0.1:{port}/" in err and "token required" in err
+    # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as
+    # systemd expects of a stopped service)
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
