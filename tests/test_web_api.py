@@ -51,6 +51,14 @@ def test_static_files_and_site(server, site_dir):
     assert missing.status_code == 404 and len(missing.text.strip().splitlines()) == 1
 
 
+def test_site_not_built_says_how_to_build(vault, tmp_path):
+    v, _ = vault
+    with UvicornThread(create_app(v, site_dir=tmp_path / "no-site")) as srv:
+        r = httpx.get(srv.url + "/site/")
+    assert r.status_code == 404 and "vault site build" in r.text
+    assert len(r.text.strip().splitlines()) == 1
+
+
 def test_templates_escape_vault_content(tmp_path):
     """A node name cannot carry HTML, but error text from the vault can: it is escaped."""
     from vault_agent.query.status import vault_status
