@@ -10,6 +10,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.core_fixtures import make_vault
@@ -208,6 +209,60 @@ def test_hourly_series_matches_the_lines(vault: Vault) -> None:
             if agg in ("min", "max", "last"):
                 (c,) = p.cites
                 assert read_line(vault, c)[agg] == pytest.approx(truth)
+
+
+@pytest.mark.parametrize("every", [None, 900, 3600, 86400])
+def test_series_with_count_zero_late_lines_and_ties(vault: Vault, every: int | None) -> None:
+    rng = np.random.default_rng(13)
+    lines = []
+    for i in range(60):  # 5 hours; every 7th window has no readings, every 5th a late line
+        t = datetime(2015, 2, 5, 6, 0, tzinfo=UTC) + timedelta(minutes=5 * i)
+        m = float(np.round(rng.uniform(18, 24), 1))  # rounded: ties in min/max happen
+        count = 0 if i % 7 == 3 else int(rng.integers(1, 6))
+        lines.append(win("office-temperature", t, count=count, mean=m, min=m - 1, max=m + 1,
+                         last=m))  # fmt: skip
+        if i % 5 == 2:
+            lines.append(win("office-temperature", t, count=1, mean=m + 2, min=m + 2,
+                             max=m + 2, last=m + 2, late=True))  # fmt: skip
+    rel = write_lines(vault, DAY, lines)
+    raw = [json.loads(x) for x in vault.path(rel).read_text().splitlines()]
+    store = Store(vault.root)
+
+    def bucket(d: dict) -> str:
+        t = datetime.fromisoformat(d["start"].replace("Z", "+00:00"))
+        if every is None:
+            return d["start"]
+        b = int(t.timestamp()) // every * every
+        return iso(datetime.fromtimestamp(b, UTC))
+
+    groups: dict[str, list[dict]] = {}
+    for d in raw:
+        if d["count"] > 0:
+            groups.setdefault(bucket(d), []).append(d)
+    for agg in ("mean", "min", "max", "last", "sum", "count"):
+        pts = store.series("office-temperature", T0 - timedelta(hours=2), T0 + timedelta(hours=6),
+                           every, agg)  # fmt: skip
+        assert [p.t for p in pts] == sorted(groups)
+        for p in pts:
+            g = groups[p.t]
+            newest = max(d["start"] for d in g)
+            on_time = [d for d in g if d["start"] == newest and not d.get("late")]
+            truth = {
+                "mean": sum(d["mean"] * d["count"] for d in g) / sum(d["count"] for d in g),
+                "min": min(d["min"] for d in g),
+                "max": max(d["max"] for d in g),
+                "last": (on_time or [d for d in g if d["start"] == newest])[-1]["last"],
+                "sum": sum(d["mean"] * d["count"] for d in g),
+                "count": sum(d["count"] for d in g),
+            }[agg]
+            assert p.value == pytest.approx(truth), (agg, p.t)
+            if agg in ("min", "max"):
+                (c,) = p.cites
+                assert read_line(vault, c)[agg] == pytest.approx(truth)
+    days = store.day_summaries("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+    (p,) = store.series("office-temperature", date(2015, 2, 5), date(2015, 2, 5), 86400, "max")
+    assert (days[0].max, days[0].max_cite) == (p.max, p.cites[0])
+    assert days[0].mean == pytest.approx(p.mean)
 
 
 def test_intervals_of_a_binary_sensor(vault: Vault) -> None:
