@@ -413,3 +413,32 @@ def test_cache_follows_appends_and_rewrites(vault: Vault) -> None:
     assert store.sql("SELECT count(*) FROM rollups")[1] == [(0,)]
     with pytest.raises(UnknownSensorError):  # its only file is gone, so is the sensor
         store.lines("office-temperature", T0, T0 + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("entry", "node", "message"),
+    [
+        ({"name": 5}, {}, "sensors[0] (t1): name must be a non-empty string, got 5"),
+        ({"aliases": "temp"}, {}, "aliases must be a list of strings"),
+        ({"aliases": ["ok", ""]}, {}, "alias must be a non-empty string"),
+        ({"room": "x" * 65}, {}, "room 'xxxx"),
+        ({}, {"room": ["office"]}, "room must be a non-empty string"),
+        ({}, {"aliases": [1]}, "alias must be a non-empty string, got 1"),
+    ],
+)
+def test_vault_check_rejects_bad_vocabulary(
+    vault: Vault, entry: dict, node: dict, message: str
+) -> None:
+    import tomli_w
+
+    from vault_agent.vault.check import check_tree
+
+    cfg = vault.node_config()
+    cfg["sensors"] = [{"id": "t1", "driver": "bme280", **entry}]
+    cfg.update(node)
+    rel = "agents/office/node.toml"
+    vault.path(rel).write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    problems = [str(p) for p in check_tree(vault.root, [rel])]
+    assert len(problems) == 1 and message in problems[0], problems
+    store = Store(vault.root)  # the query layer skips what it cannot use, and says so
+    assert [i.id for i in store.sensors() if i.node == "office"] in ([], ["t1"])
