@@ -239,7 +239,9 @@ def _with_cookie(send: Send, token: str) -> Send:
         if message["type"] == "http.response.start" and message.get("status", 200) < 400:
             c = SimpleCookie()
             c[COOKIE] = token
-            c[COOKIE].update({"httponly": True, "samesite": "Strict", "path": "/"})
+            c[COOKIE]["httponly"] = True
+            c[COOKIE]["samesite"] = "Strict"
+            c[COOKIE]["path"] = "/"
             header = c.output(header="").strip().encode("latin-1")
             message = {**message, "headers": [*message["headers"], (b"set-cookie", header)]}
         await send(message)
