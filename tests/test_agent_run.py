@@ -114,7 +114,7 @@ def test_sigterm_flushes_commits_and_exits_zero(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_and_restart_loses_nothing_and_duplicates_nothing(tmp_path):
-    window = ["--from", "2015-02-05", "--to", "2015-02-07"]
+    window = ["--since", "2015-02-05", "--until", "2015-02-06"]  # two days, inclusive
     ref, _ = Vault.init(tmp_path / "ref", "office")
     subprocess.run(agent_cmd(ref.root, *window), check=True, capture_output=True)
     expected = rollup_key_lines(ref)

@@ -28,7 +28,7 @@ def base(tmp_path_factory):
 
 def set_llm(v, host, model="qwen2.5:0.5b"):
     cfg = v.node_config()
-    cfg["llm"] = {**cfg["llm"], "host": host, "model": model, "timeout_s": 5}
+    cfg["llm"] = {**cfg["llm"], "backend": "ollama", "host": host, "model": model, "timeout_s": 5}
     v.write_node_config(cfg)
 
 

@@ -20,7 +20,6 @@ restart resumes from the files (the rollup engine reads the last closed windows)
 
 from __future__ import annotations
 
-import importlib
 import logging
 import logging.handlers
 import os
@@ -28,11 +27,13 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ..observe.observer import Observer, forget_llm_outages
+from ..sync.peers import list_peers
+from ..sync.sync import sync_all
 from ..vault import Vault, layout
 from .lock import AgentLock
 from .state import AgentState
@@ -86,14 +87,6 @@ def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
         stream.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s %(message)s"))
         root.addHandler(stream)
     return handler
-
-
-def optional_part(module: str, attr: str) -> Callable | None:
-    """An optional part of the product (sync, index, observer) if it is installed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
 
 
 class Agent:
@@ -202,8 +195,7 @@ class Agent:
         self._records_since_commit += len(written)
 
     def _observe_once(self) -> None:
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         try:
             obs = Observer(self.vault)
@@ -226,8 +218,7 @@ class Agent:
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
         :mod:`.catchup`); the main thread commits what was written."""
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
         from .catchup import catch_up, catchup_limit
 
@@ -315,9 +306,7 @@ class Agent:
 
     def sync(self) -> None:
         """Sync with reachable peers (no-op without peers or the sync part)."""
-        sync_all = optional_part("vault_agent.sync.sync", "sync_all")
-        list_peers = optional_part("vault_agent.sync.peers", "list_peers")
-        if sync_all is None or not self.opt.sync or not list_peers(self.vault):
+        if not self.opt.sync or not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
             report = sync_all(self.vault)
@@ -329,9 +318,10 @@ class Agent:
 
     def index(self, vault: Vault | None = None) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        Indexer = optional_part("vault_agent.index.indexer", "Indexer")
-        if Indexer is None or not self.opt.index:
+        if not self.opt.index:
             return
+        from ..index.indexer import Indexer  # numpy, chromadb: loaded when first needed
+
         try:
             Indexer(vault or self.vault).update()
             self.state.mark("index")
@@ -391,6 +381,7 @@ class Agent:
         handler = setup_logging(self.vault, self.opt.log_stderr)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
+        forget_llm_outages()  # a new run says an LLM outage once more
         if lock.took_stale:
             self._clear_stale_git_lock()
         try:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from .common import emit_json, filter_options, open_vault, parse_when, vault_option
+from .common import emit_json, filter_options, open_vault, parse_when, quiet, vault_option
 
 
 def _filters(node: str | None, kind: str | None, since: str | None, until: str | None):
@@ -31,17 +31,19 @@ def retrieval_options(f: Callable) -> Callable:
         help="Keyword, vector, or both fused.",
     )(f)
     f = click.option(
+        "-n",
+        "--limit",
         "-k",
         "k",
         type=click.IntRange(1, 100),
         default=None,
-        help="How many results (search: 10, ask: 5).",
+        help="How many results (search: 10, ask: 5); -k is an old alias.",
     )(f)
     return vault_option(filter_options(f))
 
 
 def _status(text: str) -> None:
-    if text != "thinking…":  # said at the start already
+    if text != "thinking…" and not quiet():  # said at the start already; TTY only
         click.echo(text, err=True)
 
 
@@ -146,7 +148,7 @@ def ask_cmd(
         vault ask "what did the office node notice on Feb 9?"
         vault ask "how is the boiler set up?" --model ollama:qwen2.5:3b --no-log
     """
-    if not as_json:
+    if not as_json and not quiet():  # status lines only on a terminal (not --quiet)
         click.echo("thinking…", err=True)
     from ..ask.ask import DEFAULT_K, ask
 
