@@ -51,6 +51,14 @@ def test_static_files_and_site(server, site_dir):
     assert missing.status_code == 404 and len(missing.text.strip().splitlines()) == 1
 
 
+def test_site_not_built_says_how_to_build(vault, tmp_path):
+    v, _ = vault
+    with UvicornThread(create_app(v, site_dir=tmp_path / "no-site")) as srv:
+        r = httpx.get(srv.url + "/site/")
+    assert r.status_code == 404 and "vault site build" in r.text
+    assert len(r.text.strip().splitlines()) == 1
+
+
 def test_templates_escape_vault_content(tmp_path):
     """A node name cannot carry HTML, but error text from the vault can: it is escaped."""
     from vault_agent.query.status import vault_status
@@ -183,3 +191,47 @@ def test_every_web_asset_is_package_data():
 
     missing = [a for a in assets if not any(matches(a, g) for g in globs)]
     assert missing == []
+
+
+def test_vault_serve_process(vault, tmp_path):
+    """`vault serve` as a real process: announces its URL, serves, needs the token from
+    VAULT_WEB_TOKEN, stops on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    v, _ = vault
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: x for k, x in os.environ.items() if k != "VAULT_DEBUG"}
+    env["VAULT_WEB_TOKEN"] = "tok3n"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_agent.cli", "serve", "--vault", str(v.root)]
+        + ["--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url + "/api/status", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.3)
+        assert r.status_code == 401
+        ok = httpx.get(url + "/api/status", headers={"Authorization": "Bearer tok3n"})
+        assert ok.status_code == 200 and ok.json()["node"] == "office"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert f"serving http://127.0.0.1:{port}/" in err and "token required" in err
+    # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as
+    # systemd expects of a stopped service)
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err

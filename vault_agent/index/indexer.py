@@ -262,7 +262,7 @@ class Indexer:
     def _chunks_of(self, rel: str, problems: list[RecordError]) -> list[Chunk]:
         info = layout.classify(rel)
         try:
-            if info.kind == "rollup":
+            if info.kind == layout.PathKind.ROLLUP:
                 rollups = self.vault.read_rollups(rel, problems)
                 return rollup_day_chunks(rel, rollups, info.node or "")
             data = files.read_bytes(self.vault.root, rel)

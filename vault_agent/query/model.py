@@ -188,6 +188,24 @@ class Interval:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A run of adjacent rollup windows [start, end) (UTC ISO 8601) where a threshold was
+    crossed; ``peak`` is the highest (above) or lowest (below) value in it, ``peak_at``
+    when, ``cite`` its line; ``windows`` how many windows the run holds."""
+
+    start: str
+    end: str
+    peak: float
+    peak_at: str
+    cite: str
+    windows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Fact:
     """One computed value with when it happened and the line that holds it.
 

@@ -86,32 +86,6 @@ class SensorSpec:
     room: str = ""
     aliases: tuple[str, ...] = ()
 
-    def as_toml(self) -> dict[str, Any]:
-        """The node.toml table for this spec (defaults omitted)."""
-        d: dict[str, Any] = {
-            "id": self.id,
-            "driver": self.driver,
-            "quantity": self.quantity,
-            "unit": self.unit,
-            "interval_s": self.interval_s,
-        }
-        if self.binary != (self.quantity in BINARY_QUANTITIES):
-            d["binary"] = self.binary
-        if self.stuck_after_s != DEFAULT_STUCK_AFTER_S:
-            d["stuck_after_s"] = self.stuck_after_s
-        if self.lo is not None:
-            d["min"] = self.lo
-        if self.hi is not None:
-            d["max"] = self.hi
-        if self.name:
-            d["name"] = self.name
-        if self.room:
-            d["room"] = self.room
-        if self.aliases:
-            d["aliases"] = list(self.aliases)
-        d.update(self.params)
-        return d
-
 
 def _int_param(value: Any, what: str) -> int:
     if isinstance(value, bool):

@@ -155,7 +155,6 @@ OFFICE = ReplayFormat(
     "date",
     room="office",
 )  # fmt: skip
-FORMATS = {f.name: f for f in (ROOM, OFFICE)}
 
 
 def _split(line: str) -> list[str]:

@@ -335,8 +335,7 @@ def kb_notes(v: Vault) -> list[str]:
     return sorted(
         rel.removeprefix(prefix)
         for rel in files.vault_files(v.root, under=layout.KNOWLEDGE)
-        if not rel.rsplit("/", 1)[-1].startswith(".")
-        and not layout.is_conflict_copy(rel)
+        if not rel.rsplit("/", 1)[-1].startswith(".") and not layout.is_conflict_copy(rel)
     )
 
 

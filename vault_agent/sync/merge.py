@@ -37,8 +37,8 @@ from . import jsonmerge, rules
 from .provenance import Provenance
 
 Entry = tuple[pygit2.Oid, int] | None
-APPEND_ONLY = ("rollup",)
-IMMUTABLE = ("observation", "memory")
+APPEND_ONLY = (layout.PathKind.ROLLUP,)
+IMMUTABLE = (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY)
 
 
 @dataclass(frozen=True)
@@ -196,9 +196,9 @@ class TreeMerger:
         return True
 
     def _note_hlcs(self, kind: str, old: bytes | None, new: bytes) -> None:
-        if kind == "rollup":
+        if kind == layout.PathKind.ROLLUP:
             self.result.hlcs += rules.hlcs_in(rules.new_lines(old, new))
-        elif kind in ("observation", "memory"):
+        elif kind in (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY):
             self.result.hlcs += rules.hlcs_in(new, markdown=True)
 
     def _name_refusal(self, path: str, t: Entry) -> bool:
@@ -250,7 +250,9 @@ class TreeMerger:
         if o == t:
             return
         info = layout.classify(path)
-        if info.kind == "ignored" or any(part.lower() == ".git" for part in path.split("/")):
+        if info.kind == layout.PathKind.IGNORED or any(
+            part.lower() == ".git" for part in path.split("/")
+        ):
             self._refuse(path, "a path that is never synced (.git, .vault/, local-cache/)")
             return
         if self._name_refusal(path, t):
@@ -357,7 +359,7 @@ class TreeMerger:
             return
         bd, od, td = self._data(b), self._data(o), self._data(t)
         assert od is not None and td is not None
-        if info.kind == "shared-json" and self._json(path, bd, od, td, o, t):
+        if info.kind == layout.PathKind.SHARED_JSON and self._json(path, bd, od, td, o, t):
             return
         if rules.is_text(od) and rules.is_text(td) and (bd is None or rules.is_text(bd)):
             res = self.repo.merge_file_from_index(

@@ -284,11 +284,6 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     return FetchResult(head, stats.received_objects, stats.received_bytes)  # type: ignore[arg-type]  # a remote ref is direct: an Oid
 
 
-def remote_has_main(repo: pygit2.Repository, peer: Peer) -> bool:
-    """True when the last fetch found a ``main`` branch at the peer."""
-    return peer.remote_ref in repo.references
-
-
 def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
     """Push our ``main`` to the peer's ``main`` (never forced).
 

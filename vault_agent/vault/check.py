@@ -313,7 +313,9 @@ def ignored_problems(root: Path) -> list[Problem]:
     for rel, flags in sorted(status.items()):
         if not flags & pygit2.enums.FileStatus.IGNORED or rel.endswith((".tmp", "/")):
             continue
-        if layout.classify(rel).kind == "ignored" or rel.split("/")[0].startswith("."):
+        if layout.classify(rel).kind == layout.PathKind.IGNORED or rel.split("/")[0].startswith(
+            "."
+        ):
             continue
         out.append(
             Problem(
@@ -456,7 +458,7 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
     if old == new:
         return []
     kind = layout.classify(rel).kind
-    if kind == "rollup" and not new.startswith(old):
+    if kind == layout.PathKind.ROLLUP and not new.startswith(old):
         common = 0
         for a, b in zip(old, new, strict=False):
             if a != b:
@@ -471,7 +473,7 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
                 "committed lines; add new lines at the end instead",
             )
         ]
-    if kind in ("observation", "memory") and rel.endswith(".md"):
+    if kind in (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY) and rel.endswith(".md"):
         return [
             Problem(
                 rel,
@@ -498,11 +500,6 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
         if old is not None:
             out += check_change(rel, old, p.read_bytes())
     return out
-
-
-def check_index(repo: pygit2.Repository) -> list[Problem]:
-    """Validate the staged changes of the git index (alias of :func:`check_staged`)."""
-    return check_staged(repo)
 
 
 def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:

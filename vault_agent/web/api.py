@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..errors import VaultError
-from ..query.status import VaultStatus, last_reading, vault_status
+from ..query.status import VaultStatus, day_files, last_reading, vault_status
 from ..vault import layout
 from . import params as P
 from .askstream import ask_events
@@ -82,6 +82,15 @@ class StoreGuard:
         self.replies = ReplyCache()
         self._resolved: dict[str, tuple[float, Any]] = {}
 
+    def store(self) -> Any:
+        """The Store (opened now if it was not yet)."""
+        from ..query import Store
+
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.state.root)
+            return self._store
+
     def resolve(self, text: str) -> Any:
         """``store.resolve(text)``, remembered for :data:`RESOLVE_TTL_S` seconds (each
         resolve brings the query cache up to date: a stat of every rollup file)."""
@@ -95,14 +104,11 @@ class StoreGuard:
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
         """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
         (→ 404), a bad parameter :class:`~.params.BadParam` (→ 400)."""
-        from ..query import Store
         from ..query.model import QueryError, UnknownSensorError
 
-        with self._lock:
-            if self._store is None:
-                self._store = Store(self.state.root)
+        store = self.store()
         try:
-            return getattr(self._store, method)(*args, **kw)
+            return getattr(store, method)(*args, **kw)
         except UnknownSensorError as e:
             raise UnknownSensor(str(e)) from None
         except QueryError as e:
@@ -110,25 +116,35 @@ class StoreGuard:
 
 
 # -- status -----------------------------------------------------------------------------
-_status_cache: dict[str, tuple[float, VaultStatus]] = {}
+_status_cache: dict[str, tuple[float, VaultStatus, bytes]] = {}
 
 
-async def status_now(state: State) -> VaultStatus:
-    """The vault's node status, computed in the thread pool at most every
-    :data:`STATUS_TTL_S` seconds (walking the tree for conflict copies is the cost)."""
+def _status_entry(state: State) -> tuple[float, VaultStatus, bytes]:
+    st = vault_status(state.vault())
+    body = json.dumps(st.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    return time.monotonic(), st, body
+
+
+async def _status_cached(state: State) -> tuple[float, VaultStatus, bytes]:
+    """(when, status, its JSON) recomputed at most every :data:`STATUS_TTL_S` seconds
+    (walking the tree for conflict copies is the cost)."""
     key = str(state.root)
     hit = _status_cache.get(key)
     if hit and time.monotonic() - hit[0] < STATUS_TTL_S:
-        return hit[1]
-    st = await run_in_threadpool(lambda: vault_status(state.vault()))
-    _status_cache[key] = (time.monotonic(), st)
-    return st
+        return hit
+    entry = await run_in_threadpool(_status_entry, state)
+    _status_cache[key] = entry
+    return entry
+
+
+async def status_now(state: State) -> VaultStatus:
+    """The vault's node status (at most :data:`STATUS_TTL_S` seconds old)."""
+    return (await _status_cached(state))[1]
 
 
 async def get_status(state: State, store: StoreGuard, request: Request) -> Response:
     """``GET /api/status``: :class:`~vault_agent.query.status.VaultStatus` as JSON."""
-    st = await status_now(state)
-    return JSONResponse(st.as_dict())
+    return Response((await _status_cached(state))[2], media_type="application/json")
 
 
 # -- sensors and history ----------------------------------------------------------------
@@ -183,7 +199,7 @@ def files_stamp(vault: Any, node: str, since: datetime, until: datetime) -> tupl
     (a day either side: day files follow the vault's zone, not UTC)."""
     lo, hi = (since - timedelta(days=1)).date(), (until + timedelta(days=1)).date()
     out = []
-    for rel in vault.rollup_files(node):
+    for rel in day_files(vault, node):
         day = rel.rsplit("/", 1)[-1][:10]
         if lo.isoformat() <= day <= hi.isoformat():
             try:
@@ -343,7 +359,7 @@ async def get_ask(state: State, store: StoreGuard, request: Request) -> Response
     if logq not in ("0", "1"):
         raise P.BadParam(f"log={logq!r}: use 1 (record the Q&A, default) or 0")
     return EventSourceResponse(
-        ask_events(state, question, logq == "1", site_url),
+        ask_events(state, question, logq == "1", site_url, store.store()),
         ping=SSE_PING_S,
         headers={"Cache-Control": "no-store"},
     )

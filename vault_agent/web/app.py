@@ -126,11 +126,7 @@ def create_app(
         Route("/fragments/status", _status_fragment(state)),
         *api.routes(state),
         Mount("/static", StaticFiles(packages=[("vault_agent.web", "static")]), name="static"),
-        Mount(
-            "/site",
-            StaticFiles(directory=state.site_dir, html=True, check_dir=False),
-            name="site",
-        ),
+        Mount("/site", SiteFiles(state), name="site"),
     ]
     app = Starlette(
         routes=routes,
@@ -169,6 +165,25 @@ def _status_fragment(state: State):
 async def _not_found(request: Request, exc: Exception) -> Response:
     detail = getattr(exc, "detail", None) or "Not Found"
     return PlainTextResponse(f"{detail}: {request.url.path}\n", status_code=404)
+
+
+class SiteFiles:
+    """The built static site under ``/site/``; until ``vault site build`` has made it,
+    404 with a one-line hint (the site may be built while the server runs)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.files = StaticFiles(directory=state.site_dir, html=True, check_dir=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.state.site_ready:
+            reply = PlainTextResponse(
+                "static site not built yet: run 'vault site build' (or 'vault serve --build')\n",
+                status_code=404,
+            )
+            await reply(scope, receive, send)
+            return
+        await self.files(scope, receive, send)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -224,7 +239,9 @@ def _with_cookie(send: Send, token: str) -> Send:
         if message["type"] == "http.response.start" and message.get("status", 200) < 400:
             c = SimpleCookie()
             c[COOKIE] = token
-            c[COOKIE].update({"httponly": True, "samesite": "Strict", "path": "/"})
+            c[COOKIE]["httponly"] = True
+            c[COOKIE]["samesite"] = "Strict"
+            c[COOKIE]["path"] = "/"
             header = c.output(header="").strip().encode("latin-1")
             message = {**message, "headers": [*message["headers"], (b"set-cookie", header)]}
         await send(message)

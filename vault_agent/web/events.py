@@ -167,11 +167,11 @@ class EventHub:
         while True:
             try:
                 events = await asyncio.to_thread(self.poll)
-            except Exception as e:  # noqa: BLE001 - a bad file must not end live updates
-                log.warning("event=web_poll_failed error=%r", str(e))
+            except Exception as err:  # noqa: BLE001 - a bad file must not end live updates
+                log.warning("event=web_poll_failed error=%r", str(err))
                 events = []
-            for e in events:
-                self.publish(e)
+            for ev in events:
+                self.publish(ev)
             await asyncio.sleep(self.poll_s)
 
     def publish(self, e: Event) -> None:

@@ -36,6 +36,10 @@
     $("cites").textContent = "";
     $("meta").textContent = "";
     es = new EventSource("/api/ask?" + new URLSearchParams({ q: q }).toString());
+    $("thinking").textContent = "thinking…";
+    es.addEventListener("step", function (e) {
+      if (!answer) $("thinking").textContent = JSON.parse(e.data).text;
+    });
     es.addEventListener("piece", function (e) {
       $("thinking").hidden = true;
       answer += JSON.parse(e.data).text;
