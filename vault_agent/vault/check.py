@@ -19,6 +19,7 @@ import pygit2
 
 from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
+from . import repo as git
 from .config import toml_error, validate_node_config, validate_vault_toml
 from .files import (
     gitignore_template,
@@ -449,7 +450,7 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
         if size > limit:
             out.append(_too_big(entry.path, size, limit))
             continue
-        data = repo[entry.id].data
+        data = git.blob_data(repo, entry.id)
         if entry.mode == SYMLINK_MODE:
             out.append(_symlink_problem(entry.path, data))
             continue
