@@ -194,3 +194,17 @@ def test_text_answer_cut_by_idle_timeout_is_kept_and_marked(base):
         base.write_node_config(cfg)
     assert res.cut and res.llm_ok and res.answer.endswith("[cut: the model timed out]")
     assert res.answer.startswith("The kitchen")
+
+
+def test_logged_answers_stay_out_of_search_unless_asked(tmp_path):
+    v = make_vault(tmp_path / "v")
+    res = ask(v, "when do the tomatoes need water?", use_llm=False)
+    assert res.logged and res.logged.startswith("interactions/")
+    s = CliRunner().invoke(main, ["search", "tomatoes water", "--json", "--vault", str(v.root)])
+    paths = [h["path"] for h in json.loads(s.stdout)["hits"]]
+    assert "knowledge-base/garden.md" in paths and res.logged not in paths
+    s = CliRunner().invoke(
+        main,
+        ["search", "tomatoes water", "--kind", "interaction", "--json", "--vault", str(v.root)],
+    )
+    assert [h["path"] for h in json.loads(s.stdout)["hits"]] == [res.logged]

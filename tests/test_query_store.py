@@ -464,3 +464,32 @@ def test_threshold_runs_with_peaks(vault: Vault) -> None:
     assert [(r.peak, r.windows) for r in low] == [(18, 1), (18, 1)]
     with pytest.raises(QueryError, match="exactly one"):
         store.threshold("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+
+
+def test_observations_from_frontmatter(vault: Vault) -> None:
+    toml = vault.path("vault.toml")
+    toml.write_text(toml.read_text() + 'timezone = "Europe/Berlin"\n')
+    late_evening = {"start": "2015-02-05T23:10:00Z", "end": "2015-02-05T23:40:00Z"}
+    rel_a, _ = vault.write_observation(
+        "Light went on at 07:35.", title="Lights on early", sensors=["office-light"],
+        window={"start": "2015-02-05T07:30:00Z", "end": "2015-02-05T08:30:00Z"},
+        created=datetime(2015, 2, 5, 8, 31, tzinfo=UTC),
+    )  # fmt: skip
+    rel_b, _ = vault.write_observation(
+        "Still warm after midnight.", title="Warm night", sensors=["office-temperature"],
+        window=late_evening, created=datetime(2015, 2, 6, 0, 5, tzinfo=UTC),
+    )  # fmt: skip
+    store = Store(vault.root)
+    got = store.observations()
+    assert [(o.path, o.title, o.day) for o in got] == [
+        (rel_a, "Lights on early", date(2015, 2, 5)),
+        (rel_b, "Warm night", date(2015, 2, 6)),  # 00:10 in Berlin
+    ]
+    assert got[0].sensors == ("office-light",) and got[0].text == "Light went on at 07:35."
+    assert (got[1].start, got[1].end) == (late_evening["start"], late_evening["end"])
+    assert [o.path for o in store.observations(since=date(2015, 2, 6))] == [rel_b]
+    assert [o.path for o in store.observations(until=date(2015, 2, 5))] == [rel_a]
+    assert store.observations(node="kitchen") == []
+    cols, rows = store.sql("SELECT path, day, sensors FROM observations ORDER BY day")
+    assert rows == [(rel_a, date(2015, 2, 5), ["office-light"]),
+                    (rel_b, date(2015, 2, 6), ["office-temperature"])]  # fmt: skip
