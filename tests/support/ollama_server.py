@@ -122,6 +122,7 @@ class FakeOllama:
     models: Iterable[str] = DEFAULT_MODELS
     default: Reply | str | None = None
     embed_dim: int = 16
+    embed_gate: threading.Event | None = None  # embeddings wait for it (up to 60 s) if set
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -315,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, self._final(body, reply.content, reply.tool_calls))
 
     def _embed(self, body: dict[str, Any]) -> None:
+        if self.fake.embed_gate is not None:
+            self.fake.embed_gate.wait(60)
         dim = self.fake.embed_dim
         if self.path == "/api/embeddings":  # legacy single-prompt endpoint
             self._send(200, {"embedding": _embedding(str(body.get("prompt", "")), dim)})
