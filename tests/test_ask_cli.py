@@ -165,3 +165,46 @@ def test_earlier_questions_are_not_evidence(tmp_path):
     assert all(h.kind != "interaction" for h in again.hits)
     logged = ask(v, question, log=False, filters=Filters(kind="interaction"))
     assert [h.path for h in logged.hits] == [first.logged]
+
+
+def test_mixed_question_gets_numbers_and_notes(base):
+    res = ask(
+        base,
+        "why was the kitchen radiator slow to warm yesterday, what was the temperature?",
+        log=False,
+        use_llm=False,
+        now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
+    )
+    assert res.route == "sensor" and "21.3 °C" in res.answer
+    assert "knowledge-base/heating.md" in [h.path for h in res.hits]
+    assert "Related notes:" in res.answer
+
+
+def test_text_answer_cut_by_idle_timeout_is_kept_and_marked(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        cfg = base.node_config()
+        cfg["llm"]["idle_s"] = 0.5
+        base.write_node_config(cfg)
+        srv.script(
+            Reply(content="The kitchen radiator is slow to warm [1].", chunks=3, chunk_delay_s=3)
+        )
+        res = ask(base, "is the kitchen radiator slow?", log=False)
+        cfg["llm"].pop("idle_s")
+        base.write_node_config(cfg)
+    assert res.cut and res.llm_ok and res.answer.endswith("[cut: the model timed out]")
+    assert res.answer.startswith("The kitchen")
+
+
+def test_logged_answers_stay_out_of_search_unless_asked(tmp_path):
+    v = make_vault(tmp_path / "v")
+    res = ask(v, "when do the tomatoes need water?", use_llm=False)
+    assert res.logged and res.logged.startswith("interactions/")
+    s = CliRunner().invoke(main, ["search", "tomatoes water", "--json", "--vault", str(v.root)])
+    paths = [h["path"] for h in json.loads(s.stdout)["hits"]]
+    assert "knowledge-base/garden.md" in paths and res.logged not in paths
+    s = CliRunner().invoke(
+        main,
+        ["search", "tomatoes water", "--kind", "interaction", "--json", "--vault", str(v.root)],
+    )
+    assert [h["path"] for h in json.loads(s.stdout)["hits"]] == [res.logged]

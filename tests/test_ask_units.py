@@ -78,3 +78,27 @@ def test_time_words(q, since, until):
 
 def test_no_time_words():
     assert find_days("how does the boiler work", NOW.date()) == []
+
+
+def _hit(n: int, words: int):
+    from vault_agent.ask.retrieve import Hit
+
+    text = " ".join(f"word{i} 2015-02-05 23.4" for i in range(words))
+    return Hit(f"id{n}", f"notes/n{n}.md", 1.0, f"Note {n}", text, "a", "knowledge", "", False, "")
+
+
+@pytest.mark.parametrize("n_ctx,max_tokens", [(2048, 160), (1024, 256), (4096, 512)])
+def test_prompt_fits_the_models_context_in_tokens(n_ctx, max_tokens):
+    from vault_agent.ask.prompts import estimate_tokens, messages
+
+    hits = [_hit(n, 2000) for n in range(5)]
+    msgs = messages("how warm?", hits, "2025-10-15", {"n_ctx": n_ctx, "max_tokens": max_tokens})
+    used = sum(estimate_tokens(m["content"]) for m in msgs)
+    assert n_ctx // 3 < used <= n_ctx - max_tokens
+    assert msgs[-1]["content"].endswith("Question: how warm?\nAnswer:")
+
+
+def test_token_estimate_counts_digits_one_by_one():
+    from vault_agent.ask.prompts import estimate_tokens
+
+    assert estimate_tokens("2015-02-05") == 10 and estimate_tokens("temperature") == 3

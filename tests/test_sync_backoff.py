@@ -38,6 +38,10 @@ def test_a_deadline_set_while_the_clock_was_a_year_ahead_is_due(tmp_path):
     state = st.load(a)["hub"]
     st.update(a, "hub", state.failed(ahead, first.peers[0].error, reachable=False))
     assert parse_iso(st.load(a)["hub"].next_try) > st.now_utc() + timedelta(days=300)
+    listed = CliRunner().invoke(main, ["peer", "list", "--vault", str(a.root), "--json"])
+    assert json.loads(listed.output)[0]["next_try"] is None  # due, so no date is shown
+    text = CliRunner().invoke(main, ["peer", "list", "--vault", str(a.root)]).output
+    assert "unreachable, retried on the next sync" in text
     hub_back()
     a.write_file("knowledge-base/a.md", "# a\n")
     res = _sync(a)

@@ -6,6 +6,7 @@ Truth is computed here from the vault's files, never by the code under test.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,16 @@ from pathlib import Path
 import httpx
 
 from tests.support.asgi import UvicornThread
-from tests.support.web import all_lines, get, lines_of, read_events, server, site_dir, vault
+from tests.support.web import (
+    OFFICE_DAY,
+    all_lines,
+    get,
+    lines_of,
+    read_events,
+    server,
+    site_dir,
+    vault,
+)
 from vault_agent.web import create_app
 
 __all__ = ["server", "site_dir", "vault"]  # fixtures
@@ -51,6 +61,14 @@ def test_static_files_and_site(server, site_dir):
     assert missing.status_code == 404 and len(missing.text.strip().splitlines()) == 1
 
 
+def test_site_not_built_says_how_to_build(vault, tmp_path):
+    v, _ = vault
+    with UvicornThread(create_app(v, site_dir=tmp_path / "no-site")) as srv:
+        r = httpx.get(srv.url + "/site/")
+    assert r.status_code == 404 and "vault site build" in r.text
+    assert len(r.text.strip().splitlines()) == 1
+
+
 def test_templates_escape_vault_content(tmp_path):
     """A node name cannot carry HTML, but error text from the vault can: it is escaped."""
     from vault_agent.query.status import vault_status
@@ -59,10 +77,10 @@ def test_templates_escape_vault_content(tmp_path):
     v, _ = Vault.init(tmp_path / "v", "esc")
     cache = v.cache_dir()
     (cache / "agent.log").write_text("2025-01-01 00:00:00 level=ERROR <script>alert(1)</script>\n")
-    app = create_app(v)
-    html = app.state.web.templates.get_template("_status_nodes.html").render(
-        st=vault_status(v), site=False
-    )
+    from vault_agent.web.app import State
+
+    templates = State(v, None, 1.0).templates
+    html = templates.get_template("_status_nodes.html").render(st=vault_status(v), site=False)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 
@@ -227,3 +245,31 @@ def test_vault_serve_process(vault, tmp_path):
     # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as
     # systemd expects of a stopped service)
     assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
+
+
+def test_ask_sensor_question_is_computed(server, vault):
+    """A sensor question is answered from the rollup lines (no LLM): the figure and the
+    cited line agree with the file."""
+    v, _ = vault
+    url = server.url + "/api/ask?" + "q=what+was+the+highest+office+co2+on+2015-02-03%3F&log=0"
+    with httpx.stream("GET", url, timeout=120) as resp:
+        got = read_events(resp.iter_lines(), lambda e, d: e in ("done", "error"), 120)
+    kinds = [e for e, _ in got]
+    assert kinds[0] == "thinking" and kinds[-1] == "done", got
+    text = "".join(d["text"] for e, d in got if e == "piece")
+    day = [x for x in lines_of(v, OFFICE_DAY) if x["sensor"] == "office-co2" and x["count"]]
+    top = max(x["max"] for x in day)
+    assert f"{top:.0f} ppm" in text  # ppm are phrased as whole numbers
+    (cites,) = [d for e, d in got if e == "citations"]
+    path, _, line = cites[0]["path"].partition("#L")
+    assert path == OFFICE_DAY and cites[0]["url"] == "/site/nodes/office/days/2015-02-03.html"
+    cited = json.loads(v.path(path).read_text("utf-8").splitlines()[int(line) - 1])
+    assert cited["sensor"] == "office-co2" and cited["max"] == top
+
+
+def test_without_token_only_loopback_host_names_are_served(server):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
+    r = get(server, "/api/status", headers={"Host": "evil.example:8080"})
+    assert r.status_code == 421 and "not loopback" in r.text
+    assert get(server, "/api/status", headers={"Host": "localhost:8080"}).status_code == 200
+    assert get(server, "/", headers={"Host": "[::1]:8080"}).status_code == 200

@@ -26,7 +26,13 @@ def indexed(tmp_path_factory):
 
 def set_llm(v, host: str) -> None:
     cfg = v.node_config()
-    cfg["llm"] = {**cfg["llm"], "host": host, "model": "qwen2.5:0.5b", "timeout_s": 5}
+    cfg["llm"] = {
+        **cfg["llm"],
+        "backend": "ollama",
+        "host": host,
+        "model": "qwen2.5:0.5b",
+        "timeout_s": 5,
+    }
     v.write_node_config(cfg)
 
 

@@ -499,16 +499,16 @@ def build_vault(root: Path, observe: bool = True) -> Path:
     from vault_agent.cli.observe import _data_span
     from vault_agent.llm import NoLLM
     from vault_agent.observe.observer import Observer
-    from vault_agent.sensors.replay import replay
+    from vault_agent.sensors.replay import configure_node, replay
     from vault_agent.vault import Vault
 
     v, _ = Vault.init(root, "office")
     for p in OFFICE_FILES:
-        replay(v, p, source="office")
+        replay(v, p, configure_node(v, p, "office"))
     for src in ROOM_NODES:
         w = Vault(v.root, f"room-{src.lower()}")
         w._add_node_folder()
-        replay(w, ROOM_FILE, source=src)
+        replay(w, ROOM_FILE, configure_node(w, ROOM_FILE, src))
     if observe:
         Observer(v, llm=NoLLM()).backfill(*_data_span(v))
     return v.root

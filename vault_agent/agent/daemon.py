@@ -13,9 +13,18 @@ Stages run concurrently so sampling never waits on the LLM, git or the network:
   its own read-only handle on the repository: embedding a big note never delays a
   commit or a sync (a pass still running when the next is due is not doubled).
 
+At start the agent syncs (bounded) and starts an index pass; every ``progress_s``
+(60 s) it logs one ``event=progress`` line (counts, errors, head).
+
 SIGTERM/SIGINT set a stop event: the source stops at once, closed windows are
-written, the last batch committed, and the process exits 0 well within 5 s. A
-restart resumes from the files (the rollup engine reads the last closed windows).
+written and the last batch committed; then one sync round (each fetch/push at most
+15 s) and an index pass (at most 20 s, else redone at the next start), and the
+process exits 0 (without peers or index: within 5 s). A restart resumes from the
+files (the rollup engine reads the last closed windows).
+
+Parts (observer, sync, index) are imported directly where first used, so the daemon
+starts sampling before numpy, chromadb or the LLM client load; a broken part fails
+loudly there.
 """
 
 from __future__ import annotations
@@ -31,14 +40,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ..observe.observer import Observer, forget_llm_outages
-from ..sync.peers import list_peers
-from ..sync.sync import sync_all
 from ..vault import Vault, layout
 from .lock import AgentLock
 from .state import AgentState
 
 log = logging.getLogger("vault_agent.agent")
+
+SHUTDOWN_SYNC_TIMEOUT_S = 15.0  # per fetch/push at start and on a signal
+SHUTDOWN_INDEX_S = 20.0  # the index may take this long on a signal (systemd waits 90 s)
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,8 @@ class AgentOptions:
     backfill: replay as fast as possible (else real time × ``speed``);
     once: run one pass of every stage and exit;
     catchup_days: at start (live), observe the missed complete UTC days up to this many
-    days back (None: node.toml ``[observer] catchup_days``, default 14; 0: off).
+    days back (None: node.toml ``[observer] catchup_days``, default 14; 0: off);
+    progress_s: seconds between ``event=progress`` log lines.
     """
 
     once: bool = False
@@ -67,6 +77,7 @@ class AgentOptions:
     tick_s: float = 1.0
     log_stderr: bool = True
     catchup_days: int | None = None
+    progress_s: float = 60.0
 
 
 def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
@@ -113,6 +124,7 @@ class Agent:
         self._caught_up: queue.SimpleQueue = queue.SimpleQueue()  # observer -> git thread
         self._index_thread: threading.Thread | None = None
         self.errors: list[str] = []
+        self._started = time.monotonic()
 
     # -- stages --------------------------------------------------------------------------
     def _source(self) -> None:
@@ -124,7 +136,7 @@ class Agent:
         except Exception as e:  # noqa: BLE001 - logged; the daemon keeps running
             self.state.error("sample")
             self.errors.append(f"source: {e}")
-            log.exception("event=source_failed error=%r", str(e))
+            self._log_failure("source_failed", e)
         finally:
             self.source_done.set()
 
@@ -197,6 +209,8 @@ class Agent:
     def _observe_once(self) -> None:
         if not self.opt.observe:
             return
+        from ..observe.observer import Observer
+
         try:
             obs = Observer(self.vault)
             if self.opt.replay:
@@ -213,13 +227,14 @@ class Agent:
                 log.info("event=observations written=%d", len(paths))
         except Exception as e:  # noqa: BLE001
             self.state.error("observation")
-            log.exception("event=observer_failed error=%r", str(e))
+            self._log_failure("observer_failed", e)
 
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
         :mod:`.catchup`); the main thread commits what was written."""
         if not self.opt.observe:
             return
+        from ..observe.observer import Observer
         from .catchup import catch_up, catchup_limit
 
         try:
@@ -229,7 +244,7 @@ class Agent:
             )
         except Exception as e:  # noqa: BLE001
             self.state.error("observation")
-            log.exception("event=catchup_failed error=%r", str(e))
+            self._log_failure("catchup_failed", e)
             return
         log.info(
             "event=catchup days=%d files=%d first=%s last=%s limit_days=%d",
@@ -239,9 +254,36 @@ class Agent:
             done.days[-1].isoformat() if done.days else "-",
             limit,
         )
+        self._say_uncovered(limit)
         if done.paths:
             self.state.mark("observation", len(done.paths))
             self._caught_up.put(done)
+
+    def _say_uncovered(self, limit: int) -> None:
+        """Log the rollup days older than the catch-up reached, and how to observe them."""
+        from .catchup import rollup_days, uncovered
+
+        span = rollup_days(self.vault)
+        today = datetime.now(UTC).date()
+        if span and span[1] < today - timedelta(days=limit):
+            log.info(
+                "event=catchup_span data=%s..%s: this node's rollups are older than %d days "
+                "(replayed data); caught up over the data's own days",
+                span[0].isoformat(),
+                span[1].isoformat(),
+                limit,
+            )
+        left = uncovered(self.vault, today, limit)
+        if left:
+            log.info(
+                "event=catchup_left days=%s..%s beyond catchup_days=%d; observe them with: "
+                "vault observe --since %s --until %s",
+                left[0].isoformat(),
+                left[1].isoformat(),
+                limit,
+                left[0].isoformat(),
+                left[1].isoformat(),
+            )
 
     def _commit_caught_up(self) -> None:
         """Commit the catch-up's files in one commit (main thread: the one touching git)."""
@@ -266,6 +308,10 @@ class Agent:
                 )
 
     def _observer_loop(self) -> None:
+        if self.opt.observe:
+            from ..observe.observer import forget_llm_outages
+
+            forget_llm_outages()  # a new run says an LLM outage once more
         if self.opt.replay:
             self.source_done.wait()
             if not self.stop.is_set() or self.opt.once:
@@ -304,17 +350,24 @@ class Agent:
             log.info("event=commit id=%s files=%d kind=%s", oid[:10], len(pending), kind)
         return oid
 
-    def sync(self) -> None:
-        """Sync with reachable peers (no-op without peers or the sync part)."""
-        if not self.opt.sync or not list_peers(self.vault):
+    def sync(self, timeout_s: float | None = None) -> None:
+        """Sync with reachable peers (no-op without peers); ``timeout_s`` bounds each
+        fetch and push (default: the sync module's)."""
+        if not self.opt.sync:
+            return
+        from ..sync.peers import list_peers
+        from ..sync.sync import sync_all
+
+        if not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
-            report = sync_all(self.vault)
+            kw = {} if timeout_s is None else {"timeout_s": timeout_s}
+            report = sync_all(self.vault, **kw)
             self.state.mark("sync")
             log.info("event=sync %s", sync_summary(report))
         except Exception as e:  # noqa: BLE001
             self.state.error("sync")
-            log.warning("event=sync_failed error=%r", str(e))
+            self._log_failure("sync_failed", e, logging.WARNING)
 
     def index(self, vault: Vault | None = None) -> None:
         """Update the search index incrementally (no-op without the index part)."""
@@ -327,7 +380,7 @@ class Agent:
             self.state.mark("index")
         except Exception as e:  # noqa: BLE001
             self.state.error("index")
-            log.warning("event=index_failed error=%r", str(e))
+            self._log_failure("index_failed", e, logging.WARNING)
 
     def index_in_background(self) -> None:
         """Start an index pass on the index thread unless one is still running.
@@ -363,6 +416,61 @@ class Agent:
             or self._records_since_commit >= self.opt.commit_records
         )
 
+    def _log_failure(self, event: str, e: BaseException, level: int = logging.ERROR) -> None:
+        """One line naming the cause (and the fix for a full disk or a locked index);
+        the traceback only at DEBUG (``vault -vv agent run``)."""
+        from .explain import explain
+
+        why = explain(e, self.vault.root) or f"{type(e).__name__}: {' '.join(str(e).split())}"
+        log.log(level, "event=%s error=%r", event, why)
+        log.debug("event=%s traceback", event, exc_info=e)
+
+    def _start_pass(self) -> None:
+        """At start: sync (bounded), then index on the index thread.
+
+        Trigger: every start. Why: a node that was off has peers' commits to fetch
+        and files the index has not seen; waiting for the first commit interval
+        (15 min) left search stale and peers unsynced. What: one sync round with
+        :data:`SHUTDOWN_SYNC_TIMEOUT_S` per fetch/push, then a background index pass.
+        """
+        if self.opt.once:
+            return  # the one pass syncs and indexes at its end
+        self.sync(timeout_s=SHUTDOWN_SYNC_TIMEOUT_S)
+        self.index_in_background()
+
+    def _final_pass(self) -> None:
+        """On a signal: the last commit is made; sync and index within a bounded time.
+
+        Trigger: SIGTERM/SIGINT. Why: Ctrl-C used to skip them, so peers and search
+        missed the last batch until the next start. What: one sync round with
+        :data:`SHUTDOWN_SYNC_TIMEOUT_S` per fetch/push, then the index for at most
+        :data:`SHUTDOWN_INDEX_S`; an unfinished index pass is logged and redone at the
+        next start (the index is derived from the files; an interrupted pass is safe).
+        """
+        self.sync(timeout_s=SHUTDOWN_SYNC_TIMEOUT_S)
+        if not self.opt.index:
+            return
+        self._join_index(timeout=SHUTDOWN_INDEX_S)
+        self.index_in_background()
+        self._join_index(timeout=SHUTDOWN_INDEX_S)
+        if self._index_thread is not None and self._index_thread.is_alive():
+            log.warning(
+                "event=index_unfinished waited_s=%d: the index catches up at the next start "
+                "(or run: vault index)",
+                SHUTDOWN_INDEX_S,
+            )
+
+    def _log_progress(self) -> None:
+        """One line: what this run did so far (every ``progress_s``, and at the end)."""
+        up = int(time.monotonic() - self._started)
+        head = self.vault.head()
+        log.info(
+            "event=progress up_s=%d %s head=%s",
+            up,
+            self.state.summary(),
+            head[:10] if head else "-",
+        )
+
     def _clear_stale_git_lock(self) -> None:
         """After a killed agent, a ``.git/index.lock`` it left would block every commit.
 
@@ -381,7 +489,6 @@ class Agent:
         handler = setup_logging(self.vault, self.opt.log_stderr)
         lock = AgentLock(self.vault.cache_dir() / "agent.lock")
         lock.acquire()
-        forget_llm_outages()  # a new run says an LLM outage once more
         if lock.took_stale:
             self._clear_stale_git_lock()
         try:
@@ -396,13 +503,18 @@ class Agent:
             observer = threading.Thread(target=self._observer_loop, name="observer", daemon=True)
             source.start()
             observer.start()
+            self._start_pass()
             finite = self.opt.once or self.opt.replay is not None
+            next_progress = time.monotonic() + self.opt.progress_s
             while not self.stop.is_set():
                 if finite and self.source_done.is_set() and not observer.is_alive():
                     break
                 self._commit_caught_up()
                 if self._housekeeping_due():
                     self.housekeeping()
+                if time.monotonic() >= next_progress:
+                    self._log_progress()
+                    next_progress = time.monotonic() + self.opt.progress_s
                 self.state.save()
                 self.stop.wait(self.opt.tick_s)
             stopping = self.stop.is_set()
@@ -415,7 +527,8 @@ class Agent:
                 self._join_index()
                 self.index()
             else:
-                self._join_index(timeout=1)
+                self._final_pass()
+            self._log_progress()
             self.state.save(running=False)
             log.info(
                 "event=stop node=%s reason=%s", self.vault.node, "signal" if stopping else "done"

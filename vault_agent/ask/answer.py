@@ -12,7 +12,9 @@ only if it passes, in order:
 
 Otherwise the templated sentence stays and the reason is returned (and logged). The
 stream is read with an idle timeout (no new text for ``idle_s`` seconds) separate from
-the total limit; a cut answer is marked cut and checked like any other.
+the total limit (:func:`stream_with_timeouts`). A phrasing cut by either keeps the
+templated sentence, which is complete; a cut text answer (``ask._answer``) is kept
+and marked cut.
 """
 
 from __future__ import annotations
@@ -161,12 +163,9 @@ def phrase(
     except LLMUnavailable as e:
         log.info("event=ask_phrase result=unavailable reason=%r", str(e))
         return Phrased(template, False, f"no LLM: {e}")
-    reason = check(text, computed, question)
+    reason = "cut by a timeout" if cut else check(text, computed, question)
     text = re.sub(r"\s+([.,;:!?])", r"\1", MARKER_RE.sub("", text).strip())
     if reason:
-        why = reason + (" (cut by a timeout)" if cut else "")
-        log.info("event=ask_phrase result=rejected reason=%r", why)
-        return Phrased(template, False, why, cut)
-    if cut:
-        text += " … [cut: the model timed out]"
+        log.info("event=ask_phrase result=rejected reason=%r", reason)
+        return Phrased(template, False, reason, cut)
     return Phrased(text, True, "", cut)

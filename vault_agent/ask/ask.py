@@ -19,6 +19,7 @@ that needs them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -90,6 +91,8 @@ class AskResult:
         }
 
 
+# words that ask for an explanation as well as numbers: a sensor answer plus the notes
+MIXED_RE = re.compile(r"\b(why|because|reason|explain|caused?)\b", re.IGNORECASE)
 PAST_ASKS_MARGIN = 5  # extra hits fetched so that dropping logged Q&A still leaves k
 
 
@@ -159,6 +162,29 @@ def ask(
         notes += list(plan.notes)
     if plan is not None and plan.kind == "sensor":
         result = _sensor_answer(vault, q, plan, store, model, use_llm, on_status, notes)
+        if MIXED_RE.search(q):  # "why was it cold": the numbers, then the notes about it
+            # the rollups are answered above; undated notes (knowledge) must not be
+            # filtered out by the question's date
+            text = _text_answer(
+                vault,
+                q,
+                replace(plan, days=None),
+                filters,
+                k + 5,
+                model,
+                mode,
+                retriever,
+                None,
+                now,
+                on_rebuild,
+                False,
+                on_status,
+                [],
+            )
+            text.hits = [h for h in text.hits if h.kind != "rollup"][:k]
+            result.hits = text.hits
+            if text.hits:
+                result.answer += "\n\nRelated notes:\n" + extractive(text.hits)
     elif plan is not None and plan.kind == "observation":
         result = _observation_answer(q, plan, store, notes)
     else:

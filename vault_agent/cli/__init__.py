@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "watch": "vault_agent.cli.index:watch_cmd",
     "search": "vault_agent.cli.ask:search_cmd",
     "ask": "vault_agent.cli.ask:ask_cmd",
+    "mcp": "vault_agent.cli.mcp:mcp_cmd",
     "history": "vault_agent.cli.query:history_cmd",
     "query": "vault_agent.cli.query:query_cmd",
     "site": "vault_agent.cli.site:site_group",

@@ -153,7 +153,8 @@ def ask_cmd(
     from ..ask.ask import DEFAULT_K, ask
 
     v = open_vault(vault_path)
-    flt = _filters(node, kind, since, until)
+    # no filter given: None, so a sensor question never imports the search indexes
+    flt = _filters(node, kind, since, until) if (node or kind or since or until) else None
     streamed: list[str] = []
 
     def on_text(piece: str) -> None:

@@ -117,6 +117,8 @@ def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
             else "reachable"
             if r["reachable"]
             else f"unreachable, retry after {r['next_try']}"
+            if r["next_try"]
+            else "unreachable, retried on the next sync"
         )
         click.echo(f"{r['name']:<12} {r['url']}{extra}")
         parts = [f"last sync {r['last_success'] or 'never'}", ab.strip(), state]

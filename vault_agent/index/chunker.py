@@ -23,7 +23,7 @@ from datetime import datetime
 from ..errors import RecordError
 from ..query.summary import summarize
 from ..vault import layout
-from ..vault.records import Rollup, parse_markdown, parse_observation, parse_rollup_line
+from ..vault.records import Rollup, parse_markdown, parse_observation, parse_rollup_lines
 
 DEFAULT_MAX_WORDS = 300
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -269,14 +269,7 @@ def rollup_chunks(
     of the day is still indexed: the files are append-only, one torn line should not
     hide a day).
     """
-    rollups: list[Rollup] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rollups.append(parse_rollup_line(line, path, i))
-            except RecordError as e:
-                if problems is not None:
-                    problems.append(e)
+    rollups = [r for _, r in parse_rollup_lines(text, path, 0, problems)]
     return rollup_day_chunks(path, rollups, node)
 
 

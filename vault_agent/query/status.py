@@ -371,7 +371,7 @@ def _last_commits(vault: Vault) -> dict[str, str]:
         hit = _commit_cache.get(key)
     if hit and hit[0] == str(head.id):
         return hit[1]
-    want, found = set(vault.nodes()), {}
+    want, found = set(vault.nodes()), dict[str, str]()
     for i, c in enumerate(vault.repo.walk(head.id, pygit2.enums.SortMode.TIME)):
         if i >= MAX_COMMITS_SCANNED or want <= set(found):
             break

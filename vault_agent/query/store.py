@@ -40,6 +40,7 @@ from .model import (
     Point,
     QueryError,
     SensorInfo,
+    Span,
     cite,
 )
 from .summary import Stats, summarize
@@ -401,6 +402,40 @@ class Store:
             out.append(_interval(cur))
         return out
 
+    def threshold(
+        self,
+        sensor: str | SensorInfo,
+        since: datetime | date,
+        until: datetime | date,
+        above: float | None = None,
+        below: float | None = None,
+    ) -> list[Span]:
+        """Runs of adjacent windows whose max is above ``above`` (or whose min is below
+        ``below``: give exactly one), oldest first, each with its peak, time and line.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: neither or both of above/below; a binary sensor; a reversed range.
+        """
+        if (above is None) == (below is None):
+            raise QueryError("give exactly one of above or below")
+        info = self.resolve(sensor)
+        if info.binary:
+            raise QueryError(f"{info.id} is a binary sensor; use intervals() for its on-times")
+        hit = [
+            (s0, e0, ln)
+            for s0, e0, ln in self._timed(info, since, until)
+            if ln.rollup.count > 0 and ln.rollup.mean is not None and _crosses(ln, above, below)
+        ]
+        runs: list[list[Line]] = []
+        end = None
+        for s0, e0, ln in hit:
+            if end is None or s0 > end:  # a gap: a new run
+                runs.append([])
+            runs[-1].append(ln)
+            end = e0 if end is None or s0 > end else max(end, e0)
+        return [_span(run, above is not None) for run in runs]
+
     def extreme(
         self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date, which: str
     ) -> Fact:
@@ -720,6 +755,25 @@ def _interval(run: list[tuple[datetime, datetime, list[Line]]]) -> Interval:
     return Interval(
         layout.iso(run[0][0]), layout.iso(run[-1][1]), st.on_s, st.events, cite_ranges(group)
     )
+
+
+def _crosses(ln: Line, above: float | None, below: float | None) -> bool:
+    r = ln.rollup
+    if above is not None:
+        return float(r.max if r.max is not None else r.mean) > above  # type: ignore[arg-type]
+    return float(r.min if r.min is not None else r.mean) < float(below)  # type: ignore[arg-type]
+
+
+def _span(run: list[Line], high: bool) -> Span:
+    st = summarize([ln.rollup for ln in run], binary=False)
+    i = st.max_i if high else st.min_i
+    at = st.max_at if high else st.min_at
+    value = st.max if high else st.min
+    assert i is not None and at is not None and value is not None and st.start and st.end
+    return Span(
+        layout.iso(st.start), layout.iso(st.end), value, layout.iso(at), run[i].cite,
+        len({ln.rollup.start for ln in run}),
+    )  # fmt: skip
 
 
 def _iso_or_none(t: datetime | None) -> str | None:

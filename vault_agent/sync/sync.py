@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import cast
 
 import pygit2
 
@@ -68,7 +69,7 @@ class StampFlag:
     def __str__(self) -> str:
         why = (
             "is not an HLC stamp"
-            if self.reason == "unparsable"
+            if self.reason == "unparsable" or self.ahead_s is None
             else f"is {self.ahead_s / 86400:,.1f} day(s) ahead of this node's clock"
         )
         return f"{self.path or '?'}: hlc {self.hlc!r} {why}; record kept, clock not moved"
@@ -222,13 +223,13 @@ def max_skew_s(vault: Vault) -> float:
 def _locate(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid, values: list[str]) -> dict:
     """Which changed file (old tree → new tree) holds each stamp value: value -> path."""
     out: dict[str, str] = {}
-    diff = repo.diff(repo[old].peel(pygit2.Tree), repo[new].peel(pygit2.Tree))
+    diff = repo[old].peel(pygit2.Tree).diff_to_tree(repo[new].peel(pygit2.Tree))
     for delta in diff.deltas:
         if delta.status_char() == "D":
             continue
         try:
-            data = repo[delta.new_file.id].data
-        except (KeyError, pygit2.GitError):
+            data = repo[delta.new_file.id].peel(pygit2.Blob).data
+        except (KeyError, ValueError, pygit2.GitError):
             continue
         for v in values:
             if v not in out and v.encode("utf-8", "replace") in data:
@@ -264,7 +265,8 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
         pygit2.GitError: a missing or corrupt object (nothing has been changed).
     """
     repo = vault.repo
-    ours = repo.references[f"refs/heads/{git.BRANCH}"].target
+    # a branch is a direct reference: its target is an Oid
+    ours = cast(pygit2.Oid, repo.references[f"refs/heads/{git.BRANCH}"].target)
     if theirs == ours or repo.descendant_of(ours, theirs):
         return MergeOutcome()
     t_commit = repo[theirs].peel(pygit2.Commit)
@@ -487,8 +489,8 @@ def sync_all(
         cleaned = housekeeping.clean_stale_git_files(vault)
         recovered = recover(vault)
         checked = commit_accepted(vault, AUTO_COMMIT, "edit")
-        for p in checked.refused:
-            log.warning("event=not_committed problem=%r", str(p))
+        for problem in checked.refused:
+            log.warning("event=not_committed problem=%r", str(problem))
         peers = [get_peer(vault, peer)] if peer else list_peers(vault)
         results = []
         for p in peers:

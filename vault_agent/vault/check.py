@@ -21,6 +21,7 @@ from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
 from .config import toml_error, validate_node_config, validate_vault_toml
 from .files import (
+    gitignore_template,
     layout_problem,
     max_file_bytes,
     name_problem,
@@ -211,11 +212,32 @@ VALIDATORS: dict[layout.PathKind, Validator] = {
 """Content rules by path kind; any other kind only needs its Markdown to parse."""
 
 
+def _check_root_gitignore(data: bytes) -> list[Problem]:
+    """The root ``.gitignore`` must hold the content every vault is created with.
+
+    Peers accept no other (docs/sync.md, "What a node never accepts"); a local rule
+    would hide files from commit and sync, and peers would put the template back.
+    """
+    template = gitignore_template()
+    if template is None or data == template:
+        return []
+    return [
+        Problem(
+            ".gitignore",
+            0,
+            "the vault's .gitignore is its own (peers refuse changes to it); restore it "
+            "with `git checkout -- .gitignore`",
+        )
+    ]
+
+
 def check_content(rel: str, data: bytes) -> list[Problem]:
     """Validate one file's content by its kind (:func:`layout.classify`, :data:`VALIDATORS`)."""
     info = layout.classify(rel)
     parts = rel.split("/")
     name = parts[-1]
+    if rel == ".gitignore":
+        return _check_root_gitignore(data)
     if parts[0] == layout.AGENTS and len(parts) > 2:
         try:
             layout.validate_node(parts[1])

@@ -2,7 +2,8 @@
 
 node.toml sections (each owned by the part that uses it):
 ``[rollup] window_s``; ``[[sensors]]`` (sensors); ``[observer]`` and ``[llm]``
-(observer); ``[[peers]]`` and ``[sync]`` (sync); ``[index]`` (retrieval).
+(observer); ``[[peers]]`` and ``[sync]`` (sync); ``[index]`` (retrieval); ``[mcp]``
+(the MCP server: permissions, token).
 """
 
 from __future__ import annotations
@@ -103,6 +104,6 @@ def validate_node_config(data: dict[str, Any], node: str, rel: str) -> None:
     for key in ("sensors", "peers"):
         if key in data and not isinstance(data[key], list):
             raise RecordError(rel, 0, f"'{key}' must be an array of tables ([[{key}]])")
-    for key in ("rollup", "observer", "llm", "sync", "index"):
+    for key in ("rollup", "observer", "llm", "sync", "index", "mcp"):
         if key in data and not isinstance(data[key], dict):
             raise RecordError(rel, 0, f"'{key}' must be a table ([{key}])")

@@ -38,7 +38,13 @@ from .config import (
     write_toml,
 )
 from .hlc import HLC
-from .records import Observation, Rollup, parse_observation, parse_rollup_line
+from .records import (
+    Observation,
+    Rollup,
+    parse_observation,
+    parse_rollup_line,
+    parse_rollup_lines,
+)
 
 log = logging.getLogger("vault_agent")
 NODE_CONFIG_KEY = "vault.node"
@@ -409,23 +415,7 @@ class Vault:
 
     def read_rollups(self, rel: str, errors: list[RecordError] | None = None) -> list[Rollup]:
         """Parse a rollup file; bad lines are skipped and added to ``errors`` (if given)."""
-        out = []
-        with open(self.path(rel), "rb") as fh:
-            for i, raw in enumerate(fh, 1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    if errors is not None:
-                        errors.append(RecordError(rel, i, f"not valid UTF-8 (byte {e.start})"))
-                    continue
-                if not text.strip():
-                    continue
-                try:
-                    out.append(parse_rollup_line(text, rel, i))
-                except RecordError as e:
-                    if errors is not None:
-                        errors.append(e)
-        return out
+        return [r for _, r in parse_rollup_lines(self.path(rel).read_bytes(), rel, 0, errors)]
 
     def iter_rollups(
         self,

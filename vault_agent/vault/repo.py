@@ -1,7 +1,7 @@
 """Git plumbing over pygit2: init, commits with audit trailers, pending changes, history.
 
 Every commit message is a one-line summary, a blank line and trailers
-``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict``
+``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict|agent``
 (docs/architecture.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
 """
 
@@ -18,7 +18,10 @@ import pygit2
 from ..errors import VaultError
 from .files import DEFAULT_MAX_FILE_MB, max_file_bytes
 
-KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory")
+KINDS = (
+    "rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory",
+    "agent",
+)  # fmt: skip
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 BRANCH = "main"
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_MB * 2**20  # the default; see files.max_file_bytes

@@ -82,6 +82,15 @@ class StoreGuard:
         self.replies = ReplyCache()
         self._resolved: dict[str, tuple[float, Any]] = {}
 
+    def store(self) -> Any:
+        """The Store (opened now if it was not yet)."""
+        from ..query import Store
+
+        with self._lock:
+            if self._store is None:
+                self._store = Store(self.state.root)
+            return self._store
+
     def resolve(self, text: str) -> Any:
         """``store.resolve(text)``, remembered for :data:`RESOLVE_TTL_S` seconds (each
         resolve brings the query cache up to date: a stat of every rollup file)."""
@@ -95,14 +104,11 @@ class StoreGuard:
     def call(self, method: str, *args: Any, **kw: Any) -> Any:
         """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
         (→ 404), a bad parameter :class:`~.params.BadParam` (→ 400)."""
-        from ..query import Store
         from ..query.model import QueryError, UnknownSensorError
 
-        with self._lock:
-            if self._store is None:
-                self._store = Store(self.state.root)
+        store = self.store()
         try:
-            return getattr(self._store, method)(*args, **kw)
+            return getattr(store, method)(*args, **kw)
         except UnknownSensorError as e:
             raise UnknownSensor(str(e)) from None
         except QueryError as e:
@@ -353,7 +359,7 @@ async def get_ask(state: State, store: StoreGuard, request: Request) -> Response
     if logq not in ("0", "1"):
         raise P.BadParam(f"log={logq!r}: use 1 (record the Q&A, default) or 0")
     return EventSourceResponse(
-        ask_events(state, question, logq == "1", site_url),
+        ask_events(state, question, logq == "1", site_url, store.store()),
         ping=SSE_PING_S,
         headers={"Cache-Control": "no-store"},
     )
