@@ -27,6 +27,7 @@ from .common import (
     node_option,
     open_vault,
     since_until_options,
+    status,
     time_range,
     vault_option,
 )
@@ -91,7 +92,8 @@ def init_cmd(
     llm_cfg = parse_llm(llm) if llm else None
     if from_url:
         check_clone_source(from_url)
-    v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
+    with status(f"cloning {from_url} …", off=not from_url or as_json):
+        v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
     llm_note = configure_llm(v, llm_cfg) if created else None
     if as_json:
         emit_json(
