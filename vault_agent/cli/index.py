@@ -6,11 +6,12 @@ import json
 
 import click
 
-from .common import emit_json, json_option, open_vault, vault_option
+from .common import emit_json, json_option, open_vault, progress_bar, vault_option
 
 
 def _progress_runner(as_json: bool):
-    """(progress callback, on_rebuild callback, finish) using a rich bar on rebuilds."""
+    """(progress callback, on_rebuild callback, finish): a rich bar on stderr from the
+    first file indexed (incremental or rebuild); off with --json, --quiet or no TTY."""
     state: dict = {}
 
     def on_rebuild(reason: str) -> None:
@@ -18,19 +19,21 @@ def _progress_runner(as_json: bool):
             return
         verb = "Building" if reason == "new index" else "Rebuilding"
         click.echo(f"{verb} the index ({reason}) …", err=True)
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        _start()
 
-        bar = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
+    def _start() -> None:
+        if "bar" in state or as_json:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+        bar = progress_bar(
+            "indexing files", False, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
         )
         bar.start()
         state["bar"], state["task"] = bar, bar.add_task("indexing files", total=None)
 
     def progress(done: int, total: int) -> None:
+        _start()
         if "bar" in state:
             state["bar"].update(state["task"], completed=done, total=total)
 
