@@ -77,10 +77,10 @@ def test_templates_escape_vault_content(tmp_path):
     v, _ = Vault.init(tmp_path / "v", "esc")
     cache = v.cache_dir()
     (cache / "agent.log").write_text("2025-01-01 00:00:00 level=ERROR <script>alert(1)</script>\n")
-    app = create_app(v)
-    html = app.state.web.templates.get_template("_status_nodes.html").render(
-        st=vault_status(v), site=False
-    )
+    from vault_agent.web.app import State
+
+    templates = State(v, None, 1.0).templates
+    html = templates.get_template("_status_nodes.html").render(st=vault_status(v), site=False)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 
@@ -265,3 +265,11 @@ def test_ask_sensor_question_is_computed(server, vault):
     assert path == OFFICE_DAY and cites[0]["url"] == "/site/nodes/office/days/2015-02-03.html"
     cited = json.loads(v.path(path).read_text("utf-8").splitlines()[int(line) - 1])
     assert cited["sensor"] == "office-co2" and cited["max"] == top
+
+
+def test_without_token_only_loopback_host_names_are_served(server):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
+    r = get(server, "/api/status", headers={"Host": "evil.example:8080"})
+    assert r.status_code == 421 and "not loopback" in r.text
+    assert get(server, "/api/status", headers={"Host": "localhost:8080"}).status_code == 200
+    assert get(server, "/", headers={"Host": "[::1]:8080"}).status_code == 200

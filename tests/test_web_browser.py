@@ -152,6 +152,16 @@ def test_history_7_days(server, vault, browser, shots, name):
     )
     assert legend and "°C" in legend
     screenshot(browser, shots / f"history-7d-{name}.png")
+    # "+" zooms into the middle half of the window, with data fetched for it
+    before = evaluate(browser, "document.getElementById('window').textContent")
+    evaluate(browser, "document.querySelector('[data-zoom=in]').click()")
+    after = browser.wait_for(
+        f"(function(){{var t=document.getElementById('window').textContent;"
+        f" return t !== {before!r} ? t : '';}})()"
+    )
+    a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M") for x in after[:-4].split("→"))
+    assert (b - a).total_seconds() == pytest.approx(3.5 * 86400, abs=60)
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 2")
     no_errors(browser)
 
 

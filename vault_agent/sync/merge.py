@@ -210,7 +210,9 @@ class TreeMerger:
             # Trigger: a peer changes the root .gitignore. Why: its rules decide what git
             # commits (a peer could hide knowledge-base/). What: only the vault's own
             # generated content is accepted; anything else is refused, ours kept.
-            if self.repo[t[0]].data != files.gitignore_template():
+            template = files.gitignore_template()
+            _, size = self.repo.odb.read_header(t[0])  # compared unread if the size differs
+            if template is None or size != len(template) or self.repo[t[0]].data != template:
                 problem = (
                     "the vault's .gitignore is its own; only its generated content is accepted"
                 )
