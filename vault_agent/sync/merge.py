@@ -40,8 +40,8 @@ from .provenance import Provenance
 Blob = tuple[pygit2.Oid, int]
 """A file in a tree: (blob id, git file mode)."""
 Entry = Blob | None
-APPEND_ONLY = (layout.PathKind.ROLLUP,)
-IMMUTABLE = (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY)
+APPEND_ONLY = layout.APPEND_ONLY_KINDS
+IMMUTABLE = layout.IMMUTABLE_KINDS
 
 
 @dataclass(frozen=True)

@@ -508,8 +508,25 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
     return []
 
 
+def check_deletion(rel: str) -> list[Problem]:
+    """Rule §3.1 for the deletion of a committed file: rollups and notes are never deleted.
+
+    Peers refuse such a deletion when they merge (``sync/merge.py``), so it is stopped
+    before it is committed.
+    """
+    kind = layout.classify(rel).kind
+    if kind in layout.APPEND_ONLY_KINDS:
+        why = "rollup files are append-only: a committed one is never deleted"
+    elif kind in layout.IMMUTABLE_KINDS:
+        why = "observations and memory notes are immutable: a committed one is never deleted"
+    else:
+        return []
+    return [Problem(rel, 0, f"{why}; restore it with `git checkout -- {rel}`")]
+
+
 def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list[Problem]:
-    """:func:`check_change` for working-tree files against HEAD (``vault commit``)."""
+    """:func:`check_change` and :func:`check_deletion` for working-tree paths against HEAD
+    (``vault commit``, the commit before sync)."""
     if repo.head_is_unborn:
         return []
     head = repo.head.peel(pygit2.Commit).tree
@@ -517,6 +534,10 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
     out = []
     for rel in rels:
         p = root / rel
+        if not p.exists() and not p.is_symlink():
+            if _head_blob(repo, head, rel) is not None:
+                out += check_deletion(rel)
+            continue
         if p.is_symlink() or not p.is_file() or p.stat().st_size > max_file_bytes(root):
             continue
         old = _head_blob(repo, head, rel)
