@@ -422,7 +422,8 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
             repository's own index.
 
     Files unchanged since HEAD are skipped, so the hook stays fast in a big vault.
-    Deleted files need no check. Sizes come from object headers: a big blob is never read.
+    A deleted file is only checked against rule §3.1 (:func:`check_deletion`). Sizes come
+    from object headers: a big blob is never read.
     Names (UTF-8, reserved), the layout, symlinks and the size limit are checked as on merge.
     """
     index_file = index_file or os.environ.get("GIT_INDEX_FILE")
@@ -435,7 +436,9 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
     head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     limit = max_file_bytes(repo.workdir)
     out = []
+    staged: set[str] = set()
     for entry in index:
+        staged.add(entry.path)
         if head is not None:
             try:
                 if head[entry.path].id == entry.id:
@@ -458,6 +461,25 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
         old = _head_blob(repo, head, entry.path)
         if old is not None:
             out += check_change(entry.path, old, data)
+    return out + _staged_deletions(head, staged)
+
+
+def _staged_deletions(head: pygit2.Tree | None, staged: set[str]) -> list[Problem]:
+    """:func:`check_deletion` for each file under ``agents/`` in HEAD the index lacks."""
+    if head is None or layout.AGENTS not in head:
+        return []
+    out: list[Problem] = []
+    stack = [(layout.AGENTS, head[layout.AGENTS])]
+    while stack:
+        prefix, obj = stack.pop()
+        if not isinstance(obj, pygit2.Tree):
+            continue
+        for child in obj:
+            rel = f"{prefix}/{child.name}"
+            if isinstance(child, pygit2.Tree):
+                stack.append((rel, child))
+            elif rel not in staged:
+                out += check_deletion(rel)
     return out
 
 
