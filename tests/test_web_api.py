@@ -247,6 +247,39 @@ def test_vault_serve_process(vault, tmp_path):
     assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
 
 
+def test_vault_serve_port_0_prints_the_bound_port(vault):
+    """`vault serve --port 0` as a real process: the announced URL names the port the
+    kernel chose (not 0), and that URL answers."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    v, _ = vault
+    env = {k: x for k, x in os.environ.items() if k not in ("VAULT_DEBUG", "VAULT_WEB_TOKEN")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_agent.cli", "serve", "--vault", str(v.root), "--port", "0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # printed once the socket is bound
+        m = re.search(r"serving (http://127\.0\.0\.1:(\d+)/)", line)
+        assert m, f"no URL in {line!r}"
+        assert int(m.group(2)) != 0
+        r = httpx.get(m.group(1) + "api/status", timeout=30)
+        assert r.status_code == 200 and r.json()["node"] == "office"
+        page = httpx.get(m.group(1), timeout=30)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
+
+
 def test_ask_sensor_question_is_computed(server, vault):
     """A sensor question is answered from the rollup lines (no LLM): the figure and the
     cited line agree with the file."""

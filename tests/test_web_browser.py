@@ -165,6 +165,78 @@ def test_history_7_days(server, vault, browser, shots, name):
     no_errors(browser)
 
 
+# Per chart: how far its uPlot root (canvas and legend) reaches past its card's right edge.
+WIDER_THAN_CARD = """Array.from(document.querySelectorAll('.chart')).map(function (c) {
+  var u = c.querySelector('.uplot'); if (!u) return 0;
+  return Math.round(u.getBoundingClientRect().right - c.getBoundingClientRect().right); })"""
+FRAMES_LATER = """new Promise(function (done) { requestAnimationFrame(function () {
+  requestAnimationFrame(function () { done(%s); }); }); })"""
+
+
+def fits(b: Browser) -> None:
+    """Every chart (canvas and legend) lies inside its card and the page has no
+    sideways scroll."""
+    wide = evaluate(b, WIDER_THAN_CARD)
+    assert wide and all(x <= 0 for x in wide), f"charts wider than their card by {wide} px"
+    no_errors(b)
+
+
+def test_history_from_the_nav_bar_opens_on_a_sensor(server, vault, browser, shots):
+    """/history with no parameters (the nav bar's link) shows a chart of the numeric sensor
+    with the newest data, not an empty page; loaded wide, then narrowed to a phone
+    (a phone turned upright, or chromium --screenshot, which lays out at its 500 px
+    minimum window width first) the chart and its legend shrink to the screen."""
+    v, _ = vault
+    newest: dict[str, str] = {}  # numeric sensor key -> newest rollup end, from the files
+    for node in ("office", "pir-6"):
+        for x in all_lines(v, node):
+            if "mean" in x:
+                key = f"{node}/{x['sensor']}"
+                newest[key] = max(newest.get(key, ""), x["end"][:10])
+    top = max(newest.values())
+    expected = sorted(k for k, d in newest.items() if d == top)
+    viewport(browser, "desktop")
+    browser.goto(server.url + "/history")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    shown = evaluate(browser, "document.querySelector('.chart').dataset.sensor")
+    assert shown in expected, (shown, expected)
+    assert evaluate(browser, "document.getElementById('picked').textContent") == shown.split("/")[1]
+    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") > 0
+    viewport(browser, "phone")
+    # measured two animation frames later (layout, resize observers and paint have run),
+    # in one call: a resize handler that waits (a debounce) leaves the chart too wide
+    res = browser.call(
+        "Runtime.evaluate",
+        browser.session,
+        expression=FRAMES_LATER % WIDER_THAN_CARD,
+        awaitPromise=True,
+        returnByValue=True,
+    )
+    wide = res["result"]["value"]
+    assert wide and all(x <= 0 for x in wide), f"charts wider than their card by {wide} px"
+    screenshot(browser, shots / "history-nav-narrowed-phone.png")
+    fits(browser)
+
+
+def test_history_of_a_node_on_a_phone(server, browser, shots):
+    """/history?node=office at 390 px: the node's chart, legend wrapped, no sideways
+    scroll."""
+    viewport(browser, "phone")
+    browser.goto(server.url + "/history?node=office")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    assert evaluate(browser, "document.querySelector('.chart').dataset.sensor").startswith(
+        "office/"
+    )
+    rows = evaluate(
+        browser,
+        "new Set(Array.from(document.querySelectorAll('.chart .u-legend tr'))"
+        ".map(function (t) { return Math.round(t.getBoundingClientRect().top); })).size",
+    )
+    assert rows >= 2, "the legend's four entries do not fit one 390 px line; they wrap"
+    screenshot(browser, shots / "history-node-phone.png")
+    fits(browser)
+
+
 def test_history_binary_sensor(server, vault, browser, shots):
     v, _ = vault
     viewport(browser, "phone")

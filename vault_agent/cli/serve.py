@@ -47,10 +47,19 @@ def serve_cmd(vault_path: str | None, host: str, port: int, build: bool) -> None
 
         build_site(v, progress=True)
     app = create_app(v, token=token)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3
+    )
+    # Bind and listen before printing the address: with --port 0 the kernel picks the
+    # port, and the line must name the one actually bound; a script that reads it may
+    # connect at once (the kernel queues the connection until uvicorn accepts it).
+    sock = config.bind_socket()
+    sock.listen(config.backlog)
+    bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     click.echo(
-        f"serving http://{shown}:{port}/ (site under /site/; "
+        f"serving http://{shown}:{bound}/ (site under /site/; "
         f"{'token required' if token else 'no token: loopback only'}; Ctrl-C to stop)",
         err=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[sock])

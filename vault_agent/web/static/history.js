@@ -39,16 +39,28 @@
     $("custom").hidden = state.range !== "custom";
   }
 
+  // Nothing chosen in the URL: the numeric sensor with the newest data (of ?node= if it
+  // has one), so the page from the nav bar opens on a chart instead of an empty page.
+  function defaultSensor(sensors) {
+    var numeric = sensors.filter(function (s) { return !s.binary; });
+    var mine = numeric.filter(function (s) { return s.node === state.node; });
+    var pool = mine.length ? mine : numeric;
+    var best = null;
+    pool.forEach(function (s) { if (!best || (s.last_day || "") > (best.last_day || "")) best = s; });
+    return best ? best.key : null;
+  }
+
   function loadSensors() {
-    return fetch("/api/sensors").then(function (r) { return r.json(); }).then(function (d) {
+    return fetch("/api/sensors").then(function (r) {
+      if (!r.ok) return r.text().then(function (t) { throw new Error(t.trim()); });
+      return r.json();
+    }).then(function (d) {
       var list = $("sensor-list");
       list.textContent = "";
       var node = null;
       if (!state.sensors.length) {
-        // nothing chosen: the first numeric sensor (of ?node= if given) and its node's
-        // binary sensors, so the page opens on something
-        var first = d.sensors.filter(function (s) { return !s.binary && (!state.node || s.node === state.node); })[0];
-        if (first) state.sensors = [first.key];
+        var key = defaultSensor(d.sensors);
+        if (key) state.sensors = [key];
       }
       d.sensors.forEach(function (s) {
         if (s.node !== node) {
@@ -74,14 +86,21 @@
         label.appendChild(document.createTextNode(" " + (s.name || s.id) + " (" + unit + ")"));
         list.appendChild(label);
       });
-      if (!d.sensors.length) list.textContent = "No sensors in this vault yet.";
+      if (!d.sensors.length) {
+        list.textContent = "No sensor readings in this vault yet: a node's agent writes " +
+          "them ('vault agent'); 'vault sensors' lists this node's sensors.";
+      }
+      $("picker").open = !state.sensors.length;
+    }).catch(function (e) {
+      $("sensor-list").textContent = "";
+      showError("Could not load the sensor list: " + e.message);
     });
   }
 
   function picked() {
     $("picked").textContent = state.sensors.length
       ? state.sensors.map(function (k) { return k.split("/").pop(); }).join(", ")
-      : "none (choose below)";
+      : "none: open this list and tick one or more";
   }
 
   function query(key, since, until, width) {
@@ -269,12 +288,21 @@
     return o;
   }
 
+  // Width in px for a chart inside ``card``: its content box (padding excluded).
+  function chartWidth(card) {
+    var cs = getComputedStyle(card);
+    return Math.max(100, Math.floor(card.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)));
+  }
+
   function draw(results, w) {
     charts.forEach(function (c) { c.destroy(); });
     charts = [];
     var box = $("charts");
     box.textContent = "";
-    if (!w) { $("window").textContent = "Choose a sensor."; return; }
+    if (!w) {
+      $("window").textContent = "No sensor chosen: tick one under “Sensors” above.";
+      return;
+    }
     $("window").textContent = fmt(w.since) + " → " + fmt(w.until) + " UTC";
     results.forEach(function (r) {
       var card = document.createElement("section");
@@ -293,7 +321,7 @@
         card.appendChild(p);
         if (!r.binary) return;
       }
-      var u = new uPlot(options(r, card.clientWidth - 8), data, card);
+      var u = new uPlot(options(r, chartWidth(card)), data, card);
       u.setScale("x", { min: w.since / 1000, max: w.until / 1000 });
       sync.sub(u);
       charts.push(u);
@@ -330,13 +358,18 @@
   });
   if (state.since) $("since").value = state.since.slice(0, 16);
   if (state.until) $("until").value = state.until.slice(0, 16);
-  var resizing = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(resizing);
-    resizing = setTimeout(function () {
-      charts.forEach(function (c) { c.setSize({ width: c.root.parentNode.clientWidth - 8, height: c.height }); });
-    }, 150);
-  });
+  // Keep every chart as wide as its card: a ResizeObserver runs before the next paint, so
+  // a phone turned upright (or a window narrowed) never shows a chart wider than the screen.
+  function fit() {
+    charts.forEach(function (c) {
+      var w = chartWidth(c.root.parentNode);
+      if (w !== c.width) c.setSize({ width: w, height: c.height });
+    });
+  }
+  // Observed: the line above the charts, as wide as they are but not resized by them
+  // (observing #charts itself would re-trigger on the height a resize gives it).
+  if (window.ResizeObserver) new ResizeObserver(fit).observe($("window"));
+  else window.addEventListener("resize", fit);
   pressRange();
   loadSensors().then(function () { picked(); saveUrl(); load(); });
 })();
