@@ -199,7 +199,7 @@ def site(tmp_path_factory):
         pytest.skip("chromium not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("browser")
     v, facts = make_vault(root / "vault")
-    report = build_site(v, progress=False)
+    report = build_site(v)
     server = make_server(report.html_dir, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -210,7 +210,7 @@ def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float])
         say("site not available in this build")
         return None
     t = time.monotonic()
-    report = build_site(v, progress=False)
+    report = build_site(v)
     timings["site_s"] = round(time.monotonic() - t, 1)
     html = Path(getattr(report, "html_dir", v.root / ".vault" / "site"))
     say(f"site: {html}/index.html")

@@ -23,6 +23,7 @@ from ..vault.records import Observation, Rollup
 from . import urls
 from .catalog import Catalog, DaySummary, NoteMeta, SensorDay
 from .charts import HEIGHT, WIDTH, chart_digest, day_chart, fmt_num, points_from_rollups
+from .kb import KbNote
 
 LATEST_ON_HOME = 12
 RECENT_DATES_ON_HOME = 14
@@ -57,7 +58,10 @@ def cell(text: Any) -> str:
 
 
 def meta_block(**meta: Any) -> str:
-    """YAML front matter for MkDocs (title, search boost, hide…)."""
+    """YAML front matter for MkDocs (title, search boost, hide…). The title is HTML-escaped:
+    the theme prints it unescaped in ``<title>``, the header and the search index."""
+    if "title" in meta:
+        meta["title"] = esc(meta["title"])
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=1000) + "---\n"
 
 
@@ -538,6 +542,29 @@ def observation_page(rel: str, obs: Observation, day_has_rollups: bool) -> str:
 
 
 # -- knowledge base, interactions, conflicts -----------------------------------------------------
+def kb_page(note: KbNote, backlinks: Sequence[str]) -> str:
+    """A knowledge-base note: our own front matter (escaped title), its tags, the body
+    as written (wikilinks already rewritten; raw HTML is sanitised after rendering), and
+    the notes linking to it."""
+    frm = urls.kb_page(note.note)
+    out = [meta_block(title=note.title)]
+    tags = note.tags
+    body = note.body.strip() + "\n"
+    if tags:
+        chips = "".join(f'<span class="va-tag">{esc(t)}</span>' for t in tags)
+        line = f'<p class="va-tags" data-search-exclude="true">{chips}</p>\n'
+        m = re.search(r"^#[ \t]+.*$", body, flags=re.M)
+        body = body[: m.end()] + "\n\n" + line + body[m.end() :] if m else line + "\n" + body
+    out.append(body)
+    if backlinks:
+        out.append('\n<div class="va-backlinks" data-search-exclude="true" markdown>\n')
+        out.append("**Linked from**\n")
+        for b in backlinks:
+            out.append(f"- {_a(frm, urls.kb_page(b), cell(b[:-3]))}")
+        out.append("\n</div>\n")
+    return "\n".join(out)
+
+
 def kb_index_page(notes: Sequence[str], broken: Iterable[Any]) -> str:
     """The knowledge base's table of contents and its broken wikilinks."""
     frm = urls.KB_INDEX

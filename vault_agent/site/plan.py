@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pygit2
 
-PLAN_VERSION = 3  # bump when generated pages change shape: forces a full rebuild
+PLAN_VERSION = 4  # bump when generated pages change shape: forces a full rebuild
 
 
 @dataclass(frozen=True)
