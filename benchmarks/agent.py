@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from vault_agent.agent.datasets import resolve_dataset
+from vault_agent.sensors.datasets import resolve as resolve_dataset
 from vault_agent.sensors.replay import replay
 from vault_agent.vault import Vault
 

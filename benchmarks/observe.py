@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support import FakeOllama  # noqa: E402
 from vault_agent.cli.observe import _data_span  # noqa: E402
+from vault_agent.llm import NoLLM  # noqa: E402
 from vault_agent.observe import store as store_mod  # noqa: E402
 from vault_agent.observe.grounding import check  # noqa: E402
-from vault_agent.observe.llm import NoLLM  # noqa: E402
 from vault_agent.observe.observer import Observer  # noqa: E402
 from vault_agent.sensors.replay import replay  # noqa: E402
 from vault_agent.vault import Vault  # noqa: E402

@@ -24,6 +24,17 @@ GGUF_ENV = "VAULT_TEST_GGUF"
 
 
 @pytest.fixture
+def vault(tmp_path: Path, request: pytest.FixtureRequest):
+    """A new vault at ``tmp_path/"v"`` for the test module's ``NODE`` (default
+    ``alpaca-1``). A module that needs data in it overrides ``vault`` with a fixture
+    that takes this one and adds the data."""
+    from vault_agent.vault import Vault
+
+    node = getattr(request.module, "NODE", "alpaca-1")
+    return Vault.init(tmp_path / "v", node)[0]
+
+
+@pytest.fixture
 def fake_ollama() -> Iterator[FakeOllama]:
     """A started :class:`FakeOllama` with an empty script; call ``.script(...)`` in the test.
 

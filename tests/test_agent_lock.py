@@ -15,13 +15,6 @@ from vault_agent.agent.state import AgentState
 from vault_agent.agent.status import status_section
 from vault_agent.cli import main
 from vault_agent.errors import LockedError
-from vault_agent.vault import Vault
-
-
-@pytest.fixture()
-def vault(tmp_path):
-    v, _ = Vault.init(tmp_path / "v", "alpaca-1")
-    return v
 
 
 def test_second_agent_refused(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vault_agent.agent.daemon import Agent, AgentOptions
-from vault_agent.agent.datasets import resolve_dataset
+from vault_agent.sensors.datasets import resolve as resolve_dataset
 from vault_agent.vault import Vault
 from vault_agent.vault.check import check_tree
 

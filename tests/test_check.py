@@ -104,7 +104,7 @@ BAD_INPUTS: list[tuple[str, Callable[[Vault], None], str]] = [
     ("utf8", _utf8, "knowledge-base/latin1.md:3: not valid UTF-8 (byte 9)"),
     ("utf8-rollup", _utf8_rollup, f"{ROLLUP}:2: not valid UTF-8"),
     ("not-object", _not_object, f"{ROLLUP}:2: rollup line is a JSON list, not an object"),
-    ("200MB", _big, "knowledge-base/dump.md: file is 200 MB, over the 50 MiB limit"),
+    ("200MB", _big, "knowledge-base/dump.md: file is 200 MB, over the 10 MiB limit"),
     ("binary", _binary, "knowledge-base/notes.md: binary file where text is expected"),
     ("binary-rollup", _binary_rollup, f"{ROLLUP}: binary file where text is expected"),
     (
@@ -287,7 +287,7 @@ def test_hook_refuses_staged_big_file_and_outside_symlink(tmp_path):
     os.symlink("../../../../etc/passwd", v.path("knowledge-base/up.md"))
     git(v.root, "add", "knowledge-base/huge.md", "knowledge-base/up.md")
     problems = {p.path: p.message for p in check_staged(v.repo)}
-    assert "over the 50 MiB limit" in problems["knowledge-base/huge.md"]
+    assert "over the 10 MiB limit" in problems["knowledge-base/huge.md"]
     assert "outside the vault" in problems["knowledge-base/up.md"]
     r = git(v.root, "commit", "-m", "big", check=False)
     assert r.returncode != 0
@@ -306,11 +306,11 @@ def test_hooks_install_keeps_a_persons_own_hook(tmp_path):
 def test_hook_runs_check_from_package_not_vault(tmp_path):
     """The hook calls the installed package; a script planted in the vault is never run."""
     v = make_vault(tmp_path)
-    planted = v.root / "hooks" / "pre-commit"
+    planted = v.root / "knowledge-base" / "hooks" / "pre-commit"
     planted.parent.mkdir()
     planted.write_text("#!/bin/sh\ntouch /tmp/planted-ran\nexit 1\n")
     planted.chmod(0o755)
-    git(v.root, "add", "hooks/pre-commit")
+    git(v.root, "add", "knowledge-base/hooks/pre-commit")
     r = git(v.root, "commit", "-m", "x", check=False)
     assert r.returncode == 0, r.stdout + r.stderr
     hook_text = (v.root / ".git/hooks/pre-commit").read_text()

@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import find_gguf
 from tests.support import rollups as R
-from vault_agent.observe.llamacpp_backend import LlamaCppBackend, _piece_of
-from vault_agent.observe.llm import LLMBackend, LLMUnavailable, complete, get_backend
+from vault_agent.llm import LLMBackend, LLMUnavailable, complete, get_backend
+from vault_agent.llm.llamacpp_backend import LlamaCppBackend, _piece_of
 from vault_agent.observe.observer import Observer
 from vault_agent.vault import Vault, layout
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import FakeOllama, Reply
 from vault_agent.errors import VaultError
-from vault_agent.observe.llm import LLMBackend, LLMUnavailable, NoLLM, complete, get_backend
+from vault_agent.llm import LLMBackend, LLMUnavailable, NoLLM, complete, get_backend
 
 MSGS = [{"role": "user", "content": "Say hello."}]
 

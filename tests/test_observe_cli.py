@@ -20,8 +20,8 @@ H = timedelta(hours=1)
 
 
 @pytest.fixture
-def vault(tmp_path) -> Vault:
-    v, _ = Vault.init(tmp_path / "v", NODE)
+def vault(vault: Vault) -> Vault:  # the shared fixture, with a week of motion
+    v = vault
     morning = lambda t: 2 if 7 <= t.hour < 9 else 0  # noqa: E731
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=5), DAY, morning))
     v.append_rollups(

@@ -21,12 +21,6 @@ H = timedelta(hours=1)
 CFG = ObserverConfig()
 
 
-@pytest.fixture
-def vault(tmp_path) -> Vault:
-    v, _ = Vault.init(tmp_path / "v", NODE)
-    return v
-
-
 def store(v: Vault) -> RollupStore:
     return RollupStore(v, (DAY - timedelta(days=20)).date(), (DAY + timedelta(days=1)).date())
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import FakeOllama, Reply
 from tests.support import rollups as R
-from vault_agent.observe.llm import NoLLM
+from vault_agent.llm import NoLLM
 from vault_agent.observe.observer import Observer
 from vault_agent.vault import Vault, layout
 
@@ -29,8 +29,8 @@ def night_event(t: datetime) -> int:
 
 
 @pytest.fixture
-def vault(tmp_path) -> Vault:
-    v, _ = Vault.init(tmp_path / "v", NODE)
+def vault(vault: Vault) -> Vault:  # the shared fixture, with 15 days of motion
+    v = vault
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=14), DAY, morning))
     v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H, night_event))
     return v

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vault_agent.cli.observe import _data_span
-from vault_agent.observe.llm import NoLLM
+from vault_agent.llm import NoLLM
 from vault_agent.observe.observer import Observer
 from vault_agent.sensors.replay import replay
 from vault_agent.vault import Vault, layout

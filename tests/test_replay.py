@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from vault_agent.cli import main
 from vault_agent.errors import VaultError
 from vault_agent.resources import project_path
+from vault_agent.sensors import datasets
 from vault_agent.sensors import replay as rp
 from vault_agent.vault import Vault
 from vault_agent.vault import repo as git
@@ -72,16 +73,31 @@ def by_start(v: Vault, sensor: str) -> dict:
 
 def test_dataset_argument_forms(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert rp.resolve_dataset_arg("occupancy-detection") == OFFICE
-    assert rp.resolve_dataset_arg("datasets/room-occupancy-estimation") == ROOM
-    assert rp.resolve_dataset_arg("datasets/occupancy-detection/datatest.txt") == OFFICE_TEST
+    assert datasets.resolve("occupancy-detection") == OFFICE
+    assert datasets.resolve("datasets/room-occupancy-estimation") == ROOM
+    assert datasets.resolve("datasets/occupancy-detection/datatest.txt") == OFFICE_TEST
     mine = tmp_path / "rec"
     mine.mkdir()
     (mine / "notes.txt").write_text("hello\n")
     (mine / "b.csv").write_text(ROOM.read_text()[:2000])
-    assert rp.resolve_dataset_arg(str(mine)) == mine / "b.csv"
+    assert datasets.resolve(str(mine)) == mine / "b.csv"
     with pytest.raises(rp.ReplayFormatError, match="no such file, folder or bundled data set"):
-        rp.resolve_dataset_arg("nope")
+        datasets.resolve("nope")
+
+
+def test_one_dataset_vocabulary_for_every_command(tmp_path, monkeypatch):
+    """The names `vault replay`, `vault agent run --replay` and `vault demo` accept are one set."""
+    monkeypatch.chdir(tmp_path)
+    assert datasets.resolve("occupancy-detection-test") == OFFICE_TEST
+    assert datasets.resolve("datasets/occupancy-detection") == OFFICE
+    assert datasets.resolve("occupancy-detection/datatest.txt") == OFFICE_TEST
+    for name in datasets.BUNDLED:
+        assert datasets.resolve(name).is_file()
+    vault_root = tmp_path / "v"
+    vault_root.mkdir()
+    ref = datasets.ref(vault_root, OFFICE_TEST)
+    assert ref == "datasets/occupancy-detection/datatest.txt"
+    assert datasets.from_ref(vault_root, ref).resolve() == OFFICE_TEST
 
 
 def test_detect_format_and_sources(tmp_path):

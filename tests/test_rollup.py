@@ -16,12 +16,6 @@ from vault_agent.vault import Vault
 T0 = datetime(2025, 10, 14, 10, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def vault(tmp_path):
-    v, _ = Vault.init(tmp_path / "v", "alpaca-1")
-    return v
-
-
 SPECS = parse_sensors(
     [
         {"id": "kitchen-temp", "driver": "bme280", "interval_s": 10},

@@ -19,14 +19,9 @@ from vault_agent.sensors.config import load_specs
 from vault_agent.sensors.rollup import RollupEngine
 from vault_agent.sensors.sampler import Sampler
 from vault_agent.sensors.tail import LogFollower
-from vault_agent.vault import Vault
 
 OFFICE_TEST = project_path("datasets") / "occupancy-detection" / "datatest.txt"
-
-
-@pytest.fixture
-def vault(tmp_path):
-    return Vault.init(tmp_path / "v", "office")[0]
+NODE = "office"
 
 
 def run(*args: str):

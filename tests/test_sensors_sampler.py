@@ -17,12 +17,6 @@ from vault_agent.sensors.drivers import make_driver
 from vault_agent.sensors.rawcache import RawCache
 from vault_agent.sensors.rollup import RollupEngine
 from vault_agent.sensors.sampler import Sampler, StuckDetector
-from vault_agent.vault import Vault
-
-
-@pytest.fixture
-def vault(tmp_path):
-    return Vault.init(tmp_path / "v", "alpaca-1")[0]
 
 
 class FakeDriver:

@@ -57,7 +57,7 @@ def rollup(node: str, i: int, sensor: str = "kitchen-temp", value: float = 21.0)
 
 def snapshot(v: Vault) -> dict[str, bytes]:
     """Every synced file of the working tree: vault path -> bytes."""
-    from vault_agent.vault.check import walk
+    from vault_agent.vault.files import walk
 
     return {p: (v.root / p).read_bytes() for p in walk(v.root)}
 

@@ -284,3 +284,75 @@ def test_a_mark_moved_without_the_shared_state_is_respected(tmp_path):
     mark = Timestamp(MS_2025 + 30_000 + RESERVE_MS, 0)  # it stamped up to MS_2025 + 30 s
     f.write_text(f"{mark}\n")
     assert HLC(f, wall=Wall(MS_2025)).now() == str(Timestamp(mark.physical, 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "99991231T235959.999Z-0000",  # parses, but its high-water mark would be year 10000
+        "20251301T000000.000Z-0000",  # month 13
+        "00000101T000000.000Z-0000",  # year 0
+        "garbage",
+        "",
+        None,
+        42,
+        "20251014T100000.000Z-" + "f" * 4000,
+    ],
+)
+def test_try_parse_never_raises_on_a_peers_value(text):
+    ts = hlc_mod.try_parse(text)
+    assert ts is None or isinstance(ts, Timestamp)
+
+
+@pytest.mark.parametrize(
+    ("remote", "status"),
+    [
+        ("99991231T235959.999Z-0000", "ahead"),
+        ("20990101T000000.000Z-0000", "ahead"),
+        ("garbage", "unparsable"),
+        ("", "unparsable"),
+    ],
+)
+def test_observe_never_adopts_a_stamp_beyond_max_skew(tmp_path, remote, status):
+    clock = HLC(tmp_path / "hlc", wall=Wall(MS_2025))
+    seen = clock.observe(remote)
+    assert seen.status == status and seen.flagged
+    assert Timestamp.parse(clock.now()) == Timestamp(MS_2025, 0)  # untouched
+    assert HLC(tmp_path / "hlc", wall=Wall(MS_2025)).last < Timestamp(MS_2025, 2)
+
+
+def test_observe_adopts_within_max_skew_and_the_limit_is_a_parameter(tmp_path):
+    clock = HLC(tmp_path / "hlc", wall=Wall(MS_2025))
+    hour = str(Timestamp(MS_2025 + 3_600_000, 3))
+    assert clock.observe(hour, max_skew_s=7200).status == "adopted"
+    assert clock.observe(hour, max_skew_s=7200).status == "behind"
+    two_days = str(Timestamp(MS_2025 + 2 * 86_400_000, 0))
+    seen = clock.observe(two_days)  # default: one day
+    assert seen.status == "ahead" and seen.ahead_s == 2 * 86_400
+    assert clock.now() < two_days
+
+
+def test_counter_carries_into_the_next_millisecond_and_stays_sortable(tmp_path):
+    clock = HLC(tmp_path / "hlc", wall=Wall(MS_2025))  # the wall clock is stuck
+    assert clock.observe(str(Timestamp(MS_2025, 0xFFFD))).status == "adopted"
+    stamps = [clock.now() for _ in range(4)]
+    assert [s[-4:] for s in stamps] == ["fffe", "ffff", "0000", "0001"]
+    assert all(HLC_RE.match(s) for s in stamps)
+    assert stamps == sorted(stamps)
+    parsed = [Timestamp.parse(s) for s in stamps]
+    assert parsed == sorted(parsed) and parsed[2] == Timestamp(MS_2025 + 1, 0)
+    # a peer's counter above 0xffff is adopted carried, still in four digits
+    wide = f"{Timestamp(MS_2025 + 5, 0)}"[:-4] + "12345"
+    assert clock.observe(wide).status == "adopted"
+    after = clock.now()
+    assert after[-5] == "-" and Timestamp.parse(after) == Timestamp(MS_2025 + 6, 1)
+    assert after > wide[:-6]  # later in string order than the peer's millisecond
+
+
+def test_a_clock_poisoned_before_stamps_were_bounded_recovers(tmp_path):
+    """A state file already holding year 9999 (written by an older version) is damaged."""
+    f = tmp_path / "hlc"
+    f.write_text("99991231T235959.999Z-0000\n")
+    (tmp_path / "hlc.lock").write_text("99991231T235959.999Z-0000 99991231T235959.999Z-0000 -\n")
+    clock = HLC(f, wall=Wall(MS_2025))
+    assert Timestamp.parse(clock.now()) == Timestamp(MS_2025, 0)

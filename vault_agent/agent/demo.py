@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VaultError
+from ..sensors import datasets
 from ..vault import Vault
 from ..vault.hub import init_bare
 from .daemon import Agent, AgentOptions, optional_part
-from .datasets import resolve_dataset
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def run_demo(
         part = ", partitioned" if spec.partitioned else ""
         say(f"node {spec.node}: {path} (replays {spec.dataset}{src}{part})")
 
-    plan = {s.node: recorded_days(resolve_dataset(s.dataset), s.source) for s in NODES}
+    plan = {s.node: recorded_days(datasets.resolve(s.dataset), s.source) for s in NODES}
     rounds = max(len(d) for d in plan.values())
     if days:
         rounds = min(rounds, days)
@@ -166,7 +166,7 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
     """Replay one recorded day through the agent (backfill, no sync: the demo syncs)."""
     from ..sensors import replay as rp
 
-    path = resolve_dataset(spec.dataset)
+    path = datasets.resolve(spec.dataset)
     rp.configure_node(v, path, source=spec.source)
     opts = AgentOptions(
         once=True,

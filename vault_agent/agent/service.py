@@ -1,11 +1,16 @@
-"""``vault agent install-service``: a systemd unit for a Raspberry Pi node."""
+"""``vault agent install-service``: a systemd unit for a Raspberry Pi node.
+
+The unit starts the installed CLI with an isolated interpreter
+(:func:`~vault_agent.hooks_install.entry_command`): its working directory is the vault,
+whose content comes from peers, and nothing there is ever imported.
+"""
 
 from __future__ import annotations
 
-import shutil
-import sys
+import shlex
 from pathlib import Path
 
+from ..hooks_install import entry_command
 from ..vault.atomic import atomic_write_text
 
 UNIT = """[Unit]
@@ -15,7 +20,7 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart={exe} agent run --vault {vault}
+ExecStart={exec_start}
 WorkingDirectory={vault}
 Restart=on-failure
 RestartSec=10
@@ -31,11 +36,11 @@ WantedBy={wanted_by}
 
 def unit_text(vault: Path, node: str, user_mode: bool, user: str | None = None) -> str:
     """The unit file's text for ``vault`` (absolute path) run as ``node``."""
-    exe = shutil.which("vault") or f"{sys.executable} -m vault_agent.cli"
+    exec_start = shlex.join([*entry_command(), "agent", "run", "--vault", str(vault)])
     user_line = "" if user_mode or not user else f"User={user}\n"
     return UNIT.format(
         node=node,
-        exe=exe,
+        exec_start=exec_start,
         vault=vault,
         user_line=user_line,
         wanted_by="default.target" if user_mode else "multi-user.target",

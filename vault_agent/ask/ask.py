@@ -111,7 +111,7 @@ def ask(
     Raises:
         QueryError: an empty question.
     """
-    from ..observe.llm import LLMUnavailable, get_backend
+    from ..llm import LLMUnavailable, get_backend
 
     now = now or datetime.now(UTC)
     q, notes = clean_query(question)

@@ -35,7 +35,10 @@ COMMANDS: dict[str, str] = {
     "watch": "vault_agent.cli.index:watch_cmd",
     "search": "vault_agent.cli.ask:search_cmd",
     "ask": "vault_agent.cli.ask:ask_cmd",
+    "history": "vault_agent.cli.query:history_cmd",
+    "query": "vault_agent.cli.query:query_cmd",
     "site": "vault_agent.cli.site:site_group",
+    "serve": "vault_agent.cli.serve:serve_cmd",
     "agent": "vault_agent.cli.agent:agent_group",
     "demo": "vault_agent.cli.agent:demo_cmd",
 }

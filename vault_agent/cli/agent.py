@@ -68,14 +68,14 @@ def run_cmd(
         vault agent run --replay room-occupancy-estimation --source S6 --speed 60
     """
     from ..agent.daemon import Agent, AgentOptions, install_signal_handlers
-    from ..agent.datasets import resolve_dataset
+    from ..sensors import datasets
 
     v = open_vault(vault_path)
     stop = threading.Event()
     install_signal_handlers(stop)
     opts = AgentOptions(
         once=once,
-        replay=resolve_dataset(replay) if replay else None,
+        replay=datasets.resolve(replay) if replay else None,
         source=source,
         speed=speed,
         backfill=backfill,

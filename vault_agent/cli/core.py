@@ -15,8 +15,8 @@ from ..vault.check import (
     check_staged,
     check_tree,
     check_tree_cached,
-    check_worktree_changes,
 )
+from ..vault.precommit import pending_problems
 from .common import emit_json, json_option, open_vault, parse_when, vault_option
 
 log = logging.getLogger("vault_agent")
@@ -146,7 +146,7 @@ def status_cmd(vault_path: str | None, as_json: bool) -> None:
 
 def conflict_copies(v: Vault) -> list[str]:
     """Vault paths of open ``*.sync-conflict-…`` files."""
-    from ..vault.check import walk
+    from ..vault.files import walk
 
     return [p for p in walk(v.root) if layout.is_conflict_copy(p)]
 
@@ -186,9 +186,7 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
     if not pending:
         click.echo("nothing to commit")
         return
-    present = [p for p in pending if v.path(p).exists() or v.path(p).is_symlink()]
-    problems = check_tree(v.root, [str(v.path(p)) for p in present])
-    problems += check_worktree_changes(v.repo, present)
+    problems = pending_problems(v, pending)  # the same checks as the commit before sync
     for p in problems:
         click.echo(str(p), err=True)
     if problems and not no_verify:

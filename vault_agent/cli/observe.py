@@ -59,7 +59,7 @@ def observe_cmd(
         vault observe
         vault observe --since 2015-02-07 --until 2015-02-08 --dry-run
     """
-    from ..observe.llm import NoLLM
+    from ..llm import NoLLM
     from ..observe.observer import Observer
 
     v = open_vault(vault_path)

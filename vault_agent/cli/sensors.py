@@ -155,13 +155,14 @@ def replay_cmd(
         vault replay room-occupancy-estimation --source S6
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
-    from ..sensors.replay import replay, resolve_dataset_arg
+    from ..sensors import datasets
+    from ..sensors.replay import replay
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
     if speed is not None and speed <= 0:
         raise click.BadParameter("must be > 0", param_hint="--speed")
-    dataset = str(resolve_dataset_arg(dataset))
+    dataset = str(datasets.resolve(dataset))
     v = open_vault(vault_path)
     if node and node != v.node:
         raise VaultError(

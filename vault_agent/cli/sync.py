@@ -93,8 +93,14 @@ def _describe(r) -> str:
         parts.append(f"{len(r.conflicts)} conflict(s)")
     if r.refused:
         parts.append(f"{len(r.refused)} refused")
-    if r.next_try and r.status != "ok":
+    if r.flagged:
+        parts.append(f"{len(r.flagged)} stamp(s) flagged")
+    if r.status == "skipped":
+        parts.append(f"in backoff, next try {r.next_try} (--force to try now)")
+    elif r.next_try and r.status != "ok":
         parts.append(f"next try {r.next_try}")
+    elif r.status == "error" and r.push_attempts:
+        parts.append(f"{r.push_attempts} push attempt(s), retried next round")
     return ", ".join(parts)
 
 
@@ -119,7 +125,10 @@ def sync_cmd(
     Merges follow DESIGN.md §3: additions merge cleanly; rollups may only grow;
     another node's folder is only taken from that node; shared JSON merges key by
     key; other text conflicts keep ours and save theirs as a conflict copy.
-    Exit status 1 when a peer was unreachable, refused or failed.
+    Pending changes pass the checks of `vault commit` first; those that fail stay
+    uncommitted and are listed. Exit status 1 when a peer was unreachable, refused,
+    failed or skipped (in backoff: the next try is printed), or a change was not
+    committed.
 
     \b
     Examples:
@@ -137,8 +146,11 @@ def sync_cmd(
                 click.echo(f"  conflict: {c.path} (theirs kept as {c.copy})")
             for x in r.refused:
                 click.echo(f"  refused: {x.path}: {x.reason}")
+            for f in r.flagged:
+                click.echo(f"  flagged: {f}")
             if r.error:
-                click.echo(f"  error: {r.error}")
+                label = "last error" if r.status == "skipped" else "error"
+                click.echo(f"  {label}: {r.error}")
 
     if as_json or not sys.stderr.isatty():
         report = sync_all(v, peer=peer_name, timeout_s=timeout_s, force=force, on_result=show)
@@ -152,9 +164,19 @@ def sync_cmd(
     else:
         if report.recovered:
             click.echo("completed an interrupted sync")
+        for path in report.cleaned:
+            click.echo(f"removed stale .git/{path} left by an interrupted git process")
+        for p in report.not_committed:
+            click.echo(f"not committed: {p}")
+        if report.not_committed:
+            n = len({p.path for p in report.not_committed})
+            click.echo(
+                f"{n} changed file(s) not committed (vault commit would refuse them); "
+                "fix them or restore them with 'git checkout -- PATH'"
+            )
         if not report.peers:
             click.echo("no peers; add one with: vault peer add NAME URL")
-    if not report.ok:
+    if not report.ok or report.not_committed:
         raise SystemExit(1)
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import RecordError
+from ..query.summary import summarize
 from ..vault import layout
 from ..vault.records import Rollup, parse_markdown, parse_observation, parse_rollup_line
 
@@ -84,9 +85,7 @@ class Chunk:
 
 def original_path(path: str) -> str:
     """The path a conflict copy stands for (``a.sync-conflict-…-n.md`` → ``a.md``)."""
-    head, _, name = path.rpartition("/")
-    name = layout.CONFLICT_RE.sub(lambda m: m.group(3) or "", name)
-    return f"{head}/{name}" if head else name
+    return layout.original_of(path)
 
 
 def indexable(path: str) -> bool:
@@ -293,13 +292,8 @@ def rollup_day_chunks(path: str, rollups: list[Rollup], node: str = "") -> list[
     return chunks
 
 
-def _hhmm(t: str | None) -> str:
-    if not t:
-        return "?"
-    try:
-        return layout.parse_iso(t).strftime("%H:%M")
-    except (ValueError, TypeError):
-        return "?"
+def _hhmm(t: datetime | None) -> str:
+    return t.strftime("%H:%M") if t is not None else "?"
 
 
 def _num(v: float) -> str:
@@ -311,38 +305,29 @@ def _num(v: float) -> str:
 def day_summary(sensor: str, day: str, rollups: list[Rollup]) -> str:
     """One sentence for a sensor's day, from its rollup windows.
 
-    Numeric sensors: count-weighted mean, the day's min and max with their times
-    (``min_at``/``max_at`` if recorded, else the window start). Binary sensors:
-    events (off→on) and time on. Example:
+    The figures are :func:`vault_agent.query.summary.summarize`'s. Numeric sensors:
+    count-weighted mean, the day's min and max with their times (``min_at``/``max_at``
+    if recorded, else the window's middle). Binary sensors: events (off→on), time on,
+    the first and last window with an event. Example:
     ``kitchen-temp 2025-10-14: mean 21.3 °C, min 19.8 at 06:10, max 23.1 at 15:40``.
     """
     if not rollups:
         raise RecordError(sensor, 0, "no rollups for the day")
     unit = next((r.unit for r in rollups if r.unit), "")
     quantity = next((r.quantity for r in rollups if r.quantity), "")
+    st = summarize(rollups)
     parts: list[str] = []
-    num = [r for r in rollups if r.mean is not None]
-    if num:
-        w = sum(max(r.count, 1) for r in num)
-        mean = sum(r.mean * max(r.count, 1) for r in num) / w  # type: ignore[operator]
-        lo = min(num, key=lambda r: r.min if r.min is not None else r.mean)  # type: ignore[arg-type,return-value]
-        hi = max(num, key=lambda r: r.max if r.max is not None else r.mean)  # type: ignore[arg-type,return-value]
-        lo_v = lo.min if lo.min is not None else lo.mean
-        hi_v = hi.max if hi.max is not None else hi.mean
+    if st.mean is not None and st.min is not None and st.max is not None:
         u = f" {unit}" if unit else ""
-        parts.append(f"mean {_num(mean)}{u}")
-        parts.append(f"min {_num(lo_v)} at {_hhmm(lo.min_at or lo.start)}")
-        parts.append(f"max {_num(hi_v)} at {_hhmm(hi.max_at or hi.start)}")
-    ev = [r for r in rollups if r.events is not None or r.on_s is not None]
-    if ev:
-        events = sum(r.events or 0 for r in ev)
-        on_s = sum(r.on_s or 0.0 for r in ev)
-        active = [r for r in ev if (r.events or 0) > 0 or (r.on_s or 0) > 0]
-        parts.append(f"{events} events, on {on_s / 60:.0f} min")
-        if active:
-            parts.append(f"first at {_hhmm(active[0].start)}, last at {_hhmm(active[-1].start)}")
-    errors = sum(r.errors for r in rollups)
-    if errors:
-        parts.append(f"{errors} read errors")
+        parts.append(f"mean {_num(st.mean)}{u}")
+        parts.append(f"min {_num(st.min)} at {_hhmm(st.min_at)}")
+        parts.append(f"max {_num(st.max)} at {_hhmm(st.max_at)}")
+    if st.binary:
+        parts.append(f"{st.events} events, on {st.on_s / 60:.0f} min")
+        if st.first_event_at is not None:
+            first, last = _hhmm(st.first_event_at), _hhmm(st.last_event_at)
+            parts.append(f"first at {first}, last at {last}")
+    if st.errors:
+        parts.append(f"{st.errors} read errors")
     label = f" ({quantity})" if quantity else ""
     return f"{sensor} {day}{label}: " + ", ".join(parts or [f"{len(rollups)} windows"])

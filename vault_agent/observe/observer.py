@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from ..llm import LLMBackend, NoLLM, get_backend, llm_settings
 from ..vault import Vault, layout
 from . import rules
 from .daynote import write_day_note
 from .facts import Fact, ObserverConfig, window_facts
-from .llm import LLMBackend, NoLLM, get_backend, llm_settings
 from .memory import write_memory
 from .phrasing import phrase
 from .store import RollupStore

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ..llm import LLMBackend, LLMUnavailable, complete
 from . import rules
 from .facts import Fact
 from .grounding import check
-from .llm import LLMBackend, LLMUnavailable, complete
 
 log = logging.getLogger("vault_agent.observe")
 

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..query.summary import at_or_middle, is_binary
+from ..query.summary import summarize as compute
 from ..vault import Rollup
 from ..vault.layout import parse_iso
 
@@ -97,11 +99,6 @@ def fmt(value: float, decimals: int | None) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
-def is_binary(r: Rollup) -> bool:
-    """True for a binary sensor's rollup (motion, door: ``events``/``on_s``, no mean)."""
-    return r.mean is None and (r.events is not None or r.on_s is not None)
-
-
 def hhmm(t: datetime) -> str:
     """``HH:MM`` (UTC)."""
     return t.strftime("%H:%M")
@@ -136,65 +133,35 @@ class Summary:
     last_event_at: datetime | None = None
 
 
-def _at(r: Rollup, field: str | None) -> datetime:
-    if field:
-        try:
-            return parse_iso(field)
-        except ValueError:
-            pass
-    s, e = parse_iso(r.start), parse_iso(r.end)
-    return s + (e - s) / 2
-
-
 def summarize(rollups: Sequence[Rollup]) -> Summary | None:
-    """Summary of one sensor's rollups (count-weighted mean); None without readings."""
-    live = [r for r in rollups if r.count > 0]
-    if not live:
+    """Summary of one sensor's rollups; None without readings (or a numeric sensor
+    without means). The figures are :func:`vault_agent.query.summary.summarize`'s
+    (count-weighted mean, count-0 lines ignored); this only adds the quantity."""
+    st = compute(rollups)
+    first = next((r for r in rollups if r.count > 0), None)
+    if first is None or st.start is None or st.end is None:
         return None
-    first = live[0]
-    start = min(parse_iso(r.start) for r in live)
-    end = max(parse_iso(r.end) for r in live)
-    errors = sum(r.errors for r in rollups)
-    count = sum(r.count for r in live)
-    q = quantity_of(first)
-    if is_binary(first):
-        with_events = [r for r in live if (r.events or 0) > 0]
-        return Summary(
-            first.sensor,
-            q,
-            first.unit,
-            True,
-            start,
-            end,
-            len(live),
-            count,
-            errors,
-            events=sum(r.events or 0 for r in live),
-            on_s=sum(r.on_s or 0.0 for r in live),
-            first_event_at=parse_iso(with_events[0].start) if with_events else None,
-            last_event_at=parse_iso(with_events[-1].start) if with_events else None,
-        )
-    nums = [r for r in live if r.mean is not None]
-    if not nums:
+    if not st.binary and st.mean is None:
         return None
-    mean = sum(r.mean * r.count for r in nums) / sum(r.count for r in nums)
-    lo = min(nums, key=lambda r: r.min if r.min is not None else r.mean)
-    hi = max(nums, key=lambda r: r.max if r.max is not None else r.mean)
     return Summary(
         first.sensor,
-        q,
+        quantity_of(first),
         first.unit,
-        False,
-        start,
-        end,
-        len(live),
-        count,
-        errors,
-        mean=mean,
-        min=lo.min if lo.min is not None else lo.mean,
-        min_at=_at(lo, lo.min_at),
-        max=hi.max if hi.max is not None else hi.mean,
-        max_at=_at(hi, hi.max_at),
+        st.binary,
+        st.start,
+        st.end,
+        st.windows,
+        st.count,
+        st.errors,
+        mean=st.mean,
+        min=st.min,
+        min_at=st.min_at,
+        max=st.max,
+        max_at=st.max_at,
+        events=st.events,
+        on_s=st.on_s,
+        first_event_at=st.first_event_at,
+        last_event_at=st.last_event_at,
     )
 
 
@@ -220,10 +187,10 @@ def points(rollups: Sequence[Rollup]) -> list[tuple[datetime, float]]:
         if r.count <= 0 or r.mean is None:
             continue
         if r.min is not None and r.max is not None:
-            out.append((_at(r, r.min_at), r.min))
-            out.append((_at(r, r.max_at), r.max))
+            out.append((at_or_middle(r, r.min_at), r.min))
+            out.append((at_or_middle(r, r.max_at), r.max))
         else:
-            out.append((_at(r, None), r.mean))
+            out.append((at_or_middle(r, None), r.mean))
     out.sort(key=lambda p: p[0])
     return out
 

@@ -4,12 +4,18 @@ Each entry is one sensor id = one quantity with one unit::
 
     [[sensors]]
     id = "kitchen-temp"        # unique on this node: [a-z0-9][a-z0-9_-]*
-    driver = "bme280"          # see DRIVERS
+    driver = "bme280"          # see registry.DRIVERS
     quantity = "temperature"   # default: the driver's first quantity
     unit = "°C"                # default: the quantity's unit for this driver
     interval_s = 30            # sampling interval, seconds (default 1 binary, 60 others)
     bus = 1                    # driver parameters…
     address = 0x76
+    name = "kitchen temperature"   # optional words people use for it (vault ask, history)
+    room = "kitchen"               # optional; default: the node's ``room``
+    aliases = ["temp"]             # optional further names
+
+The node itself may say where it is: top-level ``room = "office"`` and
+``aliases = ["study"]`` in node.toml (:func:`parse_node_vocabulary`).
 
 ``vault check`` and the sampler call :func:`validate_sensors`; a problem raises
 :class:`~vault_agent.errors.RecordError` naming node.toml and the entry.
@@ -23,6 +29,7 @@ from typing import Any
 
 from ..errors import RecordError
 from .base import BINARY_QUANTITIES
+from .registry import DRIVERS, Driver
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PIN_RE = re.compile(r"^(?:GPIO|BCM)?\d{1,2}$|^(?:BOARD|J8:)\d{1,2}$", re.IGNORECASE)
@@ -38,44 +45,13 @@ COMMON_KEYS = {
     "min",
     "max",
     "description",
+    "name",
+    "room",
+    "aliases",
 }
+NAME_MAX = 64
 
 
-@dataclass(frozen=True)
-class DriverInfo:
-    """What a driver accepts: its quantities (name → unit), required and optional parameters."""
-
-    quantities: dict[str, str]
-    required: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    any_quantity: bool = False  # generic inputs (an ADC channel, a replayed column)
-    i2c_addresses: tuple[int, ...] = ()
-
-
-DRIVERS: dict[str, DriverInfo] = {
-    "motion": DriverInfo({"motion": ""}, ("pin",), ("pull_up", "queue_len", "threshold")),
-    "door": DriverInfo({"door": ""}, ("pin",), ("pull_up", "bounce_time", "open_is_on")),
-    "button": DriverInfo({"button": ""}, ("pin",), ("pull_up", "bounce_time")),
-    "distance": DriverInfo({"distance": "m"}, ("echo", "trigger"), ("max_distance",)),
-    "mcp3008": DriverInfo(
-        {"voltage": "V"},
-        ("channel",),
-        ("scale", "offset", "vref", "select_pin", "port", "device"),
-        any_quantity=True,
-    ),
-    "cpu_temperature": DriverInfo({"temperature": "°C"}, (), ("sensor_file",)),
-    "bme280": DriverInfo(
-        {"temperature": "°C", "humidity": "%RH", "pressure": "hPa"},
-        (),
-        ("bus", "address"),
-        i2c_addresses=(0x76, 0x77),
-    ),
-    "sht31": DriverInfo(
-        {"temperature": "°C", "humidity": "%RH"}, (), ("bus", "address"), i2c_addresses=(0x44, 0x45)
-    ),
-    "bh1750": DriverInfo({"illuminance": "lx"}, (), ("bus", "address"), i2c_addresses=(0x23, 0x5C)),
-    "replay": DriverInfo({}, ("dataset", "column"), ("format", "source"), any_quantity=True),
-}
 GPIO_PIN_KEYS = ("pin", "echo", "trigger", "select_pin")
 
 
@@ -92,6 +68,8 @@ class SensorSpec:
         stuck_after_s: flag the sensor when its value has not changed for this long (0: never).
         params: the driver's parameters (pin, bus, address, channel…).
         lo, hi: optional plausibility bounds from ``min``/``max``.
+        name, room, aliases: words people use for the sensor ("office temperature",
+            "office", ("temp",)); empty when not configured.
     """
 
     id: str
@@ -104,6 +82,9 @@ class SensorSpec:
     params: dict[str, Any] = field(default_factory=dict, compare=False)
     lo: float | None = None
     hi: float | None = None
+    name: str = ""
+    room: str = ""
+    aliases: tuple[str, ...] = ()
 
     def as_toml(self) -> dict[str, Any]:
         """The node.toml table for this spec (defaults omitted)."""
@@ -122,6 +103,12 @@ class SensorSpec:
             d["min"] = self.lo
         if self.hi is not None:
             d["max"] = self.hi
+        if self.name:
+            d["name"] = self.name
+        if self.room:
+            d["room"] = self.room
+        if self.aliases:
+            d["aliases"] = list(self.aliases)
         d.update(self.params)
         return d
 
@@ -170,6 +157,73 @@ def _check_number(entry: dict, key: str, positive: bool = False) -> float | None
     return float(val)
 
 
+def _check_words(value: Any, what: str) -> str:
+    """A name, room or alias: a non-empty string of at most NAME_MAX characters."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if len(value) > NAME_MAX or "\n" in value:
+        raise ValueError(f"{what} {value[:40]!r} is multi-line or over {NAME_MAX} characters")
+    return " ".join(value.split())
+
+
+def parse_vocabulary(entry: dict, where: str = "") -> tuple[str, str, tuple[str, ...]]:
+    """(name, room, aliases) of a ``[[sensors]]`` entry or of node.toml's top level.
+
+    Raises:
+        ValueError: a name/room that is not a short string, aliases not a list of them.
+    """
+    name = _check_words(entry["name"], f"{where}name") if "name" in entry else ""
+    room = _check_words(entry["room"], f"{where}room") if "room" in entry else ""
+    aliases = entry.get("aliases", [])
+    if not isinstance(aliases, list):
+        raise ValueError(f"{where}aliases must be a list of strings, got {aliases!r}")
+    words = tuple(_check_words(a, f"{where}alias") for a in aliases)
+    return name, room, words
+
+
+def parse_node_vocabulary(cfg: dict, rel: str = "node.toml") -> tuple[str, tuple[str, ...]]:
+    """The node's ``room`` and ``aliases`` (top level of node.toml); ("", ()) if unset.
+
+    Raises:
+        RecordError: naming ``rel`` when they are not strings / a list of strings.
+    """
+    try:
+        _, room, aliases = parse_vocabulary({k: cfg[k] for k in ("room", "aliases") if k in cfg})
+    except ValueError as e:
+        raise RecordError(rel, 0, str(e)) from None
+    return room, aliases
+
+
+def _check_params(driver: str, info: Driver, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate and normalise the driver's own keys (pins, I2C bus and address, channel).
+
+    Raises:
+        ValueError: a one-sentence problem.
+    """
+    for key in GPIO_PIN_KEYS:
+        if key in params:
+            _check_pin(params[key], key)
+    if "address" in params:
+        addr = _int_param(params["address"], "address")
+        if addr not in info.i2c_addresses:
+            raise ValueError(
+                f"address {addr:#04x} is not a {driver.upper()} I2C address "
+                f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})"
+            )
+        params["address"] = addr
+    if "bus" in params:
+        bus = _int_param(params["bus"], "bus")
+        if not 0 <= bus <= 255:
+            raise ValueError(f"bus {bus} is not an I2C bus number")
+        params["bus"] = bus
+    if "channel" in params:
+        ch = _int_param(params["channel"], "channel")
+        if not 0 <= ch <= 7:
+            raise ValueError(f"channel {ch} is not an MCP3008 channel (0-7)")
+        params["channel"] = ch
+    return params
+
+
 def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     """Turn one ``[[sensors]]`` table into a :class:`SensorSpec`.
 
@@ -202,28 +256,9 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     unknown = set(entry) - COMMON_KEYS - set(info.required) - set(info.optional)
     if unknown:
         raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))} for driver {driver!r}")
-    params = {k: entry[k] for k in (*info.required, *info.optional) if k in entry}
-    for key in GPIO_PIN_KEYS:
-        if key in params:
-            _check_pin(params[key], key)
-    if "address" in params:
-        addr = _int_param(params["address"], "address")
-        if addr not in info.i2c_addresses:
-            raise ValueError(
-                f"address {addr:#04x} is not a {driver.upper()} I2C address "
-                f"(use {' or '.join(f'{a:#04x}' for a in info.i2c_addresses)})"
-            )
-        params["address"] = addr
-    if "bus" in params:
-        bus = _int_param(params["bus"], "bus")
-        if not 0 <= bus <= 255:
-            raise ValueError(f"bus {bus} is not an I2C bus number")
-        params["bus"] = bus
-    if "channel" in params:
-        ch = _int_param(params["channel"], "channel")
-        if not 0 <= ch <= 7:
-            raise ValueError(f"channel {ch} is not an MCP3008 channel (0-7)")
-        params["channel"] = ch
+    params = _check_params(
+        driver, info, {k: entry[k] for k in (*info.required, *info.optional) if k in entry}
+    )
     binary = entry.get("binary", quantity in BINARY_QUANTITIES)
     if not isinstance(binary, bool):
         raise ValueError(f"binary must be true or false, got {binary!r}")
@@ -233,6 +268,7 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
     stuck = _check_number(entry, "stuck_after_s")
     if stuck is not None and stuck < 0:
         raise ValueError("stuck_after_s must be >= 0 (0 disables the check)")
+    name, room, aliases = parse_vocabulary(entry)
     lo, hi = _check_number(entry, "min"), _check_number(entry, "max")
     if lo is not None and hi is not None and lo >= hi:
         raise ValueError(f"min {lo} must be below max {hi}")
@@ -247,6 +283,9 @@ def parse_sensor(entry: Any, index: int = 0) -> SensorSpec:
         params=params,
         lo=lo,
         hi=hi,
+        name=name,
+        room=room,
+        aliases=aliases,
     )
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VaultError
+from . import datasets
 from .base import Reading
 from .config import SensorSpec, parse_sensors, window_seconds
 from .rollup import RollupEngine, written_windows
@@ -173,53 +174,6 @@ def detect_format(path: str | Path) -> ReplayFormat:
         f"{path}:1: header not recognised ({shown}); known formats: "
         "room-occupancy-estimation (Date,Time,S1_Temp,…), "
         'occupancy-detection ("date","Temperature","Humidity","Light","CO2",…)'
-    )
-
-
-DEFAULT_FILES = {
-    "occupancy-detection": "datatraining.txt",
-    "room-occupancy-estimation": "Occupancy_Estimation.csv",
-}
-
-
-def resolve_dataset_arg(text: str | Path) -> Path:
-    """The file a ``vault replay DATASET`` argument names.
-
-    Accepts a file path; a folder (its known default file, else the first file with a
-    recognised header); a bundled data set name (``occupancy-detection``); or a path
-    under ``datasets/`` resolved in the bundled folder when it is not in the current one.
-
-    Raises:
-        ReplayFormatError: nothing usable found.
-    """
-    p = Path(text)
-    candidates = [p]
-    try:
-        from ..resources import project_path
-
-        bundled = project_path("datasets")
-        rest = p.parts[1:] if p.parts[:1] == ("datasets",) else p.parts
-        if rest and not p.is_absolute():
-            candidates.append(bundled.joinpath(*rest))
-    except FileNotFoundError:
-        pass
-    for c in candidates:
-        if c.is_file():
-            return c
-        if c.is_dir():
-            default = DEFAULT_FILES.get(c.name)
-            if default and (c / default).is_file():
-                return c / default
-            for f in sorted(c.iterdir()):
-                if f.is_file() and f.suffix.lower() in (".csv", ".txt"):
-                    try:
-                        detect_format(f)
-                        return f
-                    except (ReplayFormatError, OSError):
-                        continue
-    raise ReplayFormatError(
-        f"{text}: no such file, folder or bundled data set "
-        f"(bundled: {', '.join(sorted(DEFAULT_FILES))})"
     )
 
 
@@ -381,44 +335,14 @@ def resolve_source(
     return fmt.default_source
 
 
-def dataset_ref(vault: Any, path: str | Path) -> str:
-    """How node.toml names a data set: ``datasets/…`` for a bundled one, a vault path for
-    one inside the vault, else the absolute path."""
-    p = Path(path).resolve()
-    try:
-        from ..resources import project_path
-
-        bundled = project_path("datasets").resolve()
-        if p.is_relative_to(bundled):
-            return "datasets/" + p.relative_to(bundled).as_posix()
-    except FileNotFoundError:
-        pass
-    if p.is_relative_to(vault.root):
-        return vault.rel(p)
-    return str(p)
-
-
-def resolve_dataset(vault: Any, ref: str) -> Path:
-    """The file a node.toml ``dataset`` names (inverse of :func:`dataset_ref`)."""
-    p = Path(ref)
-    if p.is_absolute():
-        return p
-    if (vault.root / p).exists():
-        return vault.root / p
-    if ref.startswith("datasets/"):
-        from ..resources import project_path
-
-        return project_path("datasets") / ref.split("/", 1)[1]
-    return vault.root / p
-
-
 def configured_replays(vault: Any, specs: list[SensorSpec]) -> list[tuple[Path, str]]:
     """(data set file, source) pairs of the ``replay`` sensors among ``specs``, in order
     (what ``vault agent run`` feeds through :func:`replay`)."""
     out: list[tuple[Path, str]] = []
     for s in specs:
         if s.driver == "replay":
-            pair = (resolve_dataset(vault, str(s.params["dataset"])), str(s.params.get("source")))
+            ref = str(s.params["dataset"])
+            pair = (datasets.from_ref(vault.root, ref), str(s.params.get("source")))
             if pair not in out:
                 out.append(pair)
     return out
@@ -475,7 +399,7 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
             f"node per vault node: replay {src} in another node's working copy, or remove "
             f"the {', '.join(other)} sensors from agents/{vault.node}/node.toml"
         )
-    entries = sensor_entries(fmt, dataset_ref(vault, path), src)
+    entries = sensor_entries(fmt, datasets.ref(vault.root, path), src)
     by_id = {e.get("id"): e for e in existing if isinstance(e, dict)}
     added = []
     for e in entries:

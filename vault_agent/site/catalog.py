@@ -11,10 +11,11 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ..errors import RecordError
+from ..query.summary import summarize
 from ..vault import Vault, layout
 from ..vault.records import Observation, Rollup, parse_markdown
 
@@ -131,47 +132,44 @@ def day_key(node: str, day: str) -> str:
 
 # -- summarising rollups ------------------------------------------------------------------------
 def summarize_sensor(sensor: str, rollups: list[Rollup]) -> SensorDay:
-    """Combine one sensor's windows of a day: count-weighted mean, min/max with times, last."""
+    """One sensor's windows of a day as the site shows them; the figures are
+    :func:`vault_agent.query.summary.summarize`'s (count-weighted mean, count-0 lines
+    ignored, extremes with their times)."""
     rs = sorted(rollups, key=lambda r: r.start)
     q, unit = rs[-1].quantity, rs[-1].unit
-    samples = sum(r.count for r in rs)
-    binary = all(r.mean is None for r in rs) and any(
-        r.on_s is not None or r.events is not None for r in rs
-    )
-    if binary:
+    st = summarize(rs)
+    if st.binary:
         return SensorDay(
             sensor,
             q,
             unit,
             len(rs),
-            samples,
+            st.count,
             binary=True,
-            events=sum(r.events or 0 for r in rs),
-            on_s=round(sum(r.on_s or 0.0 for r in rs), 3),
+            events=st.events,
+            on_s=round(st.on_s, 3),
             last_at=rs[-1].end,
         )
-    num = [r for r in rs if r.mean is not None]
-    if not num:
-        return SensorDay(sensor, q, unit, len(rs), samples, last_at=rs[-1].end)
-    weights = [max(r.count, 1) for r in num]
-    mean = sum(r.mean * w for r, w in zip(num, weights, strict=True)) / sum(weights)
-    lo = min(num, key=lambda r: r.min if r.min is not None else r.mean)
-    hi = max(num, key=lambda r: r.max if r.max is not None else r.mean)
-    last = num[-1]
+    if st.mean is None:
+        return SensorDay(sensor, q, unit, len(rs), st.count, last_at=rs[-1].end)
     return SensorDay(
         sensor,
         q,
         unit,
         len(rs),
-        samples,
-        mean=round(mean, 6),
-        min=lo.min if lo.min is not None else lo.mean,
-        min_at=lo.min_at or lo.start,
-        max=hi.max if hi.max is not None else hi.mean,
-        max_at=hi.max_at or hi.start,
-        last=last.last if last.last is not None else last.mean,
-        last_at=last.end,
+        st.count,
+        mean=round(st.mean, 6),
+        min=st.min,
+        min_at=_iso(st.min_at),
+        max=st.max,
+        max_at=_iso(st.max_at),
+        last=st.last,
+        last_at=_iso(st.last_at),
     )
+
+
+def _iso(t: datetime | None) -> str | None:
+    return layout.iso(t) if t is not None else None
 
 
 def summarize_day(node: str, day: str, rel: str, rollups: list[Rollup], bad: int = 0) -> DaySummary:

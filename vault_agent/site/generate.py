@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RecordError
 from ..vault import Vault, layout
-from ..vault.check import walk
+from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import kb, pages, urls
 from .catalog import Catalog, DaySummary, NoteMeta, day_key, kb_notes, read_day, summarize_day

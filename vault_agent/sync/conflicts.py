@@ -10,13 +10,12 @@ original, ``both`` keeps both as regular files (the copy is renamed to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import VaultError
 from ..vault import Vault, layout
 from ..vault.atomic import atomic_write_bytes
-from ..vault.check import walk
+from ..vault.files import walk
 
 KEEP = ("ours", "theirs", "both")
 
@@ -41,15 +40,8 @@ class ConflictCopy:
 
 def parse_copy(path: str) -> ConflictCopy | None:
     """Split a conflict copy's path into its parts; None for any other path."""
-    head, _, name = path.rpartition("/")
-    m = layout.CONFLICT_RE.search(name)
-    if not m:
-        return None
-    original = name[: m.start()] + (m.group(3) or "")
-    when = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
-    return ConflictCopy(
-        path, f"{head}/{original}" if head else original, m.group(2), layout.iso(when)
-    )
+    c = layout.parse_conflict_copy(path)
+    return ConflictCopy(c.copy, c.original, c.node, layout.iso(c.when)) if c else None
 
 
 def list_conflicts(vault: Vault) -> list[ConflictCopy]:

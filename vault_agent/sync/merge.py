@@ -3,6 +3,13 @@
 Only the paths the peer changed since the merge base are decided; everything else
 stays as ours. For each such path (base ``b``, ours ``o``, theirs ``t``):
 
+0. a peer's version is refused before anything else is read when its name is not
+   valid UTF-8 or is reserved, when it lies outside the layout (a top-level entry
+   other than the layout's own, a ``.gitignore``/``.gitattributes``/``.gitmodules``
+   other than the vault's generated root ``.gitignore``), when it is a symlink or
+   submodule, when its blob is over the size limit (read from the object header; the
+   content is never loaded), and when it changes ``agents/<this node>/``: a node is
+   the only writer of its own folder, whatever the commit trailers say;
 1. files of different writers are plain additions (``o == b``: take ``t``);
 2. an append-only rollup file may only grow (:func:`rules.merge_append_only`);
    observation and memory files are immutable once written;
@@ -25,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import pygit2
 
-from ..vault import layout
+from ..vault import files, layout
 from . import jsonmerge, rules
 from .provenance import Provenance
 
@@ -121,6 +128,8 @@ class TreeMerger:
         node: this node's id (the writer of conflict copies it keeps as ours).
         provenance: writers of the peer's file versions (rule 3).
         fallback_time: when a conflict copy's origin commit is unknown.
+        max_bytes: the size limit for a peer's blob (default: ``[limits] max_file_mb`` of
+            the working copy's vault.toml, see :func:`~vault_agent.vault.files.max_file_bytes`).
     """
 
     def __init__(
@@ -129,9 +138,11 @@ class TreeMerger:
         node: str,
         provenance: Provenance,
         fallback_time: datetime | None = None,
+        max_bytes: int | None = None,
     ) -> None:
         self.repo = repo
         self.node = node
+        self.max_bytes = max_bytes if max_bytes is not None else files.max_file_bytes(repo.workdir)
         self.prov = provenance
         self.fallback_time = fallback_time or datetime.now(UTC)
         self.result = MergeResult()
@@ -190,6 +201,50 @@ class TreeMerger:
         elif kind in ("observation", "memory"):
             self.result.hlcs += rules.hlcs_in(new, markdown=True)
 
+    def _name_refusal(self, path: str, t: Entry) -> bool:
+        """Rule 0 for names: not UTF-8, reserved, outside the layout, git control files."""
+        problem = files.name_problem(path) or files.layout_problem(path)
+        if problem is None and path == ".gitignore" and t is None:
+            problem = "the vault's .gitignore is its own; a peer cannot delete it"
+        elif problem is None and path == ".gitignore":
+            # Trigger: a peer changes the root .gitignore. Why: its rules decide what git
+            # commits (a peer could hide knowledge-base/). What: only the vault's own
+            # generated content is accepted; anything else is refused, ours kept.
+            if self.repo[t[0]].data != files.gitignore_template():
+                problem = (
+                    "the vault's .gitignore is its own; only its generated content is accepted"
+                )
+        if problem:
+            self._refuse(files.shown(path), problem)
+            return True
+        return False
+
+    def _own_folder_refusal(self, path: str, t: Entry) -> bool:
+        """Rule 0: a peer's change to ``agents/<this node>/`` is refused, ours kept."""
+        if not path.startswith(f"{layout.AGENTS}/{self.node}/"):
+            return False
+        if self._had(0, path, t):
+            return True  # an older version of ours, already superseded here: nothing to do
+        what = "deleted" if t is None else "changed"
+        writers = self.prov.writers(path, t[0] if t else None)
+        self._refuse(
+            path,
+            f"{what} by a peer in this node's own folder agents/{self.node}/ "
+            "(only this node writes there, whatever the trailer says); ours kept",
+            writers,
+        )
+        return True
+
+    def _size_refusal(self, path: str, t: Entry) -> bool:
+        """Rule 0 for size: the blob's header gives its size; the content is never loaded."""
+        if t is None:
+            return False
+        _, size = self.repo.odb.read_header(t[0])
+        if size <= self.max_bytes:
+            return False
+        self._refuse(path, f"{files.too_big_message(size, self.max_bytes)}; not written")
+        return True
+
     # -- the decision table --------------------------------------------------------------
     def _decide(self, path: str, b: Entry, o: Entry, t: Entry) -> None:
         if o == t:
@@ -198,6 +253,8 @@ class TreeMerger:
         if info.kind == "ignored" or any(part.lower() == ".git" for part in path.split("/")):
             self._refuse(path, "a path that is never synced (.git, .vault/, local-cache/)")
             return
+        if self._name_refusal(path, t):
+            return
         if t is not None and t[1] not in (
             pygit2.enums.FileMode.BLOB,
             pygit2.enums.FileMode.BLOB_EXECUTABLE,
@@ -205,6 +262,8 @@ class TreeMerger:
             # Trigger: a peer offers a symlink or submodule. Why: a symlink could lead a
             # later write outside the vault. What: refuse it; the rest merges.
             self._refuse(path, "symlinks and submodules are not accepted from peers")
+            return
+        if self._own_folder_refusal(path, t) or self._size_refusal(path, t):
             return
         if self._owner_refusal(path, info, t):
             return
@@ -345,17 +404,13 @@ class TreeMerger:
 
     @staticmethod
     def _original_of(copy: str) -> str:
-        head, _, name = copy.rpartition("/")
-        m = layout.CONFLICT_RE.search(name)
-        assert m is not None
-        orig = name[: m.start()] + (m.group(3) or "")
-        return f"{head}/{orig}" if head else orig
+        return layout.original_of(copy)
 
     @staticmethod
     def _copy_origin(copy: str) -> tuple[str, datetime]:
-        m = layout.CONFLICT_RE.search(copy.rsplit("/", 1)[-1])
-        assert m is not None
-        return m.group(2), datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+        c = layout.parse_conflict_copy(copy)
+        assert c is not None
+        return c.node, c.when
 
     def _free_for(self, copy: str, t: Entry) -> bool:
         """True when nothing but ``t`` is at ``copy`` in ours, theirs or this merge's changes.

@@ -4,6 +4,14 @@ Derived, git-ignored state (deleting it only forgets when peers were last seen).
 While a peer is unreachable, retries back off exponentially:
 ``delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (failures - 1))`` seconds
 (the capped doubling Syncthing and most network clients use), reset on success.
+
+Only an unreachable peer backs off. A push that lost a race (the hub moved on between
+our fetch and our push) is retried at once by sync, and if it still loses, the error is
+recorded without a backoff: the hub answered, so the next round tries again.
+
+A deadline further away than ``BACKOFF_MAX_S`` cannot have come from this rule with a
+right clock: it was computed while the clock was ahead (a Pi without RTC, a wrong NTP
+answer). Such a peer is due now, so a corrected clock never waits out a year.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from ..vault import Vault, layout
-from ..vault.atomic import atomic_write_text
+from ..vault.atomic import append_lines, atomic_write_text
 
 BACKOFF_BASE_S = 60
 BACKOFF_MAX_S = 6 * 3600
@@ -41,8 +49,18 @@ class PeerState:
     can_push: bool | None = None
 
     def due(self, now: datetime) -> bool:
-        """True when the backoff has expired (or there is none)."""
-        return self.next_try is None or layout.parse_iso(self.next_try) <= now
+        """True when the backoff has expired, there is none, or it cannot be trusted.
+
+        A ``next_try`` more than :data:`BACKOFF_MAX_S` after ``now`` was computed from a
+        clock that was ahead (see the module docstring): due. An unreadable one too.
+        """
+        if self.next_try is None:
+            return True
+        try:
+            nxt = layout.parse_iso(self.next_try)
+        except (ValueError, TypeError):
+            return True
+        return nxt <= now or nxt - now > timedelta(seconds=BACKOFF_MAX_S)
 
     def succeeded(self, now: datetime, ahead: int | None, behind: int | None) -> PeerState:
         """The state after a successful sync at ``now``."""
@@ -58,8 +76,19 @@ class PeerState:
             behind=behind,
         )
 
-    def failed(self, now: datetime, error: str, reachable: bool) -> PeerState:
-        """The state after a failure at ``now``: one more failure, backoff from now."""
+    def failed(self, now: datetime, error: str, reachable: bool, backoff: bool = True) -> PeerState:
+        """The state after a failure at ``now``: one more failure, backoff from now.
+
+        ``backoff=False`` (a lost push race): the error is kept, no retry is delayed.
+        """
+        if not backoff:
+            return replace(
+                self,
+                last_attempt=layout.iso(now),
+                last_error=error[:500],
+                next_try=None,
+                reachable=reachable,
+            )
         failures = self.failures + 1
         nxt = now + timedelta(seconds=backoff_delay(failures))
         return replace(
@@ -122,3 +151,19 @@ def forget(vault: Vault, name: str) -> None:
 def now_utc() -> datetime:
     """The current UTC time (seconds precision)."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def flags_file(vault: Vault):
+    """``.vault/sync/flags.jsonl``: merged records whose HLC stamps were not adopted."""
+    return vault.state_dir("sync") / "flags.jsonl"
+
+
+def record_flags(vault: Vault, peer: str, flags: list[dict]) -> None:
+    """Append one JSON line per flagged stamp: ``{"time", "peer", "path", "hlc", …}``.
+
+    Derived, local state kept for the person to inspect (the records stay in the
+    vault; the log has the same lines as ``event=hlc_flagged``).
+    """
+    t = layout.iso(now_utc())
+    lines = [json.dumps({"time": t, "peer": peer, **f}, sort_keys=True) for f in flags]
+    append_lines(flags_file(vault), lines, fsync=False)

@@ -2,12 +2,29 @@
 
 Library entry point for the agent daemon: :func:`sync_all`. It never raises for a
 peer that is unreachable, refused or broken: each outcome is a :class:`PeerResult`
-in the :class:`SyncReport`, and failures back off (see :mod:`.state`).
+in the :class:`SyncReport`, and an unreachable peer backs off (see :mod:`.state`).
+
+Three defences against peers and races live here (docs/sync.md, "What a peer can and
+cannot do"):
+
+* The commit before syncing runs the checks of ``vault commit``
+  (:mod:`vault_agent.vault.precommit`): a change every peer would refuse stays
+  uncommitted and is reported, so the vaults never split over it.
+* A push rejected because another node pushed first (non-fast-forward, a ref locked
+  by a concurrent push) is retried: fetch, merge, push again, up to
+  :data:`PUSH_RETRIES` times with a random pause; losing every race records an error
+  without a backoff.
+* HLC stamps in merged records move this node's clock only when believable: one more
+  than ``[sync] max_skew_s`` (node.toml, default a day) ahead of the wall clock, or
+  unparsable, is kept in the file but flagged (:class:`StampFlag`: a warning log line,
+  the report, and ``.vault/sync/flags.jsonl``).
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -17,8 +34,11 @@ import pygit2
 from ..errors import VaultError
 from ..vault import Vault
 from ..vault import repo as git
+from ..vault.check import Problem
+from ..vault.hlc import MAX_SKEW_S, Observed, try_parse
+from ..vault.precommit import commit_accepted
+from . import housekeeping, transport
 from . import state as st
-from . import transport
 from .merge import Conflict, Refusal, apply_changes, merge_trees
 from .peers import Peer, get_peer, list_peers
 from .provenance import Provenance
@@ -26,7 +46,41 @@ from .worktree import clear_stale_fetch_locks, move_to, recover, sync_lock
 
 log = logging.getLogger("vault_agent.sync")
 DEFAULT_TIMEOUT_S = 60.0
-PUSH_RETRIES = 3
+PUSH_RETRIES = 8  # 3 nodes × 20 simultaneous rounds never needed more than 4
+RETRY_PAUSE_S = (0.05, 0.4)  # random pause before a retry, ×(attempt+1), seconds
+AUTO_COMMIT = "Commit pending changes before sync"
+
+
+@dataclass(frozen=True)
+class StampFlag:
+    """A merged record whose HLC stamp was not adopted into this node's clock.
+
+    ``path``: the vault file holding it (None if not found); ``hlc``: the stamp as
+    written; ``reason``: ``unparsable`` or ``ahead``; ``ahead_s``: seconds it leads our
+    wall clock (None when unparsable). The record itself is kept.
+    """
+
+    path: str | None
+    hlc: str
+    reason: str
+    ahead_s: float | None = None
+
+    def __str__(self) -> str:
+        why = (
+            "is not an HLC stamp"
+            if self.reason == "unparsable"
+            else f"is {self.ahead_s / 86400:,.1f} day(s) ahead of this node's clock"
+        )
+        return f"{self.path or '?'}: hlc {self.hlc!r} {why}; record kept, clock not moved"
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict."""
+        return {
+            "path": self.path,
+            "hlc": self.hlc,
+            "reason": self.reason,
+            "ahead_s": self.ahead_s,
+        }
 
 
 class PeerRefused(VaultError):
@@ -56,6 +110,8 @@ class PeerResult:
     error: str | None = None
     next_try: str | None = None
     note: str | None = None
+    flagged: tuple[StampFlag, ...] = ()
+    push_attempts: int = 0
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -74,6 +130,8 @@ class PeerResult:
             "error": self.error,
             "next_try": self.next_try,
             "note": self.note,
+            "flagged": [f.as_dict() for f in self.flagged],
+            "push_attempts": self.push_attempts,
         }
 
 
@@ -88,6 +146,8 @@ class SyncReport:
     recovered: bool
     head: str | None
     peers: tuple[PeerResult, ...] = field(default_factory=tuple)
+    not_committed: tuple[Problem, ...] = ()
+    cleaned: tuple[str, ...] = ()
 
     @property
     def conflicts(self) -> tuple[Conflict, ...]:
@@ -100,9 +160,18 @@ class SyncReport:
         return tuple(r for p in self.peers for r in p.refused)
 
     @property
+    def flagged(self) -> tuple[StampFlag, ...]:
+        """Merged records whose HLC stamps were not adopted."""
+        return tuple(f for p in self.peers for f in p.flagged)
+
+    @property
     def ok(self) -> bool:
-        """True when no peer ended unreachable, refused or in error."""
-        return all(p.status in ("ok", "up-to-date", "skipped") for p in self.peers)
+        """True when every peer synced (``ok`` or ``up-to-date``).
+
+        A peer ``skipped`` during its backoff is not ok: it is not in sync, and
+        ``vault sync`` says so (exit 1, with the time of the next try).
+        """
+        return all(p.status in ("ok", "up-to-date") for p in self.peers)
 
     def as_dict(self) -> dict:
         """JSON-ready dict."""
@@ -117,6 +186,9 @@ class SyncReport:
             "peers": [p.as_dict() for p in self.peers],
             "conflicts": [c.as_dict() for c in self.conflicts],
             "refused": [r.as_dict() for r in self.refused],
+            "flagged": [f.as_dict() for f in self.flagged],
+            "not_committed": [p.as_dict() for p in self.not_committed],
+            "cleaned": list(self.cleaned),
         }
 
 
@@ -129,11 +201,84 @@ class MergeOutcome:
     conflicts: tuple[Conflict, ...] = ()
     refused: tuple[Refusal, ...] = ()
     kept_local: tuple[str, ...] = ()
+    flagged: tuple[StampFlag, ...] = ()
 
 
-def _hlc_key(value: str) -> tuple[str, int, str]:
-    head, _, counter = value.partition("-")
-    return (head, len(counter), counter)
+def max_skew_s(vault: Vault) -> float:
+    """``[sync] max_skew_s`` of this node's node.toml (seconds), default one day.
+
+    Raises:
+        VaultError: not a positive number.
+    """
+    raw = vault.node_config().get("sync", {}).get("max_skew_s", MAX_SKEW_S)
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        raise VaultError(
+            f"agents/{vault.node}/node.toml: [sync] max_skew_s must be a positive "
+            f"number of seconds, not {raw!r}"
+        )
+    return float(raw)
+
+
+def observe_stamps(vault: Vault, stamps: list[str]) -> list[Observed]:
+    """Move this node's clock past the newest believable stamp; return the flagged ones.
+
+    A stamp is believable when it parses and leads the wall clock by at most
+    :func:`max_skew_s`. Only the newest believable one is observed (one clock write).
+    """
+    skew = max_skew_s(vault)
+    now_ms = time.time() * 1000
+    flagged: list[Observed] = []
+    best = None
+    for value in dict.fromkeys(stamps):
+        ts = try_parse(value)
+        if ts is None:
+            flagged.append(Observed(value, "unparsable"))
+        elif ts.physical - now_ms > skew * 1000:
+            flagged.append(Observed(value, "ahead", (ts.physical - now_ms) / 1000))
+        elif best is None or ts > best[0]:
+            best = (ts, value)
+    if best is not None:
+        seen = vault.hlc.observe(best[1], skew)
+        if seen.flagged:  # the wall clock moved between the two readings
+            flagged.append(seen)
+    return flagged
+
+
+def _locate(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid, values: list[str]) -> dict:
+    """Which changed file (old tree → new tree) holds each stamp value: value -> path."""
+    out: dict[str, str] = {}
+    diff = repo.diff(repo[old].peel(pygit2.Tree), repo[new].peel(pygit2.Tree))
+    for delta in diff.deltas:
+        if delta.status_char() == "D":
+            continue
+        try:
+            data = repo[delta.new_file.id].data
+        except (KeyError, pygit2.GitError):
+            continue
+        for v in values:
+            if v not in out and v.encode("utf-8", "replace") in data:
+                out[v] = delta.new_file.path
+    return out
+
+
+def _flags(vault: Vault, peer: Peer, ours, target, stamps: list[str]) -> tuple[StampFlag, ...]:
+    """Observe ``stamps``; log, record and return the ones not adopted."""
+    bad = observe_stamps(vault, stamps)
+    if not bad:
+        return ()
+    where = _locate(vault.repo, ours, target, [o.value for o in bad])
+    flags = tuple(StampFlag(where.get(o.value), o.value, o.status, o.ahead_s) for o in bad)
+    for f in flags:
+        log.warning(
+            "event=hlc_flagged peer=%s path=%s hlc=%r reason=%s ahead_s=%s",
+            peer.name,
+            f.path,
+            f.hlc,
+            f.reason,
+            "-" if f.ahead_s is None else f"{f.ahead_s:.0f}",
+        )
+    st.record_flags(vault, peer.name, [f.as_dict() for f in flags])
+    return flags
 
 
 def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
@@ -195,10 +340,11 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
             [ours, theirs],
         )
         ff = False
-    if result.hlcs:
-        vault.observe_hlc(max(result.hlcs, key=_hlc_key))
+    flags = _flags(vault, peer, ours, target, result.hlcs) if result.hlcs else ()
     kept = move_to(vault, ours, target)
-    return MergeOutcome(str(target), ff, tuple(result.conflicts), tuple(refused), tuple(kept))
+    return MergeOutcome(
+        str(target), ff, tuple(result.conflicts), tuple(refused), tuple(kept), flags
+    )
 
 
 def _should_push(peer: Peer, prev: st.PeerState) -> bool:
@@ -238,12 +384,14 @@ def sync_peer(
             "skipped",
             next_try=prev.next_try,
             error=prev.last_error,
-            note="backoff not expired",
+            note=f"backoff after {prev.failures} failure(s); "
+            f"retried at {prev.next_try} (or now with --force)",
         )
     outcomes: list[MergeOutcome] = []
     pushed = False
     note = None
     can_push = prev.can_push
+    attempts = 0
     try:
         for attempt in range(PUSH_RETRIES):
             fetched = transport.fetch(repo, peer, timeout_s)
@@ -253,20 +401,32 @@ def sync_peer(
             if not _should_push(peer, prev) or fetched.head == head:
                 break
             try:
+                attempts += 1
                 transport.push(repo, peer, timeout_s)
                 repo.references.create(peer.remote_ref, head, force=True)
                 pushed, can_push = True, True
                 break
             except transport.PushRejected as e:
-                # Trigger: the peer refused our main. Why: it moved on since our fetch
-                # (non-fast-forward) or it is a working copy with main checked out.
-                # What: fetch and merge again, then retry; give up after PUSH_RETRIES.
+                # Trigger: the peer refused our main. Why: another node pushed between
+                # our fetch and our push (non-fast-forward, or its ref was locked by
+                # that push), or it is a working copy with main checked out.
+                # What: a working copy is not pushed to again; a race is retried
+                # (fetch, merge, push) after a random pause, so racing nodes spread out.
                 note = str(e)
                 if "checked out" in note or "non-bare" in note:
                     can_push = False
                     break
                 if attempt == PUSH_RETRIES - 1:
                     raise
+                time.sleep(random.uniform(*RETRY_PAUSE_S) * (attempt + 1))
+    except transport.PushRejected as e:
+        # Trigger: every retry lost the race. Why: the hub answered each time, it
+        # is only busy. What: an error for this round, no backoff: the next round
+        # (or the next `vault sync`) tries again at once.
+        msg = f"{e} (after {attempts} push attempt(s); retried next round)"
+        st.update(vault, peer.name, prev.failed(now, msg, reachable=True, backoff=False))
+        log.warning("event=sync_push_race peer=%s attempts=%d", peer.name, attempts)
+        return _result(peer, "error", outcomes, pushed, error=msg, push_attempts=attempts)
     except transport.TransportError as e:
         new = prev.failed(now, str(e), reachable=e.reachable)
         st.update(vault, peer.name, new)
@@ -277,12 +437,13 @@ def sync_peer(
             pushed,
             error=str(e),
             next_try=new.next_try,
+            push_attempts=attempts,
         )
     except PeerRefused as e:
         new = prev.failed(now, str(e), reachable=True)
         st.update(vault, peer.name, new)
         return _result(peer, "refused", outcomes, pushed, error=str(e), next_try=new.next_try)
-    except (pygit2.GitError, transport.PushRejected, OSError, KeyError, ValueError) as e:
+    except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = f"{type(e).__name__}: {' '.join(str(e).split())}"
         if isinstance(e, pygit2.GitError | KeyError):
             msg = f"peer {peer.name} sent a broken history ({msg}); nothing merged"
@@ -300,7 +461,8 @@ def sync_peer(
         pushed,
         ahead=ahead,
         behind=behind,
-        note=note,
+        note=note if not pushed else None,
+        push_attempts=attempts,
     )
 
 
@@ -318,6 +480,7 @@ def _result(
         conflicts=tuple(c for o in outcomes for c in o.conflicts),
         refused=tuple(r for o in outcomes for r in o.refused),
         kept_local=tuple(k for o in outcomes for k in o.kept_local),
+        flagged=tuple(f for o in outcomes for f in o.flagged),
         **kw,
     )
 
@@ -341,10 +504,14 @@ def sync_all(
         LockedError: another sync holds the vault's sync lock.
     """
     started = datetime.now(UTC)
+    max_skew_s(vault)  # a bad [sync] max_skew_s stops here, before anything moves
     with sync_lock(vault):
         clear_stale_fetch_locks(vault)
+        cleaned = housekeeping.clean_stale_git_files(vault)
         recovered = recover(vault)
-        committed = vault.commit("Commit pending changes before sync", "edit")
+        checked = commit_accepted(vault, AUTO_COMMIT, "edit")
+        for p in checked.refused:
+            log.warning("event=not_committed problem=%r", str(p))
         peers = [get_peer(vault, peer)] if peer else list_peers(vault)
         results = []
         for p in peers:
@@ -357,10 +524,12 @@ def sync_all(
         vault.node,
         st.layout.iso(started),
         st.layout.iso(datetime.now(UTC)),
-        committed,
+        checked.commit,
         recovered,
         vault.head(),
         tuple(results),
+        checked.refused,
+        tuple(cleaned),
     )
 
 
@@ -392,6 +561,8 @@ def _push_again(
                 again,
                 conflicts=r.conflicts + again.conflicts,
                 refused=r.refused + again.refused,
+                flagged=r.flagged + again.flagged,
+                push_attempts=r.push_attempts + again.push_attempts,
                 pushed=r.pushed or again.pushed,
                 merged=again.merged or r.merged,
                 status="ok" if again.status == "up-to-date" else again.status,

@@ -61,6 +61,24 @@ class PushRejected(VaultError):
     """The peer refused the update of ``main`` (it moved on: not a fast-forward)."""
 
 
+# What libgit2 and git servers say when another node's push got there first: the
+# remote main moved after our fetch ("not present locally", non-fast-forward), or its
+# ref was locked or changed under us by a concurrent push. All mean: fetch, merge, retry.
+RACE_MARKERS = (
+    "non-fast-forward",
+    "fast forward",
+    "fetch first",
+    "rejected",
+    "not present locally",
+    "failed to lock",
+    "cannot lock ref",
+    "failed to update ref",
+    "does not match",
+    "stale info",
+    "has been modified",
+)
+
+
 def crash_point(name: str) -> None:
     """Test hook: SIGKILL this process at the named point when ``VAULT_SYNC_CRASH_AT=name``.
 
@@ -263,7 +281,7 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
         head = repo.references[peer.remote_ref].target
     except KeyError:
         head = None
-    return FetchResult(head, stats.received_objects, stats.received_bytes)
+    return FetchResult(head, stats.received_objects, stats.received_bytes)  # type: ignore[arg-type]  # a remote ref is direct: an Oid
 
 
 def remote_has_main(repo: pygit2.Repository, peer: Peer) -> bool:
@@ -290,10 +308,7 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
         raise
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = _clean(e)
-        if any(
-            w in msg.lower()
-            for w in ("non-fast-forward", "fast forward", "fetch first", "rejected")
-        ):
+        if any(w in msg.lower() for w in RACE_MARKERS):
             raise PushRejected(f"push to {peer.name} rejected: {msg}") from None
         where = target.describe() if target else peer.url
         raise TransportError(

@@ -15,6 +15,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -70,12 +71,45 @@ def _same(path: Path, oid: pygit2.Oid) -> bool:
         return False
 
 
+def check_contained(root: Path, rel: str) -> None:
+    """Raise unless every existing folder on the way to ``rel`` is a real folder in ``root``.
+
+    Checked before any folder is created or any file written or removed: a local symlink
+    (or a file) where the merge needs a folder never redirects a write outside the vault.
+
+    Raises:
+        VaultError: naming the path and the part that is a symlink or not a folder.
+    """
+    parts = rel.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise VaultError(f"{rel}: not a plain vault path; not written")
+    d = Path(root)
+    for part in parts[:-1]:
+        d = d / part
+        try:
+            st = d.lstat()
+        except FileNotFoundError:
+            return  # the rest does not exist yet: mkdir creates real folders
+        if stat.S_ISLNK(st.st_mode):
+            raise VaultError(
+                f"{rel}: its folder {d.relative_to(root).as_posix()} is a symlink "
+                "(it could lead outside the vault); not written"
+            )
+        if not stat.S_ISDIR(st.st_mode):
+            raise VaultError(
+                f"{rel}: {d.relative_to(root).as_posix()} is a file where a folder is needed; "
+                "not written"
+            )
+
+
 def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid, mode: int) -> None:
-    """Replace ``path`` by the blob: temp file + rename (atomic; durable after os.sync)."""
+    """Replace ``path`` by the blob: temp file + rename (atomic; durable after os.sync).
+
+    Containment (:func:`check_contained`) is checked before any folder is created.
+    """
+    check_contained(root, path.relative_to(root).as_posix())
     data = repo[oid].data
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.parent.resolve().is_relative_to(root.resolve()):
-        raise VaultError(f"{path}: its folder leads outside the vault (a symlink); not written")
     if mode == pygit2.enums.FileMode.LINK:
         if path.is_symlink() or path.exists():
             path.unlink()
@@ -126,6 +160,15 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
         rel = d.old_file.path if deleted else d.new_file.path
         full = vault.root / rel
         if deleted:
+            try:
+                check_contained(vault.root, rel)
+            except VaultError as e:
+                # Trigger: a peer deleted a file whose folder is a local symlink here.
+                # Why: unlinking through it would remove a file outside the vault.
+                # What: leave it; the index still records the deletion.
+                log.warning("%s", e)
+                index_changes.append((rel, None, 0))
+                continue
             if full.is_symlink() or full.exists():
                 if _same(full, d.old_file.id):
                     full.unlink()

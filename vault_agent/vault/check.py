@@ -20,8 +20,18 @@ import pygit2
 from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
 from .config import toml_error, validate_node_config, validate_vault_toml
+from .files import (
+    layout_problem,
+    max_file_bytes,
+    name_problem,
+    shown,
+    too_big_message,
+    top_level_problems,
+    walk,
+)
 from .records import parse_markdown, parse_observation, parse_rollup_line
-from .repo import MAX_FILE_BYTES
+
+__all__ = ["Problem", "check_content", "check_path", "check_staged", "check_tree", "walk"]
 
 TEXT_SUFFIXES = {".md", ".json", ".jsonl", ".toml", ".txt", ".yml", ".yaml", ".csv"}
 SYMLINK_MODE = 0o120000
@@ -186,73 +196,87 @@ def check_content(rel: str, data: bytes) -> list[Problem]:
 
 def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
     try:
-        from ..sensors.config import validate_sensors  # owned by the sensors package
+        from ..sensors.config import (  # owned by the sensors package
+            parse_node_vocabulary,
+            validate_sensors,
+        )
     except ImportError:
         return []
     try:
         validate_sensors(data.get("sensors", []), rel)
+        parse_node_vocabulary(data, rel)
     except RecordError as e:
         return [_from_error(e)]
     return []
 
 
-def _too_big(rel: str, size: int) -> Problem:
-    limit = MAX_FILE_BYTES / 2**20
-    return Problem(
-        rel,
-        0,
-        f"file is {size / 1e6:.0f} MB, over the {limit:.0f} MiB limit; "
-        "it is not committed or indexed",
-    )
+def _too_big(rel: str, size: int, limit: int) -> Problem:
+    return Problem(rel, 0, f"{too_big_message(size, limit)}; it is not committed or indexed")
 
 
-def check_path(root: Path, rel: str) -> list[Problem]:
-    """Validate one working-tree file (symlinks, size, content).
+def name_problems(rel: str) -> list[Problem]:
+    """A name that is not UTF-8 or reserved, or a path outside the layout (peers refuse it)."""
+    problem = name_problem(rel) or layout_problem(rel)
+    return [Problem(shown(rel), 0, problem)] if problem else []
 
-    A file over :data:`MAX_FILE_BYTES` is reported from its size alone, never read.
+
+def check_path(root: Path, rel: str, limit: int | None = None) -> list[Problem]:
+    """Validate one working-tree file (name, layout, symlinks, size, content).
+
+    A file over the size limit (``limit`` bytes, default :func:`max_file_bytes`) is
+    reported from its size alone, never read. Every symlink is reported: the index,
+    the site and sync never follow one, and peers refuse it.
     """
+    out = name_problems(rel)
+    if out and name_problem(rel):
+        return out
     p = root / rel
     if p.is_symlink():
         target = os.path.realpath(p)
         if not Path(target).is_relative_to(root.resolve()):
-            return [
-                Problem(
-                    rel,
-                    0,
-                    f"symlink points outside the vault ({os.readlink(p)}); "
-                    "it is not committed or indexed",
-                )
-            ]
-        return []
+            msg = f"symlink points outside the vault ({os.readlink(p)}); "
+        else:
+            msg = f"symlink ({os.readlink(p)}); "
+        return out + [
+            Problem(rel, 0, msg + "it is not committed, indexed or published, and peers refuse it")
+        ]
     if not p.exists():
-        return [Problem(rel, 0, "no such file")]
+        return out + [Problem(rel, 0, "no such file")]
     if not p.is_file():
-        return []
+        return out
     size = p.stat().st_size
-    if size > MAX_FILE_BYTES:
-        return [_too_big(rel, size)]
-    return check_content(rel, p.read_bytes())
+    limit = max_file_bytes(root) if limit is None else limit
+    if size > limit:
+        return out + [_too_big(rel, size, limit)]
+    return out + check_content(rel, p.read_bytes())
 
 
-def walk(root: Path) -> Iterator[str]:
-    """Vault paths of every file except .git/, .vault/ and local-cache/.
+def ignored_problems(root: Path) -> list[Problem]:
+    """Files git ignores inside the synced folders (a rule hides them from commit and sync).
 
-    Symlinks to folders are listed as paths (not followed) so their target is checked.
+    The vault's own rules (``.vault/``, ``agents/*/local-cache/``, ``*.tmp``) are expected
+    and not reported.
     """
-    for dirpath, dirnames, filenames in os.walk(root):
-        relp = Path(dirpath).relative_to(root).as_posix()
-        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in (".git", layout.VAULT_DIR, layout.LOCAL_CACHE)
-            and d not in links
-            and not (relp == "." and d.startswith("."))
+    try:
+        repo = pygit2.Repository(str(root))
+        status = repo.status(untracked_files="all", ignored=True)
+    except (pygit2.GitError, TypeError):
+        return []
+    out = []
+    for rel, flags in sorted(status.items()):
+        if not flags & pygit2.enums.FileStatus.IGNORED or rel.endswith((".tmp", "/")):
+            continue
+        if layout.classify(rel).kind == "ignored" or rel.split("/")[0].startswith("."):
+            continue
+        out.append(
+            Problem(
+                rel,
+                0,
+                "git ignores this file (a .gitignore or .git/info/exclude rule): it is "
+                "never committed or synced",
+            )
         )
-        for f in sorted(filenames + links):
-            if f.endswith(".tmp"):
-                continue
-            yield f if relp == "." else f"{relp}/{f}"
+    return out
 
 
 def _to_rel(root: Path, given: str) -> str | None:
@@ -281,6 +305,7 @@ def check_tree(root: Path, paths: Iterable[str] | None = None) -> list[Problem]:
     A given path outside the vault or missing is itself reported as a problem.
     """
     root = Path(root).resolve()
+    limit = max_file_bytes(root)
     if paths:
         out: list[Problem] = []
         rels: list[str] = []
@@ -293,19 +318,26 @@ def check_tree(root: Path, paths: Iterable[str] | None = None) -> list[Problem]:
             else:
                 rels.append(rel)
     else:
-        out, rels = [], list(walk(root))
+        out, rels = whole_tree_problems(root), list(walk(root))
     for rel in dict.fromkeys(rels):
-        out += check_path(root, rel)
+        out += check_path(root, rel, limit)
     return out
 
 
-def _symlink_problem(rel: str, target: bytes) -> Problem | None:
-    """A staged symlink whose target (blob text) leaves the vault."""
+def whole_tree_problems(root: Path) -> list[Problem]:
+    """Problems only a whole-tree check sees: hidden top-level entries outside the layout
+    (the walk skips them) and files git ignores (:func:`ignored_problems`)."""
+    out = [Problem(n, 0, why) for n, why in top_level_problems(root) if n.startswith(".")]
+    return out + ignored_problems(root)
+
+
+def _symlink_problem(rel: str, target: bytes) -> Problem:
+    """A staged symlink (blob text: its target): peers refuse every symlink."""
     t = target.decode("utf-8", "replace")
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(rel), t))
     if t.startswith("/") or joined == ".." or joined.startswith("../"):
         return Problem(rel, 0, f"symlink points outside the vault ({t})")
-    return None
+    return Problem(rel, 0, f"symlink ({t}); peers refuse symlinks, commit the file itself")
 
 
 def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) -> list[Problem]:
@@ -319,6 +351,7 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
 
     Files unchanged since HEAD are skipped, so the hook stays fast in a big vault.
     Deleted files need no check. Sizes come from object headers: a big blob is never read.
+    Names (UTF-8, reserved), the layout, symlinks and the size limit are checked as on merge.
     """
     index_file = index_file or os.environ.get("GIT_INDEX_FILE")
     if index_file:
@@ -328,6 +361,7 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
         index = repo.index
         index.read()
     head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
+    limit = max_file_bytes(repo.workdir)
     out = []
     for entry in index:
         if head is not None:
@@ -336,14 +370,17 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
                     continue
             except KeyError:
                 pass
+        named = name_problems(entry.path)
+        out += named
+        if named and name_problem(entry.path):
+            continue
         _, size = repo.odb.read_header(entry.id)
-        if size > MAX_FILE_BYTES:
-            out.append(_too_big(entry.path, size))
+        if size > limit:
+            out.append(_too_big(entry.path, size, limit))
             continue
         data = repo[entry.id].data
         if entry.mode == SYMLINK_MODE:
-            problem = _symlink_problem(entry.path, data)
-            out += [problem] if problem else []
+            out.append(_symlink_problem(entry.path, data))
             continue
         out += check_content(entry.path, data)
         old = _head_blob(repo, head, entry.path)
@@ -407,7 +444,7 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
     out = []
     for rel in rels:
         p = root / rel
-        if p.is_symlink() or not p.is_file() or p.stat().st_size > MAX_FILE_BYTES:
+        if p.is_symlink() or not p.is_file() or p.stat().st_size > max_file_bytes(root):
             continue
         old = _head_blob(repo, head, rel)
         if old is not None:
@@ -436,7 +473,8 @@ def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:
     except (OSError, ValueError):
         cache = {}
     fresh: dict[str, list] = {}
-    out: list[Problem] = []
+    out: list[Problem] = whole_tree_problems(root)
+    limit = max_file_bytes(root)
     for rel in walk(root):
         try:
             st = (root / rel).lstat()
@@ -446,7 +484,7 @@ def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:
         if isinstance(hit, list) and len(hit) == 3 and hit[:2] == [st.st_size, st.st_mtime_ns]:
             found = [Problem(rel, int(line), str(msg)) for line, msg in hit[2]]
         else:
-            found = check_path(root, rel)
+            found = check_path(root, rel, limit)
         fresh[rel] = [st.st_size, st.st_mtime_ns, [[p.line, p.message] for p in found]]
         out += found
     if fresh != cache:

@@ -37,7 +37,7 @@ from .config import (
     validate_vault_toml,
     write_toml,
 )
-from .hlc import HLC, Timestamp
+from .hlc import HLC
 from .records import Observation, Rollup, parse_observation, parse_rollup_line
 
 log = logging.getLogger("vault_agent")
@@ -728,11 +728,3 @@ class Vault:
     def observe_hlc(self, value: str) -> None:
         """Advance this node's HLC past a merged record's ``hlc``."""
         self.hlc.observe(value)
-
-    @staticmethod
-    def hlc_wall(value: str) -> datetime | None:
-        """Wall time of an HLC string, or None if unparsable."""
-        try:
-            return Timestamp.parse(value).wall()
-        except ValueError:
-            return None

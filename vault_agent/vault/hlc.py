@@ -25,6 +25,15 @@ machine's disk, far fewer on an SD card) and a backfill stamps hundreds per seco
   Where no boot id is available (not Linux) the lock file is fsynced on every stamp.
 
 String form (lexicographically ordered): ``YYYYMMDDTHHMMSS.mmmZ-CCCC`` (counter hex).
+The counter has four hex digits: a 65,537th stamp within one millisecond carries into
+the next millisecond (``now`` and ``observe`` never hold a counter above ``0xffff``), so
+string order and time order stay the same.
+
+Stamps from peers are data, not trusted clocks (docs/sync.md, "What a peer can and
+cannot do"): :func:`try_parse` never raises, and :meth:`HLC.observe` adopts a stamp only
+when it is at most ``max_skew_s`` (default :data:`MAX_SKEW_S`, one day) ahead of this
+node's wall clock; a stamp further ahead (a peer's clock in 2099, or year 9999) is
+reported to the caller and never moves this clock.
 """
 
 from __future__ import annotations
@@ -45,6 +54,11 @@ from .atomic import atomic_write_text, ensure_dir
 
 HLC_RE = re.compile(r"^(\d{8}T\d{6})\.(\d{3})Z-([0-9a-f]{4,})$")
 RESERVE_MS = 1000
+MAX_LOGICAL = 0xFFFF  # four hex digits: the string form stays sortable
+MAX_SKEW_S = 86_400  # a peer's stamp may lead our wall clock by at most a day
+# 9999-12-31T23:59:59.999Z minus the reserve: the last stamp whose high-water mark
+# still has a four-digit year (datetime's limit).
+MAX_PHYSICAL = 253_402_300_799_999 - RESERVE_MS
 BOOT_ID_FILE = Path("/proc/sys/kernel/random/boot_id")
 
 
@@ -56,17 +70,41 @@ class Timestamp:
     logical: int
 
     def __str__(self) -> str:
-        t = datetime.fromtimestamp(self.physical / 1000, UTC)
+        t = datetime.fromtimestamp(self.physical // 1000, UTC)
         return f"{t:%Y%m%dT%H%M%S}.{self.physical % 1000:03d}Z-{self.logical:04x}"
 
     @classmethod
     def parse(cls, text: str) -> Timestamp:
-        """Parse the string form. Raises ValueError on anything else."""
-        m = HLC_RE.match(text or "")
+        """Parse the string form.
+
+        Raises:
+            ValueError: anything else (wrong shape, a date that does not exist).
+        """
+        m = HLC_RE.match(text) if isinstance(text, str) else None
         if not m:
             raise ValueError(f"not an HLC timestamp: {text!r}")
-        t = datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        try:
+            t = datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"not an HLC timestamp: {text!r} (no such date)") from None
         return cls(int(t.timestamp()) * 1000 + int(m.group(2)), int(m.group(3), 16))
+
+    def carried(self) -> Timestamp:
+        """The same instant with the counter kept to four hex digits.
+
+        A counter above :data:`MAX_LOGICAL` (only a peer's crafted stamp can have one)
+        moves to the next millisecond with counter 0: later than the original in both
+        tuple and string order.
+        """
+        if self.logical <= MAX_LOGICAL:
+            return self
+        return Timestamp(self.physical + 1, 0)
+
+    def next(self) -> Timestamp:
+        """The smallest stamp after this one (counter +1, carrying into the next ms)."""
+        if self.logical >= MAX_LOGICAL:
+            return Timestamp(self.physical + 1, 0)
+        return Timestamp(self.physical, self.logical + 1)
 
     def wall(self) -> datetime:
         """The physical part as an aware UTC datetime."""
@@ -85,11 +123,42 @@ def boot_id() -> str:
         return ""
 
 
-def _parse_or_none(text: str) -> Timestamp | None:
+def try_parse(text: object) -> Timestamp | None:
+    """:meth:`Timestamp.parse`, or None for anything that is not a stamp; never raises.
+
+    Meant for values read from peers' files (any string, empty, or not a string).
+    """
     try:
-        return Timestamp.parse(text)
-    except ValueError:
+        return Timestamp.parse(text)  # type: ignore[arg-type]
+    except (ValueError, OverflowError, OSError, TypeError):
         return None
+
+
+def _stored(text: str) -> Timestamp | None:
+    """A stamp from this node's own state files; one past :data:`MAX_PHYSICAL` (a clock
+    poisoned before stamps were bounded) counts as damaged, like an unparsable one."""
+    ts = try_parse(text)
+    return ts if ts is not None and ts.physical <= MAX_PHYSICAL else None
+
+
+@dataclass(frozen=True)
+class Observed:
+    """The outcome of :meth:`HLC.observe` for one stamp.
+
+    ``status``: ``adopted`` (the clock moved past it), ``behind`` (the clock was already
+    past it), ``unparsable`` (not a stamp) or ``ahead`` (more than ``max_skew_s``
+    ahead of the wall clock: not adopted). ``ahead_s``: seconds it leads the wall clock
+    (0 when it does not, None when unparsable).
+    """
+
+    value: str
+    status: str
+    ahead_s: float | None = None
+
+    @property
+    def flagged(self) -> bool:
+        """True for a stamp that was not adopted because it is unparsable or too far ahead."""
+        return self.status in ("unparsable", "ahead")
 
 
 class HLC:
@@ -135,19 +204,40 @@ class HLC:
             if wall > last.physical:
                 last = Timestamp(wall, 0)
             else:
-                last = Timestamp(last.physical, last.logical + 1)
+                last = last.next()
             self._store(fd, last, reserved)
             return str(last)
 
-    def observe(self, remote: str) -> None:
-        """Advance past a timestamp seen in merged data (ignored if unparsable)."""
-        ts = _parse_or_none(remote)
+    def observe(self, remote: str, max_skew_s: float = MAX_SKEW_S) -> Observed:
+        """Advance past a timestamp seen in merged data, if it is believable.
+
+        Args:
+            remote: the stamp as found in a file (any string; never raises for it).
+            max_skew_s: how far (seconds) a stamp may lead this node's wall clock and
+                still be adopted.
+        Returns:
+            an :class:`Observed`; a stamp that is unparsable or more than
+            ``max_skew_s`` ahead leaves the clock untouched.
+        Raises:
+            OSError: ``local-cache`` cannot be written.
+        """
+        ts = try_parse(remote)
         if ts is None:
-            return
+            return Observed(str(remote), "unparsable")
+        wall = self._wall()
+        ahead_s = max(0.0, (ts.physical - wall) / 1000)
+        if ts.physical - wall > max_skew_s * 1000 or ts.physical > MAX_PHYSICAL:
+            # Trigger: a peer's stamp far ahead of our wall clock (a wrong clock or a
+            # crafted line). Why: adopting it would drag every later stamp of this node
+            # there, for good. What: the clock stays; the caller flags the record.
+            return Observed(remote, "ahead", ahead_s)
+        ts = ts.carried()
         with self._locked() as fd:
             last, reserved = self._load(fd)
             if ts > last:
                 self._store(fd, ts, reserved)
+                return Observed(remote, "adopted", ahead_s)
+        return Observed(remote, "behind", ahead_s)
 
     # -- shared state ------------------------------------------------------------------
     @contextmanager
@@ -172,7 +262,7 @@ class HLC:
     def _reserved_on_disk(self) -> int:
         """The durable high-water mark in ms (0 if missing or damaged)."""
         try:
-            saved = _parse_or_none(self._file.read_text().strip())
+            saved = _stored(self._file.read_text().strip())
         except OSError:
             return 0
         return saved.physical if saved else 0
@@ -187,8 +277,8 @@ class HLC:
         """
         reserved = self._reserved_on_disk()
         fields = os.pread(fd, 256, 0).decode("ascii", "replace").partition("\n")[0].split()
-        shared = _parse_or_none(fields[0]) if len(fields) == 3 else None
-        mark = _parse_or_none(fields[1]) if shared else None
+        shared = _stored(fields[0]) if len(fields) == 3 else None
+        mark = _stored(fields[1]) if shared else None
         if shared and mark and fields[2] == (boot_id() or "-") and mark.physical >= reserved:
             last = shared
         else:

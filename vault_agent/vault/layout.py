@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 from ..errors import InvalidNodeNameError
 
@@ -23,7 +24,6 @@ INTERACTIONS = "interactions"
 LOCAL_CACHE = "local-cache"
 VAULT_DIR = ".vault"
 
-SHARED_FILES = ("user-profile.json", "global-state.json", "project-registry.json")
 
 CONFLICT_RE = re.compile(r"\.sync-conflict-(\d{8}-\d{6})-([a-z0-9][a-z0-9-]{0,31})(\.[^./]+)?$")
 OBSERVATION_NAME_RE = re.compile(
@@ -67,7 +67,7 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_iso(text: str) -> datetime:
+def parse_iso(text: str | date) -> datetime:
     """Parse an ISO 8601 time (``Z`` or offset; naive means UTC) to an aware UTC datetime.
 
     Raises:
@@ -158,14 +158,73 @@ def is_conflict_copy(path: str) -> bool:
 
 
 @dataclass(frozen=True)
-class PathInfo:
-    """What a vault path is: ``kind`` and, under ``agents/``, the owning ``node``.
+class ConflictCopy:
+    """The parts of a conflict copy's path (inverse of :func:`conflict_copy_name`).
 
-    kind is one of: vault-config, node-config, rollup, observation, daily, memory,
-    session, shared-json, knowledge, interaction, readme, conflict-copy, ignored, other.
+    ``copy`` and ``original`` are vault paths; ``node`` wrote the copy; ``when`` is the
+    UTC time in its name (seconds).
     """
 
-    kind: str
+    copy: str
+    original: str
+    node: str
+    when: datetime
+
+
+def parse_conflict_copy(path: str) -> ConflictCopy | None:
+    """Split ``a/name.sync-conflict-YYYYMMDD-HHMMSS-<node>.ext``; None for any other path."""
+    head, _, name = path.rpartition("/")
+    m = CONFLICT_RE.search(name)
+    if not m:
+        return None
+    original = name[: m.start()] + (m.group(3) or "")
+    when = datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").replace(tzinfo=UTC)
+    return ConflictCopy(path, f"{head}/{original}" if head else original, m.group(2), when)
+
+
+def original_of(path: str) -> str:
+    """The path a conflict copy stands for (``a.sync-conflict-…-n.md`` → ``a.md``); any
+    other path unchanged."""
+    c = parse_conflict_copy(path)
+    return c.original if c else path
+
+
+class PathKind(StrEnum):
+    """The kinds of vault path (:func:`classify`). A ``StrEnum``: each member equals its
+    string value, so ``kind == "rollup"`` and ``kind is PathKind.ROLLUP`` agree."""
+
+    VAULT_CONFIG = "vault-config"
+    NODE_CONFIG = "node-config"
+    ROLLUP = "rollup"
+    OBSERVATION = "observation"
+    DAILY = "daily"
+    MEMORY = "memory"
+    SESSION = "session"
+    SHARED_JSON = "shared-json"
+    KNOWLEDGE = "knowledge"
+    INTERACTION = "interaction"
+    README = "readme"
+    CONFLICT_COPY = "conflict-copy"
+    IGNORED = "ignored"
+    OTHER = "other"
+
+
+# the folder under agents/<node>/ that holds each kind
+NODE_FOLDERS: dict[str, PathKind] = {
+    "sensors": PathKind.ROLLUP,
+    "observations": PathKind.OBSERVATION,
+    "daily": PathKind.DAILY,
+    "memory": PathKind.MEMORY,
+    "sessions": PathKind.SESSION,
+}
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What a vault path is: its :class:`PathKind` and, under ``agents/``, the owning
+    ``node``."""
+
+    kind: PathKind
     node: str | None = None
 
 
@@ -173,36 +232,26 @@ def classify(path: str) -> PathInfo:
     """Classify a vault-relative path (``/`` separated) by the layout rules."""
     parts = path.split("/")
     name = parts[-1]
+    owner = parts[1] if parts[0] == AGENTS and len(parts) > 2 else None
     if parts[0] in (".git", VAULT_DIR):
-        return PathInfo("ignored")
+        return PathInfo(PathKind.IGNORED)
     if is_conflict_copy(path):
-        node = parts[1] if parts[0] == AGENTS and len(parts) > 2 else None
-        return PathInfo("conflict-copy", node)
+        return PathInfo(PathKind.CONFLICT_COPY, owner)
     if name == "README.md":
-        return PathInfo("readme", parts[1] if parts[0] == AGENTS and len(parts) > 2 else None)
+        return PathInfo(PathKind.README, owner)
     if path == "vault.toml":
-        return PathInfo("vault-config")
+        return PathInfo(PathKind.VAULT_CONFIG)
     if parts[0] == SHARED and len(parts) == 2 and name.endswith(".json"):
-        return PathInfo("shared-json")
+        return PathInfo(PathKind.SHARED_JSON)
     if parts[0] == KNOWLEDGE:
-        return PathInfo("knowledge")
+        return PathInfo(PathKind.KNOWLEDGE)
     if parts[0] == INTERACTIONS:
-        return PathInfo("interaction")
-    if parts[0] == AGENTS and len(parts) >= 3:
-        node = parts[1]
+        return PathInfo(PathKind.INTERACTION)
+    if owner is not None:
         sub = parts[2]
         if sub == LOCAL_CACHE:
-            return PathInfo("ignored", node)
+            return PathInfo(PathKind.IGNORED, owner)
         if len(parts) == 3 and name == "node.toml":
-            return PathInfo("node-config", node)
-        kinds = {
-            "sensors": "rollup",
-            "observations": "observation",
-            "daily": "daily",
-            "memory": "memory",
-            "sessions": "session",
-        }
-        if sub in kinds:
-            return PathInfo(kinds[sub], node)
-        return PathInfo("other", node)
-    return PathInfo("other")
+            return PathInfo(PathKind.NODE_CONFIG, owner)
+        return PathInfo(NODE_FOLDERS.get(sub, PathKind.OTHER), owner)
+    return PathInfo(PathKind.OTHER)

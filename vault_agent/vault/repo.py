@@ -16,11 +16,12 @@ from pathlib import Path
 import pygit2
 
 from ..errors import VaultError
+from .files import DEFAULT_MAX_FILE_MB, max_file_bytes
 
 KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory")
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 BRANCH = "main"
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = DEFAULT_MAX_FILE_MB * 2**20  # the default; see files.max_file_bytes
 
 
 def init_repo(path: Path, bare: bool = False) -> pygit2.Repository:
@@ -65,14 +66,16 @@ def pending_changes(repo: pygit2.Repository) -> list[str]:
 def stage(repo: pygit2.Repository, paths: list[str] | None = None) -> list[str]:
     """Stage ``paths`` (all pending changes if None); returns the paths staged.
 
-    Files over :data:`MAX_FILE_BYTES` and symlinks pointing outside the vault are not
-    staged (``vault check`` reports them).
+    Files over the size limit (:func:`~.files.max_file_bytes`) and symlinks pointing
+    outside the vault are not staged (``vault check`` reports them); nor is the deletion
+    of a file behind a local symlinked folder.
     """
     root = Path(repo.workdir).resolve()
     index = repo.index
     index.read()
     candidates = pending_changes(repo) if paths is None else paths
     staged = []
+    limit = max_file_bytes(root)
     for rel in candidates:
         full = root / rel
         if full.is_symlink() or full.exists():
@@ -81,9 +84,15 @@ def stage(repo: pygit2.Repository, paths: list[str] | None = None) -> list[str]:
             if full.is_symlink():
                 if not Path(os.path.realpath(full)).is_relative_to(root):
                     continue
-            elif full.stat().st_size > MAX_FILE_BYTES:
+            elif full.stat().st_size > limit:
                 continue
             index.add(rel)
+        elif _behind_symlink(root, rel):
+            # Trigger: a committed file is missing because a folder on its way is a
+            # local symlink (sync refused to write through it). Why: it was never
+            # deleted; committing a deletion would remove it from every node.
+            # What: not staged; `vault check` lists the symlink.
+            continue
         else:
             try:
                 index.remove(rel)
@@ -92,6 +101,18 @@ def stage(repo: pygit2.Repository, paths: list[str] | None = None) -> list[str]:
         staged.append(rel)
     index.write()
     return staged
+
+
+def _behind_symlink(root: Path, rel: str) -> bool:
+    """True when a folder on the way to ``rel`` is a symlink or a file in the working tree."""
+    d = root
+    for part in rel.split("/")[:-1]:
+        d = d / part
+        if d.is_symlink() or (d.exists() and not d.is_dir()):
+            return True
+        if not d.exists():
+            return False
+    return False
 
 
 def head_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
@@ -170,7 +191,7 @@ class CommitInfo:
 def changed_paths(repo: pygit2.Repository, c: pygit2.Commit) -> list[str]:
     """Paths a commit changed against its first parent (all paths for a root commit)."""
     if c.parents:
-        diff = repo.diff(c.parents[0].tree, c.tree)
+        diff = repo.diff(c.parents[0].tree, c.tree)  # type: ignore[call-overload]  # pygit2 stubs lack Tree
     else:
         diff = c.tree.diff_to_tree(swap=True)
     return sorted({d.delta.new_file.path for d in diff} | {d.delta.old_file.path for d in diff})

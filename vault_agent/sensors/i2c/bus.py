@@ -100,6 +100,3 @@ def write_bytes(bus: I2CBus, address: int, data: bytes) -> None:
     from smbus2 import i2c_msg
 
     bus.i2c_rdwr(i2c_msg.write(address, data))
-
-
-BusFactory = Callable[[int], I2CBus]

@@ -18,7 +18,7 @@ deferred: this module loads without the package; a call then raises LLMUnavailab
 
 The model is loaded once per process (per path and settings) in a background thread:
 a call that arrives while it loads waits at most its timeout, then raises
-:class:`~.llm.LLMUnavailable` ("still loading"); the next call finds it loaded.
+:class:`~vault_agent.llm.LLMUnavailable` ("still loading"); the next call finds it loaded.
 Generation runs in a worker thread so the timeout holds; on timeout the worker is
 told to stop at its next token.
 """
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .llm import LLMUnavailable
+from . import LLMUnavailable
 
 _SERVERS: dict[tuple, _Loader] = {}
 _LOCK = threading.Lock()
@@ -166,7 +166,7 @@ class LlamaCppBackend:
     def chat(
         self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
     ) -> Iterator[str]:
-        """Answer ``messages``; yields text pieces (see :class:`.llm.LLMBackend`).
+        """Answer ``messages``; yields text pieces (see :class:`vault_agent.llm.LLMBackend`).
 
         Raises:
             LLMUnavailable: no xllamacpp, no such file, load failure, still loading,

@@ -1,4 +1,4 @@
-"""The LLM interface: one small Protocol, backends chosen by node.toml ``[llm]``.
+"""The LLM interface (used by observe and ask): one Protocol, backends chosen by ``[llm]``.
 
 ``[llm]`` keys (defaults in :data:`DEFAULTS`):
 

@@ -1,7 +1,7 @@
 """The ``ollama`` LLM backend: an Ollama server reached with the ``ollama`` Python client.
 
 API: https://github.com/ollama/ollama/blob/main/docs/api.md (``POST /api/chat``;
-streaming replies are NDJSON). Failures map to :class:`~.llm.LLMUnavailable`:
+streaming replies are NDJSON). Failures map to :class:`~vault_agent.llm.LLMUnavailable`:
 
 - connection refused / DNS / dropped connection → "unreachable";
 - no byte for ``timeout_s`` seconds, or the whole answer taking longer → "timed out";
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .llm import LLMUnavailable
+from . import LLMUnavailable
 
 
 @dataclass
@@ -38,7 +38,7 @@ class OllamaBackend:
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> OllamaBackend:
-        """Build from merged ``[llm]`` settings (see :func:`.llm.llm_settings`)."""
+        """Build from merged ``[llm]`` settings (see :func:`vault_agent.llm.llm_settings`)."""
         return cls(
             host=str(cfg["host"]),
             model=str(cfg["model"]),
@@ -58,7 +58,7 @@ class OllamaBackend:
     def chat(
         self, messages: list[dict], stream: bool = False, timeout_s: float | None = None
     ) -> Iterator[str]:
-        """Answer ``messages``; yields text pieces (see :class:`.llm.LLMBackend`).
+        """Answer ``messages``; yields text pieces (see :class:`vault_agent.llm.LLMBackend`).
 
         Errors before the first piece are raised by this call; later ones while iterating.
 

@@ -1,0 +1,155 @@
+"""`vault serve` over HTTP: pages, static files, status, live events and tokens against
+a real uvicorn server on 127.0.0.1 (history and observations: test_web_history.py).
+
+Truth is computed here from the vault's files, never by the code under test.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from tests.support.asgi import UvicornThread
+from tests.support.web import all_lines, get, lines_of, read_events, server, site_dir, vault
+from vault_agent.web import create_app
+
+__all__ = ["server", "site_dir", "vault"]  # fixtures
+
+
+# -- pages and static files -------------------------------------------------------------
+def test_pages_render(server):
+    home = get(server, "/")
+    assert home.status_code == 200 and "text/html" in home.headers["content-type"]
+    assert 'data-node="office"' in home.text and 'data-node="pir-6"' in home.text
+    assert "stale" in home.text  # 2015 and 2017 data: both nodes are stale today
+    for path, needle in [
+        ("/history", "uPlot.iife.min.js"),
+        ("/live", "/static/live.js"),
+        ("/ask", "/static/ask.js"),
+    ]:
+        r = get(server, path)
+        assert r.status_code == 200 and needle in r.text, path
+    frag = get(server, "/fragments/status")
+    assert frag.status_code == 200 and 'data-node="office"' in frag.text
+    assert "<html" not in frag.text
+
+
+def test_static_files_and_site(server, site_dir):
+    import vault_agent.web as web
+
+    vendored = Path(web.__file__).parent / "static" / "vendor" / "uplot" / "uPlot.iife.min.js"
+    r = get(server, "/static/vendor/uplot/uPlot.iife.min.js")
+    assert r.status_code == 200 and r.content == vendored.read_bytes()
+    assert get(server, "/static/vendor/uplot/LICENSE").text.startswith("The MIT License")
+    assert get(server, "/static/app.css").status_code == 200
+    assert "static site home" in get(server, "/site/").text
+    missing = get(server, "/site/nope.html")
+    assert missing.status_code == 404 and len(missing.text.strip().splitlines()) == 1
+
+
+def test_templates_escape_vault_content(tmp_path):
+    """A node name cannot carry HTML, but error text from the vault can: it is escaped."""
+    from vault_agent.query.status import vault_status
+    from vault_agent.vault import Vault
+
+    v, _ = Vault.init(tmp_path / "v", "esc")
+    cache = v.cache_dir()
+    (cache / "agent.log").write_text("2025-01-01 00:00:00 level=ERROR <script>alert(1)</script>\n")
+    app = create_app(v)
+    html = app.state.web.templates.get_template("_status_nodes.html").render(
+        st=vault_status(v), site=False
+    )
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+# -- status -----------------------------------------------------------------------------
+def test_status_json(server, vault):
+    v, _ = vault
+    st = get(server, "/api/status").json()
+    by = {n["node"]: n for n in st["nodes"]}
+    assert set(by) == {"office", "pir-6"}
+    for node in by:
+        newest_day = max(p.name for p in (v.root / "agents" / node / "sensors").rglob("*.jsonl"))
+        rel = next(v.rel(p) for p in (v.root / "agents" / node / "sensors").rglob(newest_day))
+        assert by[node]["last_reading"] == max(x["end"] for x in lines_of(v, rel))
+        assert by[node]["stale"] is True
+    assert by["office"]["local"] is True and by["office"]["agent"] == "stopped"
+    assert by["pir-6"]["agent"] == "unknown"
+    assert by["office"]["sensors"] == len({x["sensor"] for x in all_lines(v, "office")})
+    assert st["disk"]["total"] > st["disk"]["git"] > 0
+    assert any(c["original"].endswith("Office notes.md") for c in st["conflicts"])
+
+
+# -- live events ------------------------------------------------------------------------
+def test_events_deliver_a_new_observation_and_log_line(server, vault):
+    v, _ = vault
+    url = server.url + "/api/events?kinds=observation,log&node=office"
+    with httpx.stream("GET", url, timeout=30) as resp:
+        assert resp.status_code == 200
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        lines = resp.iter_lines()
+        read_events(lines, lambda e, d: e == "hello")
+
+        def write() -> None:
+            time.sleep(0.5)
+            v.write_observation(
+                "Humidity fell to 19 % in the office.",
+                title="Dry air",
+                sensors=["office-humidity"],
+                created=datetime(2015, 2, 4, 12, 0, tzinfo=UTC),
+            )
+            with open(v.cache_dir() / "agent.log", "a") as fh:
+                fh.write("2026-01-01 00:00:00 level=INFO logger=x event=commit id=abc\n")
+
+        threading.Thread(target=write).start()
+        got = read_events(lines, lambda e, d: e == "log")
+    kinds = [e for e, _ in got]
+    obs = next(d for e, d in got if e == "observation")
+    assert obs["text"].startswith("Dry air: Humidity fell") and obs["node"] == "office"
+    assert obs["url"].startswith("/site/nodes/office/observations/")
+    log_ev = next(d for e, d in got if e == "log")
+    assert "event=commit" in log_ev["text"] and log_ev["level"] == "INFO"
+    assert kinds.index("observation") < kinds.index("log")
+
+
+def test_events_filter_and_bad_kinds(server):
+    r = get(server, "/api/events", params={"kinds": "gossip"})
+    assert r.status_code == 400 and "kinds='gossip'" in r.text
+    with httpx.stream("GET", server.url + "/api/events?kinds=status", timeout=30) as resp:
+        got = read_events(resp.iter_lines(), lambda e, d: e == "status")
+    status = got[-1][1]
+    assert {n["node"] for n in status["nodes"]} == {"office", "pir-6"}
+
+
+# -- tokens -----------------------------------------------------------------------------
+def test_token_required_when_set(vault):
+    v, _ = vault
+    with UvicornThread(create_app(v, token="s3cret")) as srv:
+        r = httpx.get(srv.url + "/api/status")
+        assert r.status_code == 401 and len(r.text.strip().splitlines()) == 1
+        assert httpx.get(srv.url + "/", headers={"Authorization": "Bearer nope"}).status_code == 401
+        ok = httpx.get(srv.url + "/api/status", headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        # a browser: ?token= once, then the HttpOnly cookie
+        with httpx.Client(base_url=srv.url) as browser:
+            first = browser.get("/?token=s3cret")
+            assert first.status_code == 200 and "HttpOnly" in first.headers["set-cookie"]
+            assert browser.get("/api/status").status_code == 200
+        assert httpx.get(srv.url + "/?token=wrong").status_code == 401
+
+
+def test_cli_refuses_lan_without_token(vault, monkeypatch):
+    from tests.support.core_fixtures import cli
+
+    v, _ = vault
+    monkeypatch.delenv("VAULT_WEB_TOKEN", raising=False)
+    monkeypatch.delenv("VAULT_DEBUG", raising=False)
+    r = cli("serve", "--host", "0.0.0.0", "--vault", str(v.root))
+    assert r.exit_code == 1
+    assert "refusing to listen on 0.0.0.0 without a token" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert "--port" in cli("serve", "--help").output

@@ -1,0 +1,79 @@
+"""`/api/ask` streams over SSE from a real uvicorn server: the real ask pipeline (real
+indexes) and the real Ollama client against the scripted Ollama server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tests.support import FakeOllama, Reply
+from tests.support.asgi import UvicornThread
+from tests.test_index_indexer import make_vault
+from vault_agent.cli import main
+from vault_agent.web import create_app
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    v = make_vault(tmp_path_factory.mktemp("ask") / "v")
+    assert CliRunner().invoke(main, ["index", "--vault", str(v.root)]).exit_code == 0
+    return v
+
+
+def set_llm(v, host: str) -> None:
+    cfg = v.node_config()
+    cfg["llm"] = {**cfg["llm"], "host": host, "model": "qwen2.5:0.5b", "timeout_s": 5}
+    v.write_node_config(cfg)
+
+
+def events(url: str) -> list[tuple[str, dict]]:
+    out, event = [], ""
+    with httpx.stream("GET", url, timeout=60) as r:
+        assert r.status_code == 200, r.read()
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                out.append((event, json.loads(line[5:])))
+                if event in ("done", "error"):
+                    break
+    return out
+
+
+def test_answer_streams_with_citations(indexed):
+    answer = "Tomatoes need water every evening [1]."
+    with FakeOllama() as llm, UvicornThread(create_app(indexed)) as srv:
+        set_llm(indexed, llm.url)
+        llm.script(Reply.text(answer, chunks=5))
+        got = events(srv.url + "/api/ask?q=when+do+the+tomatoes+need+water%3F&log=1")
+    kinds = [k for k, _ in got]
+    assert kinds[0] == "thinking" and kinds[-2:] == ["citations", "done"]
+    pieces = [d["text"] for k, d in got if k == "piece"]
+    assert len(pieces) >= 2 and "".join(pieces).strip() == answer
+    (cites,) = [d for k, d in got if k == "citations"]
+    assert cites == [{"n": 1, "path": "knowledge-base/garden.md", "url": "/site/kb/garden.html"}]
+    done = got[-1][1]
+    assert done["llm"] is True and done["model"] == "ollama/qwen2.5:0.5b"
+    assert done["logged"].startswith("interactions/") and indexed.path(done["logged"]).is_file()
+    assert "when do the tomatoes" in llm.chat_requests()[0]["messages"][-1]["content"]
+
+
+def test_no_llm_gives_passages_as_one_piece(indexed):
+    with FakeOllama(models=[]) as llm, UvicornThread(create_app(indexed)) as srv:
+        set_llm(indexed, llm.url)
+        got = events(srv.url + "/api/ask?q=radiator&log=0")
+    pieces = [d["text"] for k, d in got if k == "piece"]
+    assert len(pieces) == 1 and pieces[0].startswith("[1] knowledge-base/heating.md")
+    (cites,) = [d for k, d in got if k == "citations"]
+    assert cites[0]["path"] == "knowledge-base/heating.md"
+    assert got[-1][0] == "done" and got[-1][1]["llm"] is False
+
+
+@pytest.mark.parametrize("query,needle", [("", "q is required"), ("q=x&log=maybe", "log='maybe'")])
+def test_bad_ask_parameters(indexed, query, needle):
+    with UvicornThread(create_app(indexed)) as srv:
+        r = httpx.get(srv.url + "/api/ask?" + query)
+    assert r.status_code == 400 and needle in r.text

@@ -1,0 +1,641 @@
+""":class:`Store`: the one reader of a vault's sensor world (rollups, sensors, observations).
+
+Every public method first brings the DuckDB cache up to date with the files
+(:mod:`vault_agent.query.cache`), then answers from it; statistics come from
+:func:`vault_agent.query.summary.summarize` (the one computation). Times given as naive
+datetimes, and dates, are in the vault's time zone (``vault.toml``: ``timezone =
+"Europe/Berlin"``, default UTC); times returned are UTC ISO 8601. A window belongs to a
+span when its start is in [since, until).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from ..errors import RecordError
+from ..sensors.config import parse_node_vocabulary, parse_sensor
+from ..vault import layout
+from ..vault.config import read_toml
+from ..vault.records import Rollup
+from . import notes, vocab
+from .cache import LineCache
+from .model import (
+    BadLine,
+    DaySummary,
+    Fact,
+    Interval,
+    Line,
+    NoDataError,
+    ObservationInfo,
+    Point,
+    QueryError,
+    SensorInfo,
+    cite,
+)
+from .summary import Stats, summarize
+
+log = logging.getLogger("vault_agent.query")
+
+AGGS = ("mean", "min", "max", "last", "sum", "on_s", "events", "count")
+BINARY_AGGS = ("on_s", "events", "sum", "count", "last")
+DAY_S = 86400
+LINE_COLUMNS = (
+    'path, line, node, sensor, quantity, unit, start, "end", count, mean, min, max, last, '
+    "stddev, events, on_s, errors, late, hlc, min_at, max_at, v"
+)
+
+
+def vault_timezone(root: Path) -> ZoneInfo:
+    """The vault's time zone: ``timezone`` in vault.toml (IANA name), default UTC.
+
+    Raises:
+        RecordError: vault.toml names a zone that does not exist.
+    """
+    p = Path(root) / "vault.toml"
+    data = read_toml(p, "vault.toml") if p.is_file() else {}
+    name = data.get("timezone", "UTC")
+    try:
+        return ZoneInfo(str(name))
+    except (ValueError, KeyError, OSError):
+        raise RecordError(
+            "vault.toml", 0, f"timezone {name!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from None
+
+
+class Store:
+    """Answers about one vault's sensors (see the module docstring).
+
+    Args:
+        vault_root: the vault folder (the one holding vault.toml).
+        persist: keep the line cache in ``.vault/query/`` (False: in memory only).
+
+    Thread-safe (one lock around the DuckDB connection).
+    """
+
+    def __init__(self, vault_root: Path, persist: bool = True) -> None:
+        self.root = Path(vault_root)
+        self.tz: ZoneInfo = vault_timezone(self.root)
+        self._cache = LineCache(self.root, persist)
+        self._lock = threading.RLock()
+        self._infos: tuple[tuple[Any, ...], list[SensorInfo], dict[str, tuple[str, ...]]] | None
+        self._infos = None
+        self._notes = notes.NoteCache(self.root)
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        with self._lock:
+            self._cache.close()
+
+    # -- time helpers ------------------------------------------------------------------
+    def utc(self, t: datetime | date) -> datetime:
+        """``t`` as aware UTC (naive datetimes and dates are in the vault's zone)."""
+        if not isinstance(t, datetime):
+            t = datetime.combine(t, time.min)
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=self.tz)
+        return t.astimezone(UTC)
+
+    def day_start(self, d: date) -> datetime:
+        """UTC start of day ``d`` in the vault's zone."""
+        return self.utc(datetime.combine(d, time.min))
+
+    def end_utc(self, until: datetime | date) -> datetime:
+        """The exclusive UTC end of ``until``: a time as is, a date inclusive (next midnight)."""
+        if isinstance(until, datetime):
+            return self.utc(until)
+        return self.day_start(until + timedelta(days=1))
+
+    def day_of(self, t: datetime) -> date:
+        """The vault-zone day of an aware time."""
+        return t.astimezone(self.tz).date()
+
+    def _refresh(self) -> None:
+        self._cache.refresh()
+
+    # -- sensors -----------------------------------------------------------------------
+    def sensors(self) -> list[SensorInfo]:
+        """Every sensor of every node: from node.toml (with name, room, aliases) and
+        from the rollup lines (sensors no longer configured), sorted by node and id."""
+        with self._lock:
+            self._refresh()
+            return list(self._sensor_infos()[0])
+
+    def _sensor_infos(self) -> tuple[list[SensorInfo], dict[str, tuple[str, ...]]]:
+        tomls = sorted((self.root / layout.AGENTS).glob("*/node.toml"))
+        stamp = (self._cache.refreshes, tuple((str(p), p.stat().st_mtime_ns) for p in tomls))
+        if self._infos is not None and self._infos[0] == stamp:
+            return self._infos[1], self._infos[2]
+        infos, aliases = self._build_infos(tomls)
+        self._infos = (stamp, infos, aliases)
+        return infos, aliases
+
+    def _build_infos(
+        self, tomls: list[Path]
+    ) -> tuple[list[SensorInfo], dict[str, tuple[str, ...]]]:
+        seen = {
+            (n, s): (q, u, b, a, z)
+            for n, s, q, u, b, a, z in self._cache.con.execute(
+                "SELECT node, sensor, last(quantity ORDER BY start_s), last(unit ORDER BY start_s),"
+                " bool_or(mean IS NULL AND (events IS NOT NULL OR on_s IS NOT NULL)),"
+                " min(start_s), max(start_s) FROM _lines GROUP BY node, sensor"
+            ).fetchall()
+        }
+        out: dict[tuple[str, str], SensorInfo] = {}
+        node_aliases: dict[str, tuple[str, ...]] = {}
+        for p in tomls:
+            node = p.parent.name
+            rel = f"{layout.AGENTS}/{node}/node.toml"
+            try:
+                cfg = read_toml(p, rel)
+                room, node_aliases[node] = parse_node_vocabulary(cfg, rel)
+            except RecordError as e:
+                log.warning("event=query_node_toml_skipped problem=%s", e)
+                continue
+            for i, entry in enumerate(cfg.get("sensors", []) or []):
+                try:
+                    spec = parse_sensor(entry, i)
+                except ValueError as e:
+                    log.warning("event=query_sensor_skipped file=%s entry=%d problem=%s", rel, i, e)
+                    continue
+                days = self._days(seen.get((node, spec.id)))
+                out[(node, spec.id)] = SensorInfo(
+                    node,
+                    spec.id,
+                    spec.quantity,
+                    spec.unit,
+                    spec.name,
+                    spec.room or room,
+                    spec.aliases,
+                    spec.binary,
+                    *days,
+                )
+        for (node, sid), row in seen.items():
+            if (node, sid) not in out:
+                out[(node, sid)] = SensorInfo(
+                    node,
+                    sid,
+                    row[0],
+                    row[1],
+                    binary=bool(row[2]),
+                    first_day=self._days(row)[0],
+                    last_day=self._days(row)[1],
+                )
+        return [out[k] for k in sorted(out)], node_aliases
+
+    def _days(self, row: tuple[Any, ...] | None) -> tuple[date | None, date | None]:
+        if row is None:
+            return None, None
+        a, z = row[3], row[4]
+        return (
+            self.day_of(datetime.fromtimestamp(a, UTC)),
+            self.day_of(datetime.fromtimestamp(z, UTC)),
+        )
+
+    def resolve(self, text: str | SensorInfo) -> SensorInfo:
+        """The sensor ``text`` names: id, ``node/id``, name, alias, or words such as
+        "office temperature" (see :mod:`vault_agent.query.vocab`).
+
+        Raises:
+            UnknownSensorError: "no sensor called X; known: a, b, …" (also when ambiguous,
+                as :class:`AmbiguousSensorError`).
+        """
+        if isinstance(text, SensorInfo):
+            return text
+        with self._lock:
+            self._refresh()
+            infos, aliases = self._sensor_infos()
+        return vocab.resolve(text, infos, aliases)
+
+    def coverage(self, sensor: str | SensorInfo) -> tuple[date, date] | None:
+        """(first, last) day in the vault's zone with lines of ``sensor``; None if none.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+        """
+        info = self.resolve(sensor)
+        if info.first_day is None or info.last_day is None:
+            return None
+        return info.first_day, info.last_day
+
+    # -- lines ---------------------------------------------------------------------------
+    def lines(
+        self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date
+    ) -> list[Line]:
+        """The rollup lines of ``sensor`` whose window starts in [since, until), oldest
+        first (a late line right after the on-time line of its window), each with its
+        file and 1-based line number.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: ``until`` before ``since``.
+        """
+        info = self.resolve(sensor)
+        t0, t1 = self._span(since, until)
+        with self._lock:
+            self._refresh()
+            rows = self._cache.con.execute(
+                f"SELECT {LINE_COLUMNS} FROM _lines WHERE node = ? AND sensor = ?"
+                " AND start_s >= ? AND start_s < ? ORDER BY start_s, late, path, line",
+                [info.node, info.id, t0.timestamp(), t1.timestamp()],
+            ).fetchall()
+        return [_line(r) for r in rows]
+
+    def _span(self, since: datetime | date, until: datetime | date) -> tuple[datetime, datetime]:
+        t0, t1 = self.utc(since), self.end_utc(until)
+        if t1 < t0 or (t1 == t0 and not isinstance(until, datetime)):
+            raise QueryError(
+                f"the range is reversed: until {_when(until, self.tz)} is before "
+                f"since {_when(since, self.tz)}"
+            )
+        return t0, t1
+
+    def bad_lines(self) -> list[BadLine]:
+        """Rollup lines skipped as malformed (file, line, problem)."""
+        with self._lock:
+            self._refresh()
+            return self._cache.bad_lines()
+
+    # -- series and summaries ----------------------------------------------------------------
+    def series(
+        self,
+        sensor: str | SensorInfo,
+        since: datetime | date,
+        until: datetime | date,
+        every_s: int | None = None,
+        agg: str = "mean",
+    ) -> list[Point]:
+        """``sensor`` in buckets of ``every_s`` seconds (None: one per rollup window, late
+        lines merged into theirs). Buckets of whole days start at midnight in the vault's
+        zone; shorter ones at multiples of ``every_s`` since the Unix epoch (UTC). Only
+        buckets with readings are returned. ``agg``: mean, min, max, last, sum (Σ of the
+        readings; a binary sensor's events), on_s and events (binary sensors), count.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: unknown ``agg``, ``every_s`` ≤ 0, a reversed range, or an
+                aggregate that does not fit the sensor (on_s of a temperature).
+        """
+        info = self.resolve(sensor)
+        check_agg(agg, info)
+        if every_s is not None and every_s <= 0:
+            raise QueryError(f"every_s must be > 0 seconds, got {every_s}")
+        lines = self.lines(info, since, until)
+        return [_point(k, e, agg, b, info.binary) for k, e, b in self._buckets(lines, every_s)]
+
+    def _buckets(
+        self, lines: Sequence[Line], every_s: int | None
+    ) -> Iterator[tuple[datetime, datetime, list[Line]]]:
+        groups: dict[tuple[datetime, datetime], list[Line]] = defaultdict(list)
+        for ln in lines:
+            s = layout.parse_iso(ln.rollup.start)
+            if every_s is None:
+                key = (s, layout.parse_iso(ln.rollup.end))
+            elif every_s % DAY_S == 0:
+                d0 = self.day_of(s)
+                n = every_s // DAY_S
+                d0 = d0 - timedelta(days=(d0.toordinal() % n))
+                key = (self.day_start(d0), self.day_start(d0 + timedelta(days=n)))
+            else:
+                b = int(s.timestamp()) // every_s * every_s
+                key = (datetime.fromtimestamp(b, UTC), datetime.fromtimestamp(b + every_s, UTC))
+            groups[key].append(ln)
+        for (a, z), group in sorted(groups.items()):
+            yield a, z, group
+
+    def day_summaries(
+        self, sensor: str | SensorInfo, since_day: date, until_day: date
+    ) -> list[DaySummary]:
+        """One :class:`DaySummary` per day (vault zone) from ``since_day`` to ``until_day``
+        inclusive that has lines of ``sensor``.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: a reversed range.
+        """
+        info = self.resolve(sensor)
+        lines = self.lines(info, since_day, until_day)
+        return [
+            day_summary(info, self.day_of(a), group, info.binary)
+            for a, _, group in self._buckets(lines, DAY_S)
+        ]
+
+    def intervals(
+        self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date
+    ) -> list[Interval]:
+        """On-intervals of a binary sensor: runs of adjacent windows with on-time or events.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: not a binary sensor, or a reversed range.
+        """
+        info = self.resolve(sensor)
+        if not info.binary:
+            raise QueryError(
+                f"{info.id} is not a binary sensor (motion, door); it has no on-intervals"
+            )
+        out: list[Interval] = []
+        cur: list[tuple[datetime, datetime, list[Line]]] = []
+        for a, z, group in self._buckets(self.lines(info, since, until), None):
+            st = summarize([ln.rollup for ln in group], binary=True)
+            if st.on_s <= 0 and st.events <= 0:
+                continue
+            if cur and cur[-1][1] < a:
+                out.append(_interval(cur))
+                cur = []
+            cur.append((a, z, group))
+        if cur:
+            out.append(_interval(cur))
+        return out
+
+    def extreme(
+        self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date, which: str
+    ) -> Fact:
+        """The highest (``which="max"``) or lowest (``"min"``) value in the span, when it
+        happened (``max_at``/``min_at`` of its line, else the window's middle) and the line.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: ``which`` not max/min; a binary sensor.
+            NoDataError: no readings in the span (the message says what the sensor covers).
+        """
+        if which not in ("max", "min"):
+            raise QueryError(f"extreme must be 'max' or 'min', got {which!r}")
+        info = self.resolve(sensor)
+        if info.binary:
+            raise QueryError(f"{info.id} is a binary sensor; it has no {which}imum value")
+        lines = self.lines(info, since, until)
+        st = summarize([ln.rollup for ln in lines], binary=False)
+        value = st.max if which == "max" else st.min
+        at = st.max_at if which == "max" else st.min_at
+        i = st.max_i if which == "max" else st.min_i
+        if value is None or at is None or i is None:
+            raise self.no_data(info, since, until)
+        return Fact(info.id, info.node, which, value, info.unit, layout.iso(at), lines[i].cite)
+
+    def no_data(
+        self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date
+    ) -> NoDataError:
+        """ "No data for X from A to B; X covers C … D." (or "has no data at all")."""
+        info = self.resolve(sensor)
+        span = f"{_when(since, self.tz)} to {_when(until, self.tz)}"
+        cov = self.coverage(info)
+        where = f"{info.id} has no data at all"
+        if cov:
+            where = f"{info.id} covers {cov[0]} … {cov[1]} ({self.tz.key})"
+        return NoDataError(f"No data for {info.id} from {span}; {where}.")
+
+    # -- observations and SQL -----------------------------------------------------------
+    def observations(
+        self,
+        node: str | None = None,
+        since: datetime | date | None = None,
+        until: datetime | date | None = None,
+    ) -> list[ObservationInfo]:
+        """Observations and memory facts (frontmatter), oldest first; ``since``/``until``
+        keep those whose window (else creation time) overlaps [since, until)."""
+        t0 = self.utc(since) if since is not None else None
+        t1 = self.end_utc(until) if until is not None else None
+        with self._lock:
+            items = self._notes.refresh(self.tz)
+        return [o for o in items if (node is None or o.node == node) and notes.overlaps(o, t0, t1)]
+
+    def sql(self, text: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run one read-only SELECT (or WITH … SELECT) over the views ``rollups``,
+        ``observations`` and ``sensors``; returns (column names, rows).
+
+        The statement runs in a transaction that is rolled back, on a connection that
+        cannot touch files (``enable_external_access = false``).
+
+        Raises:
+            QueryError: not exactly one SELECT statement, or DuckDB's one-line error.
+        """
+        with self._lock:
+            self._refresh()
+            con = self._cache.con
+            try:
+                stmts = con.extract_statements(text)
+            except duckdb.Error as e:
+                raise QueryError(f"bad SQL: {_first_line(e)}") from None
+            if len(stmts) != 1:
+                raise QueryError(f"give exactly one SELECT statement (got {len(stmts)})")
+            kind = stmts[0].type
+            if kind != duckdb.StatementType.SELECT:
+                raise QueryError(f"only read-only SELECT/WITH queries are allowed, not {kind.name}")
+            self._sql_views()
+            con.execute("BEGIN")
+            try:
+                cur = con.execute(text)
+                cols = [d[0] for d in cur.description or []]
+                rows = cur.fetchall()
+            except duckdb.Error as e:
+                raise QueryError(f"bad SQL: {_first_line(e)}") from None
+            finally:
+                con.execute("ROLLBACK")
+        return cols, rows
+
+    def _sql_views(self) -> None:
+        con = self._cache.con
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW rollups AS SELECT node, sensor, quantity, unit,"
+            ' to_timestamp(start_s) AS start, to_timestamp(end_s) AS "end", count, mean, min,'
+            " max, last, stddev, events, on_s, errors, late, min_at, max_at, path, line,"
+            " path || '#L' || line AS cite FROM _lines"
+        )
+        infos, _ = self._sensor_infos()
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE sensors (node VARCHAR, id VARCHAR, quantity VARCHAR,"
+            ' unit VARCHAR, name VARCHAR, room VARCHAR, aliases VARCHAR[], "binary" BOOLEAN,'
+            " first_day DATE, last_day DATE)"
+        )
+        if infos:
+            con.executemany(
+                "INSERT INTO sensors VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        i.node,
+                        i.id,
+                        i.quantity,
+                        i.unit,
+                        i.name,
+                        i.room,
+                        list(i.aliases),
+                        i.binary,
+                        i.first_day,
+                        i.last_day,
+                    )
+                    for i in infos
+                ],
+            )
+        obs = self._notes.refresh(self.tz)
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE observations (path VARCHAR, node VARCHAR, kind VARCHAR,"
+            ' title VARCHAR, text VARCHAR, created VARCHAR, start VARCHAR, "end" VARCHAR,'
+            " sensors VARCHAR[], day DATE)"
+        )
+        if obs:
+            con.executemany(
+                "INSERT INTO observations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        o.path,
+                        o.node,
+                        o.kind,
+                        o.title,
+                        o.text,
+                        o.created,
+                        o.start,
+                        o.end,
+                        list(o.sensors),
+                        o.day,
+                    )
+                    for o in obs
+                ],
+            )
+
+
+# -- pure helpers -----------------------------------------------------------------------------
+def check_agg(agg: str, info: SensorInfo) -> None:
+    """Raise QueryError when ``agg`` is unknown or does not fit the sensor's kind."""
+    if agg not in AGGS:
+        raise QueryError(f"unknown aggregate {agg!r} (use {', '.join(AGGS)})")
+    if info.binary and agg not in BINARY_AGGS:
+        raise QueryError(f"{info.id} is a binary sensor: use {', '.join(BINARY_AGGS)}, not {agg}")
+    if not info.binary and agg in ("on_s", "events"):
+        raise QueryError(f"{agg} applies to binary sensors (motion, door); {info.id} is numeric")
+
+
+def _line(row: tuple[Any, ...]) -> Line:
+    path, line, node, sensor, quantity, unit, start, end, count, *rest = row
+    mean, mn, mx, last, stddev, events, on_s, errors, late, hlc, min_at, max_at, v = rest
+    r = Rollup(
+        node,
+        sensor,
+        quantity,
+        unit,
+        start,
+        end,
+        count,
+        mean,
+        mn,
+        mx,
+        last,
+        stddev,
+        events,
+        on_s,
+        errors,
+        late,
+        hlc,
+        min_at,
+        max_at,
+        v,
+    )
+    return Line(path, line, r)
+
+
+def cite_ranges(lines: Sequence[Line]) -> tuple[str, ...]:
+    """One citation per file: ``path#L<first>-L<last>`` spanning ``lines`` in that file
+    (other sensors' lines may lie between), ``path#L<n>`` for a single line."""
+    spans: dict[str, tuple[int, int]] = {}
+    for ln in lines:
+        a, z = spans.get(ln.path, (ln.line, ln.line))
+        spans[ln.path] = (min(a, ln.line), max(z, ln.line))
+    return tuple(cite(p, a, z) for p, (a, z) in sorted(spans.items()))
+
+
+def _point(a: datetime, z: datetime, agg: str, group: list[Line], binary: bool) -> Point:
+    st = summarize([ln.rollup for ln in group], binary=binary)
+    values: dict[str, float | None] = {
+        "mean": st.mean,
+        "min": st.min,
+        "max": st.max,
+        "last": st.last,
+        "sum": float(st.events) if binary else st.sum,
+        "on_s": st.on_s if binary else None,
+        "events": float(st.events) if binary else None,
+        "count": float(st.count),
+    }
+    pick = {"min": st.min_i, "max": st.max_i, "last": st.last_i}.get(agg)
+    cites = (group[pick].cite,) if pick is not None else cite_ranges(group)
+    return Point(
+        layout.iso(a),
+        layout.iso(z),
+        agg,
+        values[agg],
+        st.count,
+        st.mean,
+        st.min,
+        st.max,
+        st.last,
+        values["sum"],
+        values["on_s"],
+        st.events if binary else None,
+        cites,
+    )
+
+
+def day_summary(info: SensorInfo, day: date, group: Sequence[Line], binary: bool) -> DaySummary:
+    """A :class:`DaySummary` of ``group`` (the day's lines of one sensor)."""
+    st: Stats = summarize([ln.rollup for ln in group], binary=binary)
+    iso = _iso_or_none
+    return DaySummary(
+        info.node,
+        info.id,
+        day,
+        info.quantity,
+        info.unit,
+        st.binary,
+        st.lines,
+        st.windows,
+        st.count,
+        st.errors,
+        iso(st.start),
+        iso(st.end),
+        st.mean,
+        st.min,
+        iso(st.min_at),
+        group[st.min_i].cite if st.min_i is not None else None,
+        st.max,
+        iso(st.max_at),
+        group[st.max_i].cite if st.max_i is not None else None,
+        st.last,
+        iso(st.last_at),
+        st.events,
+        st.on_s,
+        iso(st.first_event_at),
+        iso(st.last_event_at),
+        cite_ranges(group),
+    )
+
+
+def _interval(run: list[tuple[datetime, datetime, list[Line]]]) -> Interval:
+    group = [ln for _, _, g in run for ln in g]
+    st = summarize([ln.rollup for ln in group], binary=True)
+    return Interval(
+        layout.iso(run[0][0]), layout.iso(run[-1][1]), st.on_s, st.events, cite_ranges(group)
+    )
+
+
+def _iso_or_none(t: datetime | None) -> str | None:
+    return layout.iso(t) if t is not None else None
+
+
+def _when(t: datetime | date, tz: ZoneInfo) -> str:
+    if isinstance(t, datetime):
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=tz)
+        local = t.astimezone(tz)
+        return local.date().isoformat() if local.time() == time.min else local.isoformat()
+    return t.isoformat()
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]

@@ -1,0 +1,1 @@
+"""The static site: MkDocs-material pages generated from the vault (docs/site.md)."""

@@ -1,0 +1,74 @@
+// Ask page: "thinking…" at once, the answer streamed from /api/ask (SSE) piece by piece,
+// then its citations as links to the pages of the cited files. [n] markers in the
+// answer link to the n-th citation. Text goes in as text nodes, never as HTML.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var es = null;
+  var answer = "";
+
+  function render(links) {
+    var box = $("text");
+    box.textContent = "";
+    var parts = answer.split(/(\[\d+\])/);
+    parts.forEach(function (part) {
+      var m = /^\[(\d+)\]$/.exec(part);
+      if (m && links && links[m[1]]) {
+        var a = document.createElement("a");
+        a.href = links[m[1]];
+        a.textContent = part;
+        box.appendChild(a);
+      } else {
+        box.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
+  $("ask").addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var q = $("q").value.trim();
+    if (!q) return;
+    if (es) es.close();
+    answer = "";
+    $("answer").hidden = false;
+    $("thinking").hidden = false;
+    $("text").textContent = "";
+    $("cites").textContent = "";
+    $("meta").textContent = "";
+    es = new EventSource("/api/ask?" + new URLSearchParams({ q: q }).toString());
+    es.addEventListener("piece", function (e) {
+      $("thinking").hidden = true;
+      answer += JSON.parse(e.data).text;
+      render(null);
+    });
+    es.addEventListener("citations", function (e) {
+      var links = {};
+      JSON.parse(e.data).forEach(function (c) {
+        var li = document.createElement("li");
+        li.value = c.n;
+        var a = document.createElement(c.url ? "a" : "span");
+        if (c.url) { a.href = c.url; links[c.n] = c.url; }
+        a.textContent = c.path;
+        li.appendChild(a);
+        $("cites").appendChild(li);
+      });
+      render(links);
+    });
+    es.addEventListener("done", function (e) {
+      var d = JSON.parse(e.data);
+      $("thinking").hidden = true;
+      $("meta").textContent = (d.llm ? "Answered by " + d.model : "No LLM answered: the best passages") +
+        (d.notes && d.notes.length ? " · " + d.notes.join(" · ") : "");
+      es.close();
+    });
+    es.addEventListener("error", function (e) {
+      $("thinking").hidden = true;
+      var msg = "The connection was lost.";
+      if (e.data) { try { msg = JSON.parse(e.data).message; } catch (x) { /* keep */ } }
+      $("meta").textContent = msg;
+      es.close();
+    });
+  });
+  var q = new URLSearchParams(location.search).get("q");
+  if (q) { $("q").value = q; $("ask").requestSubmit(); }
+})();
