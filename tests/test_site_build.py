@@ -119,8 +119,11 @@ def test_binary_sensor_day_counts_events_and_time_on(built):
     assert events > 0
     page = day_html(report.html_dir, "pir-6", "2017-12-22")
     table = next(t for t in parse(page).tables if t and t[0][0] == "Sensor")
-    assert table[1][:4] == ["s6-motion", "motion", str(len(rows)), f"{events} events"]
-    assert table[1][6] == f"{fmt_num(on_s / 60)} min on"
+    # binary sensors get their own table: events and time on, no mean/min/max
+    assert table[0] == ["Sensor", "Quantity", "Windows", "Events", "On time"]
+    minutes = round(on_s / 60)
+    on_text = f"{minutes} min" if on_s < 3600 else f"{minutes // 60} h {minutes % 60:02d} min"
+    assert table[1] == ["s6-motion", "motion", str(len(rows)), str(events), on_text]
     inline, chart = charts_of(page)["chart-s6-motion"]
     svg = (page.parent / unquote(inline["data-file"])).read_text()
     assert svg.count('<rect class="bar"') == sum(1 for r in rows if r["on_s"] > 0)

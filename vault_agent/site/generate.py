@@ -14,12 +14,14 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from ..errors import RecordError
+from ..errors import RecordError, VaultError
+from ..query.store import Store
 from ..vault import Vault, layout
 from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import kb, pages, urls
 from .catalog import Catalog, DaySummary, NoteMeta, day_key, kb_notes, read_day, summarize_day
+from .periods import Period, period_page, period_page_path, periods_of
 from .plan import Plan
 from .progress import Phases
 from .refresh import all_day_keys, refresh_catalog
@@ -45,7 +47,14 @@ class Generator:
         self.pending_now = uncommitted(self.v.repo)
         refresh = refresh_catalog(self.v, self.cat, self.plan, self.bar)
         self._write_days(set(refresh.days))
-        self._write_notes(set(refresh.notes))
+        # an observation shows its day's charts: a changed day rewrites its observations
+        day_notes = {
+            r
+            for r, n in self.cat.notes.items()
+            if n.kind == "observation" and day_key(n.node, n.day) in refresh.days
+        }
+        self._write_notes(set(refresh.notes) | day_notes)
+        self._write_periods(set(refresh.days))
         self._write_kb()
         self._write_aggregates()
         self._keep_unchanged()
@@ -111,6 +120,61 @@ class Generator:
                 # a day with notes but no rollups still needs a catalog entry for the nav
                 self.cat.days[k] = DaySummary(node, day, "", None, None)
 
+    def _sensor_periods(self) -> dict[tuple[str, str], list[Period]]:
+        """Every (node, sensor) with data → its weeks and months, sorted."""
+        out: dict[tuple[str, str], set[Period]] = defaultdict(set)
+        for d in self.cat.days.values():
+            for s in d.sensors:
+                out[(d.node, s.sensor)].update(periods_of(date.fromisoformat(d.day)))
+        return {k: sorted(v, key=lambda p: (p.kind, p.first)) for k, v in out.items()}
+
+    def _write_periods(self, dirty_days: set[str]) -> None:
+        """Week and month pages of the sensors of changed days (all on a full build),
+        and of the periods beside them (their prev/next links may change)."""
+        all_periods = self._sensor_periods()
+        todo: set[tuple[str, str, Period]] = set()
+        for (node, sensor), periods in all_periods.items():
+            if self.plan.full:
+                todo.update((node, sensor, p) for p in periods)
+                continue
+            for k in dirty_days:
+                n, day = k.split("/", 1)
+                if n == node:
+                    todo.update((node, sensor, p) for p in periods_of(date.fromisoformat(day)))
+        self.bar.phase("Week and month pages", len(todo))
+        if not todo:
+            return
+        store = Store(self.v.root, persist=False)
+        try:
+            for node, sensor, p in sorted(todo, key=lambda t: (t[0], t[1], t[2].kind, t[2].first)):
+                self.bar.advance()
+                same = [q for q in all_periods.get((node, sensor), []) if q.kind == p.kind]
+                i = same.index(p) if p in same else -1
+                prev_p = same[i - 1] if i > 0 else None
+                next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
+                try:
+                    text = period_page(store, node, sensor, p, prev_p, next_p)
+                except VaultError as e:  # unknown to the query layer, or no data
+                    self.problems.append(f"{node}/{sensor} {p.label}: {e}")
+                    continue
+                self.w.page(period_page_path(node, sensor, p), text)
+        finally:
+            store.close()
+
+    def _latest_periods(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
+        """node → sensor → [(label, page)] of its newest week and month."""
+        out: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(dict)
+        for (node, sensor), periods in self._sensor_periods().items():
+            links = []
+            for kind in ("week", "month"):
+                mine = [p for p in periods if p.kind == kind]
+                if mine:
+                    links.append(
+                        (f"{kind} {mine[-1].label}", period_page_path(node, sensor, mine[-1]))
+                    )
+            out[node][sensor] = links
+        return out
+
     def _observation(self, rel: str) -> Observation | None:
         try:
             return self.v.read_observation(rel)
@@ -134,9 +198,10 @@ class Generator:
                 if obs is None:
                     continue
                 day = self.cat.days.get(day_key(meta.node, meta.day))
-                has = day is not None and bool(day.sensors)
+                sensors = day.sensors if day is not None else ()
                 self.w.page(
-                    urls.observation_page(meta.node, meta.id), pages.observation_page(rel, obs, has)
+                    urls.observation_page(meta.node, meta.id),
+                    pages.observation_page(rel, obs, bool(sensors), sensors),
                 )
             elif meta.kind == "interaction":
                 try:
@@ -198,6 +263,7 @@ class Generator:
             urls.HOME, pages.home_page(v.name, statuses, latest, conflicts, cat, self.plan.head)
         )
         self.w.page(urls.DATES, pages.dates_page(cat))
+        latest_periods = self._latest_periods()
         for s in statuses:
             memory = cat.observations(s.node, kind="memory")
             bodies = {}
@@ -205,7 +271,10 @@ class Generator:
                 obs = self._observation(m.rel)
                 if obs is not None:
                     bodies[m.rel] = obs.body
-            self.w.page(urls.node_page(s.node), pages.node_page(s.node, cat, s, memory, bodies))
+            self.w.page(
+                urls.node_page(s.node),
+                pages.node_page(s.node, cat, s, memory, bodies, latest_periods.get(s.node)),
+            )
             self.w.page(urls.node_days_page(s.node), pages.node_days_page(s.node, cat))
             self.bar.advance(2)
         self.w.page(urls.KB_INDEX, pages.kb_index_page(kb_notes(v), self.broken))
@@ -230,6 +299,8 @@ class Generator:
             for d in self.cat.days.values()
             for sd in d.sensors
         }
+        for (node, sensor), periods in self._sensor_periods().items():
+            out |= {period_page_path(node, sensor, p) for p in periods}
         for n in self.cat.notes.values():
             if n.kind == "observation":
                 out.add(urls.observation_page(n.node, n.id))

@@ -47,7 +47,10 @@ def merge_search_index(html: Path, keep: Path, written: list[str], deleted: list
         return loc.split("#", 1)[0]
 
     kept = [d for d in old.get("docs", []) if page_of(d["location"]) not in fresh | gone]
-    new["docs"] = kept + new.get("docs", [])
+    # Only this build's pages are taken from the new index: in one process material's
+    # search plugin carries the previous dirty build's entries over (its
+    # search_index_prev), which may name pages deleted since.
+    new["docs"] = kept + [d for d in new.get("docs", []) if page_of(d["location"]) in fresh]
     data = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
     write_if_changed(idx, data.encode("utf-8"))
     js = idx.with_name("search_index.js")
