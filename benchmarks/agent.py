@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from vault_agent.sensors.datasets import resolve as resolve_dataset
-from vault_agent.sensors.replay import replay
+from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.vault import Vault
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -104,7 +104,7 @@ def backfill(tmp: Path) -> None:
     data = resolve_dataset("room-occupancy-estimation")
     v, _ = Vault.init(tmp / "lib", "alpaca-1")
     t = time.perf_counter()
-    stats = replay(v, data, source="S1", backfill=True)
+    stats = replay(v, data, configure_node(v, data, "S1"), backfill=True)
     lib_s = time.perf_counter() - t
     v2, _ = Vault.init(tmp / "agent", "alpaca-1")
     t = time.perf_counter()

@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT))
 from tests.support import FakeOllama  # noqa: E402
 from vault_agent.cli.observe import _data_span  # noqa: E402
 from vault_agent.llm import NoLLM  # noqa: E402
+from vault_agent.llm.grounding import check  # noqa: E402
 from vault_agent.observe import store as store_mod  # noqa: E402
-from vault_agent.observe.grounding import check  # noqa: E402
 from vault_agent.observe.observer import Observer  # noqa: E402
-from vault_agent.sensors.replay import replay  # noqa: E402
+from vault_agent.sensors.replay import configure_node, replay  # noqa: E402
 from vault_agent.vault import Vault  # noqa: E402
 
 DATA = ROOT / "datasets" / "occupancy-detection"
@@ -40,7 +40,7 @@ DATA = ROOT / "datasets" / "occupancy-detection"
 def fresh(tmp: Path, name: str) -> Vault:
     v, _ = Vault.init(tmp / name, "office")
     for f in ("datatest.txt", "datatraining.txt"):
-        replay(v, DATA / f, source="office")
+        replay(v, DATA / f, configure_node(v, DATA / f, "office"))
     return v
 
 

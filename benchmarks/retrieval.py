@@ -1,8 +1,11 @@
 """Retrieval quality and speed of the vault's indexes on a BEIR-format data set.
 
-    python benchmarks/retrieval.py --corpus ../shared/data/scifact/corpus.jsonl \
-        --queries ../shared/data/scifact/queries.jsonl \
-        --qrels ../shared/data/scifact/qrels/train.tsv
+SCIFACT is a folder holding the BEIR SciFact data set (corpus.jsonl, queries.jsonl,
+qrels/train.tsv; CC BY-NC 2.0, not bundled: 5,183 abstracts).
+
+    python benchmarks/retrieval.py --corpus SCIFACT/corpus.jsonl \
+        --queries SCIFACT/queries.jsonl \
+        --qrels SCIFACT/qrels/train.tsv
 
 1. Imports the corpus into a vault's knowledge-base as Markdown, one file per
    document (``# title`` then the text). Only the queries' ``_id`` and ``text`` are

@@ -84,7 +84,7 @@ def bench_replay(tmp: Path) -> None:
     for src in rp.sources(ROOM):
         v, _ = Vault.init(tmp / f"room-{src.lower()}", f"room-{src.lower()}")
         t0 = time.perf_counter()
-        st = rp.replay(v, ROOM, source=src, commit=True)
+        st = rp.replay(v, ROOM, rp.configure_node(v, ROOM, src), commit=True)
         dt = time.perf_counter() - t0
         total_readings += st.readings
         total_s += dt
@@ -111,14 +111,14 @@ def bench_replay(tmp: Path) -> None:
     )
     v, _ = Vault.init(tmp / "office", "office")
     t0 = time.perf_counter()
-    st = rp.replay(v, OFFICE, commit=True)
+    st = rp.replay(v, OFFICE, rp.configure_node(v, OFFICE), commit=True)
     dt = time.perf_counter() - t0
     print(
         f"occupancy-detection datatraining.txt: {st.rows} rows, {st.readings} readings, "
         f"{st.rollups} rollups in {dt:.2f} s ({st.readings / dt:.0f} readings/s)"
     )
     t0 = time.perf_counter()
-    st2 = rp.replay(v, OFFICE)
+    st2 = rp.replay(v, OFFICE, rp.configure_node(v, OFFICE))
     print(
         f"  re-run (resume, all windows already written): {time.perf_counter() - t0:.2f} s, "
         f"{st2.readings} new readings"

@@ -114,7 +114,7 @@ def test_sigterm_flushes_commits_and_exits_zero(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_and_restart_loses_nothing_and_duplicates_nothing(tmp_path):
-    window = ["--from", "2015-02-05", "--to", "2015-02-07"]
+    window = ["--since", "2015-02-05", "--until", "2015-02-06"]  # two days, inclusive
     ref, _ = Vault.init(tmp_path / "ref", "office")
     subprocess.run(agent_cmd(ref.root, *window), check=True, capture_output=True)
     expected = rollup_key_lines(ref)
@@ -127,13 +127,20 @@ def test_sigkill_and_restart_loses_nothing_and_duplicates_nothing(tmp_path):
     # twelve interrupted runs get, so every kill lands mid-replay (not after the end).
     for _ in range(12):
         proc = subprocess.Popen(
-            agent_cmd(v.root, *window, pace=("--speed", "4000")), stderr=subprocess.DEVNULL
+            agent_cmd(v.root, *window, pace=("--speed", "4000")),
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        time.sleep(rng.uniform(0.5, 2.5))
+        # start counting once the agent runs (start-up time varies with the machine's load)
+        for line in proc.stderr:
+            if "event=start" in line:
+                break
+        time.sleep(rng.uniform(0.3, 2.0))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
+        proc.stderr.close()
     assert kills >= 10
     partial = rollup_key_lines(Vault.open(v.root))
     assert 0 < len(partial) < len(expected), "the kills did not land mid-replay"

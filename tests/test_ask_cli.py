@@ -28,7 +28,7 @@ def base(tmp_path_factory):
 
 def set_llm(v, host, model="qwen2.5:0.5b"):
     cfg = v.node_config()
-    cfg["llm"] = {**cfg["llm"], "host": host, "model": model, "timeout_s": 5}
+    cfg["llm"] = {**cfg["llm"], "backend": "ollama", "host": host, "model": model, "timeout_s": 5}
     v.write_node_config(cfg)
 
 
@@ -88,7 +88,9 @@ def test_model_override_and_json(base):
         set_llm(base, srv.url)
         srv.script("Motion in the hall at 03:04 [1].")
         r = run(
-            base, "was there motion in the hall?", "--model", "qwen2.5:3b", "--json", "--no-log"
+            base,
+            "was there motion in the hall?",
+            *("--kind", "observation", "--model", "qwen2.5:3b", "--json", "--no-log"),
         )
     data = json.loads(r.stdout)
     assert data["model"] == "ollama/qwen2.5:3b" and data["llm"] is True
@@ -111,13 +113,24 @@ def test_time_words_filter_the_sources(base):
         srv.script("It was 21.3 °C on average [1].")
         res = ask(
             base,
-            "how warm was the kitchen yesterday?",
+            "what does the kitchen note say about yesterday?",
             log=False,
             now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
         )
     assert (res.filters.since, res.filters.until) == ("2025-10-14", "2025-10-14")
     assert res.hits and all(h.date == "2025-10-14" for h in res.hits)
-    assert res.citations[0].path.endswith("2025-10-14.jsonl")
+
+
+def test_sensor_question_yesterday_is_computed_from_that_day(base):
+    res = ask(
+        base,
+        "how warm was the kitchen yesterday?",
+        log=False,
+        use_llm=False,
+        now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
+    )
+    assert res.route == "sensor" and res.plan.days.since.isoformat() == "2025-10-14"
+    assert res.citations and all("2025-10-14.jsonl#L" in c.path for c in res.citations)
 
 
 @pytest.mark.parametrize("q", ["", "  "])
@@ -152,3 +165,46 @@ def test_earlier_questions_are_not_evidence(tmp_path):
     assert all(h.kind != "interaction" for h in again.hits)
     logged = ask(v, question, log=False, filters=Filters(kind="interaction"))
     assert [h.path for h in logged.hits] == [first.logged]
+
+
+def test_mixed_question_gets_numbers_and_notes(base):
+    res = ask(
+        base,
+        "why was the kitchen radiator slow to warm yesterday, what was the temperature?",
+        log=False,
+        use_llm=False,
+        now=datetime(2025, 10, 15, 8, 0, tzinfo=UTC),
+    )
+    assert res.route == "sensor" and "21.3 °C" in res.answer
+    assert "knowledge-base/heating.md" in [h.path for h in res.hits]
+    assert "Related notes:" in res.answer
+
+
+def test_text_answer_cut_by_idle_timeout_is_kept_and_marked(base):
+    with FakeOllama() as srv:
+        set_llm(base, srv.url)
+        cfg = base.node_config()
+        cfg["llm"]["idle_s"] = 0.5
+        base.write_node_config(cfg)
+        srv.script(
+            Reply(content="The kitchen radiator is slow to warm [1].", chunks=3, chunk_delay_s=3)
+        )
+        res = ask(base, "is the kitchen radiator slow?", log=False)
+        cfg["llm"].pop("idle_s")
+        base.write_node_config(cfg)
+    assert res.cut and res.llm_ok and res.answer.endswith("[cut: the model timed out]")
+    assert res.answer.startswith("The kitchen")
+
+
+def test_logged_answers_stay_out_of_search_unless_asked(tmp_path):
+    v = make_vault(tmp_path / "v")
+    res = ask(v, "when do the tomatoes need water?", use_llm=False)
+    assert res.logged and res.logged.startswith("interactions/")
+    s = CliRunner().invoke(main, ["search", "tomatoes water", "--json", "--vault", str(v.root)])
+    paths = [h["path"] for h in json.loads(s.stdout)["hits"]]
+    assert "knowledge-base/garden.md" in paths and res.logged not in paths
+    s = CliRunner().invoke(
+        main,
+        ["search", "tomatoes water", "--kind", "interaction", "--json", "--vault", str(v.root)],
+    )
+    assert [h["path"] for h in json.loads(s.stdout)["hits"]] == [res.logged]

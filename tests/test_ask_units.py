@@ -8,7 +8,7 @@ import pytest
 
 from vault_agent.ask.citations import CitationFilter, check
 from vault_agent.ask.fusion import FusionParams, best_chunks, fuse, minmax, rrf
-from vault_agent.ask.timewords import find_range
+from vault_agent.ask.when import find_days
 
 NOW = datetime(2025, 10, 15, 9, 30, tzinfo=UTC)  # a Wednesday
 
@@ -64,7 +64,7 @@ def test_stream_filter_holds_partial_citations():
     "q,since,until",
     [
         ("what happened yesterday?", date(2025, 10, 14), date(2025, 10, 14)),
-        ("motion last night", date(2025, 10, 14), date(2025, 10, 15)),
+        ("motion last night", date(2025, 10, 14), date(2025, 10, 14)),
         ("when was there motion at night last week?", date(2025, 10, 6), date(2025, 10, 12)),
         ("anything today", date(2025, 10, 15), date(2025, 10, 15)),
         ("in the past 3 days", date(2025, 10, 12), date(2025, 10, 15)),
@@ -72,9 +72,33 @@ def test_stream_filter_holds_partial_citations():
     ],
 )
 def test_time_words(q, since, until):
-    r = find_range(q, NOW)
-    assert r is not None and (r.since, r.until) == (since, until)
+    (r,) = find_days(q, NOW.date())
+    assert (r.since, r.until) == (since, until)
 
 
 def test_no_time_words():
-    assert find_range("how does the boiler work", NOW) is None
+    assert find_days("how does the boiler work", NOW.date()) == []
+
+
+def _hit(n: int, words: int):
+    from vault_agent.ask.retrieve import Hit
+
+    text = " ".join(f"word{i} 2015-02-05 23.4" for i in range(words))
+    return Hit(f"id{n}", f"notes/n{n}.md", 1.0, f"Note {n}", text, "a", "knowledge", "", False, "")
+
+
+@pytest.mark.parametrize("n_ctx,max_tokens", [(2048, 160), (1024, 256), (4096, 512)])
+def test_prompt_fits_the_models_context_in_tokens(n_ctx, max_tokens):
+    from vault_agent.ask.prompts import estimate_tokens, messages
+
+    hits = [_hit(n, 2000) for n in range(5)]
+    msgs = messages("how warm?", hits, "2025-10-15", {"n_ctx": n_ctx, "max_tokens": max_tokens})
+    used = sum(estimate_tokens(m["content"]) for m in msgs)
+    assert n_ctx // 3 < used <= n_ctx - max_tokens
+    assert msgs[-1]["content"].endswith("Question: how warm?\nAnswer:")
+
+
+def test_token_estimate_counts_digits_one_by_one():
+    from vault_agent.ask.prompts import estimate_tokens
+
+    assert estimate_tokens("2015-02-05") == 10 and estimate_tokens("temperature") == 3

@@ -113,7 +113,7 @@ def test_observations_listing(vault: Vault) -> None:
     code, out = run(vault, "observations", "--since", "2025-10-15T04:00:00Z", "--json")
     assert all(r["window"]["start"] >= "2025-10-15T04:00:00Z" for r in json.loads(out))
     code, out = run(vault, "observations", "--node", NODE)
-    assert "2025-10-15 03:00  alpaca-1  0." in out and "rules/v1" in out
+    assert "2025-10-15 03:00–04:00  alpaca-1  0." in out and "rules/v1" in out
     code, out = run(vault, "observations", "--kind", "memory", "--json")
     mems = json.loads(out)
     assert mems and mems[-1]["supersedes"] == mems[-2]["id"]

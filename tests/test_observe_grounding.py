@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from vault_agent.llm.grounding import check, count_sentences, number_ok
 from vault_agent.observe.facts import Fact
-from vault_agent.observe.grounding import check, count_sentences, number_ok
 
 LEVEL = Fact(
     "level_high",

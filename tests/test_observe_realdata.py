@@ -17,7 +17,7 @@ import pytest
 from vault_agent.cli.observe import _data_span
 from vault_agent.llm import NoLLM
 from vault_agent.observe.observer import Observer
-from vault_agent.sensors.replay import replay
+from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.vault import Vault, layout
 
 DATA = Path(__file__).resolve().parent.parent / "datasets"
@@ -42,7 +42,7 @@ def facts_of(obs) -> list[tuple[str, str]]:
 def office(tmp_path_factory) -> tuple[Vault, list]:
     v, _ = Vault.init(tmp_path_factory.mktemp("office") / "v", "office")
     for p in OFFICE:
-        replay(v, p, source="office")
+        replay(v, p, configure_node(v, p, "office"))
     return v, observe_all(v)
 
 
@@ -127,7 +127,7 @@ def test_backfill_again_writes_nothing(office) -> None:
 
 def test_christmas_in_the_room_is_quiet(tmp_path) -> None:
     v, _ = Vault.init(tmp_path / "v", "s6")
-    replay(v, ROOM, source="S6")
+    replay(v, ROOM, configure_node(v, ROOM, "S6"))
     obs = observe_all(v)
     xmas = [o for s, o in obs if s.startswith("2017-12-25")]
     kinds = [k for o in xmas for _, k in facts_of(o)]

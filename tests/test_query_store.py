@@ -10,6 +10,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.core_fixtures import make_vault
@@ -210,6 +211,60 @@ def test_hourly_series_matches_the_lines(vault: Vault) -> None:
                 assert read_line(vault, c)[agg] == pytest.approx(truth)
 
 
+@pytest.mark.parametrize("every", [None, 900, 3600, 86400])
+def test_series_with_count_zero_late_lines_and_ties(vault: Vault, every: int | None) -> None:
+    rng = np.random.default_rng(13)
+    lines = []
+    for i in range(60):  # 5 hours; every 7th window has no readings, every 5th a late line
+        t = datetime(2015, 2, 5, 6, 0, tzinfo=UTC) + timedelta(minutes=5 * i)
+        m = float(np.round(rng.uniform(18, 24), 1))  # rounded: ties in min/max happen
+        count = 0 if i % 7 == 3 else int(rng.integers(1, 6))
+        lines.append(win("office-temperature", t, count=count, mean=m, min=m - 1, max=m + 1,
+                         last=m))  # fmt: skip
+        if i % 5 == 2:
+            lines.append(win("office-temperature", t, count=1, mean=m + 2, min=m + 2,
+                             max=m + 2, last=m + 2, late=True))  # fmt: skip
+    rel = write_lines(vault, DAY, lines)
+    raw = [json.loads(x) for x in vault.path(rel).read_text().splitlines()]
+    store = Store(vault.root)
+
+    def bucket(d: dict) -> str:
+        t = datetime.fromisoformat(d["start"].replace("Z", "+00:00"))
+        if every is None:
+            return d["start"]
+        b = int(t.timestamp()) // every * every
+        return iso(datetime.fromtimestamp(b, UTC))
+
+    groups: dict[str, list[dict]] = {}
+    for d in raw:
+        if d["count"] > 0:
+            groups.setdefault(bucket(d), []).append(d)
+    for agg in ("mean", "min", "max", "last", "sum", "count"):
+        pts = store.series("office-temperature", T0 - timedelta(hours=2), T0 + timedelta(hours=6),
+                           every, agg)  # fmt: skip
+        assert [p.t for p in pts] == sorted(groups)
+        for p in pts:
+            g = groups[p.t]
+            newest = max(d["start"] for d in g)
+            on_time = [d for d in g if d["start"] == newest and not d.get("late")]
+            truth = {
+                "mean": sum(d["mean"] * d["count"] for d in g) / sum(d["count"] for d in g),
+                "min": min(d["min"] for d in g),
+                "max": max(d["max"] for d in g),
+                "last": (on_time or [d for d in g if d["start"] == newest])[-1]["last"],
+                "sum": sum(d["mean"] * d["count"] for d in g),
+                "count": sum(d["count"] for d in g),
+            }[agg]
+            assert p.value == pytest.approx(truth), (agg, p.t)
+            if agg in ("min", "max"):
+                (c,) = p.cites
+                assert read_line(vault, c)[agg] == pytest.approx(truth)
+    days = store.day_summaries("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+    (p,) = store.series("office-temperature", date(2015, 2, 5), date(2015, 2, 5), 86400, "max")
+    assert (days[0].max, days[0].max_cite) == (p.max, p.cites[0])
+    assert days[0].mean == pytest.approx(p.mean)
+
+
 def test_intervals_of_a_binary_sensor(vault: Vault) -> None:
     configure(vault, [{"id": "hall-motion", "driver": "motion", "pin": 17}])
     t = datetime(2015, 2, 5, 21, 0, tzinfo=UTC)
@@ -358,3 +413,83 @@ def test_cache_follows_appends_and_rewrites(vault: Vault) -> None:
     assert store.sql("SELECT count(*) FROM rollups")[1] == [(0,)]
     with pytest.raises(UnknownSensorError):  # its only file is gone, so is the sensor
         store.lines("office-temperature", T0, T0 + timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("entry", "node", "message"),
+    [
+        ({"name": 5}, {}, "sensors[0] (t1): name must be a non-empty string, got 5"),
+        ({"aliases": "temp"}, {}, "aliases must be a list of strings"),
+        ({"aliases": ["ok", ""]}, {}, "alias must be a non-empty string"),
+        ({"room": "x" * 65}, {}, "room 'xxxx"),
+        ({}, {"room": ["office"]}, "room must be a non-empty string"),
+        ({}, {"aliases": [1]}, "alias must be a non-empty string, got 1"),
+    ],
+)
+def test_vault_check_rejects_bad_vocabulary(
+    vault: Vault, entry: dict, node: dict, message: str
+) -> None:
+    import tomli_w
+
+    from vault_agent.vault.check import check_tree
+
+    cfg = vault.node_config()
+    cfg["sensors"] = [{"id": "t1", "driver": "bme280", **entry}]
+    cfg.update(node)
+    rel = "agents/office/node.toml"
+    vault.path(rel).write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    problems = [str(p) for p in check_tree(vault.root, [rel])]
+    assert len(problems) == 1 and message in problems[0], problems
+    store = Store(vault.root)  # the query layer skips what it cannot use, and says so
+    assert [i.id for i in store.sensors() if i.node == "office"] in ([], ["t1"])
+
+
+def test_threshold_runs_with_peaks(vault: Vault) -> None:
+    maxes = [20, 26, 27.5, 25.5, 21, 22, 26.2, 20]  # above 25: windows 1-3 and 6
+    lines = [
+        win("office-temperature", T0 + timedelta(minutes=5 * i), mean=m - 1, min=m - 2, max=m)
+        for i, m in enumerate(maxes)
+    ]
+    write_lines(vault, DAY, lines)
+    store = Store(vault.root)
+    runs = store.threshold("office-temperature", date(2015, 2, 5), date(2015, 2, 5), above=25)
+    truth = [(1, 4), (6, 7)]  # [first, last + 1) window indexes
+    assert [(r.start, r.end, r.windows) for r in runs] == [
+        (iso(T0 + timedelta(minutes=5 * a)), iso(T0 + timedelta(minutes=5 * z)), z - a)
+        for a, z in truth
+    ]
+    assert [r.peak for r in runs] == [max(maxes[a:z]) for a, z in truth]
+    assert all(read_line(vault, r.cite)["max"] == r.peak for r in runs)
+    low = store.threshold("office-temperature", date(2015, 2, 5), date(2015, 2, 5), below=19)
+    assert [(r.peak, r.windows) for r in low] == [(18, 1), (18, 1)]
+    with pytest.raises(QueryError, match="exactly one"):
+        store.threshold("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+
+
+def test_observations_from_frontmatter(vault: Vault) -> None:
+    toml = vault.path("vault.toml")
+    toml.write_text(toml.read_text() + 'timezone = "Europe/Berlin"\n')
+    late_evening = {"start": "2015-02-05T23:10:00Z", "end": "2015-02-05T23:40:00Z"}
+    rel_a, _ = vault.write_observation(
+        "Light went on at 07:35.", title="Lights on early", sensors=["office-light"],
+        window={"start": "2015-02-05T07:30:00Z", "end": "2015-02-05T08:30:00Z"},
+        created=datetime(2015, 2, 5, 8, 31, tzinfo=UTC),
+    )  # fmt: skip
+    rel_b, _ = vault.write_observation(
+        "Still warm after midnight.", title="Warm night", sensors=["office-temperature"],
+        window=late_evening, created=datetime(2015, 2, 6, 0, 5, tzinfo=UTC),
+    )  # fmt: skip
+    store = Store(vault.root)
+    got = store.observations()
+    assert [(o.path, o.title, o.day) for o in got] == [
+        (rel_a, "Lights on early", date(2015, 2, 5)),
+        (rel_b, "Warm night", date(2015, 2, 6)),  # 00:10 in Berlin
+    ]
+    assert got[0].sensors == ("office-light",) and got[0].text == "Light went on at 07:35."
+    assert (got[1].start, got[1].end) == (late_evening["start"], late_evening["end"])
+    assert [o.path for o in store.observations(since=date(2015, 2, 6))] == [rel_b]
+    assert [o.path for o in store.observations(until=date(2015, 2, 5))] == [rel_a]
+    assert store.observations(node="kitchen") == []
+    cols, rows = store.sql("SELECT path, day, sensors FROM observations ORDER BY day")
+    assert rows == [(rel_a, date(2015, 2, 5), ["office-light"]),
+                    (rel_b, date(2015, 2, 6), ["office-temperature"])]  # fmt: skip

@@ -113,7 +113,7 @@ def test_detect_format_and_sources(tmp_path):
 
 def test_room_data_rollups_match_numpy(tmp_path):
     v = new_vault(tmp_path, "room-s1")
-    st = rp.replay(v, ROOM)  # source S1 from the node name
+    st = rp.replay(v, ROOM, rp.configure_node(v, ROOM))  # source S1 from the node name
     assert (st.source, st.rows, st.malformed) == ("S1", 10129, [])
     assert st.readings == 3 * 10129
     for column, sensor in (
@@ -139,7 +139,7 @@ def test_room_data_rollups_match_numpy(tmp_path):
 
 def test_room_pir_events_match_numpy(tmp_path):
     v = new_vault(tmp_path, "s7")
-    st = rp.replay(v, ROOM)
+    st = rp.replay(v, ROOM, rp.configure_node(v, ROOM))
     assert st.source == "S7" and st.sensors == ["s7-motion"]
     t, x = load_room("S7_PIR")
     on = x > 0.5
@@ -155,7 +155,7 @@ def test_room_pir_events_match_numpy(tmp_path):
 
 def test_office_data_with_quirks_matches_numpy(tmp_path):
     v = new_vault(tmp_path, "office")
-    st = rp.replay(v, OFFICE)
+    st = rp.replay(v, OFFICE, rp.configure_node(v, OFFICE))
     assert (st.format, st.source, st.rows) == ("occupancy-detection", "office", 8143)
     with open(OFFICE, newline="") as fh:
         rows = list(csv.reader(fh))[1:]  # 8 fields: row id + the 7 named
@@ -181,14 +181,14 @@ def test_unquoted_dates_without_row_id_and_ymd_slashes(tmp_path):
         '"7","2015-02-04 17:52:00",23.2,27.3,430,722,0.0048,1',
     )
     v = new_vault(tmp_path, "n1")
-    st = rp.replay(v, office)
+    st = rp.replay(v, office, rp.configure_node(v, office))
     assert (st.rows, st.malformed) == (2, [])
     room = tmp_path / "room.csv"
     header = ROOM.read_text().splitlines()[0]
     row = "24.94,24.75,24.56,25.38,121,34,53,40,0.08,0.19,0.06,0.06,390,0.769,1,0,1"
     room.write_text(f"{header}\n2017/12/22,10:49:41,{row}\n22-12-2017,10:50:12,{row}\n")
     v2 = new_vault(tmp_path, "n2")
-    st = rp.replay(v2, room, source="s6")
+    st = rp.replay(v2, room, rp.configure_node(v2, room, "s6"))
     assert (st.rows, st.first, st.last) == (2, "2017-12-22T10:49:41Z", "2017-12-22T10:50:12Z")
 
 
@@ -208,7 +208,7 @@ def test_malformed_rows_and_truncated_last_line_are_reported(tmp_path):
     ]
     bad.write_text("\n".join(body))  # no newline at the end: the last row was cut
     v = new_vault(tmp_path, "n1")
-    st = rp.replay(v, bad)
+    st = rp.replay(v, bad, rp.configure_node(v, bad))
     assert st.rows == 4
     problems = dict(st.malformed)
     assert sorted(problems) == [3, 5, 7, 9]
@@ -226,15 +226,19 @@ def test_resume_writes_nothing_twice(tmp_path):
         if stats.rows >= 3000:
             stop.set()
 
-    first = rp.replay(v, ROOM, stop=stop, progress=stop_after_3000, commit=True)
+    first = rp.replay(
+        v, ROOM, rp.configure_node(v, ROOM), stop=stop, progress=stop_after_3000, commit=True
+    )
     assert first.stopped and 3000 <= first.rows < 10129
-    second = rp.replay(v, ROOM, commit=True)  # resumes where the first stopped
+    second = rp.replay(
+        v, ROOM, rp.configure_node(v, ROOM), commit=True
+    )  # resumes where the first stopped
     assert second.skipped_closed > 0 and not second.stopped
-    third = rp.replay(v, ROOM)
+    third = rp.replay(v, ROOM, rp.configure_node(v, ROOM))
     assert third.readings == 0 and third.rollups == 0
     resumed = [(r.start, r.count, r.mean) for r in v.iter_rollups(v.node)]
     fresh_v = new_vault(tmp_path, "fresh-s5")
-    rp.replay(fresh_v, ROOM)
+    rp.replay(fresh_v, ROOM, rp.configure_node(fresh_v, ROOM))
     fresh = [(r.start, r.count, r.mean) for r in fresh_v.iter_rollups(fresh_v.node)]
     assert sorted(resumed) == sorted(fresh)
     assert len(set(resumed)) == len(resumed)
@@ -246,12 +250,12 @@ def test_resume_writes_nothing_twice(tmp_path):
 def test_replay_in_pieces_equals_replay_in_one_go(tmp_path):
     cut = datetime(2015, 2, 5, 10, 2, 30, tzinfo=UTC)  # inside a 5-minute window
     pieces = new_vault(tmp_path, "office")
-    a = rp.replay(pieces, OFFICE, until=cut)
-    b = rp.replay(pieces, OFFICE, since=cut)
+    a = rp.replay(pieces, OFFICE, rp.configure_node(pieces, OFFICE), until=cut)
+    b = rp.replay(pieces, OFFICE, rp.configure_node(pieces, OFFICE), since=cut)
     assert a.last < "2015-02-05T10:02:30Z" and b.first == "2015-02-05T10:00:00Z"
     assert b.skipped_closed == 0
     whole = new_vault(tmp_path, "whole-office")
-    rp.replay(whole, OFFICE, source="office")
+    rp.replay(whole, OFFICE, rp.configure_node(whole, OFFICE, "office"))
     key = [(r.sensor, r.start, r.count, r.mean) for r in pieces.iter_rollups(pieces.node)]
     ref = [(r.sensor, r.start, r.count, r.mean) for r in whole.iter_rollups(whole.node)]
     assert sorted(key) == sorted(ref)
@@ -259,13 +263,17 @@ def test_replay_in_pieces_equals_replay_in_one_go(tmp_path):
 
 def test_an_earlier_recording_fills_its_gap(tmp_path):
     v = new_vault(tmp_path, "office")
-    rp.replay(v, OFFICE)  # 2015-02-04 17:51 → 02-10
-    st = rp.replay(v, OFFICE_TEST)  # 2015-02-02 14:19 → 02-04 10:43: earlier, not a resume
+    rp.replay(v, OFFICE, rp.configure_node(v, OFFICE))  # 2015-02-04 17:51 → 02-10
+    st = rp.replay(
+        v, OFFICE_TEST, rp.configure_node(v, OFFICE_TEST)
+    )  # 2015-02-02 14:19 → 02-04 10:43: earlier, not a resume
     assert st.readings == 5 * 2665 and st.skipped_closed == 0 and st.late == 0
     assert v.node_config()["sensors"][0]["dataset"].endswith("datatest.txt")
     starts = [r.start for r in v.iter_rollups(v.node) if r.sensor == "office-co2"]
     assert len(starts) == len(set(starts)) and min(starts) == "2015-02-02T14:15:00Z"
-    assert rp.replay(v, OFFICE).readings == 0  # both written: nothing twice
+    assert (
+        rp.replay(v, OFFICE, rp.configure_node(v, OFFICE)).readings == 0
+    )  # both written: nothing twice
 
 
 def test_configure_node_is_idempotent_and_refuses_clashes(tmp_path):
@@ -299,6 +307,7 @@ def test_real_time_speed_and_stop(tmp_path):
     st = rp.replay(
         v,
         OFFICE,
+        rp.configure_node(v, OFFICE),
         backfill=False,
         speed=1e6,
         since=datetime(2015, 2, 5, tzinfo=UTC),
@@ -309,7 +318,9 @@ def test_real_time_speed_and_stop(tmp_path):
     assert starts == {f"00:{m:02d}" for m in range(0, 60, 5)}
     stop = threading.Event()
     threading.Timer(0.3, stop.set).start()
-    st = rp.replay(v, OFFICE, backfill=False, speed=60, stop=stop)  # 1 row per second
+    st = rp.replay(
+        v, OFFICE, rp.configure_node(v, OFFICE), backfill=False, speed=60, stop=stop
+    )  # 1 row per second
     assert st.stopped and st.rows <= 3
 
 
@@ -320,13 +331,15 @@ def test_real_time_does_not_wait_out_long_recording_gaps(tmp_path):
         "2015-02-04 19:51:00,23.2,27.3,430,722,0.0048,1",
     )
     v = new_vault(tmp_path, "office")
-    st = rp.replay(v, office, backfill=False, speed=1.0)  # a 2 h pause in the recording
+    st = rp.replay(
+        v, office, rp.configure_node(v, office), backfill=False, speed=1.0
+    )  # a 2 h pause in the recording
     assert st.rows == 2 and st.elapsed_s < 5
 
 
 def test_tz_converts_local_times(tmp_path):
     v = new_vault(tmp_path, "office")
-    st = rp.replay(v, OFFICE_TEST, tz="Europe/Brussels")
+    st = rp.replay(v, OFFICE_TEST, rp.configure_node(v, OFFICE_TEST), tz="Europe/Brussels")
     assert st.first == "2015-02-02T13:19:00Z"  # 14:19 CET = 13:19 UTC
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vault_agent.ask.interactions import write_interaction
 from vault_agent.resources import project_path
-from vault_agent.sensors.replay import replay
+from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.vault import Vault, layout
 
 DATATEST = project_path("datasets") / "occupancy-detection" / "datatest.txt"
@@ -26,8 +26,9 @@ def make_vault(root: Path) -> tuple[Vault, dict]:
     replaying the PIR motion sensor S6 of UCI room-occupancy-estimation (a binary sensor).
     Returns (vault, facts)."""
     v, _ = Vault.init(root, "office")
-    stats = replay(v, DATATEST, backfill=True, commit=True)
-    replay(Vault(v.root, "pir-6"), ROOM, source="S6", backfill=True, commit=True)
+    stats = replay(v, DATATEST, configure_node(v, DATATEST), backfill=True, commit=True)
+    pir = Vault(v.root, "pir-6")
+    replay(pir, ROOM, configure_node(pir, ROOM, "S6"), backfill=True, commit=True)
     day = "2015-02-03"
     src = f"agents/office/sensors/2015/02/{day}.jsonl"
     obs_rel, obs = v.write_observation(

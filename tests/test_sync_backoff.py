@@ -38,6 +38,10 @@ def test_a_deadline_set_while_the_clock_was_a_year_ahead_is_due(tmp_path):
     state = st.load(a)["hub"]
     st.update(a, "hub", state.failed(ahead, first.peers[0].error, reachable=False))
     assert parse_iso(st.load(a)["hub"].next_try) > st.now_utc() + timedelta(days=300)
+    listed = CliRunner().invoke(main, ["peer", "list", "--vault", str(a.root), "--json"])
+    assert json.loads(listed.output)[0]["next_try"] is None  # due, so no date is shown
+    text = CliRunner().invoke(main, ["peer", "list", "--vault", str(a.root)]).output
+    assert "unreachable, retried on the next sync" in text
     hub_back()
     a.write_file("knowledge-base/a.md", "# a\n")
     res = _sync(a)
@@ -80,3 +84,23 @@ def test_a_lost_push_race_is_recorded_without_backoff():
     now = st.now_utc()
     s = st.PeerState(failures=2, next_try=None).failed(now, "rejected", True, backoff=False)
     assert s.next_try is None and s.due(now) and s.failures == 2 and s.last_error == "rejected"
+
+
+def test_a_peer_that_answers_is_never_put_in_backoff(tmp_path):
+    """Only real unreachability backs off: a refused peer is tried again next round."""
+    from tests.test_sync_support import git
+    from vault_agent.sync.peers import add_peer
+
+    (a,) = make_nodes(tmp_path, ["node-a"])
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    git(plain, "init", "-q", "-b", "main")
+    (plain / "README.md").write_text("not a vault\n")
+    git(plain, "add", "-A")
+    git(plain, "commit", "-qm", "readme")
+    add_peer(a, "plain", str(plain))
+    for _ in range(2):
+        by = {p.peer: p for p in sync_all(a).peers}
+        assert by["plain"].status == "refused" and by["plain"].next_try is None
+        assert by["hub"].status in ("ok", "up-to-date")
+    assert st.load(a)["plain"].next_try is None and st.load(a)["plain"].reachable is True

@@ -27,7 +27,16 @@ def test_peer_add_list_remove(tmp_path):
     vp = str(tmp_path / "v")
     out = run("peer", "add", "nas", str(hub), "--vault", vp).output
     assert "nas ->" in out
-    run("peer", "add", "llama", "ssh://llama.local/home/pi/vault", "--no-push", "--vault", vp)
+    run(  # not reachable from a test: --force adds it without trying
+        "peer",
+        "add",
+        "llama",
+        "ssh://llama.local/home/pi/vault",
+        "--no-push",
+        "--force",
+        "--vault",
+        vp,
+    )
     cfg = tomllib.loads((tmp_path / "v/agents/alpaca-1/node.toml").read_text())
     assert [p["name"] for p in cfg["peers"]] == ["nas", "llama"]
     assert cfg["peers"][1]["push"] is False
@@ -110,7 +119,10 @@ def test_sync_json_status_and_conflicts(tmp_path):
 
 def test_sync_exit_status_when_a_peer_is_unreachable(tmp_path):
     run("init", str(tmp_path / "v"), "--node", "n1")
-    run("peer", "add", "gone", str(tmp_path / "missing.git"), "--vault", str(tmp_path / "v"))
+    vp = str(tmp_path / "v")
+    res = run("peer", "add", "gone", str(tmp_path / "missing.git"), "--vault", vp, ok=False)
+    assert res.exit_code == 1 and "no such folder" in res.output and "--force" in res.output
+    run("peer", "add", "gone", str(tmp_path / "missing.git"), "--force", "--vault", vp)
     res = run("sync", "--vault", str(tmp_path / "v"), ok=False)
     assert res.exit_code == 1
     assert "gone: unreachable" in res.output and "does not exist" in res.output
@@ -138,7 +150,7 @@ def test_status_section_before_any_sync(tmp_path):
     key, data, lines = status_section(v)
     assert key == "sync" and data == {"peers": [], "conflicts": []}
     assert "vault peer add" in lines[0]
-    run("peer", "add", "nas", str(tmp_path / "hub.git"), "--vault", str(v.root))
+    run("peer", "add", "nas", str(tmp_path / "hub.git"), "--force", "--vault", str(v.root))
     key, data, lines = status_section(v)
     (row,) = data["peers"]
     assert row["ahead"] is None and row["last_success"] is None

@@ -138,6 +138,12 @@ def test_peer_ignore_rules_are_refused_and_ignored_files_reported(tmp_path):
     res = CliRunner().invoke(main, ["status", "--vault", str(b.root)])
     assert "knowledge-base/secret.md: git ignores this file" in res.output
 
+    # a local edit of the root .gitignore is refused by commit like a peer's
+    with open(b.root / ".gitignore", "a") as fh:
+        fh.write("knowledge-base/\n")
+    res = CliRunner().invoke(main, ["commit", "--vault", str(b.root), "-m", "hide"])
+    assert res.exit_code == 1 and ".gitignore: the vault's .gitignore is its own" in res.output
+
 
 def test_forged_commits_in_a_nodes_own_folder_are_refused(tmp_path):
     a, b = _setup(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pygit2
 import pytest
@@ -143,8 +144,11 @@ def test_conflict_copy_is_never_copied_again(ab):
 
 
 def test_hlc_advances_past_merged_records(ab):
+    """A peer's stamp ahead of our clock, but within [sync] max_skew (1 day), is adopted
+    (a stamp beyond it is kept but not adopted: tests/test_sync_peer_stamps.py)."""
     a, b = ab
-    future = "20991231T235959.000Z-0007"
+    ahead = datetime.now(UTC) + timedelta(hours=2)
+    future = ahead.strftime("%Y%m%dT%H%M%S.000Z") + "-0007"
     r = rollup("node-a", 0)
     a.append_rollups([type(r)(**{**r.__dict__, "hlc": future})])
     settle(a, b)

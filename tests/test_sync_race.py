@@ -81,3 +81,38 @@ def test_three_nodes_twenty_simultaneous_rounds_all_ok_and_converge(tmp_path):
         f"race: {len(NODES)} nodes x {ROUNDS} rounds, {pushes} pushes in {attempts} "
         f"attempts, {elapsed:.1f} s"
     )
+
+
+@pytest.mark.slow
+def test_simultaneous_vault_sync_processes_all_exit_0(tmp_path):
+    """The issue's set-up with real processes: three ``vault sync --json`` at once."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    vaults = make_nodes(tmp_path, NODES)
+    env = {k: v for k, v in os.environ.items() if k != "VAULT_SYNC_CRASH_AT"}
+    for rnd in range(5):
+        for v in vaults:
+            v.write_file(f"knowledge-base/{v.node}-p{rnd}.md", f"# {v.node} {rnd}\n")
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "vault_agent.cli", "sync", "--vault", str(v.root), "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for v in vaults
+        ]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, (rnd, out, err)
+            report = json.loads(out)
+            assert [x["status"] for x in report["peers"]] == ["ok"], report
+    for v in [*vaults, vaults[0]]:
+        assert sync_all(v).ok
+    snaps = [snapshot(v) for v in vaults]
+    assert snaps[0] == snaps[1] == snaps[2]
+    assert sum(p.startswith("knowledge-base/node-") for p in snaps[0]) == 3 * 5

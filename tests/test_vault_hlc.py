@@ -356,3 +356,18 @@ def test_a_clock_poisoned_before_stamps_were_bounded_recovers(tmp_path):
     (tmp_path / "hlc.lock").write_text("99991231T235959.999Z-0000 99991231T235959.999Z-0000 -\n")
     clock = HLC(f, wall=Wall(MS_2025))
     assert Timestamp.parse(clock.now()) == Timestamp(MS_2025, 0)
+
+
+def test_observe_many_adopts_the_newest_believable_stamp_and_flags_the_rest(tmp_path):
+    clock = HLC(tmp_path / "hlc", wall=Wall(MS_2025))
+    near = str(Timestamp(MS_2025 + 60_000, 2))
+    older = str(Timestamp(MS_2025 - 60_000, 0))
+    flagged = clock.observe_many(
+        [older, "99991231T235959.999Z-0000", near, "junk", near, "20990101T000000.000Z-0000"]
+    )
+    assert [(f.value, f.status) for f in flagged] == [
+        ("99991231T235959.999Z-0000", "ahead"),
+        ("junk", "unparsable"),
+        ("20990101T000000.000Z-0000", "ahead"),
+    ]
+    assert Timestamp.parse(clock.now()) == Timestamp(MS_2025 + 60_000, 3)

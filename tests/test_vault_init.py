@@ -144,7 +144,8 @@ def test_join_refuses_node_name_already_in_vault(tmp_path):
 def test_join_bad_url_is_one_line_error(tmp_path):
     r = cli("init", str(tmp_path / "b"), "--node", "llama", "--from", str(tmp_path / "nope"))
     assert r.exit_code == 1
-    assert r.output.startswith("Error: cannot clone") and "Traceback" not in r.output
+    assert r.output.startswith(f"Error: --from {tmp_path / 'nope'}: no such folder")
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
     assert not (tmp_path / "b").exists()
 
 

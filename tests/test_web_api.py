@@ -6,6 +6,7 @@ Truth is computed here from the vault's files, never by the code under test.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -14,7 +15,16 @@ from pathlib import Path
 import httpx
 
 from tests.support.asgi import UvicornThread
-from tests.support.web import all_lines, get, lines_of, read_events, server, site_dir, vault
+from tests.support.web import (
+    OFFICE_DAY,
+    all_lines,
+    get,
+    lines_of,
+    read_events,
+    server,
+    site_dir,
+    vault,
+)
 from vault_agent.web import create_app
 
 __all__ = ["server", "site_dir", "vault"]  # fixtures
@@ -51,6 +61,14 @@ def test_static_files_and_site(server, site_dir):
     assert missing.status_code == 404 and len(missing.text.strip().splitlines()) == 1
 
 
+def test_site_not_built_says_how_to_build(vault, tmp_path):
+    v, _ = vault
+    with UvicornThread(create_app(v, site_dir=tmp_path / "no-site")) as srv:
+        r = httpx.get(srv.url + "/site/")
+    assert r.status_code == 404 and "vault site build" in r.text
+    assert len(r.text.strip().splitlines()) == 1
+
+
 def test_templates_escape_vault_content(tmp_path):
     """A node name cannot carry HTML, but error text from the vault can: it is escaped."""
     from vault_agent.query.status import vault_status
@@ -59,10 +77,10 @@ def test_templates_escape_vault_content(tmp_path):
     v, _ = Vault.init(tmp_path / "v", "esc")
     cache = v.cache_dir()
     (cache / "agent.log").write_text("2025-01-01 00:00:00 level=ERROR <script>alert(1)</script>\n")
-    app = create_app(v)
-    html = app.state.web.templates.get_template("_status_nodes.html").render(
-        st=vault_status(v), site=False
-    )
+    from vault_agent.web.app import State
+
+    templates = State(v, None, 1.0).templates
+    html = templates.get_template("_status_nodes.html").render(st=vault_status(v), site=False)
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
 
 
@@ -153,3 +171,105 @@ def test_cli_refuses_lan_without_token(vault, monkeypatch):
     assert "refusing to listen on 0.0.0.0 without a token" in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert "--port" in cli("serve", "--help").output
+
+
+def test_every_web_asset_is_package_data():
+    """Templates, CSS/JS and the vendored uPlot (with its LICENSE) match the package-data
+    globs of pyproject.toml, so a wheel carries them (not only an editable install)."""
+    import fnmatch
+    import tomllib
+
+    import vault_agent.web as web
+
+    root = Path(web.__file__).parent
+    conf = tomllib.loads((root.parent.parent / "pyproject.toml").read_text("utf-8"))
+    globs = conf["tool"]["setuptools"]["package-data"]["vault_agent.web"]
+    assets = [
+        p.relative_to(root).as_posix()
+        for sub in ("templates", "static")
+        for p in (root / sub).rglob("*")
+        if p.is_file()
+    ]
+    need = {"static/vendor/uplot/LICENSE", "static/vendor/uplot/uPlot.iife.min.js"}
+    assert need <= set(assets)
+
+    def matches(path: str, glob: str) -> bool:  # setuptools' globs: * stays in one folder
+        a, g = path.split("/"), glob.split("/")
+        if len(a) != len(g):
+            return False
+        return all(fnmatch.fnmatchcase(x, y) for x, y in zip(a, g, strict=True))
+
+    missing = [a for a in assets if not any(matches(a, g) for g in globs)]
+    assert missing == []
+
+
+def test_vault_serve_process(vault, tmp_path):
+    """`vault serve` as a real process: announces its URL, serves, needs the token from
+    VAULT_WEB_TOKEN, stops on SIGTERM."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    v, _ = vault
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: x for k, x in os.environ.items() if k != "VAULT_DEBUG"}
+    env["VAULT_WEB_TOKEN"] = "tok3n"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vault_agent.cli", "serve", "--vault", str(v.root)]
+        + ["--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(url + "/api/status", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.3)
+        assert r.status_code == 401
+        ok = httpx.get(url + "/api/status", headers={"Authorization": "Bearer tok3n"})
+        assert ok.status_code == 200 and ok.json()["node"] == "office"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert f"serving http://127.0.0.1:{port}/" in err and "token required" in err
+    # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as
+    # systemd expects of a stopped service)
+    assert proc.returncode in (0, -signal.SIGTERM) and "Traceback" not in err
+
+
+def test_ask_sensor_question_is_computed(server, vault):
+    """A sensor question is answered from the rollup lines (no LLM): the figure and the
+    cited line agree with the file."""
+    v, _ = vault
+    url = server.url + "/api/ask?" + "q=what+was+the+highest+office+co2+on+2015-02-03%3F&log=0"
+    with httpx.stream("GET", url, timeout=120) as resp:
+        got = read_events(resp.iter_lines(), lambda e, d: e in ("done", "error"), 120)
+    kinds = [e for e, _ in got]
+    assert kinds[0] == "thinking" and kinds[-1] == "done", got
+    text = "".join(d["text"] for e, d in got if e == "piece")
+    day = [x for x in lines_of(v, OFFICE_DAY) if x["sensor"] == "office-co2" and x["count"]]
+    top = max(x["max"] for x in day)
+    assert f"{top:.0f} ppm" in text  # ppm are phrased as whole numbers
+    (cites,) = [d for e, d in got if e == "citations"]
+    path, _, line = cites[0]["path"].partition("#L")
+    assert path == OFFICE_DAY and cites[0]["url"] == "/site/nodes/office/days/2015-02-03.html"
+    cited = json.loads(v.path(path).read_text("utf-8").splitlines()[int(line) - 1])
+    assert cited["sensor"] == "office-co2" and cited["max"] == top
+
+
+def test_without_token_only_loopback_host_names_are_served(server):
+    """DNS rebinding: a page on evil.example resolving to 127.0.0.1 gets nothing."""
+    r = get(server, "/api/status", headers={"Host": "evil.example:8080"})
+    assert r.status_code == 421 and "not loopback" in r.text
+    assert get(server, "/api/status", headers={"Host": "localhost:8080"}).status_code == 200
+    assert get(server, "/", headers={"Host": "[::1]:8080"}).status_code == 200

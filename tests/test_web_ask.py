@@ -4,6 +4,7 @@ indexes) and the real Ollama client against the scripted Ollama server on 127.0.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +26,13 @@ def indexed(tmp_path_factory):
 
 def set_llm(v, host: str) -> None:
     cfg = v.node_config()
-    cfg["llm"] = {**cfg["llm"], "host": host, "model": "qwen2.5:0.5b", "timeout_s": 5}
+    cfg["llm"] = {
+        **cfg["llm"],
+        "backend": "ollama",
+        "host": host,
+        "model": "qwen2.5:0.5b",
+        "timeout_s": 5,
+    }
     v.write_node_config(cfg)
 
 
@@ -77,3 +84,42 @@ def test_bad_ask_parameters(indexed, query, needle):
     with UvicornThread(create_app(indexed)) as srv:
         r = httpx.get(srv.url + "/api/ask?" + query)
     assert r.status_code == 400 and needle in r.text
+
+
+@pytest.mark.browser
+def test_ask_page_in_chromium(indexed, tmp_path):
+    """The Ask page at 390 px: "thinking…" shows while the model has not answered, then
+    the streamed answer with [1] linked to the cited file's page; no console errors."""
+    import os
+
+    from tests.test_site_browser import CHROMIUM, SHOTS_ENV, Browser
+    from tests.test_web_browser import ERROR_TRAP, evaluate, no_errors, screenshot, viewport
+
+    if not CHROMIUM:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    shots = Path(os.environ.get(SHOTS_ENV) or tmp_path)
+    answer = "Water the tomatoes every evening [1]."
+    b = Browser(tmp_path / "cdp")
+    try:
+        b.call("Page.enable", b.session)
+        b.call("Page.addScriptToEvaluateOnNewDocument", b.session, source=ERROR_TRAP)
+        viewport(b, "phone")
+        with FakeOllama() as llm, UvicornThread(create_app(indexed)) as srv:
+            set_llm(indexed, llm.url)
+            llm.script(Reply(content=answer, delay_s=1.0, chunk_delay_s=0.2, chunks=4))
+            b.goto(srv.url + "/ask?q=" + "when+do+the+tomatoes+need+water%3F")
+            assert b.wait_for("!document.getElementById('thinking').hidden", 10)
+            assert evaluate(b, "document.getElementById('text').textContent") == ""
+            meta = b.wait_for("document.getElementById('meta').textContent", 60)
+            assert meta.startswith("Answered by"), (
+                meta,
+                evaluate(b, "document.getElementById('text').textContent"),
+            )
+            assert evaluate(b, "document.getElementById('text').textContent") == answer
+            link = evaluate(b, "document.querySelector('#text a').getAttribute('href')")
+            assert link == "/site/kb/garden.html"
+            assert evaluate(b, "document.getElementById('thinking').hidden") is True
+            screenshot(b, shots / "ask-phone.png")
+            no_errors(b)
+    finally:
+        b.close()

@@ -14,7 +14,7 @@ class NotAVaultError(VaultError):
 
 
 class InvalidNodeNameError(VaultError):
-    """A node id that is not a safe path part (DESIGN.md §2)."""
+    """A node id that is not a safe path part (docs/architecture.md §2)."""
 
 
 class SchemaVersionError(VaultError):

@@ -58,6 +58,9 @@ class Reply:
         garbage: send a body that is not JSON (or, streaming, a line that is not JSON).
         chunks: how many pieces a streamed answer is cut into (≥ 1).
         stream_error: when streaming, send an ``{"error": …}`` line after the first piece.
+        tool_calls: for ``/api/chat``, the model's tool calls
+            (``[{"function": {"name": …, "arguments": {…}}}]``, Ollama's shape), sent in
+            the final message (streamed: in the last piece).
     """
 
     content: str = ""
@@ -68,11 +71,19 @@ class Reply:
     garbage: bool = False
     chunks: int = 3
     stream_error: bool = False
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def text(cls, content: str, chunks: int = 3) -> Reply:
         """A good answer."""
         return cls(content=content, chunks=chunks)
+
+    @classmethod
+    def tool_call(cls, name: str, arguments: dict[str, Any], content: str = "") -> Reply:
+        """A chat answer that calls one tool (as a tool-capable model such as qwen2.5 does)."""
+        return cls(
+            content=content, tool_calls=({"function": {"name": name, "arguments": arguments}},)
+        )
 
     @classmethod
     def slow(cls, content: str, delay_s: float) -> Reply:
@@ -111,6 +122,7 @@ class FakeOllama:
     models: Iterable[str] = DEFAULT_MODELS
     default: Reply | str | None = None
     embed_dim: int = 16
+    embed_gate: threading.Event | None = None  # embeddings wait for it (up to 60 s) if set
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -301,9 +313,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.garbage:
             self._send(200, b"<html>this is not json{")
         else:
-            self._send(200, self._final(body, reply.content))
+            self._send(200, self._final(body, reply.content, reply.tool_calls))
 
     def _embed(self, body: dict[str, Any]) -> None:
+        if self.fake.embed_gate is not None:
+            self.fake.embed_gate.wait(60)
         dim = self.fake.embed_dim
         if self.path == "/api/embeddings":  # legacy single-prompt endpoint
             self._send(200, {"embedding": _embedding(str(body.get("prompt", "")), dim)})
@@ -323,8 +337,12 @@ class _Handler(BaseHTTPRequestHandler):
         d["done"] = done
         return d
 
-    def _final(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+    def _final(
+        self, body: dict[str, Any], text: str, tool_calls: tuple[dict[str, Any], ...] = ()
+    ) -> dict[str, Any]:
         d = self._piece(body, text, True)
+        if tool_calls and "message" in d:
+            d["message"]["tool_calls"] = list(tool_calls)
         d.update(
             {
                 "done_reason": "stop",
@@ -354,7 +372,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self._chunk((json.dumps(err) + "\n").encode())
                     self._end_stream()
                     return
-            self._chunk((json.dumps(self._final(body, "")) + "\n").encode())
+            final = self._final(body, "", reply.tool_calls)
+            self._chunk((json.dumps(final) + "\n").encode())
             self._end_stream()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (a timeout test)

@@ -9,6 +9,10 @@ the code ``vault observe`` runs) over each missed day:
 - the days considered: from the day after this node's newest day note (or, without
   one, the start of the limit) to yesterday, at most ``catchup_days`` days back
   (node.toml ``[observer] catchup_days``, default 14; 0 turns catch-up off);
+- replayed old data: when this node's newest rollup day is older than the limit
+  (``vault replay`` of a 2015 recording), the days counted back end at that day
+  instead of yesterday (:func:`reference_day`), so the data's own span is observed;
+  :func:`uncovered` says which older days were left for ``vault observe``;
 - a day that has a day note already is skipped (a note is never overwritten);
 - a day without a rollup file is skipped: the observer writes nothing for such a day
   (:meth:`~vault_agent.observe.observer.Observer.close_day`), so neither does this.
@@ -70,6 +74,36 @@ def last_day_note(vault: Vault) -> date | None:
     return max(days, default=None)
 
 
+def rollup_days(vault: Vault) -> tuple[date, date] | None:
+    """(first, last) UTC day of this node's rollup files, or None without any."""
+    days = []
+    for rel in vault.rollup_files(vault.node):
+        m = layout.ROLLUP_NAME_RE.match(rel.rsplit("/", 1)[-1])
+        if m:
+            days.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    return (min(days), max(days)) if days else None
+
+
+def reference_day(vault: Vault, today: date, limit: int) -> date:
+    """The day a catch-up counts back from: ``today``, or, when this node's newest
+    rollup day is older than ``limit`` days (replayed old data), the day after it."""
+    span = rollup_days(vault)
+    if span is None or span[1] >= today - timedelta(days=limit):
+        return today
+    return span[1] + timedelta(days=1)
+
+
+def uncovered(vault: Vault, today: date, limit: int) -> tuple[date, date] | None:
+    """Days with rollups older than a catch-up reaches (first, last), or None."""
+    span = rollup_days(vault)
+    if span is None:
+        return None
+    first_reached = reference_day(vault, today, limit) - timedelta(days=limit)
+    if span[0] >= first_reached:
+        return None
+    return span[0], min(span[1], first_reached - timedelta(days=1))
+
+
 def missing_days(vault: Vault, today: date, limit: int) -> list[date]:
     """Complete UTC days before ``today`` to catch up, oldest first.
 
@@ -100,7 +134,8 @@ def catch_up(
     Args:
         vault: the node's vault.
         observer: an :class:`~vault_agent.observe.observer.Observer` for ``vault``.
-        today: the current UTC day (not caught up: it has not closed).
+        today: the current UTC day (not caught up: it has not closed); for replayed
+            old data the count starts at :func:`reference_day` instead.
         limit: how many days back at most (0: nothing).
         stop: checked between days; a set event ends the catch-up early.
 
@@ -108,7 +143,7 @@ def catch_up(
     """
     days: list[date] = []
     paths: list[str] = []
-    for day in missing_days(vault, today, limit):
+    for day in missing_days(vault, reference_day(vault, today, limit), limit):
         if stop is not None and stop.is_set():
             break
         t0 = datetime.combine(day, datetime.min.time(), UTC)

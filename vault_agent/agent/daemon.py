@@ -1,4 +1,4 @@
-"""``vault agent run``: the node daemon (DESIGN.md §5).
+"""``vault agent run``: the node daemon (docs/architecture.md §5).
 
 Stages run concurrently so sampling never waits on the LLM, git or the network:
 
@@ -7,18 +7,28 @@ Stages run concurrently so sampling never waits on the LLM, git or the network:
 - the **observer** thread turns closed windows into observations (its own thread:
   a slow LLM never delays sampling); live, it first catches up the complete UTC days
   missed while the agent was down (:mod:`.catchup`);
-- the **housekeeping** thread commits this node's files in batches, syncs with
-  peers (with backoff while offline) and updates the index, in that order, so git
-  is only ever touched by one thread.
+- the **housekeeping** thread commits this node's files in batches and syncs with
+  peers (with backoff while offline), so git is only ever written by one thread;
+- the **index** thread updates the search index after each housekeeping pass, with
+  its own read-only handle on the repository: embedding a big note never delays a
+  commit or a sync (a pass still running when the next is due is not doubled).
+
+At start the agent syncs (bounded) and starts an index pass; every ``progress_s``
+(60 s) it logs one ``event=progress`` line (counts, errors, head).
 
 SIGTERM/SIGINT set a stop event: the source stops at once, closed windows are
-written, the last batch committed, and the process exits 0 well within 5 s. A
-restart resumes from the files (the rollup engine reads the last closed windows).
+written and the last batch committed; then one sync round (each fetch/push at most
+15 s) and an index pass (at most 20 s, else redone at the next start), and the
+process exits 0 (without peers or index: within 5 s). A restart resumes from the
+files (the rollup engine reads the last closed windows).
+
+Parts (observer, sync, index) are imported directly where first used, so the daemon
+starts sampling before numpy, chromadb or the LLM client load; a broken part fails
+loudly there.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import logging.handlers
 import os
@@ -26,7 +36,6 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +46,9 @@ from .state import AgentState
 
 log = logging.getLogger("vault_agent.agent")
 
+SHUTDOWN_SYNC_TIMEOUT_S = 15.0  # per fetch/push at start and on a signal
+SHUTDOWN_INDEX_S = 20.0  # the index may take this long on a signal (systemd waits 90 s)
+
 
 @dataclass(frozen=True)
 class AgentOptions:
@@ -46,7 +58,8 @@ class AgentOptions:
     backfill: replay as fast as possible (else real time × ``speed``);
     once: run one pass of every stage and exit;
     catchup_days: at start (live), observe the missed complete UTC days up to this many
-    days back (None: node.toml ``[observer] catchup_days``, default 14; 0: off).
+    days back (None: node.toml ``[observer] catchup_days``, default 14; 0: off);
+    progress_s: seconds between ``event=progress`` log lines.
     """
 
     once: bool = False
@@ -64,6 +77,7 @@ class AgentOptions:
     tick_s: float = 1.0
     log_stderr: bool = True
     catchup_days: int | None = None
+    progress_s: float = 60.0
 
 
 def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
@@ -84,14 +98,6 @@ def setup_logging(vault: Vault, stderr: bool = True) -> logging.Handler:
         stream.setFormatter(logging.Formatter("%(asctime)s level=%(levelname)s %(message)s"))
         root.addHandler(stream)
     return handler
-
-
-def optional_part(module: str, attr: str) -> Callable | None:
-    """An optional part of the product (sync, index, observer) if it is installed."""
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError):
-        return None
 
 
 class Agent:
@@ -116,7 +122,9 @@ class Agent:
         self._records_since_commit = 0
         self._last_commit = time.monotonic()
         self._caught_up: queue.SimpleQueue = queue.SimpleQueue()  # observer -> git thread
+        self._index_thread: threading.Thread | None = None
         self.errors: list[str] = []
+        self._started = time.monotonic()
 
     # -- stages --------------------------------------------------------------------------
     def _source(self) -> None:
@@ -135,11 +143,11 @@ class Agent:
     def _run_replay(self) -> None:
         from ..sensors import replay as rp
 
-        rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
+        specs = rp.configure_node(self.vault, self.opt.replay, source=self.opt.source)
         stats = rp.replay(
             self.vault,
             self.opt.replay,
-            source=self.opt.source,
+            specs,
             backfill=self.opt.backfill or self.opt.once,
             speed=self.opt.speed,
             since=self.opt.since,
@@ -199,9 +207,10 @@ class Agent:
         self._records_since_commit += len(written)
 
     def _observe_once(self) -> None:
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
+        from ..observe.observer import Observer
+
         try:
             obs = Observer(self.vault)
             if self.opt.replay:
@@ -223,9 +232,9 @@ class Agent:
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
         :mod:`.catchup`); the main thread commits what was written."""
-        Observer = optional_part("vault_agent.observe.observer", "Observer")
-        if Observer is None or not self.opt.observe:
+        if not self.opt.observe:
             return
+        from ..observe.observer import Observer
         from .catchup import catch_up, catchup_limit
 
         try:
@@ -245,9 +254,36 @@ class Agent:
             done.days[-1].isoformat() if done.days else "-",
             limit,
         )
+        self._say_uncovered(limit)
         if done.paths:
             self.state.mark("observation", len(done.paths))
             self._caught_up.put(done)
+
+    def _say_uncovered(self, limit: int) -> None:
+        """Log the rollup days older than the catch-up reached, and how to observe them."""
+        from .catchup import rollup_days, uncovered
+
+        span = rollup_days(self.vault)
+        today = datetime.now(UTC).date()
+        if span and span[1] < today - timedelta(days=limit):
+            log.info(
+                "event=catchup_span data=%s..%s: this node's rollups are older than %d days "
+                "(replayed data); caught up over the data's own days",
+                span[0].isoformat(),
+                span[1].isoformat(),
+                limit,
+            )
+        left = uncovered(self.vault, today, limit)
+        if left:
+            log.info(
+                "event=catchup_left days=%s..%s beyond catchup_days=%d; observe them with: "
+                "vault observe --since %s --until %s",
+                left[0].isoformat(),
+                left[1].isoformat(),
+                limit,
+                left[0].isoformat(),
+                left[1].isoformat(),
+            )
 
     def _commit_caught_up(self) -> None:
         """Commit the catch-up's files in one commit (main thread: the one touching git)."""
@@ -272,6 +308,10 @@ class Agent:
                 )
 
     def _observer_loop(self) -> None:
+        if self.opt.observe:
+            from ..observe.observer import forget_llm_outages
+
+            forget_llm_outages()  # a new run says an LLM outage once more
         if self.opt.replay:
             self.source_done.wait()
             if not self.stop.is_set() or self.opt.once:
@@ -310,43 +350,116 @@ class Agent:
             log.info("event=commit id=%s files=%d kind=%s", oid[:10], len(pending), kind)
         return oid
 
-    def sync(self) -> None:
-        """Sync with reachable peers (no-op without peers or the sync part)."""
-        sync_all = optional_part("vault_agent.sync.sync", "sync_all")
-        list_peers = optional_part("vault_agent.sync.peers", "list_peers")
-        if sync_all is None or not self.opt.sync or not list_peers(self.vault):
+    def sync(self, timeout_s: float | None = None) -> None:
+        """Sync with reachable peers (no-op without peers); ``timeout_s`` bounds each
+        fetch and push (default: the sync module's)."""
+        if not self.opt.sync:
+            return
+        from ..sync.peers import list_peers
+        from ..sync.sync import sync_all
+
+        if not list_peers(self.vault):
             return  # configured peers, or the origin a node joined from
         try:
-            report = sync_all(self.vault)
+            kw = {} if timeout_s is None else {"timeout_s": timeout_s}
+            report = sync_all(self.vault, **kw)
             self.state.mark("sync")
             log.info("event=sync %s", sync_summary(report))
         except Exception as e:  # noqa: BLE001
             self.state.error("sync")
             log.warning("event=sync_failed error=%r", str(e))
 
-    def index(self) -> None:
+    def index(self, vault: Vault | None = None) -> None:
         """Update the search index incrementally (no-op without the index part)."""
-        Indexer = optional_part("vault_agent.index.indexer", "Indexer")
-        if Indexer is None or not self.opt.index:
+        if not self.opt.index:
             return
+        from ..index.indexer import Indexer  # numpy, chromadb: loaded when first needed
+
         try:
-            Indexer(self.vault).update()
+            Indexer(vault or self.vault).update()
             self.state.mark("index")
         except Exception as e:  # noqa: BLE001
             self.state.error("index")
             log.warning("event=index_failed error=%r", str(e))
 
+    def index_in_background(self) -> None:
+        """Start an index pass on the index thread unless one is still running.
+
+        Trigger: a housekeeping pass committed or synced. Why: embedding a big note
+        takes minutes on a Pi, and commits must not wait for it (issue 19.4). What: the
+        pass runs on its own thread with its own :class:`Vault` (pygit2 handles are not
+        shared between threads); the index has its own lock.
+        """
+        if self._index_thread is not None and self._index_thread.is_alive():
+            log.info("event=index_skipped reason=previous_pass_running")
+            return
+        own = Vault(self.vault.root, self.vault.node)
+        self._index_thread = threading.Thread(
+            target=self.index, args=(own,), name="index", daemon=True
+        )
+        self._index_thread.start()
+
+    def _join_index(self, timeout: float | None = None) -> None:
+        if self._index_thread is not None:
+            self._index_thread.join(timeout)
+
     def housekeeping(self) -> None:
-        """Commit, then sync, then index (one thread touches git)."""
+        """Commit, then sync (one thread writes git); the index follows on its own thread."""
         if self.commit() or self.opt.once:
             self.sync()
-            self.index()
+            self.index_in_background()
         self.state.save()
 
     def _housekeeping_due(self) -> bool:
         return (
             time.monotonic() - self._last_commit >= self.opt.commit_interval_s
             or self._records_since_commit >= self.opt.commit_records
+        )
+
+    def _start_pass(self) -> None:
+        """At start: sync (bounded), then index on the index thread.
+
+        Trigger: every start. Why: a node that was off has peers' commits to fetch
+        and files the index has not seen; waiting for the first commit interval
+        (15 min) left search stale and peers unsynced. What: one sync round with
+        :data:`SHUTDOWN_SYNC_TIMEOUT_S` per fetch/push, then a background index pass.
+        """
+        if self.opt.once:
+            return  # the one pass syncs and indexes at its end
+        self.sync(timeout_s=SHUTDOWN_SYNC_TIMEOUT_S)
+        self.index_in_background()
+
+    def _final_pass(self) -> None:
+        """On a signal: the last commit is made; sync and index within a bounded time.
+
+        Trigger: SIGTERM/SIGINT. Why: Ctrl-C used to skip them, so peers and search
+        missed the last batch until the next start. What: one sync round with
+        :data:`SHUTDOWN_SYNC_TIMEOUT_S` per fetch/push, then the index for at most
+        :data:`SHUTDOWN_INDEX_S`; an unfinished index pass is logged and redone at the
+        next start (the index is derived from the files; an interrupted pass is safe).
+        """
+        self.sync(timeout_s=SHUTDOWN_SYNC_TIMEOUT_S)
+        if not self.opt.index:
+            return
+        self._join_index(timeout=SHUTDOWN_INDEX_S)
+        self.index_in_background()
+        self._join_index(timeout=SHUTDOWN_INDEX_S)
+        if self._index_thread is not None and self._index_thread.is_alive():
+            log.warning(
+                "event=index_unfinished waited_s=%d: the index catches up at the next start "
+                "(or run: vault index)",
+                SHUTDOWN_INDEX_S,
+            )
+
+    def _log_progress(self) -> None:
+        """One line: what this run did so far (every ``progress_s``, and at the end)."""
+        up = int(time.monotonic() - self._started)
+        head = self.vault.head()
+        log.info(
+            "event=progress up_s=%d %s head=%s",
+            up,
+            self.state.summary(),
+            head[:10] if head else "-",
         )
 
     def _clear_stale_git_lock(self) -> None:
@@ -381,13 +494,18 @@ class Agent:
             observer = threading.Thread(target=self._observer_loop, name="observer", daemon=True)
             source.start()
             observer.start()
+            self._start_pass()
             finite = self.opt.once or self.opt.replay is not None
+            next_progress = time.monotonic() + self.opt.progress_s
             while not self.stop.is_set():
                 if finite and self.source_done.is_set() and not observer.is_alive():
                     break
                 self._commit_caught_up()
                 if self._housekeeping_due():
                     self.housekeeping()
+                if time.monotonic() >= next_progress:
+                    self._log_progress()
+                    next_progress = time.monotonic() + self.opt.progress_s
                 self.state.save()
                 self.stop.wait(self.opt.tick_s)
             stopping = self.stop.is_set()
@@ -397,7 +515,11 @@ class Agent:
             self.commit(final=True)
             if not stopping:
                 self.sync()
+                self._join_index()
                 self.index()
+            else:
+                self._final_pass()
+            self._log_progress()
             self.state.save(running=False)
             log.info(
                 "event=stop node=%s reason=%s", self.vault.node, "signal" if stopping else "done"

@@ -22,11 +22,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..ask.ask import ask
 from ..errors import VaultError
+from ..index.indexer import Indexer
 from ..sensors import datasets
+from ..site.build import build_site
+from ..sync import transport
+from ..sync.peers import add_peer
+from ..sync.sync import sync_all
 from ..vault import Vault
 from ..vault.hub import init_bare
-from .daemon import Agent, AgentOptions, optional_part
+from .daemon import Agent, AgentOptions, sync_summary
 
 
 @dataclass(frozen=True)
@@ -64,11 +70,6 @@ def recorded_days(path: Path, source: str | None) -> list[datetime]:
 
 
 def _sync(v: Vault) -> str:
-    sync_all = optional_part("vault_agent.sync.sync", "sync_all")
-    if sync_all is None:
-        return "sync not available"
-    from .daemon import sync_summary
-
     return sync_summary(sync_all(v, force=True))
 
 
@@ -94,16 +95,14 @@ def run_demo(
     hub = root / "nas" / "homelab-ai.git"
     init_bare(hub)
     say(f"NAS hub: {hub}")
-    add_peer = optional_part("vault_agent.sync.peers", "add_peer")
     vaults: dict[str, Vault] = {}
     for i, spec in enumerate(NODES):
         path = root / spec.node
         if i == 0:
             v, _ = Vault.init(path, spec.node, name="homelab-ai")
         else:
-            v, _ = Vault.init(path, spec.node, from_url=str(hub))
-        if add_peer:
-            add_peer(v, "nas", str(hub))
+            v, _ = Vault.init(path, spec.node, from_url=str(hub), clone=transport.clone)
+        add_peer(v, "nas", str(hub))
         if i == 0:
             _sync(v)
         vaults[spec.node] = v
@@ -183,11 +182,6 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
 
 
 def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
-    Indexer = optional_part("vault_agent.index.indexer", "Indexer")
-    ask = optional_part("vault_agent.ask.ask", "ask")
-    if Indexer is None or ask is None:
-        say("search/ask not available in this build")
-        return []
     t = time.monotonic()
     Indexer(v).update()
     timings["index_s"] = round(time.monotonic() - t, 1)
@@ -205,10 +199,6 @@ def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) ->
 
 
 def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> Path | None:
-    build_site = optional_part("vault_agent.site.build", "build_site")
-    if build_site is None:
-        say("site not available in this build")
-        return None
     t = time.monotonic()
     report = build_site(v)
     timings["site_s"] = round(time.monotonic() - t, 1)

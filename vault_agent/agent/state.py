@@ -47,6 +47,13 @@ class AgentState:
             self.data["last"][stage] = now_iso()
             self._counts[stage] += n
 
+    def summary(self) -> str:
+        """One log line's worth: ``rollup=N observation=N commit=N … errors=N``."""
+        with self._lock:
+            counts = " ".join(f"{k}={v}" for k, v in sorted(self._counts.items()))
+            errors = sum(self._errors.values())
+        return f"{counts or 'nothing-yet'} errors={errors}"
+
     def error(self, stage: str) -> None:
         """Count an error in ``stage``."""
         with self._lock:

@@ -16,14 +16,12 @@ from ..index.indexer import Indexer, IndexReport
 from ..index.whoosh_index import Filters, snippet
 from ..vault import Vault
 from .fusion import DEFAULT, FusionParams, fuse, ranked
+from .question import MAX_QUERY_CHARS, QueryError, clean_query
+
+__all__ = ["MAX_QUERY_CHARS", "QueryError", "clean_query", "Hit", "Retriever", "SearchResult"]
 
 MODES = ("bm25", "vector", "hybrid")
-MAX_QUERY_CHARS = 2000
 CANDIDATES = 50
-
-
-class QueryError(VaultError):
-    """A query that cannot be searched (empty)."""
 
 
 @dataclass(frozen=True)
@@ -72,23 +70,6 @@ class SearchResult:
     hits: list[Hit]
     query: str
     notes: list[str]
-
-
-def clean_query(text: str) -> tuple[str, list[str]]:
-    """Strip the query, cut it at :data:`MAX_QUERY_CHARS`.
-
-    Returns: (query, notes).
-    Raises:
-        QueryError: an empty (or whitespace-only) query.
-    """
-    q = " ".join((text or "").split())
-    if not q:
-        raise QueryError("empty query: say what to look for")
-    notes = []
-    if len(q) > MAX_QUERY_CHARS:
-        notes.append(f"query is {len(q)} characters; searching its first {MAX_QUERY_CHARS}")
-        q = q[:MAX_QUERY_CHARS]
-    return q, notes
 
 
 class Retriever:
@@ -154,6 +135,10 @@ class Retriever:
         seen_paths: set[str] = set()
         for cid, s in ranked(scores):
             f = fields[cid]
+            # Logged Q&A (interactions) would outrank the notes they quote: they are
+            # shown only when asked for with --kind interaction.
+            if f.get("kind") == "interaction" and not (filters and filters.kind == "interaction"):
+                continue
             path = f.get("path") or cid.rsplit("#", 1)[0]
             # A long note should not fill the list: one chunk per file, except for
             # rollup day files, whose chunks are different sensors.

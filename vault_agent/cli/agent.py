@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, json_option, open_vault, parse_when, vault_option
+from .common import emit_json, json_option, open_vault, speed_option, time_range, vault_option
+from .sensors import logs_cmd
 
 
 @click.group("agent")
@@ -25,19 +26,15 @@ def agent_group() -> None:
     help="Replay a recorded data set (file or bundled name) instead of sensors.",
 )
 @click.option("--source", default=None, help="Recorded node to replay (e.g. S6).")
+@speed_option
+@click.option("--backfill", is_flag=True, help="Replay as fast as possible (the default).")
+@click.option("--since", "--from", "since", default=None, help="Replay from this time (UTC).")
 @click.option(
-    "--speed",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Replay speed factor (real time × N).",
+    "--until", "--to", "until", default=None, help="Replay up to this time (a day: inclusive)."
 )
-@click.option("--backfill", is_flag=True, help="Replay as fast as possible.")
-@click.option("--from", "since", default=None, help="Replay from this time (date or ISO).")
-@click.option("--to", "until", default=None, help="Replay until this time (date or ISO).")
 @click.option(
     "--commit-interval",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     default=900.0,
     show_default=True,
     help="Seconds between batched commits.",
@@ -49,7 +46,7 @@ def run_cmd(
     once: bool,
     replay: str | None,
     source: str | None,
-    speed: float,
+    speed: float | None,
     backfill: bool,
     since: str | None,
     until: str | None,
@@ -59,17 +56,26 @@ def run_cmd(
 ) -> None:
     """Run the node daemon: sample → roll up → observe → commit → sync → index.
 
-    SIGTERM or Ctrl-C flushes, commits and exits 0.
+    At start it syncs and indexes; every minute it logs one progress line; on
+    SIGTERM or Ctrl-C it flushes, commits, syncs and indexes (bounded) and exits 0.
+    After a replay of old data, the agent observes the data's own days (not only
+    the last 14 days before today). With --replay, --speed works as in `vault
+    replay`: as fast as possible unless --speed N is given.
 
     \b
     Examples:
         vault agent run
-        vault agent run --replay occupancy-detection --backfill
+        vault agent run --replay occupancy-detection
         vault agent run --replay room-occupancy-estimation --source S6 --speed 60
     """
     from ..agent.daemon import Agent, AgentOptions, install_signal_handlers
     from ..sensors import datasets
 
+    if speed is not None and backfill:
+        raise click.UsageError("use either --speed N or --backfill, not both")
+    if (speed is not None or source) and not replay:
+        raise click.UsageError("--speed and --source apply to --replay only")
+    t0, t1 = time_range(since, until)
     v = open_vault(vault_path)
     stop = threading.Event()
     install_signal_handlers(stop)
@@ -77,10 +83,10 @@ def run_cmd(
         once=once,
         replay=datasets.resolve(replay) if replay else None,
         source=source,
-        speed=speed,
-        backfill=backfill,
-        since=parse_when(since),
-        until=parse_when(until),
+        speed=speed or 1.0,
+        backfill=speed is None,
+        since=t0,
+        until=t1,
         commit_interval_s=commit_interval,
         sync=not no_sync,
         index=not no_index,
@@ -98,10 +104,16 @@ def run_cmd(
     default=None,
     help="Write the unit into this folder instead.",
 )
+@json_option
 def install_service_cmd(
-    vault_path: str | None, system: bool, run_as: str | None, dest: str | None
+    vault_path: str | None, system: bool, run_as: str | None, dest: str | None, as_json: bool
 ) -> None:
-    """Write a systemd unit that runs this node's agent at boot."""
+    """Write a systemd unit that runs this node's agent at boot.
+
+    \b
+    Example:
+        vault agent install-service && systemctl --user enable --now vault-agent-NODE.service
+    """
     from ..agent.service import install_unit
 
     v = open_vault(vault_path)
@@ -109,10 +121,16 @@ def install_service_cmd(
         v.root, v.node, user_mode=not system, user=run_as, dest=Path(dest) if dest else None
     )
     scope = "--user " if not system else ""
+    if as_json:
+        emit_json({"unit": str(path), "name": path.name, "user_unit": not system})
+        return
     click.echo(
         f"wrote {path}\nenable it with: systemctl {scope}daemon-reload && "
         f"systemctl {scope}enable --now {path.name}"
     )
+
+
+agent_group.add_command(logs_cmd, "logs")
 
 
 @agent_group.command("status")

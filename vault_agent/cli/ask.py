@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import click
 
-from .common import emit_json, filter_options, open_vault, parse_when, vault_option
+from .common import emit_json, filter_options, open_vault, parse_when, quiet, vault_option
 
 
 def _filters(node: str | None, kind: str | None, since: str | None, until: str | None):
@@ -31,13 +31,20 @@ def retrieval_options(f: Callable) -> Callable:
         help="Keyword, vector, or both fused.",
     )(f)
     f = click.option(
+        "-n",
+        "--limit",
         "-k",
         "k",
         type=click.IntRange(1, 100),
         default=None,
-        help="How many results (search: 10, ask: 5).",
+        help="How many results (search: 10, ask: 5); -k is an old alias.",
     )(f)
     return vault_option(filter_options(f))
+
+
+def _status(text: str) -> None:
+    if text != "thinking…" and not quiet():  # said at the start already; TTY only
+        click.echo(text, err=True)
 
 
 def _say_rebuild(as_json: bool) -> Callable[[str], None]:
@@ -107,6 +114,7 @@ def search_cmd(
     help="LLM model (overrides node.toml [llm] model; 'ollama:NAME' sets the backend).",
 )
 @click.option("--no-log", is_flag=True, help="Do not write the Q&A to interactions/.")
+@click.option("--no-llm", is_flag=True, help="No LLM: the computed sentence or the best passages.")
 def ask_cmd(
     question: tuple[str, ...],
     vault_path: str | None,
@@ -119,25 +127,34 @@ def ask_cmd(
     as_json: bool,
     model: str | None,
     no_log: bool,
+    no_llm: bool,
 ) -> None:
-    """Ask the vault a question; the answer cites vault files.
+    """Ask the vault a question; the answer cites vault files and lines.
 
-    Retrieves the best passages, asks the configured LLM with numbered sources,
-    keeps only citations of those sources and prints their paths. Time words
-    ("yesterday", "last week", "last night") become date filters. Without an LLM
-    it says so and prints the best passages. The Q&A is logged to
-    interactions/ unless --no-log.
+    Sensor questions (highest/lowest/average, when, how many times/hours, value at
+    HH:MM, which day, warmer than, above N) are computed exactly from the rollup
+    lines and cite them (file#Lnn); an LLM only rephrases the computed facts, and
+    every number it states is checked. "What did NODE notice on DAY" lists that
+    day's observations. Other questions search the notes (dates and node in the
+    question become filters) and the LLM answers from numbered sources. Times are
+    in the vault's time zone (vault.toml). See docs/ask.md for the forms understood.
+    The Q&A is logged to interactions/ unless --no-log.
 
     \b
     Examples:
-        vault ask "when was there motion at night last week?"
-        vault ask "what did the kitchen node notice yesterday?" --node kitchen
+        vault ask "what was the highest temperature in the office on 2015-02-05?"
+        vault ask "when was there motion in room-s6 at night on Dec 22?" --no-llm
+        vault ask "which day was the coldest in the office?" --json
+        vault ask "what did the office node notice on Feb 9?"
         vault ask "how is the boiler set up?" --model ollama:qwen2.5:3b --no-log
     """
+    if not as_json and not quiet():  # status lines only on a terminal (not --quiet)
+        click.echo("thinking…", err=True)
     from ..ask.ask import DEFAULT_K, ask
 
     v = open_vault(vault_path)
-    flt = _filters(node, kind, since, until)
+    # no filter given: None, so a sensor question never imports the search indexes
+    flt = _filters(node, kind, since, until) if (node or kind or since or until) else None
     streamed: list[str] = []
 
     def on_text(piece: str) -> None:
@@ -155,6 +172,8 @@ def ask_cmd(
         mode=mode,
         on_text=on_text,
         on_rebuild=_say_rebuild(as_json),
+        use_llm=not no_llm,
+        on_status=None if as_json else _status,
     )
     if as_json:
         emit_json(res.as_dict())
@@ -163,9 +182,13 @@ def ask_cmd(
         click.echo()
     for note in res.notes:
         click.echo(f"note: {note}", err=True)
-    if not res.llm_ok:
+    if not streamed or not res.llm_ok:
         click.echo(res.answer)
-    if res.citations:
+    if res.route == "sensor" and res.citations:
+        click.echo("\nLines:")
+        for c in res.citations:
+            click.echo(f"  [{c.n}] {c.path}")
+    elif res.citations:
         click.echo("\nSources:")
         for c in res.citations:
             click.echo(f"  [{c.n}] {c.path}")

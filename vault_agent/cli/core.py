@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from ..errors import VaultError
+from ..sync import transport
 from ..vault import Vault, layout
 from ..vault import repo as git
 from ..vault.check import (
@@ -17,7 +19,16 @@ from ..vault.check import (
     check_tree_cached,
 )
 from ..vault.precommit import pending_problems
-from .common import emit_json, json_option, open_vault, parse_when, vault_option
+from .common import (
+    emit_json,
+    json_option,
+    limit_option,
+    node_option,
+    open_vault,
+    since_until_options,
+    time_range,
+    vault_option,
+)
 
 log = logging.getLogger("vault_agent")
 
@@ -35,17 +46,36 @@ STATUS_SECTIONS = (
 @click.option("--from", "from_url", default=None, help="Join an existing vault: clone this URL.")
 @click.option("--bare", is_flag=True, help="Create a bare hub repository (the NAS) instead.")
 @click.option("--name", default=None, help="Vault name (default: the folder name).")
+@click.option(
+    "--llm",
+    "llm",
+    default=None,
+    metavar="BACKEND[:MODEL]",
+    help="The LLM: ollama:qwen2.5:0.5b, llamacpp:/path/model.gguf or none "
+    "(default: a local Ollama if one answers, else none).",
+)
+@json_option
 def init_cmd(
-    path: str, node: str | None, from_url: str | None, bare: bool, name: str | None
+    path: str,
+    node: str | None,
+    from_url: str | None,
+    bare: bool,
+    name: str | None,
+    llm: str | None,
+    as_json: bool,
 ) -> None:
     """Create a vault (or join one with --from, or make a NAS hub with --bare).
 
     Refuses a non-empty folder that is not a vault; on a vault it does nothing.
-    Installs the pre-commit validation hook.
+    Installs the pre-commit validation hook. Without --llm the node has no LLM
+    (rule-based observations, answers from the best passages) unless a local
+    Ollama answers (OLLAMA_HOST, else 127.0.0.1:11434); that is said once.
+    Then `cd PATH` (or pass --vault PATH) for the other commands.
 
     \b
     Examples:
         vault init ~/vault --node alpaca-1
+        vault init ~/vault --node alpaca-1 --llm ollama:qwen2.5:0.5b
         vault init --bare /srv/homelab-ai.git
         vault init ~/vault --node llama --from ssh://nas/srv/homelab-ai.git
     """
@@ -53,16 +83,105 @@ def init_cmd(
         from ..vault.hub import init_bare
 
         created = init_bare(Path(path))
+        if as_json:
+            emit_json({"bare": True, "path": str(Path(path).resolve()), "created": created})
+            return
         click.echo(f"{'Created' if created else 'Already a'} bare hub repository at {path}")
         return
     if node is None:
         raise click.UsageError("--node NAME is required (this node's id)")
-    v, created = Vault.init(path, node, from_url=from_url, name=name)
+    llm_cfg = parse_llm(llm) if llm else None
+    if from_url:
+        check_clone_source(from_url)
+    v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
+    llm_note = configure_llm(v, llm_cfg) if created else None
+    if as_json:
+        emit_json(
+            {
+                "root": str(v.root),
+                "vault": v.name,
+                "node": v.node,
+                "created": created,
+                "joined": bool(from_url) and created,
+                "llm": (v.node_config().get("llm") or {}).get("backend", "none"),
+                "head": v.head(),
+            }
+        )
+        return
     if created:
         verb = "Joined" if from_url else "Created"
         click.echo(f"{verb} vault {v.name!r} at {v.root} as node {v.node}")
+        if llm_note:
+            click.echo(llm_note)
+        click.echo(f"next: cd {v.root}   (or pass --vault {v.root} to each command)")
     else:
         click.echo(f"{v.root} is already a vault (node {v.node}); nothing to do")
+
+
+def parse_llm(spec: str) -> dict:
+    """``ollama:qwen2.5:0.5b`` / ``llamacpp:/m.gguf`` / ``none`` → node.toml ``[llm]`` keys.
+
+    Raises:
+        click.BadParameter: an unknown backend or a missing model.
+    """
+    backend, _, model = spec.partition(":")
+    backend = backend.strip().lower()
+    if backend == "none":
+        return {"backend": "none"}
+    if backend not in ("ollama", "llamacpp") or not model:
+        raise click.BadParameter(
+            f"{spec!r}: use ollama:MODEL (e.g. ollama:qwen2.5:0.5b), llamacpp:/path/model.gguf "
+            "or none",
+            param_hint="--llm",
+        )
+    return {"backend": backend, "model": model}
+
+
+def configure_llm(v: Vault, chosen: dict | None) -> str | None:
+    """Set ``[llm]`` of a new node: ``chosen``, else a local Ollama that answers, else none.
+
+    Returns the line to say (once), or None when nothing changed. Commits node.toml.
+    """
+    from ..agent.ollama_probe import detect_ollama
+
+    cfg = v.node_config()
+    llm = dict(cfg.get("llm") or {})
+    if chosen is None:
+        found = detect_ollama()
+        if found is None:
+            return (
+                "LLM: none (rule-based observations; answers quote the best passages); "
+                "set one with: vault init --llm ollama:qwen2.5:0.5b, or [llm] in node.toml"
+            )
+        host, model = found
+        chosen = {"backend": "ollama", "host": host, "model": model}
+        note = f"LLM: found a local Ollama at {host}; using model {model} ([llm] in node.toml)"
+    else:
+        note = f"LLM: {chosen['backend']}" + (f" {chosen['model']}" if "model" in chosen else "")
+    llm.update(chosen)
+    cfg["llm"] = llm
+    rel = v.write_node_config(cfg)
+    v.commit(f"{v.node}: set [llm] backend {llm['backend']}", "config", paths=[rel])
+    return note
+
+
+def check_clone_source(url: str) -> None:
+    """Refuse a local path that does not exist before cloning it (git would call it an
+    'unsupported URL protocol').
+
+    Raises:
+        VaultError: the path is absent.
+    """
+    import re
+
+    if "://" in url or re.match(r"^[\w.-]+@?[\w.-]*:[^/\\]", url) and not Path(url).exists():
+        return  # a URL or scp-like host:path
+    p = Path(url).expanduser()
+    if not p.exists():
+        raise VaultError(
+            f"--from {url}: no such folder; give the hub's path (made with vault init --bare) "
+            "or a URL such as ssh://host/srv/homelab-ai.git"
+        )
 
 
 def _status_sections(v: Vault) -> tuple[dict, list[str]]:
@@ -203,17 +322,18 @@ def commit_cmd(vault_path: str | None, message: str | None, kind: str, no_verify
 
 @click.command("log")
 @vault_option
-@click.option("--node", default=None, help="Only commits by this node.")
+@node_option("Only commits by this node.")
 @click.option("--kind", default=None, type=click.Choice(git.KINDS), help="Only this Vault-Kind.")
-@click.option("--since", default=None, help="Only commits since (date, ISO, 'yesterday', '7d').")
+@since_until_options
 @click.option("--path", default=None, help="Only commits touching this vault path (or folder).")
-@click.option("-n", "--limit", type=int, default=None, help="At most N commits.")
+@limit_option(None, "commits")
 @json_option
 def log_cmd(
     vault_path: str | None,
     node: str | None,
     kind: str | None,
     since: str | None,
+    until: str | None,
     path: str | None,
     limit: int | None,
     as_json: bool,
@@ -221,22 +341,27 @@ def log_cmd(
     """Show history with its Vault-Node / Vault-Kind trailers (the audit trail).
 
     One line per commit, newest first: id, UTC time, node, kind, summary.
+    (`vault agent logs` shows the agent's rollups and observations instead.)
 
     \b
     Examples:
         vault log --node alpaca-1 --kind observation --since 7d
         vault log --path knowledge-base/ --json
+        vault log --since 2017-12-25 --until 2017-12-25 -n 5
     """
+    t0, t1 = time_range(since, until)
     v = open_vault(vault_path)
     commits = git.history(
         v.repo,
         node=node,
         kind=kind,
-        since=parse_when(since),
+        since=t0,
         path=path,
-        limit=limit,
+        limit=None if t1 else limit,
         with_paths=as_json,
     )
+    if t1:
+        commits = [c for c in commits if layout.parse_iso(c.time) < t1][:limit]
     if as_json:
         emit_json([c.as_dict() for c in commits])
         return

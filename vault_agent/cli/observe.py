@@ -9,7 +9,18 @@ import click
 
 from ..errors import RecordError, VaultError
 from ..vault import Vault, layout
-from .common import emit_json, filter_options, json_option, open_vault, parse_when, vault_option
+from .common import (
+    OBSERVATION_KINDS,
+    emit_json,
+    filter_options,
+    json_option,
+    limit_option,
+    open_vault,
+    progress_bar,
+    since_until_options,
+    time_range,
+    vault_option,
+)
 
 
 def _data_span(v: Vault) -> tuple[datetime, datetime]:
@@ -33,8 +44,7 @@ def _data_span(v: Vault) -> tuple[datetime, datetime]:
 
 @click.command("observe")
 @vault_option
-@click.option("--since", default=None, help="From (date, ISO time, '2d'); default: first rollup.")
-@click.option("--until", default=None, help="Until (date, ISO time); default: last rollup.")
+@since_until_options
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option("--no-llm", is_flag=True, help="Rule-based text only (do not ask the LLM).")
 @json_option
@@ -48,7 +58,8 @@ def observe_cmd(
 ) -> None:
     """Run the observer over a period of this node's rollups (backfill after a replay).
 
-    Each observe window ([observer] window_s, default 1 h) with something notable gets
+    Without --since/--until: the whole span of this node's rollups (both days
+    inclusive). Each observe window ([observer] window_s, default 1 h) with something notable gets
     an observation; each closed day a day note and a memory file. Windows that already
     have an observation are skipped, so running it again is safe. The files written
     are committed (Vault-Kind: observation).
@@ -62,10 +73,11 @@ def observe_cmd(
     from ..llm import NoLLM
     from ..observe.observer import Observer
 
+    s0, s1 = time_range(since, until)
     v = open_vault(vault_path)
     first, last = _data_span(v)
-    t0 = parse_when(since) or first
-    t1 = parse_when(until) or last
+    t0 = s0 or first
+    t1 = s1 or last
     if t1 <= t0:
         raise click.BadParameter(f"--until {layout.iso(t1)} is not after --since {layout.iso(t0)}")
     obs = Observer(v, llm=NoLLM() if (no_llm or dry_run) else None)
@@ -118,13 +130,7 @@ def observe_cmd(
 
 
 def _backfill(obs: Any, t0: datetime, t1: datetime, quiet: bool) -> list[str]:
-    if quiet:
-        return obs.backfill(t0, t1)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn("observing"), BarColumn(), MofNCompleteColumn(), transient=True
-    ) as bar:
+    with progress_bar("observing", off=quiet) as bar:
         task = bar.add_task("observe", total=None)
 
         def progress(done: int, total: int) -> None:
@@ -133,14 +139,24 @@ def _backfill(obs: Any, t0: datetime, t1: datetime, quiet: bool) -> list[str]:
         return obs.backfill(t0, t1, progress=progress)
 
 
+def window_label(t: datetime, o: Any) -> str:
+    """``2017-12-25 12:00–13:00``: the window start–end (UTC), as day notes and the site."""
+    end = (o.window or {}).get("end")
+    try:
+        e = layout.parse_iso(end) if end else None
+    except ValueError:
+        e = None
+    return f"{t:%Y-%m-%d %H:%M}" + (f"–{e:%H:%M}" if e else "")
+
+
 def _when(rel: str, o: Any) -> str:
     return (o.window or {}).get("start") or o.created
 
 
 @click.command("observations")
 @vault_option
-@filter_options
-@click.option("--limit", type=int, default=0, help="Only the newest N (0: all).")
+@filter_options(kinds=OBSERVATION_KINDS)
+@limit_option(None, "observations (the newest)")
 def observations_cmd(
     vault_path: str | None,
     node: str | None,
@@ -148,11 +164,12 @@ def observations_cmd(
     since: str | None,
     until: str | None,
     as_json: bool,
-    limit: int,
+    limit: int | None,
 ) -> None:
     """List observations (and with --kind memory, memory facts), oldest first.
 
-    Times filter on the window the observation is about.
+    Times filter on the window the observation is about (its start; --until is
+    inclusive). Each line shows the window as start–end, e.g. 12:00–13:00.
 
     \b
     Examples:
@@ -160,11 +177,9 @@ def observations_cmd(
         vault observations --node alpaca-1 --json
         vault observations --kind memory
     """
+    t0, t1 = time_range(since, until)
     v = open_vault(vault_path)
     sub = "memory" if kind == "memory" else "observations"
-    if kind not in (None, "observation", "memory"):
-        raise click.BadParameter(f"--kind {kind!r}: use observation or memory")
-    t0, t1 = parse_when(since), parse_when(until)
     errors: list[RecordError] = []
     rows = []
     for rel, o in v.iter_observations(node, errors, sub):
@@ -203,7 +218,7 @@ def observations_cmd(
         for t, _, o in rows:
             conf = f"{o.confidence:.2f}" if o.confidence is not None else "  - "
             body = " ".join(o.body.split())
-            click.echo(f"{t:%Y-%m-%d %H:%M}  {o.node}  {conf}  {o.model or '-'}  {body}")
+            click.echo(f"{window_label(t, o)}  {o.node}  {conf}  {o.model or '-'}  {body}")
         if not rows:
             click.echo("no observations" + (" in that period" if t0 or t1 else ""))
     for e in errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -84,8 +85,9 @@ def history_cmd(
         a = agg or ("on_s" if info.binary else "mean")
         points = store.series(info, t0, t1, every_s, a)
         out.append((info, a, points))
-    if as_json:
-        emit_json([_as_json(store, info, a, every_s, pts) for info, a, pts in out])
+    if as_json:  # compact: a long series is thousands of points
+        data = [_as_json(store, info, a, every_s, pts) for info, a, pts in out]
+        click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     elif as_csv:
         _write_csv(out)
     else:

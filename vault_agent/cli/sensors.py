@@ -1,4 +1,5 @@
-"""Sensor commands: ``vault sensors``, ``vault sensors read``, ``vault replay``, ``vault logs``."""
+"""Sensor commands: ``vault sensors``, ``vault sensors read``, ``vault replay``,
+``vault agent logs`` (also ``vault logs``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ from pathlib import Path
 import click
 
 from ..errors import VaultError
-from .common import emit_json, json_option, open_vault, parse_when, vault_option
+from .common import (
+    emit_json,
+    json_option,
+    limit_option,
+    node_option,
+    open_vault,
+    speed_option,
+    time_range,
+    vault_option,
+)
+from .common import (
+    quiet as quiet_display,
+)
 
 
 @click.group("sensors", invoke_without_command=True)
@@ -113,16 +126,17 @@ def read_cmd(ctx: click.Context, sensor_id: str, vault_path: str | None, as_json
     default=None,
     help="Recorded node in the data set (S1…S7; default: from node.toml or node name).",
 )
-@click.option(
-    "--speed", type=float, default=None, help="Real time × N (60: one recorded minute per second)."
-)
+@speed_option
 @click.option("--backfill", is_flag=True, help="As fast as possible (the default).")
-@click.option("--from", "since", default=None, help="Only rows from this time (UTC).")
-@click.option("--to", "until", default=None, help="Only rows before this time (UTC).")
+@click.option("--since", "--from", "since", default=None, help="Only rows from this time (UTC).")
+@click.option(
+    "--until", "--to", "until", default=None, help="Only rows up to this time (a day: inclusive)."
+)
 @click.option(
     "--tz",
     default=None,
-    help="IANA zone of the recording's local times (default: read them as UTC).",
+    callback=lambda ctx, p, v: check_tz(v),
+    help="IANA zone of the recording's local times, e.g. Europe/Rome (default: UTC).",
 )
 @click.option("--no-commit", is_flag=True, help="Write rollups but do not commit them.")
 @vault_option
@@ -156,12 +170,11 @@ def replay_cmd(
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
     from ..sensors import datasets
-    from ..sensors.replay import replay
+    from ..sensors.replay import configure_node, replay
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
-    if speed is not None and speed <= 0:
-        raise click.BadParameter("must be > 0", param_hint="--speed")
+    t0, t1 = time_range(since, until)
     dataset = str(datasets.resolve(dataset))
     v = open_vault(vault_path)
     if node and node != v.node:
@@ -174,16 +187,18 @@ def replay_cmd(
     result: dict = {}
     progress_cb, bar = _progress(as_json, Path(dataset).stat().st_size)
 
+    specs = configure_node(v, dataset, source)  # may commit node.toml
+
     def work() -> None:
         try:
             result["stats"] = replay(
                 v,
                 dataset,
-                source=source,
+                specs,
                 backfill=speed is None,
                 speed=speed or 1.0,
-                since=parse_when(since),
-                until=parse_when(until),
+                since=t0,
+                until=t1,
                 stop=stop,
                 progress=progress_cb,
                 tz=tz,
@@ -221,11 +236,31 @@ def replay_cmd(
             click.echo(f"  {dataset}:{line}: {problem}", err=True)
 
 
+def check_tz(name: str | None) -> str | None:
+    """``name`` if it is an IANA time zone this machine knows.
+
+    Raises:
+        click.BadParameter: unknown zone (with examples).
+    """
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{name!r} is not an IANA time zone; use e.g. UTC, Europe/Rome, America/New_York",
+            param_hint="--tz",
+        ) from None
+    return name
+
+
 def _progress(quiet: bool, total: int):
     """A rich progress bar over the file's bytes (or nothing when printing JSON)."""
     from contextlib import nullcontext
 
-    if quiet:
+    if quiet or quiet_display():
         return None, nullcontext()
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -249,8 +284,8 @@ def _progress(quiet: bool, total: int):
 
 @click.command("logs")
 @click.option("-f", "--tail", "follow", is_flag=True, help="Keep following new records.")
-@click.option("-n", "--lines", default=10, show_default=True, help="Show the last N records first.")
-@click.option("--node", default=None, help="Only this node.")
+@limit_option(10, "records shown first (the newest; 0 with --tail: only new)", "--lines", minimum=0)
+@node_option()
 @click.option(
     "--for", "duration", type=float, default=None, help="Stop following after this many seconds."
 )
@@ -265,20 +300,22 @@ def _progress(quiet: bool, total: int):
 @json_option
 def logs_cmd(
     follow: bool,
-    lines: int,
+    limit: int,
     node: str | None,
     duration: float | None,
     interval: float,
     vault_path: str | None,
     as_json: bool,
 ) -> None:
-    """Show the latest rollups and observations; with --tail follow new ones as written.
+    """Show the agent's latest rollups and observations; --tail follows new ones.
+
+    (`vault log` shows git history instead.) Also reachable as `vault logs`.
 
     \b
     Examples:
-        vault logs
-        vault logs --tail --node alpaca-1
-        vault logs --tail --json        # one JSON object per line
+        vault agent logs -n 20
+        vault agent logs --tail --node alpaca-1
+        vault agent logs --tail --json        # one JSON object per line
     """
     from ..sensors.tail import LogFollower
 
@@ -292,7 +329,7 @@ def logs_cmd(
             else:
                 click.echo(f"{e.t} {e.node:<12} {e.kind:<11} {e.text}")
 
-    recent = follower.recent(lines)
+    recent = follower.recent(limit)
     show(recent)
     if not follow:
         if not recent and not as_json:

@@ -13,7 +13,13 @@ TOKEN_SETTING = f"[web] token in node.toml or {TOKEN_ENV}"
 @click.command("serve")
 @vault_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="TCP port (0: any free port).",
+)
 @click.option("--build", is_flag=True, help="Build the static site first (vault site build).")
 def serve_cmd(vault_path: str | None, host: str, port: int, build: bool) -> None:
     """Serve the live dashboard (status, history, live feed, ask) and the static site.

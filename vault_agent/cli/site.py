@@ -96,7 +96,13 @@ def build_cmd(
 
 @site_group.command("serve")
 @vault_option
-@click.option("--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--no-watch", is_flag=True, help="Do not rebuild when vault files change.")
 def serve_cmd(vault_path: str | None, port: int, host: str, no_watch: bool) -> None:
@@ -104,6 +110,7 @@ def serve_cmd(vault_path: str | None, port: int, host: str, no_watch: bool) -> N
     from ..site.serve import serve
 
     v = open_vault(vault_path)
+    check_port_free(host, port)
     serve(
         v,
         host=host,
@@ -111,3 +118,22 @@ def serve_cmd(vault_path: str | None, port: int, host: str, no_watch: bool) -> N
         watch=not no_watch,
         announce=lambda url: click.echo(f"serving {url} (Ctrl-C to stop)"),
     )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail before the (long) build when ``host:port`` cannot be bound.
+
+    Raises:
+        click.ClickException: the port is taken (or the address is not this machine's).
+    """
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({e.strerror or e}); the port is probably in "
+                "use: choose another with --port N, or stop what uses it"
+            ) from None

@@ -29,14 +29,69 @@ def peer_group() -> None:
     default=None,
     help="Push to this peer (default: only when it is a bare repository).",
 )
+@click.option("--force", is_flag=True, help="Add it even if it cannot be reached now.")
 @vault_option
-def peer_add_cmd(name: str, url: str, push: bool | None, vault_path: str | None) -> None:
-    """Add peer NAME at URL (a path, file://, ssh://, git://) and commit node.toml."""
-    from ..sync.peers import add_peer
+@json_option
+def peer_add_cmd(
+    name: str, url: str, push: bool | None, force: bool, vault_path: str | None, as_json: bool
+) -> None:
+    """Add peer NAME at URL (a path, file://, ssh://, git://) and commit node.toml.
+
+    The peer is tried first (a local path must be a git repository; a URL must
+    answer `git ls-remote` within 10 s); one that cannot be reached is refused;
+    --force adds it without trying (a NAS that is off today).
+    """
+    from ..sync.peers import add_peer, normalize_url, validate_name
 
     v = open_vault(vault_path)
+    validate_name(name)
+    problem = None if force else _unreachable(normalize_url(url))
+    if problem and not force:
+        raise click.ClickException(
+            f"peer {name} at {url} cannot be reached ({problem}); check the path or URL, "
+            "or add it anyway with --force"
+        )
     p = add_peer(v, name, url, push)
+    if as_json:
+        emit_json({"name": p.name, "url": p.url, "push": p.push, "checked": not force})
+        return
     click.echo(f"peer {p.name} -> {p.url}")
+
+
+def _unreachable(url: str) -> str | None:
+    """Why ``url`` cannot be reached now, or None when it answers (ls-remote)."""
+    import re
+    from pathlib import Path
+
+    local = url[len("file://") :] if url.startswith("file://") else url
+    if "://" not in local and not re.match(r"^[\w.-]+@?[\w.-]*:[^/]", local):
+        p = Path(local).expanduser()
+        if not p.exists():
+            return "no such folder"
+        if not ((p / "HEAD").is_file() or (p / ".git").exists()):
+            return "not a git repository"
+        return None
+    import os
+    import subprocess
+
+    try:
+        r = subprocess.run(
+            ["git", "ls-remote", "--heads", url],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env={
+                **os.environ,
+                "GIT_TERMINAL_PROMPT": "0",
+                "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=5",
+            },
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "no answer within 10 s"
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
+        return last[:200]
+    return None
 
 
 @peer_group.command("list")
@@ -62,15 +117,19 @@ def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
             else "reachable"
             if r["reachable"]
             else f"unreachable, retry after {r['next_try']}"
+            if r["next_try"]
+            else "unreachable, retried on the next sync"
         )
         click.echo(f"{r['name']:<12} {r['url']}{extra}")
-        click.echo(f"{'':<12} last sync {r['last_success'] or 'never'};{ab}; {state}")
+        parts = [f"last sync {r['last_success'] or 'never'}", ab.strip(), state]
+        click.echo(f"{'':<12} " + "; ".join(x for x in parts if x))
 
 
 @peer_group.command("remove")
 @click.argument("name")
 @vault_option
-def peer_remove_cmd(name: str, vault_path: str | None) -> None:
+@json_option
+def peer_remove_cmd(name: str, vault_path: str | None, as_json: bool) -> None:
     """Remove peer NAME (node.toml entry, git remote and its fetched refs)."""
     from ..sync.peers import remove_peer
     from ..sync.state import forget
@@ -78,6 +137,9 @@ def peer_remove_cmd(name: str, vault_path: str | None) -> None:
     v = open_vault(vault_path)
     p = remove_peer(v, name)
     forget(v, name)
+    if as_json:
+        emit_json({"removed": p.name, "url": p.url})
+        return
     click.echo(f"removed peer {p.name} ({p.url})")
 
 
@@ -122,7 +184,7 @@ def sync_cmd(
 ) -> None:
     """Commit pending changes, then fetch, merge and push with every reachable peer.
 
-    Merges follow DESIGN.md §3: additions merge cleanly; rollups may only grow;
+    Merges follow docs/architecture.md §3: additions merge cleanly; rollups may only grow;
     another node's folder is only taken from that node; shared JSON merges key by
     key; other text conflicts keep ours and save theirs as a conflict copy.
     Pending changes pass the checks of `vault commit` first; those that fail stay
@@ -235,3 +297,48 @@ def conflicts_resolve_cmd(
             + (f" (theirs now at {out['kept_as']})" if keep == "both" else "")
             + (f"; committed {out['commit'][:10]}" if out["commit"] else "")
         )
+
+
+@conflicts_group.command("diff")
+@click.argument("path")
+@vault_option
+@json_option
+@click.pass_context
+def conflicts_diff_cmd(
+    ctx: click.Context, path: str, vault_path: str | None, as_json: bool
+) -> None:
+    """Show a conflict copy against its original (a unified diff: - ours, + theirs).
+
+    PATH is the copy, or the file when it has one copy.
+
+    \b
+    Examples:
+        vault conflicts diff knowledge-base/pump.md
+        vault conflicts diff knowledge-base/pump.sync-conflict-20251014-101500-llama.md --json
+    """
+    import difflib
+
+    from ..sync.conflicts import find_copy
+
+    v = open_vault(vault_path or (ctx.obj or {}).get("vault_path"))
+    c = find_copy(v, path)
+    ours = v.path(c.original)
+    a = ours.read_text(encoding="utf-8", errors="replace") if ours.is_file() else ""
+    b = v.path(c.copy).read_text(encoding="utf-8", errors="replace")
+    diff = list(
+        difflib.unified_diff(
+            a.splitlines(keepends=True),
+            b.splitlines(keepends=True),
+            fromfile=f"{c.original} (ours)" + ("" if ours.is_file() else " (deleted)"),
+            tofile=f"{c.copy} (theirs: {c.node}, {c.when})",
+        )
+    )
+    if as_json:
+        emit_json({**c.as_dict(), "diff": "".join(diff), "same": not diff})
+        return
+    if not diff:
+        click.echo(f"{c.copy} is the same as {c.original}; `vault conflicts resolve` it")
+        return
+    for line in diff:
+        color = {"+": "green", "-": "red", "@": "cyan"}.get(line[:1])
+        click.echo(click.style(line.rstrip("\n"), fg=color) if color else line.rstrip("\n"))

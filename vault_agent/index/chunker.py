@@ -1,4 +1,4 @@
-"""Split vault files into search chunks (DESIGN.md §6).
+"""Split vault files into search chunks (docs/architecture.md §6).
 
 - Markdown (knowledge-base, interactions, day notes, READMEs): split at headings,
   sections longer than ``max_words`` split at sentence ends; frontmatter is metadata.
@@ -23,13 +23,19 @@ from datetime import datetime
 from ..errors import RecordError
 from ..query.summary import summarize
 from ..vault import layout
-from ..vault.records import Rollup, parse_markdown, parse_observation, parse_rollup_line
+from ..vault.records import Rollup, parse_markdown, parse_observation, parse_rollup_lines
 
 DEFAULT_MAX_WORDS = 300
 HEADING_RE = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
-TEXT_KINDS = ("knowledge", "interaction", "daily", "readme", "session", "other")
-INDEXED_SUFFIXES = (".md", ".jsonl", ".txt")
+TEXT_KINDS = (
+    layout.PathKind.KNOWLEDGE,
+    layout.PathKind.INTERACTION,
+    layout.PathKind.DAILY,
+    layout.PathKind.README,
+    layout.PathKind.SESSION,
+    layout.PathKind.OTHER,
+)
 
 
 @dataclass(frozen=True)
@@ -91,15 +97,20 @@ def original_path(path: str) -> str:
 def indexable(path: str) -> bool:
     """True for files the indexes cover (Markdown, rollup JSONL, text; not config/JSON)."""
     kind = layout.classify(path).kind
-    if kind == "ignored":
+    if kind == layout.PathKind.IGNORED:
         return False
-    if kind == "readme":  # the template's folder guides; people's notes live in knowledge-base
+    # the template's folder guides; people's notes live in knowledge-base
+    if kind == layout.PathKind.README:
         return path.startswith(layout.KNOWLEDGE + "/")
-    if kind == "conflict-copy":
+    if kind == layout.PathKind.CONFLICT_COPY:
         return indexable(original_path(path))
-    if kind == "rollup":
+    if kind == layout.PathKind.ROLLUP:
         return bool(layout.ROLLUP_NAME_RE.match(path.rsplit("/", 1)[-1]))
-    return kind in (*TEXT_KINDS, "observation", "memory") and path.endswith((".md", ".txt"))
+    return kind in (
+        *TEXT_KINDS,
+        layout.PathKind.OBSERVATION,
+        layout.PathKind.MEMORY,
+    ) and path.endswith((".md", ".txt"))
 
 
 def chunk_file(
@@ -117,9 +128,9 @@ def chunk_file(
     """
     conflict = layout.is_conflict_copy(path)
     info = layout.classify(original_path(path) if conflict else path)
-    if info.kind == "rollup":
+    if info.kind == layout.PathKind.ROLLUP:
         chunks = rollup_chunks(path, text, info.node or "", problems)
-    elif info.kind in ("observation", "memory"):
+    elif info.kind in (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY):
         chunks = [observation_chunk(path, text, info.kind)]
     else:
         chunks = markdown_chunks(path, text, info.kind, info.node or "", max_words)
@@ -222,7 +233,7 @@ def split_words(text: str, max_words: int) -> list[str]:
 
 
 def _meta_date(meta: dict) -> str:
-    for key in ("date", "created", "day"):
+    for key in ("day", "date", "created"):  # a day note is about its day, not its writing
         val = meta.get(key)
         if val:
             try:
@@ -258,14 +269,7 @@ def rollup_chunks(
     of the day is still indexed: the files are append-only, one torn line should not
     hide a day).
     """
-    rollups: list[Rollup] = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rollups.append(parse_rollup_line(line, path, i))
-            except RecordError as e:
-                if problems is not None:
-                    problems.append(e)
+    rollups = [r for _, r in parse_rollup_lines(text, path, 0, problems)]
     return rollup_day_chunks(path, rollups, node)
 
 

@@ -1,6 +1,6 @@
 """Keep ``.vault/index/`` in step with the files: plan, then apply.
 
-Invariant (DESIGN.md §6): the files are the truth, the index is derived and
+Invariant (docs/architecture.md §6): the files are the truth, the index is derived and
 disposable; a rebuild is always safe. ``meta.json`` records the schema version, the
 embedder, the last indexed commit, the blob id of every indexed file and the files
 that were uncommitted then. A different embedder or schema, or an index that cannot
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RecordError, VaultError
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from ..vault.atomic import atomic_write_text
 from .chunker import DEFAULT_MAX_WORDS, Chunk, chunk_file, rollup_day_chunks
 from .embedders import Embedder, get_embedder
@@ -262,10 +262,12 @@ class Indexer:
     def _chunks_of(self, rel: str, problems: list[RecordError]) -> list[Chunk]:
         info = layout.classify(rel)
         try:
-            if info.kind == "rollup":
+            if info.kind == layout.PathKind.ROLLUP:
                 rollups = self.vault.read_rollups(rel, problems)
                 return rollup_day_chunks(rel, rollups, info.node or "")
-            data = self.vault.path(rel).read_bytes()
+            data = files.read_bytes(self.vault.root, rel)
+            if data is None:  # a symlink, odd name or oversized file: skipped, reported
+                return []
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as e:

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import pygit2
 
-from ..vault import Vault
-from ..vault.check import walk
+from ..vault import Vault, files
 from .chunker import indexable
 
 
@@ -54,10 +53,15 @@ class ChangeReport:
 
 
 def file_hash(vault: Vault, rel: str) -> str | None:
-    """Git blob id (hex) of a working-tree file, or None if it is gone or unreadable."""
-    p = vault.path(rel)
-    if not p.is_file():
+    """Git blob id (hex) of a working-tree file, or None if it is gone or unreadable.
+
+    A file a reader must not open (a symlink, a name that is not UTF-8, a file over
+    the size limit: :func:`~vault_agent.vault.files.read_problem`) counts as gone; the
+    skip is logged once.
+    """
+    if not files.readable(vault.root, rel):
         return None
+    p = vault.path(rel)
     try:
         return str(pygit2.hashfile(str(p)))
     except (OSError, ValueError):
@@ -100,7 +104,7 @@ def plan(
     pending = [p for p in vault.pending() if indexable(p)]
     diff = None if (full or not last_commit) else _diff_paths(vault, last_commit)
     if diff is None:
-        candidates = {p for p in walk(vault.root) if indexable(p)} | set(known)
+        candidates = {p for p in files.vault_files(vault.root) if indexable(p)} | set(known)
         full_scan = True
     else:
         candidates = {p for p in diff | set(pending) | set(dirty) if indexable(p)}

@@ -22,7 +22,13 @@ from ..vault.check import check_tree
 from .indexer import Indexer, IndexReport
 
 log = logging.getLogger("vault_agent.watch")
-EDIT_KINDS = ("knowledge", "shared-json", "readme", "other", "node-config")
+EDIT_KINDS = (
+    layout.PathKind.KNOWLEDGE,
+    layout.PathKind.SHARED_JSON,
+    layout.PathKind.README,
+    layout.PathKind.OTHER,
+    layout.PathKind.NODE_CONFIG,
+)
 IGNORED_PARTS = (".git", layout.VAULT_DIR, layout.LOCAL_CACHE)
 
 

@@ -21,10 +21,17 @@ a call that arrives while it loads waits at most its timeout, then raises
 :class:`~vault_agent.llm.LLMUnavailable` ("still loading"); the next call finds it loaded.
 Generation runs in a worker thread so the timeout holds; on timeout the worker is
 told to stop at its next token.
+
+Exit: a daemon thread still inside llama.cpp when the interpreter finalizes is unwound
+by force, and the C++ runtime aborts the process ("FATAL: exception not rethrown",
+exit −6; seen after a mid-stream timeout). An ``atexit`` handler therefore tells every
+running generation to stop and waits (at most :data:`EXIT_WAIT_S` seconds) for it and
+for a model still loading, before finalization starts.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import os
@@ -40,6 +47,25 @@ from . import LLMUnavailable
 
 _SERVERS: dict[tuple, _Loader] = {}
 _LOCK = threading.Lock()
+_RUNNING: dict[threading.Thread, threading.Event] = {}  # generations and their stop flags
+EXIT_WAIT_S = 30.0
+
+
+def _stop_all_at_exit() -> None:
+    """Stop every generation and wait for it and for loads (see the module docstring)."""
+    with _LOCK:
+        running = list(_RUNNING.items())
+        loaders = list(_SERVERS.values())
+    for _, stop in running:
+        stop.set()
+    deadline = time.monotonic() + EXIT_WAIT_S
+    for thread, _ in running:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    for loader in loaders:
+        loader.done.wait(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(_stop_all_at_exit)
 
 
 class _Loader:
@@ -208,8 +234,14 @@ class LlamaCppBackend:
                 q.put(("done", None))
             except Exception as e:  # noqa: BLE001 - reported to the caller below
                 q.put(("error", e))
+            finally:
+                with _LOCK:
+                    _RUNNING.pop(threading.current_thread(), None)
 
-        threading.Thread(target=work, name="llamacpp-chat", daemon=True).start()
+        worker = threading.Thread(target=work, name="llamacpp-chat", daemon=True)
+        with _LOCK:
+            _RUNNING[worker] = stop
+        worker.start()
         try:
             while True:
                 try:

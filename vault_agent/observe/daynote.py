@@ -1,4 +1,4 @@
-"""Day notes (DESIGN.md §2): ``agents/<node>/daily/YYYY/MM/YYYY-MM-DD.md``.
+"""Day notes (docs/architecture.md §2): ``agents/<node>/daily/YYYY/MM/YYYY-MM-DD.md``.
 
 Written once a UTC day has closed, never overwritten: a sensor table (min, mean, max
 with the times of min and max; for motion/door the events, time on, first and last

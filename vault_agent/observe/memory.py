@@ -2,7 +2,7 @@
 
 Recomputed once a day over the last N days (``[observer] baseline_days``) and written
 as a new ``agents/<node>/memory/`` file (``kind: memory``) that names the file it
-replaces in ``supersedes:``; files are never edited in place (DESIGN.md §3.1).
+replaces in ``supersedes:``; files are never edited in place (docs/architecture.md §3.1).
 
 - binary sensors: hours of the day (UTC) with events on at least 60 % of weekdays
   (or weekend days), merged into ranges: "s6-pir: motion usually 09:00–12:00 on
@@ -27,6 +27,7 @@ from .stats import Summary, fmt, summarize
 from .store import RollupStore
 
 TYPICAL_SHARE = 0.6
+PATTERNS_SLUG = "typical-patterns"
 MIN_GROUP_DAYS = 2
 
 
@@ -221,7 +222,13 @@ def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
     patterns, days = learn(store, last_day, n_days)
     if not patterns:
         return None
-    earlier = [f for f in files if f.rsplit("/", 1)[-1][:16] < stamp]
+    # Trigger: agents also write memory/ facts (``vault mcp`` remember). Why: only a
+    # learned-patterns file is superseded by the next one. What: the chain skips the rest.
+    earlier = [
+        f
+        for f in files
+        if f.rsplit("/", 1)[-1][:16] < stamp and f.endswith(f"-{PATTERNS_SLUG}.md")
+    ]
     extra: dict[str, Any] = {}
     if earlier:
         extra["supersedes"] = _id_of(earlier[-1])
@@ -241,7 +248,7 @@ def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
         model=MODEL,
         sources=sorted(store.files.values()),
         created=created,
-        slug="typical-patterns",
+        slug=PATTERNS_SLUG,
         extra=extra,
     )
     return rel

@@ -6,7 +6,7 @@ Per window [start, end) (default one hour, node.toml ``[observer] window_s``):
 2. compute the notable facts (:func:`.facts.window_facts`); none → nothing written;
 3. phrase the top facts (at most ``max_facts``): the LLM may rephrase them, its text
    is kept only if grounded, else the rule-based text (``model: rules/v1``);
-4. write one observation file (frontmatter per DESIGN.md §4, ``created`` = window end,
+4. write one observation file (frontmatter per docs/architecture.md §4, ``created`` = window end,
    ``facts:`` holds the structured facts) unless this window already has one;
 5. once a UTC day has closed, write its day note and a new memory file.
 
@@ -34,6 +34,15 @@ from .store import RollupStore
 log = logging.getLogger("vault_agent.observe")
 
 BACKFILL_LLM_STRIKES = 2
+# LLMs this process has already said are down: one warning per outage per run, not
+# one per window or file (the agent makes an Observer per window). Keyed by
+# backend name and host; cleared when that LLM answers again.
+_SAID_DOWN: set[tuple[str, str]] = set()
+
+
+def forget_llm_outages() -> None:
+    """Start a new run: the next LLM outage is said again (the agent calls this at start)."""
+    _SAID_DOWN.clear()
 
 
 @dataclass(frozen=True)
@@ -122,8 +131,6 @@ class Observer:
         extra: dict[str, Any] = {"title_kind": top[0].kind}
         if ph.rejected:
             extra["llm_rejected"] = ph.rejected
-        if ph.unavailable and not isinstance(self.llm, NoLLM):
-            extra["llm_unavailable"] = ph.unavailable
         extra["facts"] = [f.as_dict() for f in facts]
         sources = store.files_between(start, end)  # the window's files, then the baseline's
         sources += sorted({s for f in top for s in f.files} - set(sources))
@@ -146,24 +153,27 @@ class Observer:
         return self.llm
 
     def _note_llm(self, unavailable: str) -> None:
-        """Count LLM failures; one log line per failure live, one per backfill."""
+        """Count LLM failures; say an outage once per run (a log line), not per window."""
+        key = (
+            str(getattr(self.llm, "name", type(self.llm).__name__)),
+            str(getattr(self.llm, "host", "")),
+        )
         if not unavailable:
             self._strikes = 0
+            if key in _SAID_DOWN:
+                _SAID_DOWN.discard(key)
+                log.warning("LLM %s answers again; observations are phrased by it", key[0])
             return
         self._strikes += 1
-        if not self._backfilling:
-            log.warning(
-                "LLM unavailable (%s); rule-based observation, retry next window", unavailable
-            )
-        elif self._strikes == 1:
-            log.warning(
-                "LLM unavailable (%s); rule-based observation (a backfill stops "
-                "asking after %d failures in a row)",
-                unavailable,
-                BACKFILL_LLM_STRIKES,
-            )
-        else:
+        if key in _SAID_DOWN:
             log.debug("LLM unavailable again (%s)", unavailable)
+            return
+        _SAID_DOWN.add(key)
+        log.warning(
+            "LLM unavailable (%s); observations use rule-based text (model rules/v1) until it "
+            "answers; said once per run",
+            unavailable,
+        )
 
     # -- writing -------------------------------------------------------------------------
     def existing(self, end: datetime) -> str | None:

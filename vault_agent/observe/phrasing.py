@@ -12,9 +12,9 @@ import logging
 from dataclasses import dataclass
 
 from ..llm import LLMBackend, LLMUnavailable, complete
+from ..llm.grounding import check
 from . import rules
 from .facts import Fact
-from .grounding import check
 
 log = logging.getLogger("vault_agent.observe")
 

@@ -1,6 +1,6 @@
 """Rollups of one node in memory, read only from its rollup files (no other store).
 
-Rollup files are append-only (DESIGN.md §3.1), so a file already parsed is re-read
+Rollup files are append-only (docs/architecture.md §3.1), so a file already parsed is re-read
 only from where it ended: the cache remembers each file's size and parses the tail.
 A file that shrank (a torn line was repaired) is parsed again from the start. The
 cache is per process and keyed by absolute path, so a new :class:`RollupStore` for
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import RecordError
 from ..vault import Rollup, Vault, layout
-from ..vault.records import parse_rollup_line
+from ..vault.records import parse_rollup_lines
 
 log = logging.getLogger("vault_agent.observe")
 
@@ -47,22 +47,15 @@ def _parse_tail(
     Returns (new offset, rollups, number of the last line parsed). Bad lines are
     logged with file and line and skipped.
     """
-    out: list[Rollup] = []
     with open(path, "rb") as fh:
         fh.seek(offset)
         data = fh.read()
     end = data.rfind(b"\n") + 1  # only complete lines; a partial tail waits for its newline
-    line_no = first_line
-    for raw in data[:end].split(b"\n")[:-1]:
-        line_no += 1
-        if not raw.strip():
-            continue
-        try:
-            out.append(parse_rollup_line(raw.decode("utf-8"), rel, line_no))
-        except RecordError as e:
-            log.warning("skipping bad rollup line: %s", e)
-        except UnicodeDecodeError:
-            log.warning("skipping bad rollup line: %s:%d: not valid UTF-8", rel, line_no)
+    problems: list[RecordError] = []
+    out = [r for _, r in parse_rollup_lines(data[: max(end - 1, 0)], rel, first_line, problems)]
+    for e in problems:
+        log.warning("skipping bad rollup line: %s", e)
+    line_no = first_line + data[:end].count(b"\n")
     return offset + end, out, line_no
 
 

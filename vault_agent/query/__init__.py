@@ -20,6 +20,7 @@ when its start is in [since, until); values in the sensor's unit, ``on_s`` in se
     store.day_summaries(sensor, since_day, until_day) -> list[DaySummary]
     store.intervals(sensor, since, until) -> list[Interval]   # binary sensors
     store.extreme(sensor, since, until, "max" | "min") -> Fact
+    store.threshold(sensor, since, until, above=N | below=N) -> list[Span]  # runs, peak
     store.observations(node=None, since=None, until=None) -> list[ObservationInfo]
     store.sql("SELECT …") -> (columns, rows)   # read-only; views rollups, observations,
                                                # sensors
@@ -52,6 +53,7 @@ from .model import (
     Point,
     QueryError,
     SensorInfo,
+    Span,
     UnknownSensorError,
     cite,
 )
@@ -71,6 +73,7 @@ __all__ = [
     "Point",
     "QueryError",
     "SensorInfo",
+    "Span",
     "Stats",
     "Store",
     "UnknownSensorError",

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import RecordError
-from ..vault import layout
+from ..vault import files, layout
 from ..vault.records import parse_rollup_line
 from .model import BadLine
 
@@ -154,11 +154,13 @@ def rollup_files(root: Path) -> list[FileStamp]:
         for p in sorted(sensors.glob("*/*/*.jsonl")):
             if not layout.ROLLUP_NAME_RE.match(p.name):
                 continue
+            rel = p.relative_to(root).as_posix()
+            if not files.readable(root, rel):
+                continue  # a symlink, odd name or oversized file: skipped and reported once
             try:
                 st = p.stat()
             except OSError:
                 continue
-            rel = p.relative_to(root).as_posix()
             out.append(FileStamp(rel, node_dir.name, st.st_size, st.st_mtime_ns))
     return out
 

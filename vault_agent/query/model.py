@@ -8,7 +8,7 @@ seconds. A citation is ``<vault path>#L<n>`` (1-based line of a rollup file), or
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from typing import Any
 
@@ -30,6 +30,13 @@ class NoDataError(VaultError):
 
 class QueryError(VaultError):
     """A bad query parameter or SQL statement (one line naming the problem)."""
+
+
+def shallow_dict(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, tuples as lists (no deep copy: fast for long series)."""
+    return {
+        f.name: list(v) if isinstance(v := getattr(obj, f.name), tuple) else v for f in fields(obj)
+    }
 
 
 def cite(path: str, line: int, last: int | None = None) -> str:
@@ -115,9 +122,7 @@ class Point:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        d = asdict(self)
-        d["cites"] = list(self.cites)
-        return d
+        return shallow_dict(self)
 
 
 @dataclass(frozen=True)
@@ -159,9 +164,8 @@ class DaySummary:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        d = asdict(self)
+        d = shallow_dict(self)
         d["day"] = self.day.isoformat()
-        d["cites"] = list(self.cites)
         return d
 
 
@@ -182,9 +186,25 @@ class Interval:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        d = asdict(self)
-        d["cites"] = list(self.cites)
-        return d
+        return shallow_dict(self)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of adjacent rollup windows [start, end) (UTC ISO 8601) where a threshold was
+    crossed; ``peak`` is the highest (above) or lowest (below) value in it, ``peak_at``
+    when, ``cite`` its line; ``windows`` how many windows the run holds."""
+
+    start: str
+    end: str
+    peak: float
+    peak_at: str
+    cite: str
+    windows: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)

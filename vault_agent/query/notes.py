@@ -17,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..errors import RecordError
-from ..vault import layout
+from ..vault import files, layout
 from ..vault.records import Observation, parse_observation
 from .model import ObservationInfo
 
@@ -91,7 +91,9 @@ class NoteCache:
         out: list[Path] = []
         for sub in FOLDERS:
             for p in (self.root / layout.AGENTS).glob(f"*/{sub}/**/*.md"):
-                if not layout.is_conflict_copy(p.name) and p.name != "README.md":
+                if layout.is_conflict_copy(p.name) or p.name == "README.md":
+                    continue
+                if files.readable(self.root, p.relative_to(self.root).as_posix()):
                     out.append(p)
         return out
 

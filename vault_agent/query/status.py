@@ -206,7 +206,7 @@ def last_reading(vault: Vault, node: str) -> tuple[str | None, int]:
     The newest day is the greatest ``YYYY-MM-DD`` name over all its sensors' folders;
     results are cached per file by (size, mtime), so polling costs a ``stat``.
     """
-    files = vault.rollup_files(node)
+    files = day_files(vault, node)
     if not files:
         return None, 0
     newest_day = max(f.rsplit("/", 1)[-1] for f in files)
@@ -220,6 +220,22 @@ def last_reading(vault: Vault, node: str) -> tuple[str | None, int]:
         if end and (best is None or end > best):
             best = end
     return best, sensors
+
+
+def day_files(vault: Vault, node: str) -> list[str]:
+    """Vault paths of ``node``'s rollup day files (``YYYY-MM-DD.jsonl``), sorted.
+
+    The same files as :meth:`Vault.rollup_files` for one node, listed with ``os.walk``
+    (no pathlib objects): status and the dashboard list them on every request.
+    """
+    base = os.path.join(str(vault.root), layout.node_dir(node), "sensors")
+    prefix = len(str(vault.root)) + 1
+    out = []
+    for dirpath, _dirs, names in os.walk(base):
+        for n in names:
+            if layout.ROLLUP_NAME_RE.match(n):
+                out.append(os.path.join(dirpath, n)[prefix:].replace(os.sep, "/"))
+    return sorted(out)
 
 
 def _file_last(path: Path) -> tuple[str | None, int]:
@@ -355,7 +371,7 @@ def _last_commits(vault: Vault) -> dict[str, str]:
         hit = _commit_cache.get(key)
     if hit and hit[0] == str(head.id):
         return hit[1]
-    want, found = set(vault.nodes()), {}
+    want, found = set(vault.nodes()), dict[str, str]()
     for i, c in enumerate(vault.repo.walk(head.id, pygit2.enums.SortMode.TIME)):
         if i >= MAX_COMMITS_SCANNED or want <= set(found):
             break

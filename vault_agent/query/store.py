@@ -10,6 +10,7 @@ span when its start is in [since, until).
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections import defaultdict
@@ -39,6 +40,7 @@ from .model import (
     Point,
     QueryError,
     SensorInfo,
+    Span,
     cite,
 )
 from .summary import Stats, summarize
@@ -238,16 +240,21 @@ class Store:
             UnknownSensorError: see :meth:`resolve`.
             QueryError: ``until`` before ``since``.
         """
-        info = self.resolve(sensor)
+        return [ln for _, _, ln in self._timed(self.resolve(sensor), since, until)]
+
+    def _timed(
+        self, info: SensorInfo, since: datetime | date, until: datetime | date
+    ) -> list[tuple[float, float, Line]]:
+        """(start epoch s, end epoch s, Line) of ``info``'s lines in the span, in order."""
         t0, t1 = self._span(since, until)
         with self._lock:
             self._refresh()
             rows = self._cache.con.execute(
-                f"SELECT {LINE_COLUMNS} FROM _lines WHERE node = ? AND sensor = ?"
+                f"SELECT start_s, end_s, {LINE_COLUMNS} FROM _lines WHERE node = ? AND sensor = ?"
                 " AND start_s >= ? AND start_s < ? ORDER BY start_s, late, path, line",
                 [info.node, info.id, t0.timestamp(), t1.timestamp()],
             ).fetchall()
-        return [_line(r) for r in rows]
+        return [(r[0], r[1], _line(r[2:])) for r in rows]
 
     def _span(self, since: datetime | date, until: datetime | date) -> tuple[datetime, datetime]:
         t0, t1 = self.utc(since), self.end_utc(until)
@@ -288,28 +295,67 @@ class Store:
         check_agg(agg, info)
         if every_s is not None and every_s <= 0:
             raise QueryError(f"every_s must be > 0 seconds, got {every_s}")
-        lines = self.lines(info, since, until)
-        return [_point(k, e, agg, b, info.binary) for k, e, b in self._buckets(lines, every_s)]
+        t0, t1 = self._span(since, until)
+        with self._lock:
+            self._refresh()
+            edges = self._series_edges(info, t0, t1, every_s)
+            rows = self._cache.con.execute(
+                SERIES_SQL.format(
+                    bucket=_bucket_sql(every_s, edges is not None),
+                    **(PER_WINDOW if every_s is None else PER_SPAN),
+                ),
+                [info.node, info.id, t0.timestamp(), t1.timestamp(), *(edges or ())],
+            ).fetchall()
+        return [_sql_point(r, agg, info.binary) for r in rows]
+
+    def _series_edges(
+        self, info: SensorInfo, t0: datetime, t1: datetime, every_s: int | None
+    ) -> tuple[list[float], list[float]] | None:
+        """Day bucket edges (start list, end list) for whole-day ``every_s``; else None."""
+        if every_s is None or every_s % DAY_S:
+            return None
+        row = self._cache.con.execute(
+            "SELECT min(start_s), max(start_s) FROM _lines WHERE node = ? AND sensor = ?"
+            " AND start_s >= ? AND start_s < ?",
+            [info.node, info.id, t0.timestamp(), t1.timestamp()],
+        ).fetchone()
+        if row is None or row[0] is None:
+            return [], []
+        e = self._day_edges(row[0], row[1], every_s // DAY_S)
+        return e[:-1], e[1:]
 
     def _buckets(
-        self, lines: Sequence[Line], every_s: int | None
+        self, timed: Sequence[tuple[float, float, Line]], every_s: int | None
     ) -> Iterator[tuple[datetime, datetime, list[Line]]]:
-        groups: dict[tuple[datetime, datetime], list[Line]] = defaultdict(list)
-        for ln in lines:
-            s = layout.parse_iso(ln.rollup.start)
-            if every_s is None:
-                key = (s, layout.parse_iso(ln.rollup.end))
-            elif every_s % DAY_S == 0:
-                d0 = self.day_of(s)
-                n = every_s // DAY_S
-                d0 = d0 - timedelta(days=(d0.toordinal() % n))
-                key = (self.day_start(d0), self.day_start(d0 + timedelta(days=n)))
-            else:
-                b = int(s.timestamp()) // every_s * every_s
-                key = (datetime.fromtimestamp(b, UTC), datetime.fromtimestamp(b + every_s, UTC))
-            groups[key].append(ln)
+        """Lines grouped by bucket (see :meth:`series`), oldest bucket first."""
+        groups: dict[tuple[float, float], list[Line]] = defaultdict(list)
+        if every_s is not None and every_s % DAY_S == 0 and timed:
+            edges = self._day_edges(timed[0][0], timed[-1][0], every_s // DAY_S)
+            for s, _, ln in timed:
+                i = bisect.bisect_right(edges, s) - 1
+                groups[(edges[i], edges[i + 1])].append(ln)
+        elif every_s is not None:
+            for s, _, ln in timed:
+                b = s // every_s * every_s
+                groups[(b, b + every_s)].append(ln)
+        else:
+            for s, e, ln in timed:
+                groups[(s, e)].append(ln)
         for (a, z), group in sorted(groups.items()):
-            yield a, z, group
+            yield datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(z, UTC), group
+
+    def _day_edges(self, first_s: float, last_s: float, n: int) -> list[float]:
+        """Epoch starts of n-day buckets (vault zone midnights, day ordinal % n == 0)
+        covering [first_s, last_s], plus the end of the last one."""
+        d0 = self.day_of(datetime.fromtimestamp(first_s, UTC))
+        d0 -= timedelta(days=d0.toordinal() % n)
+        d1 = self.day_of(datetime.fromtimestamp(last_s, UTC))
+        edges = []
+        d = d0
+        while d <= d1 + timedelta(days=n):
+            edges.append(self.day_start(d).timestamp())
+            d += timedelta(days=n)
+        return edges
 
     def day_summaries(
         self, sensor: str | SensorInfo, since_day: date, until_day: date
@@ -322,10 +368,10 @@ class Store:
             QueryError: a reversed range.
         """
         info = self.resolve(sensor)
-        lines = self.lines(info, since_day, until_day)
+        timed = self._timed(info, since_day, until_day)
         return [
             day_summary(info, self.day_of(a), group, info.binary)
-            for a, _, group in self._buckets(lines, DAY_S)
+            for a, _, group in self._buckets(timed, DAY_S)
         ]
 
     def intervals(
@@ -344,7 +390,7 @@ class Store:
             )
         out: list[Interval] = []
         cur: list[tuple[datetime, datetime, list[Line]]] = []
-        for a, z, group in self._buckets(self.lines(info, since, until), None):
+        for a, z, group in self._buckets(self._timed(info, since, until), None):
             st = summarize([ln.rollup for ln in group], binary=True)
             if st.on_s <= 0 and st.events <= 0:
                 continue
@@ -355,6 +401,40 @@ class Store:
         if cur:
             out.append(_interval(cur))
         return out
+
+    def threshold(
+        self,
+        sensor: str | SensorInfo,
+        since: datetime | date,
+        until: datetime | date,
+        above: float | None = None,
+        below: float | None = None,
+    ) -> list[Span]:
+        """Runs of adjacent windows whose max is above ``above`` (or whose min is below
+        ``below``: give exactly one), oldest first, each with its peak, time and line.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: neither or both of above/below; a binary sensor; a reversed range.
+        """
+        if (above is None) == (below is None):
+            raise QueryError("give exactly one of above or below")
+        info = self.resolve(sensor)
+        if info.binary:
+            raise QueryError(f"{info.id} is a binary sensor; use intervals() for its on-times")
+        hit = [
+            (s0, e0, ln)
+            for s0, e0, ln in self._timed(info, since, until)
+            if ln.rollup.count > 0 and ln.rollup.mean is not None and _crosses(ln, above, below)
+        ]
+        runs: list[list[Line]] = []
+        end = None
+        for s0, e0, ln in hit:
+            if end is None or s0 > end:  # a gap: a new run
+                runs.append([])
+            runs[-1].append(ln)
+            end = e0 if end is None or s0 > end else max(end, e0)
+        return [_span(run, above is not None) for run in runs]
 
     def extreme(
         self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date, which: str
@@ -502,6 +582,90 @@ class Store:
             )
 
 
+# -- series in SQL -------------------------------------------------------------------------------
+# The rules of vault_agent.query.summary.summarize, vectorised for long series (a test
+# checks both give the same points): only lines with readings (count > 0) count; the mean
+# is count-weighted over lines with a mean; min/max are the lines' min/max (else mean),
+# the first line in order (start, on-time before late, file, line) wins a tie; last is
+# that of the newest window, on-time before late.
+LINES_IN_SPAN = """
+    SELECT *, path || '#L' || line AS c
+    FROM _lines WHERE node = ? AND sensor = ? AND start_s >= ? AND start_s < ? AND count > 0
+"""
+ISO = "'%Y-%m-%dT%H:%M:%SZ'"
+SERIES_SQL = (
+    "WITH l AS (" + LINES_IN_SPAN + "), b AS (SELECT l.*, {bucket}), "
+    """
+spans AS (
+    SELECT b0, list(CASE WHEN a = z THEN path || '#L' || a
+                         ELSE path || '#L' || a || '-L' || z END ORDER BY path) AS cites
+    FROM (SELECT b0, path, min(line) AS a, max(line) AS z FROM b GROUP BY b0, path)
+    GROUP BY b0
+), agg AS (
+    SELECT b0, b1, sum(count) AS n,
+        sum(mean * count) FILTER (mean IS NOT NULL) AS total,
+        sum(count) FILTER (mean IS NOT NULL) AS w,
+        min(coalesce(min, mean)) FILTER (mean IS NOT NULL) AS lo,
+        arg_min(c, (coalesce(min, mean), start_s, late, path, line))
+            FILTER (mean IS NOT NULL) AS lo_c,
+        max(coalesce(max, mean)) FILTER (mean IS NOT NULL) AS hi,
+        arg_min(c, (-coalesce(max, mean), start_s, late, path, line))
+            FILTER (mean IS NOT NULL) AS hi_c,
+        arg_max(coalesce(last, mean), (start_s, NOT late, path, line)) FILTER (mean IS NOT NULL)
+            AS last_n,
+        arg_max(c, (start_s, NOT late, path, line)) FILTER (mean IS NOT NULL) AS last_n_c,
+        arg_max(last, (start_s, NOT late, path, line)) AS last_b,
+        arg_max(c, (start_s, NOT late, path, line)) AS last_b_c,
+        sum(coalesce(events, 0)) AS events, sum(coalesce(on_s, 0)) AS on_s,
+        list(c ORDER BY path, line) AS each
+    FROM b GROUP BY b0, b1
+)
+SELECT strftime(to_timestamp(agg.b0), """
+    + ISO
+    + "), strftime(to_timestamp(b1), "
+    + ISO
+    + """), n, total, w, lo, lo_c, hi, hi_c, last_n, last_n_c, last_b, last_b_c, events,
+    on_s, {cites}
+FROM agg {join} ORDER BY agg.b0
+"""
+)
+# one rollup window per bucket: cite its line(s); longer buckets: a range per file
+PER_WINDOW = {"cites": "each", "join": ""}
+PER_SPAN = {"cites": "cites", "join": "JOIN spans USING (b0)"}
+
+
+def _bucket_sql(every_s: int | None, by_edges: bool) -> str:
+    """FROM-clause tail giving each line ``l`` its bucket ``b0``/``b1`` (epoch s); day edges
+    come as two list parameters (starts, ends)."""
+    if by_edges:
+        return (
+            "e.a AS b0, e.z AS b1 FROM l ASOF JOIN (SELECT unnest(?::DOUBLE[]) AS a,"
+            " unnest(?::DOUBLE[]) AS z) e ON l.start_s >= e.a"
+        )
+    if every_s is None:
+        return "start_s AS b0, end_s AS b1 FROM l"
+    n = int(every_s)
+    return f"floor(start_s / {n}) * {n} AS b0, floor(start_s / {n}) * {n} + {n} AS b1 FROM l"
+
+
+def _sql_point(row: tuple[Any, ...], agg: str, binary: bool) -> Point:
+    t, end, n, total, w, lo, lo_c, hi, hi_c, last_n, last_n_c, last_b, last_b_c, ev, on, cites = row
+    if binary:
+        last, last_c = last_b, last_b_c
+        values = {"last": last, "sum": float(ev), "on_s": float(on), "events": float(ev)}
+    else:
+        last, last_c = last_n, last_n_c
+        values = {"mean": total / w if w else None, "min": lo, "max": hi, "last": last}
+        values["sum"] = total
+    values["count"] = float(n)
+    pick = {"min": lo_c, "max": hi_c, "last": last_c}.get(agg)
+    return Point(
+        t, end, agg, values.get(agg), int(n), values.get("mean"), values.get("min"),
+        values.get("max"), last, values.get("sum"), values.get("on_s"),
+        int(ev) if binary else None, (pick,) if pick else tuple(cites),
+    )  # fmt: skip
+
+
 # -- pure helpers -----------------------------------------------------------------------------
 def check_agg(agg: str, info: SensorInfo) -> None:
     """Raise QueryError when ``agg`` is unknown or does not fit the sensor's kind."""
@@ -551,37 +715,6 @@ def cite_ranges(lines: Sequence[Line]) -> tuple[str, ...]:
     return tuple(cite(p, a, z) for p, (a, z) in sorted(spans.items()))
 
 
-def _point(a: datetime, z: datetime, agg: str, group: list[Line], binary: bool) -> Point:
-    st = summarize([ln.rollup for ln in group], binary=binary)
-    values: dict[str, float | None] = {
-        "mean": st.mean,
-        "min": st.min,
-        "max": st.max,
-        "last": st.last,
-        "sum": float(st.events) if binary else st.sum,
-        "on_s": st.on_s if binary else None,
-        "events": float(st.events) if binary else None,
-        "count": float(st.count),
-    }
-    pick = {"min": st.min_i, "max": st.max_i, "last": st.last_i}.get(agg)
-    cites = (group[pick].cite,) if pick is not None else cite_ranges(group)
-    return Point(
-        layout.iso(a),
-        layout.iso(z),
-        agg,
-        values[agg],
-        st.count,
-        st.mean,
-        st.min,
-        st.max,
-        st.last,
-        values["sum"],
-        values["on_s"],
-        st.events if binary else None,
-        cites,
-    )
-
-
 def day_summary(info: SensorInfo, day: date, group: Sequence[Line], binary: bool) -> DaySummary:
     """A :class:`DaySummary` of ``group`` (the day's lines of one sensor)."""
     st: Stats = summarize([ln.rollup for ln in group], binary=binary)
@@ -622,6 +755,25 @@ def _interval(run: list[tuple[datetime, datetime, list[Line]]]) -> Interval:
     return Interval(
         layout.iso(run[0][0]), layout.iso(run[-1][1]), st.on_s, st.events, cite_ranges(group)
     )
+
+
+def _crosses(ln: Line, above: float | None, below: float | None) -> bool:
+    r = ln.rollup
+    if above is not None:
+        return float(r.max if r.max is not None else r.mean) > above  # type: ignore[arg-type]
+    return float(r.min if r.min is not None else r.mean) < float(below)  # type: ignore[arg-type]
+
+
+def _span(run: list[Line], high: bool) -> Span:
+    st = summarize([ln.rollup for ln in run], binary=False)
+    i = st.max_i if high else st.min_i
+    at = st.max_at if high else st.min_at
+    value = st.max if high else st.min
+    assert i is not None and at is not None and value is not None and st.start and st.end
+    return Span(
+        layout.iso(st.start), layout.iso(st.end), value, layout.iso(at), run[i].cite,
+        len({ln.rollup.start for ln in run}),
+    )  # fmt: skip
 
 
 def _iso_or_none(t: datetime | None) -> str | None:

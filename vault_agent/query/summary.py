@@ -23,8 +23,10 @@ Pure: no IO; times are aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from ..vault.layout import parse_iso
 from ..vault.records import Rollup
@@ -74,14 +76,20 @@ def is_binary(r: Rollup) -> bool:
     return r.mean is None and (r.events is not None or r.on_s is not None)
 
 
+@lru_cache(maxsize=1 << 16)
+def _t(text: str) -> datetime:
+    """:func:`parse_iso`, memoised: window bounds repeat across lines and calls."""
+    return parse_iso(text)
+
+
 def at_or_middle(r: Rollup, field: str | None) -> datetime:
     """``field`` (an ISO time) if it parses, else the middle of the line's window."""
     if field:
         try:
-            return parse_iso(field)
+            return _t(field)
         except ValueError:
             pass
-    s, e = parse_iso(r.start), parse_iso(r.end)
+    s, e = _t(r.start), _t(r.end)
     return s + (e - s) / 2
 
 
@@ -97,7 +105,7 @@ def summarize(rollups: Sequence[Rollup], binary: bool | None = None) -> Stats:
         binary = any(is_binary(r) for _, r in live) or (
             not live and any(is_binary(r) for r in rollups)
         )
-    base = Stats(
+    common: dict[str, Any] = dict(
         binary=binary,
         lines=len(rollups),
         windows=len(live),
@@ -105,46 +113,44 @@ def summarize(rollups: Sequence[Rollup], binary: bool | None = None) -> Stats:
         errors=sum(r.errors for r in rollups),
     )
     if not live:
-        return base
-    base = replace(
-        base,
-        start=min(parse_iso(r.start) for _, r in live),
-        end=max(parse_iso(r.end) for _, r in live),
-    )
-    return _binary(live, base) if binary else _numeric(live, base)
+        return Stats(**common)
+    common["start"] = min(_t(r.start) for _, r in live)
+    common["end"] = max(_t(r.end) for _, r in live)
+    return _binary(live, common) if binary else _numeric(live, common)
 
 
-def _binary(live: list[tuple[int, Rollup]], base: Stats) -> Stats:
-    with_events = sorted((parse_iso(r.start), i) for i, r in live if (r.events or 0) > 0)
+def _binary(live: list[tuple[int, Rollup]], common: dict[str, Any]) -> Stats:
+    with_events = sorted((_t(r.start), i) for i, r in live if (r.events or 0) > 0)
     last_i, last_r = _newest(live)
-    return replace(
-        base,
+    return Stats(
         events=sum(r.events or 0 for _, r in live),
         on_s=sum(r.on_s or 0.0 for _, r in live),
         first_event_at=with_events[0][0] if with_events else None,
         last_event_at=with_events[-1][0] if with_events else None,
         last=last_r.last,
-        last_at=parse_iso(last_r.end),
+        last_at=_t(last_r.end),
         last_i=last_i,
+        **common,
     )
 
 
 def _newest(live: list[tuple[int, Rollup]]) -> tuple[int, Rollup]:
     """The newest window's line (on-time before late; the later line of equal ones)."""
-    return max(live, key=lambda p: (parse_iso(p[1].start), not p[1].late, p[0]))
+    if len(live) == 1:
+        return live[0]
+    return max(live, key=lambda p: (_t(p[1].start), not p[1].late, p[0]))
 
 
-def _numeric(live: list[tuple[int, Rollup]], base: Stats) -> Stats:
+def _numeric(live: list[tuple[int, Rollup]], common: dict[str, Any]) -> Stats:
     nums = [(i, r) for i, r in live if r.mean is not None]
     if not nums:
-        return base
+        return Stats(**common)
     total = sum(float(r.mean or 0.0) * r.count for _, r in nums)
     weight = sum(r.count for _, r in nums)
     lo_i, lo = min(nums, key=lambda p: (_lo(p[1]), p[0]))
     hi_i, hi = min(nums, key=lambda p: (-_hi(p[1]), p[0]))
     last_i, last_r = _newest(nums)
-    return replace(
-        base,
+    return Stats(
         mean=total / weight,
         sum=total,
         min=_lo(lo),
@@ -154,8 +160,9 @@ def _numeric(live: list[tuple[int, Rollup]], base: Stats) -> Stats:
         max_at=at_or_middle(hi, hi.max_at),
         max_i=hi_i,
         last=last_r.last if last_r.last is not None else last_r.mean,
-        last_at=parse_iso(last_r.end),
+        last_at=_t(last_r.end),
         last_i=last_i,
+        **common,
     )
 
 

@@ -70,7 +70,10 @@ class SensorDriver(Protocol):
     the sensor's own worker thread, never in the loop of another sensor.
     """
 
-    quantities: tuple[str, ...]
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """The quantities ``read`` returns (read-only, so a class attribute fits)."""
+        ...
 
     def read(self) -> Measurement:
         """Read the hardware once and return ``{quantity: value}``.

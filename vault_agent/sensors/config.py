@@ -86,32 +86,6 @@ class SensorSpec:
     room: str = ""
     aliases: tuple[str, ...] = ()
 
-    def as_toml(self) -> dict[str, Any]:
-        """The node.toml table for this spec (defaults omitted)."""
-        d: dict[str, Any] = {
-            "id": self.id,
-            "driver": self.driver,
-            "quantity": self.quantity,
-            "unit": self.unit,
-            "interval_s": self.interval_s,
-        }
-        if self.binary != (self.quantity in BINARY_QUANTITIES):
-            d["binary"] = self.binary
-        if self.stuck_after_s != DEFAULT_STUCK_AFTER_S:
-            d["stuck_after_s"] = self.stuck_after_s
-        if self.lo is not None:
-            d["min"] = self.lo
-        if self.hi is not None:
-            d["max"] = self.hi
-        if self.name:
-            d["name"] = self.name
-        if self.room:
-            d["room"] = self.room
-        if self.aliases:
-            d["aliases"] = list(self.aliases)
-        d.update(self.params)
-        return d
-
 
 def _int_param(value: Any, what: str) -> int:
     if isinstance(value, bool):
@@ -379,3 +353,14 @@ def window_seconds(vault: Any) -> int:
     except (TypeError, ValueError):
         return 300
     return w if w > 0 else 300
+
+
+def validate_node_toml(data: dict, rel: str = "node.toml") -> None:
+    """The sensors package's part of node.toml: ``[[sensors]]`` entries and the node's
+    ``room``/``aliases`` (registered with ``vault check`` by ``vault_agent/__init__.py``).
+
+    Raises:
+        RecordError: naming ``rel`` and the entry.
+    """
+    validate_sensors(data.get("sensors", []), rel)
+    parse_node_vocabulary(data, rel)

@@ -34,11 +34,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import VaultError
+from ..vault import layout
 from . import datasets
 from .base import Reading
 from .config import SensorSpec, parse_sensors, window_seconds
@@ -64,6 +65,8 @@ class ReplayColumn:
         name: sensor id suffix (the id is ``<source>-<name>``, lower case).
         quantity, unit: of the values (``temperature``, ``°C``).
         binary: a 0/1 column (PIR motion).
+        words: what people call it ("temperature", "light"), for the sensor's ``name``.
+        aliases: other names ("temp"), for the sensor's ``aliases`` in node.toml.
     """
 
     column: str
@@ -72,6 +75,8 @@ class ReplayColumn:
     quantity: str
     unit: str
     binary: bool = False
+    words: str = ""
+    aliases: tuple[str, ...] = ()
 
     def sensor_id(self) -> str:
         """The sensor id in node.toml (``s1-temperature``)."""
@@ -88,6 +93,7 @@ class ReplayFormat:
     default_source: str
     date_column: str
     time_column: str | None = None
+    room: str = ""
 
     def sources(self) -> list[str]:
         """Recorded node ids in column order (``S1``…``S7``, or ``office``)."""
@@ -102,36 +108,53 @@ class ReplayFormat:
         return [c for c in self.columns if c.source == source]
 
 
+TEMP = ("temp",)
+LIGHT = ("light", "lux")
+CO2 = ("co2", "carbon dioxide")
+MOTION = ("motion", "pir")
+
+
 def _room_columns() -> tuple[ReplayColumn, ...]:
     cols = []
     for n in range(1, 5):
         cols += [
-            ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C"),
-            ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx"),
-            ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V"),
-        ]
-    cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm"))
+            ReplayColumn(f"S{n}_Temp", f"S{n}", "temperature", "temperature", "°C",
+                         words="temperature", aliases=TEMP),
+            ReplayColumn(f"S{n}_Light", f"S{n}", "light", "illuminance", "lx",
+                         words="light", aliases=LIGHT),
+            ReplayColumn(f"S{n}_Sound", f"S{n}", "sound", "sound", "V",
+                         words="sound", aliases=("noise",)),
+        ]  # fmt: skip
+    cols.append(ReplayColumn("S5_CO2", "S5", "co2", "co2", "ppm", words="co2", aliases=CO2[1:]))
     cols += [
-        ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True) for n in (6, 7)
-    ]
+        ReplayColumn(f"S{n}_PIR", f"S{n}", "motion", "motion", "", binary=True,
+                     words="motion", aliases=MOTION[1:])
+        for n in (6, 7)
+    ]  # fmt: skip
     return tuple(cols)
 
 
-ROOM = ReplayFormat("room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time")
+ROOM = ReplayFormat(
+    "room-occupancy-estimation", _room_columns(), 30.0, "S1", "Date", "Time", room="room"
+)
 OFFICE = ReplayFormat(
     "occupancy-detection",
     (
-        ReplayColumn("Temperature", "office", "temperature", "temperature", "°C"),
-        ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH"),
-        ReplayColumn("Light", "office", "light", "illuminance", "lx"),
-        ReplayColumn("CO2", "office", "co2", "co2", "ppm"),
-        ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg"),
+        ReplayColumn("Temperature", "office", "temperature", "temperature", "°C",
+                     words="temperature", aliases=TEMP),
+        ReplayColumn("Humidity", "office", "humidity", "humidity", "%RH",
+                     words="humidity", aliases=("rh",)),
+        ReplayColumn("Light", "office", "light", "illuminance", "lx", words="light",
+                     aliases=LIGHT[1:]),
+        ReplayColumn("CO2", "office", "co2", "co2", "ppm", words="co2", aliases=CO2[1:]),
+        ReplayColumn("HumidityRatio", "office", "humidity-ratio", "humidity_ratio", "kg/kg",
+                     words="humidity ratio"),
     ),
     60.0,
     "office",
     "date",
-)
-FORMATS = {f.name: f for f in (ROOM, OFFICE)}
+    room="office",
+)  # fmt: skip
 
 
 def _split(line: str) -> list[str]:
@@ -348,6 +371,21 @@ def configured_replays(vault: Any, specs: list[SensorSpec]) -> list[tuple[Path, 
     return out
 
 
+def vocabulary(fmt: ReplayFormat, c: ReplayColumn) -> dict[str, Any]:
+    """``name`` and ``aliases`` of a replayed sensor: "office temperature"; where several
+    recorded nodes have the column, the source too ("room temperature s1")."""
+    if not c.words:
+        return {}
+    same = [x for x in fmt.columns if x.words == c.words]
+    name = " ".join(w for w in (fmt.room, c.words) if w)
+    if len(same) > 1:
+        name += f" {c.source.lower()}"
+    out: dict[str, Any] = {"name": name}
+    if c.aliases:
+        out["aliases"] = list(c.aliases)
+    return out
+
+
 def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[str, Any]]:
     """node.toml ``[[sensors]]`` tables for one recorded node of a data set."""
     out = []
@@ -364,6 +402,7 @@ def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[st
                 "source": source,
                 "column": c.column,
                 "stuck_after_s": 0,
+                **vocabulary(fmt, c),
             }
         )
     return out
@@ -413,13 +452,21 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
                 f"{vault.node} as a different sensor (driver {old.get('driver')!r}); "
                 "rename it in node.toml"
             )
-        elif old.get("dataset") != e["dataset"]:
-            old["dataset"] = e["dataset"]
-            added.append(e["id"])
-    from ..vault import layout
+        else:
+            # Trigger: a replay sensor configured before (moved data set, or written by a
+            # version without names). Why: keep node.toml in step. What: update those keys.
+            keep = {k: e[k] for k in ("name", "aliases") if k in e and k not in old}
+            if old.get("dataset") != e["dataset"]:
+                keep["dataset"] = e["dataset"]
+            if keep:
+                old.update(keep)
+                added.append(e["id"])
 
     rel = layout.node_toml(vault.node)
     specs = parse_sensors(existing, rel)
+    if fmt.room and "room" not in cfg:
+        cfg["room"] = fmt.room  # where the recorded node was; the user may change it
+        added.append(f"room={fmt.room}")
     if added:
         cfg["sensors"] = existing
         vault.write_node_config(cfg)
@@ -431,10 +478,67 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
 
 
 # -- replay ----------------------------------------------------------------------------
+class Pacer:
+    """Paces rows in real time divided by ``speed`` (``speed=60``: a recorded minute per
+    second). A pause in the recording longer than ``max_gap_s`` seconds of recorded time
+    restarts the clock instead of being waited out (None: always wait)."""
+
+    def __init__(self, speed: float, max_gap_s: float | None, stop: threading.Event) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.speed, self.max_gap_s, self.stop = speed, max_gap_s, stop
+        self._wall0 = 0.0
+        self._data0: datetime | None = None
+        self._last: datetime | None = None
+
+    def wait(self, t: datetime) -> bool:
+        """Sleep until row time ``t`` is due; False when ``stop`` was set meanwhile."""
+        gap = (t - self._last).total_seconds() if self._last is not None else 0.0
+        self._last = t
+        if self._data0 is None or (self.max_gap_s is not None and gap > self.max_gap_s):
+            self._wall0, self._data0 = time.monotonic(), t
+        delay = self._wall0 + (t - self._data0).total_seconds() / self.speed - time.monotonic()
+        return not (delay > 0 and self.stop.wait(delay))
+
+
+class DayCommitter:
+    """Closes the engine's windows and commits its rollups once per recorded UTC day."""
+
+    def __init__(
+        self, vault: Any, engine: RollupEngine, label: str, commit: bool, stats: ReplayStats
+    ) -> None:
+        self.vault, self.engine, self.label, self.commit, self.stats = (
+            vault,
+            engine,
+            label,
+            commit,
+            stats,
+        )
+        self.day: date | None = None
+
+    def new_day(self, t: datetime) -> bool:
+        """True when ``t`` starts a new UTC day (the previous one is closed and committed)."""
+        if t.date() == self.day:
+            return False
+        if self.day is not None:
+            self.engine.close_until(t)
+            self.flush()
+        self.day = t.date()
+        return True
+
+    def flush(self) -> None:
+        """Commit what the engine wrote since the last commit (when committing is on)."""
+        paths = self.engine.take_written()
+        day = self.day.isoformat() if self.day else ""
+        if self.commit and paths:
+            if self.vault.commit(f"{self.label}: rollups {day}", "rollup", paths=paths):
+                self.stats.commits += 1
+
+
 def replay(
     vault: Any,
     path: str | Path,
-    source: str | None = None,
+    specs: list[SensorSpec],
     backfill: bool = True,
     speed: float = 1.0,
     since: datetime | None = None,
@@ -450,9 +554,9 @@ def replay(
 
     Args:
         path: the CSV file.
-        source: recorded node (see :func:`resolve_source`).
-        backfill: as fast as possible; else in real time divided by ``speed``
-            (``speed=60``: a recorded minute per second).
+        specs: the replay sensors of ``path`` on this node, from :func:`configure_node`
+            (configuring the node, which may commit node.toml, is the caller's step).
+        backfill: as fast as possible; else paced by a :class:`Pacer` at ``speed``.
         since, until: only rows with ``since <= t < until`` (UTC).
         stop: set it to end early; complete windows are written, the open one is
             left for the next run (which resumes there). Likewise a window holding
@@ -463,21 +567,19 @@ def replay(
         tz: IANA zone of the recording's local times (default: read them as UTC).
         commit: commit the rollups (Vault-Kind rollup) once per recorded UTC day.
         engine: an engine to feed (default: a new, resuming one for the replayed sensors).
-        max_gap_s: in real time, a pause in the recording longer than this (seconds of
-            recorded time) is not waited out (the room data has a 15-day gap); None waits.
+        max_gap_s: see :class:`Pacer`.
 
     Returns:
         counts; windows already written by an earlier run are skipped (``skipped_closed``).
     Raises:
-        ReplayFormatError: unknown format or source.
+        ReplayFormatError: unknown format.
+        ValueError: ``speed`` ≤ 0.
     """
     t0 = time.monotonic()
     stop = stop or threading.Event()
-    if speed <= 0:
-        raise ValueError(f"speed must be > 0, got {speed}")
+    pacer = None if backfill else Pacer(speed, max_gap_s, stop)
     fmt = detect_format(path)
-    specs = configure_node(vault, path, source)
-    src = specs[0].params["source"] if specs else (source or fmt.default_source)
+    src = str(specs[0].params["source"]) if specs else fmt.default_source
     # Resuming: our own engine skips exactly the windows present in the day files (so a
     # second recording of earlier days fills its gap instead of being skipped); an
     # engine passed in uses its own rule (everything before its last written window).
@@ -485,7 +587,6 @@ def replay(
     if engine is None:
         engine = RollupEngine(vault, specs, window_s=window_seconds(vault), resume=False)
     w = engine.window_s
-    written: set[tuple[str, int]] = set()
     if since is not None:  # start at the window holding `since`: its earlier rows belong to it
         since = datetime.fromtimestamp(since.timestamp() // w * w, UTC)
     stats = ReplayStats(
@@ -496,49 +597,30 @@ def replay(
     )
     col_of = {s.id: s.params["column"] for s in specs}
     columns = [c for c in fmt.columns_of(src) if c.sensor_id() in col_of]
+    days = DayCommitter(vault, engine, f"Replay {fmt.name} {src}", commit, stats)
+    written: set[tuple[str, int]] = set()
+    last_t: datetime | None = None
+    more_after_until = False
 
     def on_bytes(n: int) -> None:
         stats.bytes_read += n
 
-    def do_commit(label: str) -> None:
-        paths = engine.take_written()
-        if commit and paths:
-            if vault.commit(f"Replay {fmt.name} {src}: rollups {label}", "rollup", paths=paths):
-                stats.commits += 1
-
-    day = None
-    wall0 = data0 = None
-    last_t: datetime | None = None
-    more_after_until = False
     for row in iter_rows(path, fmt, columns, stats.malformed, tz, on_bytes):
         if until and row.t >= until:
             more_after_until = True
             continue
         if since and row.t < since:
             continue
-        if stop.is_set():
+        if stop.is_set() or (pacer is not None and not pacer.wait(row.t)):
             stats.stopped = True
             break
-        if not backfill:
-            gap = (row.t - last_t).total_seconds() if last_t is not None else 0.0
-            if wall0 is None or (max_gap_s is not None and gap > max_gap_s):
-                wall0, data0 = time.monotonic(), row.t
-            delay = wall0 + (row.t - data0).total_seconds() / speed - time.monotonic()
-            if delay > 0 and stop.wait(delay):
-                stats.stopped = True
-                break
         stats.rows += 1
-        if stats.first is None:
-            stats.first = row.t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        stats.first = stats.first or layout.iso(row.t)
         last_t = row.t
-        if row.t.date() != day:
-            if day is not None:
-                engine.close_until(row.t)
-                do_commit(day.isoformat())
-            day = row.t.date()
+        if days.new_day(row.t):
             if own_engine:
-                written = written_windows(vault, day, col_of)
-        elif not backfill:
+                written = written_windows(vault, row.t.date(), col_of)
+        elif pacer is not None:
             engine.close_until(row.t)
         wstart = int(row.t.timestamp() // w * w)
         for spec in specs:
@@ -554,7 +636,7 @@ def replay(
         if progress and stats.rows % 500 == 0:
             progress(stats)
     if last_t is not None:
-        stats.last = last_t.strftime("%Y-%m-%dT%H:%M:%SZ")
+        stats.last = layout.iso(last_t)
     if stats.stopped:
         if last_t is not None:
             engine.close_until(last_t)
@@ -562,7 +644,7 @@ def replay(
         engine.close_until(until)  # the window around --to stays open for the next piece
     else:
         engine.flush()  # the recording ends here: its last window is complete
-    do_commit(day.isoformat() if day else "")
+    days.flush()
     stats.rollups = engine.rollups_written
     stats.late = engine.late_written
     stats.elapsed_s = time.monotonic() - t0

@@ -1,4 +1,4 @@
-"""Per-sensor rollups over fixed windows aligned to UTC boundaries (DESIGN.md §4–5).
+"""Per-sensor rollups over fixed windows aligned to UTC boundaries (docs/architecture.md §4–5).
 
 Numeric sensors keep a Welford accumulator per window (count, mean, M2 → population
 standard deviation; Welford, "Note on a method for calculating corrected sums of

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RecordError
-from ..vault.records import Rollup, parse_rollup_line
+from ..vault.records import Rollup, parse_rollup_lines
 
 
 @dataclass(frozen=True)
@@ -137,15 +137,7 @@ class LogFollower:
         if end < 0:
             return []
         self._offsets[rel] = start + end + 1
-        out = []
-        for raw in data[: end + 1].splitlines():
-            if not raw.strip():
-                continue
-            try:
-                out.append(rollup_entry(parse_rollup_line(raw.decode("utf-8"), rel), rel))
-            except (RecordError, UnicodeDecodeError):
-                continue
-        return out
+        return [rollup_entry(r, rel) for _, r in parse_rollup_lines(data[:end], rel)]
 
     def _obs_entry(self, rel: str) -> LogEntry | None:
         try:

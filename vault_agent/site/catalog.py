@@ -1,7 +1,7 @@
 """What the site knows about the vault: day summaries, observation and note metadata.
 
 The catalog is derived from the files and cached in ``.vault/site-state.json`` so an
-incremental build re-reads only the files that changed (DESIGN.md: derived state can be
+incremental build re-reads only the files that changed (docs/architecture.md: derived state can be
 thrown away; ``vault site build --clean`` rebuilds it from the files).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RecordError
 from ..query.summary import summarize
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from ..vault.records import Observation, Rollup, parse_markdown
 
 log = logging.getLogger("vault_agent.site")
@@ -296,7 +296,9 @@ def note_files(v: Vault) -> list[str]:
         out += sorted(
             v.rel(p)
             for p in base.rglob("*.md")
-            if p.name != "README.md" and not layout.is_conflict_copy(p.name)
+            if p.name != "README.md"
+            and not layout.is_conflict_copy(p.name)
+            and files.readable(v.root, v.rel(p))
         )
     return out
 
@@ -321,14 +323,19 @@ def rollup_day(rel: str) -> tuple[str, str]:
 
 
 def kb_notes(v: Vault) -> list[str]:
-    """Knowledge-base files (any type) relative to ``knowledge-base/``, no conflict copies."""
+    """Knowledge-base files (any type) relative to ``knowledge-base/``, no conflict copies.
+
+    Symlinks, names that are not UTF-8 and files over the size limit are skipped and
+    reported once (:func:`~vault_agent.vault.files.vault_files`): never published.
+    """
     base = v.path(layout.KNOWLEDGE)
     if not base.is_dir():
         return []
+    prefix = layout.KNOWLEDGE + "/"
     return sorted(
-        p.relative_to(base).as_posix()
-        for p in base.rglob("*")
-        if p.is_file() and not p.name.startswith(".") and not layout.is_conflict_copy(p.name)
+        rel.removeprefix(prefix)
+        for rel in files.vault_files(v.root, under=layout.KNOWLEDGE)
+        if not rel.rsplit("/", 1)[-1].startswith(".") and not layout.is_conflict_copy(rel)
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import RecordError, VaultError
 from ..query.store import Store
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import kb, pages, urls
@@ -84,7 +84,7 @@ class Generator:
             self.bar.advance()
             node, day = k.split("/", 1)
             rel = layout.rollup_path(node, date.fromisoformat(day))
-            if self.v.path(rel).is_file():
+            if files.readable(self.v.root, rel):
                 rollups, errors = read_day(self.v, rel)
                 summary = summarize_day(node, day, rel, rollups, len(errors))
                 self.cat.days[k] = summary
@@ -111,7 +111,7 @@ class Generator:
                 by_day.get(k, []),
                 prev_day,
                 next_day,
-                note if self.v.path(note).is_file() else None,
+                note if files.readable(self.v.root, note) else None,
             )
             self.w.page(urls.day_page(node, day), text)
             for chart_rel, svg in charts.items():

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pygit2
 
+from ..vault.files import is_utf8_name
+
 PLAN_VERSION = 4  # bump when generated pages change shape: forces a full rebuild
 
 
@@ -70,13 +72,15 @@ def diff_paths(repo: pygit2.Repository, old: str, new: str | None) -> set[str]:
     for d in diff.deltas:
         out.add(d.new_file.path)
         out.add(d.old_file.path)
-    return out
+    return {p for p in out if is_utf8_name(p)}  # a non-UTF-8 name is never read
 
 
 def uncommitted(repo: pygit2.Repository) -> set[str]:
     """Working-tree paths that differ from HEAD (new, modified, deleted; not ignored)."""
     ignored = pygit2.GIT_STATUS_IGNORED
-    return {p for p, flags in repo.status().items() if flags and flags != ignored}
+    return {
+        p for p, flags in repo.status().items() if flags and flags != ignored and is_utf8_name(p)
+    }
 
 
 def make_plan(

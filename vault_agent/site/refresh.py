@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..errors import RecordError
-from ..vault import Vault, layout
+from ..vault import Vault, files, layout
 from .catalog import (
     Catalog,
     day_key,
@@ -66,7 +66,7 @@ def refresh_catalog(v: Vault, cat: Catalog, plan: Plan, phases: Phases) -> Refre
         cat.errors.pop(rel, None)
         if old is not None and old.kind == "observation":
             dirty_days.add(day_key(old.node, old.day))
-        if not v.path(rel).is_file() or layout.is_conflict_copy(rel):
+        if not files.readable(v.root, rel) or layout.is_conflict_copy(rel):
             continue
         try:
             meta = scan_note(v, rel)
@@ -91,7 +91,7 @@ def all_day_keys(v: Vault, cat: Catalog, dirty_days: set[str] | frozenset[str]) 
     keys = set(cat.days)
     for k in dirty_days:
         node, day = k.split("/", 1)
-        if not v.path(layout.rollup_path(node, date.fromisoformat(day))).is_file():
+        if not files.readable(v.root, layout.rollup_path(node, date.fromisoformat(day))):
             keys.discard(k)
         else:
             keys.add(k)

@@ -78,24 +78,24 @@ def page_for_vault_path(rel: str, obs_ids: dict[str, str] | None = None) -> tupl
     parts = rel.split("/")
     info = layout.classify(rel)
     name = parts[-1]
-    if info.kind == "rollup" and layout.ROLLUP_NAME_RE.match(name):
+    if info.kind == layout.PathKind.ROLLUP and layout.ROLLUP_NAME_RE.match(name):
         return day_page(parts[1], name[:10]), ""
-    if info.kind == "daily" and layout.DAILY_NAME_RE.match(name):
+    if info.kind == layout.PathKind.DAILY and layout.DAILY_NAME_RE.match(name):
         return day_page(parts[1], name[:10]), ""
-    if info.kind == "observation":
+    if info.kind == layout.PathKind.OBSERVATION:
         oid = (obs_ids or {}).get(rel)
         m = layout.OBSERVATION_NAME_RE.match(name)
         if oid is None and m:
             oid = f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
         return (observation_page(parts[1], oid), "") if oid else None
-    if info.kind == "memory":
+    if info.kind == layout.PathKind.MEMORY:
         return node_page(parts[1]), "memory"
-    if info.kind in ("node-config",):
+    if info.kind == layout.PathKind.NODE_CONFIG:
         return node_page(parts[1]), ""
-    if info.kind == "knowledge":
+    if info.kind == layout.PathKind.KNOWLEDGE:
         return kb_page("/".join(parts[1:])), ""
-    if info.kind == "interaction" and rel.endswith(".md"):
+    if info.kind == layout.PathKind.INTERACTION and rel.endswith(".md"):
         return interaction_page(rel), ""
-    if info.kind == "conflict-copy":
+    if info.kind == layout.PathKind.CONFLICT_COPY:
         return CONFLICTS, ""
     return None

@@ -1,4 +1,4 @@
-"""Replication over git between nodes and the NAS hub (DESIGN.md §3).
+"""Replication over git between nodes and the NAS hub (docs/architecture.md §3).
 
 Modules: :mod:`.peers` (who to sync with), :mod:`.transport` (fetch/push with a
 timeout), :mod:`.state` (per-peer retry state and backoff), :mod:`.provenance` (who wrote a

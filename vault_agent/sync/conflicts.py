@@ -50,6 +50,15 @@ def list_conflicts(vault: Vault) -> list[ConflictCopy]:
     return sorted(out, key=lambda c: (c.original, c.when, c.copy))
 
 
+def find_copy(vault: Vault, path: str) -> ConflictCopy:
+    """The open conflict copy named by ``path`` (the copy itself, or a file with one copy).
+
+    Raises:
+        ConflictError: no such copy, or several copies of the file (named).
+    """
+    return _find(vault, path)
+
+
 def _find(vault: Vault, path: str) -> ConflictCopy:
     rel = _relative(vault, path)
     copy = parse_copy(rel)

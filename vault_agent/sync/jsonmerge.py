@@ -1,4 +1,4 @@
-"""Three-way merge of JSON objects key by key (``shared-memory/*.json``, DESIGN.md §3.3).
+"""Three-way merge of JSON objects key by key (``shared-memory/*.json``, docs/architecture.md §3.3).
 
 Nested objects are merged recursively; any other value is atomic. For each key:
 unchanged on one side → the other side's value; changed on both sides to the same

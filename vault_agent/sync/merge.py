@@ -1,4 +1,4 @@
-"""Merging a peer's tree into ours under the rules of DESIGN.md §3.
+"""Merging a peer's tree into ours under the rules of docs/architecture.md §3.
 
 Only the paths the peer changed since the merge base are decided; everything else
 stays as ours. For each such path (base ``b``, ours ``o``, theirs ``t``):
@@ -37,8 +37,8 @@ from . import jsonmerge, rules
 from .provenance import Provenance
 
 Entry = tuple[pygit2.Oid, int] | None
-APPEND_ONLY = ("rollup",)
-IMMUTABLE = ("observation", "memory")
+APPEND_ONLY = (layout.PathKind.ROLLUP,)
+IMMUTABLE = (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY)
 
 
 @dataclass(frozen=True)
@@ -196,9 +196,9 @@ class TreeMerger:
         return True
 
     def _note_hlcs(self, kind: str, old: bytes | None, new: bytes) -> None:
-        if kind == "rollup":
+        if kind == layout.PathKind.ROLLUP:
             self.result.hlcs += rules.hlcs_in(rules.new_lines(old, new))
-        elif kind in ("observation", "memory"):
+        elif kind in (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY):
             self.result.hlcs += rules.hlcs_in(new, markdown=True)
 
     def _name_refusal(self, path: str, t: Entry) -> bool:
@@ -210,7 +210,9 @@ class TreeMerger:
             # Trigger: a peer changes the root .gitignore. Why: its rules decide what git
             # commits (a peer could hide knowledge-base/). What: only the vault's own
             # generated content is accepted; anything else is refused, ours kept.
-            if self.repo[t[0]].data != files.gitignore_template():
+            template = files.gitignore_template()
+            _, size = self.repo.odb.read_header(t[0])  # compared unread if the size differs
+            if template is None or size != len(template) or self.repo[t[0]].data != template:
                 problem = (
                     "the vault's .gitignore is its own; only its generated content is accepted"
                 )
@@ -250,7 +252,9 @@ class TreeMerger:
         if o == t:
             return
         info = layout.classify(path)
-        if info.kind == "ignored" or any(part.lower() == ".git" for part in path.split("/")):
+        if info.kind == layout.PathKind.IGNORED or any(
+            part.lower() == ".git" for part in path.split("/")
+        ):
             self._refuse(path, "a path that is never synced (.git, .vault/, local-cache/)")
             return
         if self._name_refusal(path, t):
@@ -357,7 +361,7 @@ class TreeMerger:
             return
         bd, od, td = self._data(b), self._data(o), self._data(t)
         assert od is not None and td is not None
-        if info.kind == "shared-json" and self._json(path, bd, od, td, o, t):
+        if info.kind == layout.PathKind.SHARED_JSON and self._json(path, bd, od, td, o, t):
             return
         if rules.is_text(od) and rules.is_text(td) and (bd is None or rules.is_text(bd)):
             res = self.repo.merge_file_from_index(

@@ -1,6 +1,6 @@
 """Who wrote a file version: the commit that introduced a blob at a path, and its node.
 
-Rule 3 of DESIGN.md §3 (one writer per folder) needs, for a version of
+Rule 3 of docs/architecture.md §3 (one writer per folder) needs, for a version of
 ``agents/<node>/…`` offered by a peer, the writer of the commit that produced it. A
 commit *introduces* ``(path, blob)`` when its tree holds that blob at that path and no
 parent's tree does (for a merge commit: it differs from every parent, i.e. the merge

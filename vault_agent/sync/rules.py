@@ -1,6 +1,6 @@
 """Content rules on blobs (pure functions): append-only JSONL and text detection.
 
-Rule 2 of DESIGN.md §3: a rollup file may only grow. A peer version that does not
+Rule 2 of docs/architecture.md §3: a rollup file may only grow. A peer version that does not
 start with the merge base's content rewrote earlier lines and is refused. Two
 versions that both extend the base but differ (the same node's file appended on two
 copies, which one writer should never produce) are merged as a canonical union so

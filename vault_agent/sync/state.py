@@ -5,9 +5,10 @@ While a peer is unreachable, retries back off exponentially:
 ``delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (failures - 1))`` seconds
 (the capped doubling Syncthing and most network clients use), reset on success.
 
-Only an unreachable peer backs off. A push that lost a race (the hub moved on between
-our fetch and our push) is retried at once by sync, and if it still loses, the error is
-recorded without a backoff: the hub answered, so the next round tries again.
+Only an unreachable peer backs off. A peer that answered is tried again next round
+whatever went wrong: a push that lost a race (the hub moved on between our fetch and
+our push; sync already retried it at once), a refused or broken history. The error is
+recorded without a backoff.
 
 A deadline further away than ``BACKOFF_MAX_S`` cannot have come from this rule with a
 right clock: it was computed while the clock was ahead (a Pi without RTC, a wrong NTP

@@ -17,6 +17,7 @@ def peer_rows(vault: Vault) -> list[dict[str, Any]]:
     from .sync import _ahead_behind
 
     states = st.load(vault)
+    now = st.now_utc()
     rows = []
     for p in list_peers(vault):
         s = states.get(p.name, st.PeerState())
@@ -29,7 +30,8 @@ def peer_rows(vault: Vault) -> list[dict[str, Any]]:
                 "last_error": s.last_error,
                 "reachable": s.reachable,
                 "failures": s.failures,
-                "next_try": s.next_try,
+                # None once due (expired, or impossibly far: a clock that was ahead)
+                "next_try": None if s.due(now) else s.next_try,
                 "ahead": ahead,
                 "behind": behind,
             }
@@ -44,6 +46,8 @@ def _reach(row: dict[str, Any]) -> str:
         return "reachable"
     if row["reachable"]:
         return "reachable, last sync failed"
+    if row["next_try"] is None:
+        return "unreachable (retried on the next sync)"
     return f"unreachable (retry after {row['next_try']})"
 
 

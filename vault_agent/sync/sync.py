@@ -1,4 +1,4 @@
-"""``vault sync``: commit, then for each peer fetch → merge → push (DESIGN.md §3).
+"""``vault sync``: commit, then for each peer fetch → merge → push (docs/architecture.md §3).
 
 Library entry point for the agent daemon: :func:`sync_all`. It never raises for a
 peer that is unreachable, refused or broken: each outcome is a :class:`PeerResult`
@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import cast
 
 import pygit2
 
@@ -35,7 +36,7 @@ from ..errors import VaultError
 from ..vault import Vault
 from ..vault import repo as git
 from ..vault.check import Problem
-from ..vault.hlc import MAX_SKEW_S, Observed, try_parse
+from ..vault.hlc import MAX_SKEW_S
 from ..vault.precommit import commit_accepted
 from . import housekeeping, transport
 from . import state as st
@@ -68,7 +69,7 @@ class StampFlag:
     def __str__(self) -> str:
         why = (
             "is not an HLC stamp"
-            if self.reason == "unparsable"
+            if self.reason == "unparsable" or self.ahead_s is None
             else f"is {self.ahead_s / 86400:,.1f} day(s) ahead of this node's clock"
         )
         return f"{self.path or '?'}: hlc {self.hlc!r} {why}; record kept, clock not moved"
@@ -219,41 +220,16 @@ def max_skew_s(vault: Vault) -> float:
     return float(raw)
 
 
-def observe_stamps(vault: Vault, stamps: list[str]) -> list[Observed]:
-    """Move this node's clock past the newest believable stamp; return the flagged ones.
-
-    A stamp is believable when it parses and leads the wall clock by at most
-    :func:`max_skew_s`. Only the newest believable one is observed (one clock write).
-    """
-    skew = max_skew_s(vault)
-    now_ms = time.time() * 1000
-    flagged: list[Observed] = []
-    best = None
-    for value in dict.fromkeys(stamps):
-        ts = try_parse(value)
-        if ts is None:
-            flagged.append(Observed(value, "unparsable"))
-        elif ts.physical - now_ms > skew * 1000:
-            flagged.append(Observed(value, "ahead", (ts.physical - now_ms) / 1000))
-        elif best is None or ts > best[0]:
-            best = (ts, value)
-    if best is not None:
-        seen = vault.hlc.observe(best[1], skew)
-        if seen.flagged:  # the wall clock moved between the two readings
-            flagged.append(seen)
-    return flagged
-
-
 def _locate(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid, values: list[str]) -> dict:
     """Which changed file (old tree → new tree) holds each stamp value: value -> path."""
     out: dict[str, str] = {}
-    diff = repo.diff(repo[old].peel(pygit2.Tree), repo[new].peel(pygit2.Tree))
+    diff = repo[old].peel(pygit2.Tree).diff_to_tree(repo[new].peel(pygit2.Tree))
     for delta in diff.deltas:
         if delta.status_char() == "D":
             continue
         try:
-            data = repo[delta.new_file.id].data
-        except (KeyError, pygit2.GitError):
+            data = repo[delta.new_file.id].peel(pygit2.Blob).data
+        except (KeyError, ValueError, pygit2.GitError):
             continue
         for v in values:
             if v not in out and v.encode("utf-8", "replace") in data:
@@ -263,7 +239,7 @@ def _locate(repo: pygit2.Repository, old: pygit2.Oid, new: pygit2.Oid, values: l
 
 def _flags(vault: Vault, peer: Peer, ours, target, stamps: list[str]) -> tuple[StampFlag, ...]:
     """Observe ``stamps``; log, record and return the ones not adopted."""
-    bad = observe_stamps(vault, stamps)
+    bad = vault.hlc.observe_many(stamps, max_skew_s(vault))
     if not bad:
         return ()
     where = _locate(vault.repo, ours, target, [o.value for o in bad])
@@ -289,7 +265,8 @@ def merge_commit(vault: Vault, peer: Peer, theirs: pygit2.Oid) -> MergeOutcome:
         pygit2.GitError: a missing or corrupt object (nothing has been changed).
     """
     repo = vault.repo
-    ours = repo.references[f"refs/heads/{git.BRANCH}"].target
+    # a branch is a direct reference: its target is an Oid
+    ours = cast(pygit2.Oid, repo.references[f"refs/heads/{git.BRANCH}"].target)
     if theirs == ours or repo.descendant_of(ours, theirs):
         return MergeOutcome()
     t_commit = repo[theirs].peel(pygit2.Commit)
@@ -428,7 +405,9 @@ def sync_peer(
         log.warning("event=sync_push_race peer=%s attempts=%d", peer.name, attempts)
         return _result(peer, "error", outcomes, pushed, error=msg, push_attempts=attempts)
     except transport.TransportError as e:
-        new = prev.failed(now, str(e), reachable=e.reachable)
+        # Only a peer that did not answer backs off; one that answered with something
+        # broken is tried again next round (the agent's rounds are minutes apart).
+        new = prev.failed(now, str(e), reachable=e.reachable, backoff=not e.reachable)
         st.update(vault, peer.name, new)
         return _result(
             peer,
@@ -440,14 +419,14 @@ def sync_peer(
             push_attempts=attempts,
         )
     except PeerRefused as e:
-        new = prev.failed(now, str(e), reachable=True)
+        new = prev.failed(now, str(e), reachable=True, backoff=False)
         st.update(vault, peer.name, new)
         return _result(peer, "refused", outcomes, pushed, error=str(e), next_try=new.next_try)
     except (pygit2.GitError, OSError, KeyError, ValueError) as e:
         msg = f"{type(e).__name__}: {' '.join(str(e).split())}"
         if isinstance(e, pygit2.GitError | KeyError):
             msg = f"peer {peer.name} sent a broken history ({msg}); nothing merged"
-        new = prev.failed(now, msg, reachable=True)
+        new = prev.failed(now, msg, reachable=True, backoff=False)
         st.update(vault, peer.name, new)
         log.warning("sync with %s failed: %s", peer.name, msg)
         return _result(peer, "error", outcomes, pushed, error=msg, next_try=new.next_try)
@@ -510,8 +489,8 @@ def sync_all(
         cleaned = housekeeping.clean_stale_git_files(vault)
         recovered = recover(vault)
         checked = commit_accepted(vault, AUTO_COMMIT, "edit")
-        for p in checked.refused:
-            log.warning("event=not_committed problem=%r", str(p))
+        for problem in checked.refused:
+            log.warning("event=not_committed problem=%r", str(problem))
         peers = [get_peer(vault, peer)] if peer else list_peers(vault)
         results = []
         for p in peers:

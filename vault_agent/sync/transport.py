@@ -284,11 +284,6 @@ def fetch(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> FetchResult:
     return FetchResult(head, stats.received_objects, stats.received_bytes)  # type: ignore[arg-type]  # a remote ref is direct: an Oid
 
 
-def remote_has_main(repo: pygit2.Repository, peer: Peer) -> bool:
-    """True when the last fetch found a ``main`` branch at the peer."""
-    return peer.remote_ref in repo.references
-
-
 def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
     """Push our ``main`` to the peer's ``main`` (never forced).
 
@@ -344,6 +339,19 @@ def clone_callbacks(url: str, timeout_s: float = CLONE_TIMEOUT_S) -> _Callbacks:
     cb = _Callbacks(timeout_s, f"clone of {url}", target)
     cb.clone_remote = _clone_remote(target) if target else None
     return cb
+
+
+def clone(url: str, root: Path, timeout_s: float = CLONE_TIMEOUT_S) -> None:
+    """Clone ``url``'s ``main`` into the folder ``root`` with sync's credentials and
+    known_hosts check (:func:`clone_callbacks`); what ``Vault.init(clone=…)`` calls.
+
+    Raises:
+        pygit2.GitError: unreachable, refused host key, no such repository.
+    """
+    cb = clone_callbacks(url, timeout_s)
+    pygit2.clone_repository(
+        url, str(root), checkout_branch=BRANCH, callbacks=cb, remote=cb.clone_remote
+    )
 
 
 def _clone_remote(target: SshTarget) -> Callable[[pygit2.Repository, bytes, bytes], pygit2.Remote]:

@@ -11,7 +11,7 @@ import json
 import os
 import posixpath
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
 from .config import toml_error, validate_node_config, validate_vault_toml
 from .files import (
+    gitignore_template,
     layout_problem,
     max_file_bytes,
     name_problem,
@@ -130,83 +131,151 @@ def _check_observation(rel: str, name: str, text: str, node: str) -> list[Proble
     return out
 
 
+# A validator checks one decoded file of its kind: (vault path, file name, lower-case
+# suffix, text, owning node or "") -> problems; RecordError is turned into a problem.
+Validator = Callable[[str, str, str, str, str], list[Problem]]
+
+
+def _v_vault_toml(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    return _check_vault_toml(rel, text)
+
+
+def _v_node_toml(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    return _check_node_toml(rel, text, node)
+
+
+def _v_rollup(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    m = layout.ROLLUP_NAME_RE.match(name)
+    if not m:
+        return [Problem(rel, 0, "rollup file name must be YYYY-MM-DD.jsonl")]
+    return _check_dated_folder(rel, m.group(1), m.group(2)) + list(check_rollups(rel, text, node))
+
+
+def _v_note(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    return _check_observation(rel, name, text, node) if suffix == ".md" else []
+
+
+def _v_daily(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    if suffix != ".md":
+        return _v_markdown(rel, name, suffix, text, node)
+    m = layout.DAILY_NAME_RE.match(name)
+    out = (
+        _check_dated_folder(rel, m.group(1), m.group(2))
+        if m
+        else [Problem(rel, 0, "day note name must be YYYY-MM-DD.md")]
+    )
+    parse_markdown(text, rel)
+    return out
+
+
+def _v_shared_json(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        return [Problem(rel, e.lineno, f"invalid JSON: {e.msg}")]
+    return (
+        []
+        if isinstance(d, dict)
+        else [Problem(rel, 1, "shared-memory file must hold a JSON object")]
+    )
+
+
+def _v_interaction(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    if suffix != ".md":
+        return []
+    m = layout.INTERACTION_NAME_RE.match(name)
+    out = (
+        _check_dated_folder(rel, m.group(1)[:4], m.group(1)[4:6], "-")
+        if m
+        else [Problem(rel, 0, "name must be <stamp>-<node>-<slug>.md")]
+    )
+    parse_markdown(text, rel)
+    return out
+
+
+def _v_markdown(rel: str, name: str, suffix: str, text: str, node: str) -> list[Problem]:
+    if suffix == ".md":
+        parse_markdown(text, rel)
+    return []
+
+
+VALIDATORS: dict[layout.PathKind, Validator] = {
+    layout.PathKind.VAULT_CONFIG: _v_vault_toml,
+    layout.PathKind.NODE_CONFIG: _v_node_toml,
+    layout.PathKind.ROLLUP: _v_rollup,
+    layout.PathKind.OBSERVATION: _v_note,
+    layout.PathKind.MEMORY: _v_note,
+    layout.PathKind.DAILY: _v_daily,
+    layout.PathKind.SHARED_JSON: _v_shared_json,
+    layout.PathKind.INTERACTION: _v_interaction,
+}
+"""Content rules by path kind; any other kind only needs its Markdown to parse."""
+
+
+def _check_root_gitignore(data: bytes) -> list[Problem]:
+    """The root ``.gitignore`` must hold the content every vault is created with.
+
+    Peers accept no other (docs/sync.md, "What a node never accepts"); a local rule
+    would hide files from commit and sync, and peers would put the template back.
+    """
+    template = gitignore_template()
+    if template is None or data == template:
+        return []
+    return [
+        Problem(
+            ".gitignore",
+            0,
+            "the vault's .gitignore is its own (peers refuse changes to it); restore it "
+            "with `git checkout -- .gitignore`",
+        )
+    ]
+
+
 def check_content(rel: str, data: bytes) -> list[Problem]:
-    """Validate one file's content by its kind (see :func:`layout.classify`)."""
+    """Validate one file's content by its kind (:func:`layout.classify`, :data:`VALIDATORS`)."""
     info = layout.classify(rel)
     parts = rel.split("/")
     name = parts[-1]
-    out: list[Problem] = []
+    if rel == ".gitignore":
+        return _check_root_gitignore(data)
     if parts[0] == layout.AGENTS and len(parts) > 2:
         try:
             layout.validate_node(parts[1])
         except InvalidNodeNameError as e:
             return [Problem(rel, 0, f"folder agents/{parts[1]}: {e}")]
-    if info.kind in ("ignored", "conflict-copy"):
-        return out
+    if info.kind in (layout.PathKind.IGNORED, layout.PathKind.CONFLICT_COPY):
+        return []
     suffix = Path(name).suffix.lower()
-    if info.kind in ("knowledge", "other") and suffix not in TEXT_SUFFIXES:
-        return out  # images, PDFs… are fine as they are
+    if info.kind in (layout.PathKind.KNOWLEDGE, layout.PathKind.OTHER) and (
+        suffix not in TEXT_SUFFIXES
+    ):
+        return []  # images, PDFs… are fine as they are
     text, problem = _decode(rel, data)
     if problem:
         return [problem]
     assert text is not None
+    validate = VALIDATORS.get(info.kind, _v_markdown)
     try:
-        if info.kind == "vault-config":
-            out += _check_vault_toml(rel, text)
-        elif info.kind == "node-config":
-            out += _check_node_toml(rel, text, info.node or "")
-        elif info.kind == "rollup":
-            m = layout.ROLLUP_NAME_RE.match(name)
-            if not m:
-                out.append(Problem(rel, 0, "rollup file name must be YYYY-MM-DD.jsonl"))
-            else:
-                out += _check_dated_folder(rel, m.group(1), m.group(2))
-                out += check_rollups(rel, text, info.node or "")
-        elif info.kind in ("observation", "memory"):
-            if suffix == ".md":
-                out += _check_observation(rel, name, text, info.node or "")
-        elif info.kind == "daily" and suffix == ".md":
-            m = layout.DAILY_NAME_RE.match(name)
-            if not m:
-                out.append(Problem(rel, 0, "day note name must be YYYY-MM-DD.md"))
-            else:
-                out += _check_dated_folder(rel, m.group(1), m.group(2))
-            parse_markdown(text, rel)
-        elif info.kind == "shared-json":
-            try:
-                d = json.loads(text)
-                if not isinstance(d, dict):
-                    out.append(Problem(rel, 1, "shared-memory file must hold a JSON object"))
-            except json.JSONDecodeError as e:
-                out.append(Problem(rel, e.lineno, f"invalid JSON: {e.msg}"))
-        elif info.kind == "interaction":
-            if suffix == ".md":
-                m = layout.INTERACTION_NAME_RE.match(name)
-                if not m:
-                    out.append(Problem(rel, 0, "name must be <stamp>-<node>-<slug>.md"))
-                else:
-                    out += _check_dated_folder(rel, m.group(1)[:4], m.group(1)[4:6], "-")
-                parse_markdown(text, rel)
-        elif suffix == ".md":
-            parse_markdown(text, rel)
+        return validate(rel, name, suffix, text, info.node or "")
     except RecordError as e:
-        out.append(_from_error(e))
-    return out
+        return [_from_error(e)]
+
+
+NodeConfigValidator = Callable[[dict, str], None]
+"""``(node.toml data, vault path) -> None``; raises RecordError naming the problem."""
+
+NODE_CONFIG_VALIDATORS: list[NodeConfigValidator] = []
+"""Validators of node.toml sections owned by packages above the core (the sensors
+package's ``[[sensors]]`` schema). ``vault_agent/__init__.py`` registers them at import,
+so every process that checks a file has them; the core imports no feature package."""
 
 
 def _check_sensors_config(rel: str, data: dict) -> list[Problem]:
-    try:
-        from ..sensors.config import (  # owned by the sensors package
-            parse_node_vocabulary,
-            validate_sensors,
-        )
-    except ImportError:
-        return []
-    try:
-        validate_sensors(data.get("sensors", []), rel)
-        parse_node_vocabulary(data, rel)
-    except RecordError as e:
-        return [_from_error(e)]
+    for validate in NODE_CONFIG_VALIDATORS:
+        try:
+            validate(data, rel)
+        except RecordError as e:
+            return [_from_error(e)]
     return []
 
 
@@ -266,7 +335,9 @@ def ignored_problems(root: Path) -> list[Problem]:
     for rel, flags in sorted(status.items()):
         if not flags & pygit2.enums.FileStatus.IGNORED or rel.endswith((".tmp", "/")):
             continue
-        if layout.classify(rel).kind == "ignored" or rel.split("/")[0].startswith("."):
+        if layout.classify(rel).kind == layout.PathKind.IGNORED or rel.split("/")[0].startswith(
+            "."
+        ):
             continue
         out.append(
             Problem(
@@ -401,14 +472,15 @@ def _head_blob(repo: pygit2.Repository, tree, rel: str) -> bytes | None:
 
 
 def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
-    """DESIGN.md §3.1 for a change of a committed file: rollups append-only, notes immutable.
+    """Rule §3.1 (docs/architecture.md) for a change of a committed file: rollups
+    append-only, notes immutable.
 
     Peers refuse such commits when they merge, so they are stopped before they are made.
     """
     if old == new:
         return []
     kind = layout.classify(rel).kind
-    if kind == "rollup" and not new.startswith(old):
+    if kind == layout.PathKind.ROLLUP and not new.startswith(old):
         common = 0
         for a, b in zip(old, new, strict=False):
             if a != b:
@@ -423,7 +495,7 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
                 "committed lines; add new lines at the end instead",
             )
         ]
-    if kind in ("observation", "memory") and rel.endswith(".md"):
+    if kind in (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY) and rel.endswith(".md"):
         return [
             Problem(
                 rel,
@@ -450,11 +522,6 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
         if old is not None:
             out += check_change(rel, old, p.read_bytes())
     return out
-
-
-def check_index(repo: pygit2.Repository) -> list[Problem]:
-    """Validate the staged changes of the git index (alias of :func:`check_staged`)."""
-    return check_staged(repo)
 
 
 def check_tree_cached(root: Path, cache_file: Path) -> list[Problem]:

@@ -2,7 +2,8 @@
 
 node.toml sections (each owned by the part that uses it):
 ``[rollup] window_s``; ``[[sensors]]`` (sensors); ``[observer]`` and ``[llm]``
-(observer); ``[[peers]]`` and ``[sync]`` (sync); ``[index]`` (retrieval).
+(observer); ``[[peers]]`` and ``[sync]`` (sync); ``[index]`` (retrieval); ``[mcp]``
+(the MCP server: permissions, token).
 """
 
 from __future__ import annotations
@@ -75,8 +76,10 @@ def default_node_config(node: str) -> dict[str, Any]:
         "node": validate_node(node),
         "rollup": {"window_s": 300},
         "observer": {"window_s": 3600, "baseline_days": 14},
+        # no LLM until one is set (vault init --llm ollama:MODEL, or a local Ollama
+        # found at init): rule-based observations, extractive answers
         "llm": {
-            "backend": "ollama",
+            "backend": "none",
             "host": "http://127.0.0.1:11434",
             "model": "qwen2.5:0.5b",
             "timeout_s": 30,
@@ -101,6 +104,6 @@ def validate_node_config(data: dict[str, Any], node: str, rel: str) -> None:
     for key in ("sensors", "peers"):
         if key in data and not isinstance(data[key], list):
             raise RecordError(rel, 0, f"'{key}' must be an array of tables ([[{key}]])")
-    for key in ("rollup", "observer", "llm", "sync", "index"):
+    for key in ("rollup", "observer", "llm", "sync", "index", "mcp"):
         if key in data and not isinstance(data[key], dict):
             raise RecordError(rel, 0, f"'{key}' must be a table ([{key}])")

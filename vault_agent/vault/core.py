@@ -1,9 +1,9 @@
 """The :class:`Vault`: one node's working copy of the shared memory.
 
-Invariant (DESIGN.md): the files are the truth; git carries them between nodes;
+Invariant (docs/architecture.md): the files are the truth; git carries them between nodes;
 indexes and the site under ``.vault/`` are derived and can be rebuilt at any time.
 This node writes only under ``agents/<node>/`` and names its shared files with its
-node id, so merges are additions (DESIGN.md §3).
+node id, so merges are additions (docs/architecture.md §3).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 import shutil
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +27,7 @@ import pygit2
 
 from ..errors import NotAVaultError, RecordError, VaultError
 from ..resources import project_path
-from . import layout
+from . import files, layout
 from . import repo as git
 from .atomic import append_lines, atomic_write_text, repair_bad_last_line, repair_torn_tail
 from .config import (
@@ -38,7 +38,13 @@ from .config import (
     write_toml,
 )
 from .hlc import HLC
-from .records import Observation, Rollup, parse_observation, parse_rollup_line
+from .records import (
+    Observation,
+    Rollup,
+    parse_observation,
+    parse_rollup_line,
+    parse_rollup_lines,
+)
 
 log = logging.getLogger("vault_agent")
 NODE_CONFIG_KEY = "vault.node"
@@ -105,7 +111,11 @@ class Vault:
         for p in (start, *start.parents):
             if (p / "vault.toml").is_file() and (p / ".git").exists():
                 return p
-        raise NotAVaultError(f"{start} is not inside a vault (no vault.toml); run 'vault init'")
+        raise NotAVaultError(
+            f"{start} is not inside a vault (no vault.toml here or above): cd into your "
+            "vault (cd DIR), pass --vault DIR or set VAULT_PATH=DIR; to make one: "
+            "vault init DIR --node NAME"
+        )
 
     @classmethod
     def open(
@@ -134,9 +144,19 @@ class Vault:
 
     @classmethod
     def init(
-        cls, path: str | Path, node: str, from_url: str | None = None, name: str | None = None
+        cls,
+        path: str | Path,
+        node: str,
+        from_url: str | None = None,
+        name: str | None = None,
+        clone: Callable[[str, Path], None] | None = None,
     ) -> tuple[Vault, bool]:
         """Create a vault at ``path`` (or join one by cloning ``from_url``) as ``node``.
+
+        ``clone(url, folder)`` fetches ``from_url`` into the new folder. The CLI passes
+        the sync layer's (``sync.transport.clone``: SSH keys, known_hosts, timeouts);
+        the default, a plain clone without credentials, suits a local path. The core
+        only validates what arrived and undoes a refused clone.
 
         Returns (vault, created); created is False when ``path`` already was a vault
         set up for a node (a no-op). A vault working copy without a node yet (a
@@ -171,7 +191,7 @@ class Vault:
             local = Path(from_url).expanduser()
             if "://" not in from_url and local.exists():
                 from_url = str(local.resolve())  # the remote must work from any folder later
-            cls._clone(from_url, root, node)
+            cls._clone(from_url, root, node, clone or git.clone_plain)
             return cls._setup_node(root, node, f"Join vault as node {node}"), True
         root.mkdir(parents=True, exist_ok=True)
         git.init_repo(root)
@@ -180,16 +200,11 @@ class Vault:
         return v, True
 
     @classmethod
-    def _clone(cls, url: str, root: Path, node: str) -> None:
+    def _clone(cls, url: str, root: Path, node: str, clone: Callable[[str, Path], None]) -> None:
         """Clone ``url`` into the empty/new folder ``root``; undo the clone on refusal."""
-        from ..sync.transport import clone_callbacks  # SSH keys + known_hosts, as sync
-
         existed = root.exists()
         try:
-            cb = clone_callbacks(url)
-            pygit2.clone_repository(
-                url, str(root), checkout_branch=git.BRANCH, callbacks=cb, remote=cb.clone_remote
-            )
+            clone(url, root)
             if not (root / "vault.toml").is_file():
                 raise VaultError(f"{url} is not a vault (no vault.toml at its root)")
             cls(root, node)  # vault.toml must be valid and of a schema we know
@@ -394,28 +409,13 @@ class Vault:
                     self.rel(p)
                     for p in base.rglob("*.jsonl")
                     if layout.ROLLUP_NAME_RE.match(p.name)
+                    and files.readable(self.root, self.rel(p))
                 )
         return out
 
     def read_rollups(self, rel: str, errors: list[RecordError] | None = None) -> list[Rollup]:
         """Parse a rollup file; bad lines are skipped and added to ``errors`` (if given)."""
-        out = []
-        with open(self.path(rel), "rb") as fh:
-            for i, raw in enumerate(fh, 1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    if errors is not None:
-                        errors.append(RecordError(rel, i, f"not valid UTF-8 (byte {e.start})"))
-                    continue
-                if not text.strip():
-                    continue
-                try:
-                    out.append(parse_rollup_line(text, rel, i))
-                except RecordError as e:
-                    if errors is not None:
-                        errors.append(e)
-        return out
+        return [r for _, r in parse_rollup_lines(self.path(rel).read_bytes(), rel, 0, errors)]
 
     def iter_rollups(
         self,
@@ -515,7 +515,7 @@ class Vault:
     def clock_suspect(self, t: datetime) -> bool:
         """True when this node's wall clock reads before the vault's creation (a Pi
         without RTC booted in 1970), or when the record time ``t`` (UTC) is more than a
-        day past both the clock and the newest HLC seen (DESIGN.md §3.4).
+        day past both the clock and the newest HLC seen (docs/architecture.md §3.4).
 
         A ``t`` before the vault's creation is not suspect by itself: a backfill or a
         replay writes notes about data older than the vault, dated by that data."""
@@ -592,7 +592,10 @@ class Vault:
             base = self.path(f"{layout.node_dir(n)}/{sub}")
             if base.is_dir():
                 out += [
-                    self.rel(p) for p in base.rglob("*.md") if not layout.is_conflict_copy(p.name)
+                    self.rel(p)
+                    for p in base.rglob("*.md")
+                    if not layout.is_conflict_copy(p.name)
+                    and files.readable(self.root, self.rel(p))
                 ]
         return sorted(out, key=lambda r: r.rsplit("/", 1)[-1])
 
@@ -688,7 +691,7 @@ class Vault:
         return rel
 
     def _safe_path(self, rel: str) -> Path:
-        """Absolute path of ``rel`` if this node may write it (DESIGN.md §3.1)."""
+        """Absolute path of ``rel`` if this node may write it (docs/architecture.md §3.1)."""
         parts = Path(rel).parts
         if Path(rel).is_absolute() or ".." in parts or not parts:
             raise VaultError(f"{rel!r}: not a path inside the vault")

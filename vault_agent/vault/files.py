@@ -48,6 +48,7 @@ RESERVED_RE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(\..*)?$", re.IGN
 BAD_CHARS_RE = re.compile(r'[<>:"\\|?*\x00-\x1f]')
 NEVER_WALKED = (".git", layout.VAULT_DIR, layout.LOCAL_CACHE)
 _reported: set[tuple[str, str]] = set()
+_limits: dict[tuple[str, int, int], int] = {}  # vault.toml (path, mtime_ns, size) -> bytes
 
 
 def gitignore_template() -> bytes | None:
@@ -66,13 +67,25 @@ def max_file_bytes(root: Path | str | None) -> int:
     One limit for commit, merge, indexing and the site. Default
     :data:`DEFAULT_MAX_FILE_MB` MiB; an unreadable or invalid value gives the default.
     """
-    mb: object = DEFAULT_MAX_FILE_MB
-    if root is not None:
-        try:
-            data = tomllib.loads((Path(root) / "vault.toml").read_text("utf-8"))
-            mb = data.get("limits", {}).get("max_file_mb", DEFAULT_MAX_FILE_MB)
-        except (OSError, ValueError, AttributeError):
-            mb = DEFAULT_MAX_FILE_MB
+    if root is None:
+        return DEFAULT_MAX_FILE_MB * 2**20
+    path = Path(root) / "vault.toml"
+    try:
+        st = path.stat()
+    except OSError:
+        return DEFAULT_MAX_FILE_MB * 2**20
+    key = (str(path), st.st_mtime_ns, st.st_size)
+    if key not in _limits:
+        _limits[key] = _read_limit(path)
+    return _limits[key]
+
+
+def _read_limit(path: Path) -> int:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+        mb = data.get("limits", {}).get("max_file_mb", DEFAULT_MAX_FILE_MB)
+    except (OSError, ValueError, AttributeError):
+        mb = DEFAULT_MAX_FILE_MB
     if isinstance(mb, bool) or not isinstance(mb, int | float) or mb <= 0:
         mb = DEFAULT_MAX_FILE_MB
     return int(mb * 2**20)
@@ -89,6 +102,15 @@ def too_big_message(size: int, limit: int) -> str:
 def shown(rel: str) -> str:
     """``rel`` printable: bytes of a non-UTF-8 name as ``\\xe9`` escapes."""
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def is_utf8_name(rel: str) -> bool:
+    """True when ``rel`` came from valid UTF-8 bytes (no surrogates: it can be encoded)."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def name_problem(rel: str) -> str | None:
@@ -138,13 +160,17 @@ def layout_problem(rel: str) -> str | None:
     )
 
 
-def walk(root: Path) -> Iterator[str]:
+def walk(root: Path, under: str | None = None) -> Iterator[str]:
     """Vault paths of every entry except ``.git/``, ``.vault/``, ``local-cache/`` and ``*.tmp``.
 
     For ``vault check``: symlinks (to files or folders) are listed, never followed;
     names that are not UTF-8 are listed too (as surrogates) so they can be reported.
+    ``under``: only that folder of the vault (a vault path such as ``knowledge-base``).
     """
-    for dirpath, dirnames, filenames in os.walk(root):
+    start = Path(root) / under if under else Path(root)
+    if under and (start.is_symlink() or not start.is_dir()):
+        return
+    for dirpath, dirnames, filenames in os.walk(start):
         relp = Path(dirpath).relative_to(root).as_posix()
         links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
         dirnames[:] = sorted(
@@ -216,14 +242,17 @@ def readable(root: Path, rel: str, max_bytes: int | None = None) -> bool:
     return problem is None
 
 
-def vault_files(root: Path, max_bytes: int | None = None) -> Iterator[str]:
+def vault_files(
+    root: Path, max_bytes: int | None = None, under: str | None = None
+) -> Iterator[str]:
     """Vault paths of the regular files a reader may open (see :func:`read_problem`).
 
     Every skipped file (symlink, undecodable name, oversized) is reported once.
+    ``under``: only that folder (a vault path such as ``knowledge-base``).
     """
     root = Path(root)
     limit = max_file_bytes(root) if max_bytes is None else max_bytes
-    for rel in walk(root):
+    for rel in walk(root, under):
         if readable(root, rel, limit):
             yield rel
 

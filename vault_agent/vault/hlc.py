@@ -44,7 +44,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -208,36 +208,73 @@ class HLC:
             self._store(fd, last, reserved)
             return str(last)
 
+    def judge(self, remote: object, max_skew_s: float = MAX_SKEW_S) -> Observed:
+        """Whether ``remote`` may be adopted, without touching the clock.
+
+        ``status`` is ``unparsable``, ``ahead`` (more than ``max_skew_s`` seconds ahead of
+        the wall clock, or past the year 9999 limit) or, when believable, ``adopted``.
+        Never raises.
+        """
+        ts = try_parse(remote)
+        if ts is None:
+            return Observed(str(remote), "unparsable")
+        lead_ms = ts.physical - self._wall()
+        ahead_s = max(0.0, lead_ms / 1000)
+        if lead_ms > max_skew_s * 1000 or ts.physical > MAX_PHYSICAL:
+            # Trigger: a peer's stamp far ahead of our wall clock (a wrong clock or a
+            # crafted line). Why: adopting it would drag every later stamp of this node
+            # there, for good. What: the clock stays; the caller flags the record.
+            return Observed(str(remote), "ahead", ahead_s)
+        return Observed(str(remote), "adopted", ahead_s)
+
     def observe(self, remote: str, max_skew_s: float = MAX_SKEW_S) -> Observed:
-        """Advance past a timestamp seen in merged data, if it is believable.
+        """Advance past a timestamp seen in merged data, if it is believable (:meth:`judge`).
 
         Args:
             remote: the stamp as found in a file (any string; never raises for it).
             max_skew_s: how far (seconds) a stamp may lead this node's wall clock and
                 still be adopted.
         Returns:
-            an :class:`Observed`; a stamp that is unparsable or more than
-            ``max_skew_s`` ahead leaves the clock untouched.
+            an :class:`Observed`: ``adopted``, ``behind`` (the clock was already past
+            it), or flagged (``unparsable``/``ahead``: the clock is untouched).
         Raises:
             OSError: ``local-cache`` cannot be written.
         """
-        ts = try_parse(remote)
-        if ts is None:
-            return Observed(str(remote), "unparsable")
-        wall = self._wall()
-        ahead_s = max(0.0, (ts.physical - wall) / 1000)
-        if ts.physical - wall > max_skew_s * 1000 or ts.physical > MAX_PHYSICAL:
-            # Trigger: a peer's stamp far ahead of our wall clock (a wrong clock or a
-            # crafted line). Why: adopting it would drag every later stamp of this node
-            # there, for good. What: the clock stays; the caller flags the record.
-            return Observed(remote, "ahead", ahead_s)
-        ts = ts.carried()
+        seen = self.judge(remote, max_skew_s)
+        if seen.flagged:
+            return seen
+        ts = Timestamp.parse(remote).carried()
         with self._locked() as fd:
             last, reserved = self._load(fd)
             if ts > last:
                 self._store(fd, ts, reserved)
-                return Observed(remote, "adopted", ahead_s)
-        return Observed(remote, "behind", ahead_s)
+                return seen
+        return Observed(remote, "behind", seen.ahead_s)
+
+    def observe_many(
+        self, stamps: Iterable[object], max_skew_s: float = MAX_SKEW_S
+    ) -> list[Observed]:
+        """Advance past the newest believable of ``stamps`` (one clock write).
+
+        Returns the flagged ones (``unparsable`` or ``ahead``), each value once, in order.
+        Raises:
+            OSError: ``local-cache`` cannot be written.
+        """
+        flagged: list[Observed] = []
+        best: tuple[Timestamp, str] | None = None
+        for value in dict.fromkeys(stamps):
+            seen = self.judge(value, max_skew_s)
+            if seen.flagged:
+                flagged.append(seen)
+                continue
+            ts = Timestamp.parse(seen.value)
+            if best is None or ts > best[0]:
+                best = (ts, seen.value)
+        if best is not None:
+            last = self.observe(best[1], max_skew_s)
+            if last.flagged:  # the wall clock stepped back between the two readings
+                flagged.append(last)
+        return flagged
 
     # -- shared state ------------------------------------------------------------------
     @contextmanager

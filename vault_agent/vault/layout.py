@@ -1,4 +1,4 @@
-"""The vault's folder layout (DESIGN.md §2): where each kind of file lives and its name.
+"""The vault's folder layout (docs/architecture.md §2): where each kind of file lives and its name.
 
 Every path here is relative to the vault root and uses ``/``. Functions that build a
 path validate their inputs; :func:`classify` maps a path back to its kind.
@@ -39,7 +39,7 @@ DAILY_NAME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})\.md$")
 def validate_node(name: str) -> str:
     """Return ``name`` if it is a valid node id, else raise.
 
-    A node id is a path part: ``^[a-z0-9][a-z0-9-]{0,31}$`` (DESIGN.md §2), so no
+    A node id is a path part: ``^[a-z0-9][a-z0-9-]{0,31}$`` (docs/architecture.md §2), so no
     dots, slashes, spaces or upper case, 1–32 characters.
 
     Raises:
@@ -123,7 +123,7 @@ def observation_path(node: str, created: datetime, seq: int, slug: str) -> str:
 
 
 def observation_id(node: str, created: datetime, seq: int) -> str:
-    """Observation id ``<stamp>-<node>-<seq>`` (DESIGN.md §4)."""
+    """Observation id ``<stamp>-<node>-<seq>`` (docs/architecture.md §4)."""
     return f"{stamp(created)}-{validate_node(node)}-{seq:06d}"
 
 

@@ -1,4 +1,4 @@
-"""Record schemas (DESIGN.md §4): rollup lines and observation files, with validation.
+"""Record schemas (docs/architecture.md §4): rollup lines and observation files, with validation.
 
 Schemas carry a version ``v``; readers accept every version up to
 :data:`RECORD_VERSION`. A record that fails its schema raises
@@ -119,6 +119,40 @@ def parse_rollup_line(text: str, path: str = "<rollup>", line: int = 0) -> Rollu
     kwargs.setdefault("quantity", "")
     kwargs.setdefault("unit", "")
     return Rollup(**kwargs)
+
+
+def parse_rollup_lines(
+    data: bytes | str,
+    path: str = "<rollup>",
+    first_line: int = 0,
+    errors: list[RecordError] | None = None,
+) -> list[tuple[int, Rollup]]:
+    """The one reader of rollup lines: ``(line number, Rollup)`` of every valid line.
+
+    ``data`` is a file's content (or a part of it that starts at a line start:
+    ``first_line`` is the number of the line before it). Line numbers are 1-based, blank
+    lines count; a line that is not UTF-8 or fails :func:`parse_rollup_line` is skipped
+    and added to ``errors`` (if given) with its file and line.
+    """
+    out: list[tuple[int, Rollup]] = []
+    raw_lines: list[bytes] | list[str] = (
+        data.split(b"\n") if isinstance(data, bytes) else data.split("\n")
+    )
+    for i, raw in enumerate(raw_lines, first_line + 1):
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+        except UnicodeDecodeError as e:
+            if errors is not None:
+                errors.append(RecordError(path, i, f"not valid UTF-8 (byte {e.start})"))
+            continue
+        if not text.strip():
+            continue
+        try:
+            out.append((i, parse_rollup_line(text, path, i)))
+        except RecordError as e:
+            if errors is not None:
+                errors.append(e)
+    return out
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """Git plumbing over pygit2: init, commits with audit trailers, pending changes, history.
 
 Every commit message is a one-line summary, a blank line and trailers
-``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict``
-(DESIGN.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
+``Vault-Node: <node>`` and ``Vault-Kind: rollup|observation|ask|edit|merge|conflict|agent``
+(docs/architecture.md §3.5), so plain ``git log`` and ``vault log`` tell who wrote what.
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ import pygit2
 from ..errors import VaultError
 from .files import DEFAULT_MAX_FILE_MB, max_file_bytes
 
-KINDS = ("rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory")
+KINDS = (
+    "rollup", "observation", "ask", "edit", "merge", "conflict", "init", "config", "memory",
+    "agent",
+)  # fmt: skip
 TRAILER_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*): (.*)$")
 BRANCH = "main"
 MAX_FILE_BYTES = DEFAULT_MAX_FILE_MB * 2**20  # the default; see files.max_file_bytes
@@ -246,3 +249,13 @@ def history(
         if limit and len(out) >= limit:
             break
     return out
+
+
+def clone_plain(url: str, root: Path) -> None:
+    """Clone ``url``'s ``main`` into ``root`` without credentials (a local path or an
+    anonymous URL); sync's ``transport.clone`` is the one for SSH.
+
+    Raises:
+        pygit2.GitError: no such repository, unreachable.
+    """
+    pygit2.clone_repository(url, str(root), checkout_branch=BRANCH)

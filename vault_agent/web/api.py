@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..errors import VaultError
-from ..query.status import VaultStatus, last_reading, vault_status
+from ..query.status import VaultStatus, day_files, last_reading, vault_status
 from ..vault import layout
 from . import params as P
 from .askstream import ask_events
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 MAX_POINTS = 20000  # a request for more buckets than this is refused (400)
 MAX_OBSERVATIONS = 2000
+CACHE_SIZE = 256  # history replies kept (each a few kB to ~100 kB)
+STATUS_TTL_S = 2.0  # /api/status is recomputed at most this often
+RESOLVE_TTL_S = 10.0  # a new sensor shows up in history after at most this long
 SSE_PING_S = 15
 
 
@@ -74,18 +79,36 @@ class StoreGuard:
         self.state = state
         self._lock = threading.Lock()
         self._store: Any = None
+        self.replies = ReplyCache()
+        self._resolved: dict[str, tuple[float, Any]] = {}
 
-    def call(self, method: str, *args: Any, **kw: Any) -> Any:
-        """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
-        (→ 404), a bad parameter :class:`~.params.BadParam` (→ 400)."""
+    def store(self) -> Any:
+        """The Store (opened now if it was not yet)."""
         from ..query import Store
-        from ..query.model import QueryError, UnknownSensorError
 
         with self._lock:
             if self._store is None:
                 self._store = Store(self.state.root)
+            return self._store
+
+    def resolve(self, text: str) -> Any:
+        """``store.resolve(text)``, remembered for :data:`RESOLVE_TTL_S` seconds (each
+        resolve brings the query cache up to date: a stat of every rollup file)."""
+        hit = self._resolved.get(text)
+        if hit and time.monotonic() - hit[0] < RESOLVE_TTL_S:
+            return hit[1]
+        info = self.call("resolve", text)
+        self._resolved[text] = (time.monotonic(), info)
+        return info
+
+    def call(self, method: str, *args: Any, **kw: Any) -> Any:
+        """``store.method(*args, **kw)``; an unknown sensor becomes :class:`UnknownSensor`
+        (→ 404), a bad parameter :class:`~.params.BadParam` (→ 400)."""
+        from ..query.model import QueryError, UnknownSensorError
+
+        store = self.store()
         try:
-            return getattr(self._store, method)(*args, **kw)
+            return getattr(store, method)(*args, **kw)
         except UnknownSensorError as e:
             raise UnknownSensor(str(e)) from None
         except QueryError as e:
@@ -93,15 +116,35 @@ class StoreGuard:
 
 
 # -- status -----------------------------------------------------------------------------
+_status_cache: dict[str, tuple[float, VaultStatus, bytes]] = {}
+
+
+def _status_entry(state: State) -> tuple[float, VaultStatus, bytes]:
+    st = vault_status(state.vault())
+    body = json.dumps(st.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+    return time.monotonic(), st, body
+
+
+async def _status_cached(state: State) -> tuple[float, VaultStatus, bytes]:
+    """(when, status, its JSON) recomputed at most every :data:`STATUS_TTL_S` seconds
+    (walking the tree for conflict copies is the cost)."""
+    key = str(state.root)
+    hit = _status_cache.get(key)
+    if hit and time.monotonic() - hit[0] < STATUS_TTL_S:
+        return hit
+    entry = await run_in_threadpool(_status_entry, state)
+    _status_cache[key] = entry
+    return entry
+
+
 async def status_now(state: State) -> VaultStatus:
-    """The vault's node status, computed in the thread pool."""
-    return await run_in_threadpool(lambda: vault_status(state.vault()))
+    """The vault's node status (at most :data:`STATUS_TTL_S` seconds old)."""
+    return (await _status_cached(state))[1]
 
 
 async def get_status(state: State, store: StoreGuard, request: Request) -> Response:
     """``GET /api/status``: :class:`~vault_agent.query.status.VaultStatus` as JSON."""
-    st = await status_now(state)
-    return JSONResponse(st.as_dict())
+    return Response((await _status_cached(state))[2], media_type="application/json")
 
 
 # -- sensors and history ----------------------------------------------------------------
@@ -121,18 +164,62 @@ async def get_history(state: State, store: StoreGuard, request: Request) -> Resp
     sensor = (q.get("sensor") or "").strip()
     if not sensor:
         raise P.BadParam("sensor is required (a sensor id, node/id or name; see /api/sensors)")
-    return JSONResponse(await run_in_threadpool(history, state, store, sensor, q))
+    body = await run_in_threadpool(history, state, store, sensor, q)
+    return Response(body, media_type="application/json")
 
 
-def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, Any]:
-    """The ``/api/history`` reply (see :func:`get_history`); runs in a worker thread."""
+class ReplyCache:
+    """The last :data:`CACHE_SIZE` history replies, each keyed by its sensor, window,
+    step and the (size, mtime) of every rollup file the window covers: a reply is reused
+    until one of those files changes (a new line, a sync), never longer."""
+
+    def __init__(self, size: int = 0) -> None:
+        self.size = size or CACHE_SIZE
+        self._items: OrderedDict[tuple, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> bytes | None:
+        """The cached reply for ``key`` (marked as recently used), or None."""
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, reply: bytes) -> None:
+        """Keep ``reply`` (dropping the least recently used beyond the size)."""
+        with self._lock:
+            self._items[key] = reply
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def files_stamp(vault: Any, node: str, since: datetime, until: datetime) -> tuple:
+    """(path, size, mtime_ns) of ``node``'s rollup files for the days of [since, until]
+    (a day either side: day files follow the vault's zone, not UTC)."""
+    lo, hi = (since - timedelta(days=1)).date(), (until + timedelta(days=1)).date()
+    out = []
+    for rel in day_files(vault, node):
+        day = rel.rsplit("/", 1)[-1][:10]
+        if lo.isoformat() <= day <= hi.isoformat():
+            try:
+                st = vault.path(rel).stat()
+            except OSError:
+                continue
+            out.append((rel, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def history(state: State, store: StoreGuard, sensor: str, q: Any) -> bytes:
+    """The ``/api/history`` reply as JSON bytes (see :func:`get_history`); runs in a
+    worker thread. Replies are cached encoded (see :class:`ReplyCache`)."""
     now = datetime.now(UTC).replace(microsecond=0)
     since = P.parse_time("since", q.get("since"), now)
     until = P.parse_time("until", q.get("until"), now)
     span = P.parse_range(q.get("range"))
     every = P.parse_every(q.get("every"))
     width = P.parse_int("width", q.get("width"), 10, P.MAX_WIDTH) or P.DEFAULT_WIDTH
-    info = store.call("resolve", sensor)
+    info = store.resolve(sensor)
     since, until = P.window(since, until, span, _data_end(state, info, now))
     span_s = (until - since).total_seconds()
     every = every or P.step_for(span_s, width)
@@ -141,6 +228,10 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
             f"every={every} gives {int(span_s / every)} points over this range "
             f"(max {MAX_POINTS}); use a larger every or a shorter range"
         )
+    key = (info.key, since, until, every, files_stamp(state.vault(), info.node, since, until))
+    hit = store.replies.get(key)
+    if hit is not None:
+        return hit
     out: dict[str, Any] = {
         "sensor": info.key,
         "node": info.node,
@@ -165,7 +256,9 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> dict[str, A
             for p in pts
             if p.count
         ]
-    return out
+    body = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    store.replies.put(key, body)
+    return body
 
 
 def _data_end(state: State, info: Any, now: datetime) -> datetime:
@@ -266,7 +359,7 @@ async def get_ask(state: State, store: StoreGuard, request: Request) -> Response
     if logq not in ("0", "1"):
         raise P.BadParam(f"log={logq!r}: use 1 (record the Q&A, default) or 0")
     return EventSourceResponse(
-        ask_events(state, question, logq == "1", site_url),
+        ask_events(state, question, logq == "1", site_url, store.store()),
         ping=SSE_PING_S,
         headers={"Cache-Control": "no-store"},
     )

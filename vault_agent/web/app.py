@@ -36,7 +36,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..httpauth import ASGIApp, BearerAuth, Receive, Scope, Send
+from ..httpauth import ASGIApp, BearerAuth, Receive, Scope, Send, is_loopback
 from ..vault import Vault, layout
 from . import api
 from .events import EventHub
@@ -126,11 +126,7 @@ def create_app(
         Route("/fragments/status", _status_fragment(state)),
         *api.routes(state),
         Mount("/static", StaticFiles(packages=[("vault_agent.web", "static")]), name="static"),
-        Mount(
-            "/site",
-            StaticFiles(directory=state.site_dir, html=True, check_dir=False),
-            name="site",
-        ),
+        Mount("/site", SiteFiles(state), name="site"),
     ]
     app = Starlette(
         routes=routes,
@@ -138,7 +134,7 @@ def create_app(
         exception_handlers={404: _not_found, 500: _server_error},
     )
     app.state.web = state
-    return TokenCarrier(BearerAuth(app, token)) if token else app
+    return TokenCarrier(BearerAuth(app, token)) if token else LoopbackHostOnly(app)
 
 
 def _page(template: str, state: State):
@@ -171,10 +167,56 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"{detail}: {request.url.path}\n", status_code=404)
 
 
+class SiteFiles:
+    """The built static site under ``/site/``; until ``vault site build`` has made it,
+    404 with a one-line hint (the site may be built while the server runs)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.files = StaticFiles(directory=state.site_dir, html=True, check_dir=False)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.state.site_ready:
+            reply = PlainTextResponse(
+                "static site not built yet: run 'vault site build' (or 'vault serve --build')\n",
+                status_code=404,
+            )
+            await reply(scope, receive, send)
+            return
+        await self.files(scope, receive, send)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.error("event=web_error path=%s error=%r", request.url.path, str(exc), exc_info=exc)
     one = " ".join(str(exc).split()) or type(exc).__name__
     return PlainTextResponse(f"internal error: {one}\n", status_code=500)
+
+
+class LoopbackHostOnly:
+    """ASGI middleware for a server without a token: only requests addressed to a
+    loopback name (``Host: 127.0.0.1:8080``, ``localhost``, ``[::1]``) get through.
+
+    Trigger: a ``Host`` header naming anything else. Why: without a token the server
+    relies on listening on loopback only, and a web page elsewhere could point a name it
+    controls at 127.0.0.1 (DNS rebinding) and read the API from the person's browser.
+    What: ``421 Misdirected Request`` with a one-line reason.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+            name = host[1:].partition("]")[0] if host.startswith("[") else host.partition(":")[0]
+            if not is_loopback(name):
+                reply = PlainTextResponse(
+                    f"host {host!r} is not loopback: without a token only 127.0.0.1 is served\n",
+                    status_code=421,
+                )
+                await reply(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class TokenCarrier:
@@ -224,7 +266,9 @@ def _with_cookie(send: Send, token: str) -> Send:
         if message["type"] == "http.response.start" and message.get("status", 200) < 400:
             c = SimpleCookie()
             c[COOKIE] = token
-            c[COOKIE].update({"httponly": True, "samesite": "Strict", "path": "/"})
+            c[COOKIE]["httponly"] = True
+            c[COOKIE]["samesite"] = "Strict"
+            c[COOKIE]["path"] = "/"
             header = c.output(header="").strip().encode("latin-1")
             message = {**message, "headers": [*message["headers"], (b"set-cookie", header)]}
         await send(message)

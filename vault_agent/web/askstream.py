@@ -1,6 +1,7 @@
 """``/api/ask`` as server-sent events over :func:`vault_agent.ask.ask.ask`.
 
-Events, in order: ``thinking`` (at once, before retrieval starts), ``piece`` (each part
+Events, in order: ``thinking`` (at once, before retrieval starts), ``step`` (what ask
+is doing: "searching…", "thinking…"), ``piece`` (each part
 of the answer as the LLM streams it, already citation-filtered by ``ask``), then
 ``citations`` (``[{n, path, url}]``: the sources the answer cites, or with no LLM every
 source it quotes), then ``done`` (model, whether an LLM answered, where the Q&A was
@@ -32,9 +33,14 @@ def _event(kind: str, data: Any) -> dict[str, str]:
 
 
 async def ask_events(
-    state: State, question: str, log_qa: bool, url_of: Callable[[str], str | None]
+    state: State,
+    question: str,
+    log_qa: bool,
+    url_of: Callable[[str], str | None],
+    store: Any = None,
 ) -> AsyncIterator[dict[str, str]]:
-    """The SSE events answering ``question`` (see the module docstring)."""
+    """The SSE events answering ``question`` (see the module docstring); ``store`` is
+    the server's warm query Store (None: ``ask`` opens one)."""
     yield _event("thinking", {"question": question})
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -47,7 +53,14 @@ async def ask_events(
 
         with state.ask_lock:
             try:
-                res = ask(state.vault(), question, log=log_qa, on_text=lambda t: put("piece", t))
+                res = ask(
+                    state.vault(),
+                    question,
+                    log=log_qa,
+                    on_text=lambda t: put("piece", t),
+                    on_status=lambda t: put("step", t),
+                    store=store,
+                )
             except VaultError as e:
                 put("error", " ".join(str(e).split()))
                 return
@@ -65,6 +78,8 @@ async def ask_events(
             if kind == "piece":
                 streamed = True
                 yield _event("piece", {"text": value})
+            elif kind == "step":
+                yield _event("step", {"text": value})
             elif kind == "error":
                 yield _event("error", {"message": value})
                 return

@@ -36,6 +36,10 @@
     $("cites").textContent = "";
     $("meta").textContent = "";
     es = new EventSource("/api/ask?" + new URLSearchParams({ q: q }).toString());
+    $("thinking").textContent = "thinking…";
+    es.addEventListener("step", function (e) {
+      if (!answer) $("thinking").textContent = JSON.parse(e.data).text;
+    });
     es.addEventListener("piece", function (e) {
       $("thinking").hidden = true;
       answer += JSON.parse(e.data).text;
@@ -57,7 +61,10 @@
     es.addEventListener("done", function (e) {
       var d = JSON.parse(e.data);
       $("thinking").hidden = true;
-      $("meta").textContent = (d.llm ? "Answered by " + d.model : "No LLM answered: the best passages") +
+      var how = d.llm ? "Answered by " + d.model
+        : d.model === "extractive" ? "No LLM answered: the best passages"
+        : "Computed from the vault's data";
+      $("meta").textContent = how +
         (d.notes && d.notes.length ? " · " + d.notes.join(" · ") : "");
       es.close();
     });

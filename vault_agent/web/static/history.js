@@ -14,7 +14,6 @@
     node: params.get("node") || "",
   };
   var view = null;  // {since: ms, until: ms} of the last full load: zoom works from it
-  var base = null;  // the window of the chosen range (Reset returns to it)
   var charts = [];
   var marks = [];
   var sync = uPlot.sync("history");
@@ -104,12 +103,17 @@
       if (!state.since || !state.until) { showError("Choose both dates for a custom range."); return; }
       since = state.since; until = state.until;
     }
-    var jobs = state.sensors.map(function (k) { return query(k, since, until, width); });
-    Promise.all(jobs).then(function (results) {
-      if (!results.length) { draw([], null); return; }
+    if (!state.sensors.length) { draw([], null); return; }
+    // The first sensor fixes the window (a named range ends at its newest reading); the
+    // others are asked for that same window, so every chart shares one time axis.
+    query(state.sensors[0], since, until, width).then(function (first) {
+      var rest = state.sensors.slice(1).map(function (k) {
+        return query(k, first.since, first.until, width);
+      });
+      return Promise.all([first].concat(rest));
+    }).then(function (results) {
       var w = { since: Date.parse(results[0].since), until: Date.parse(results[0].until) };
       view = w;
-      if (!since || (state.range === "custom" && since === state.since)) base = w;
       var nodes = {};
       results.forEach(function (r) { nodes[r.node] = 1; });
       return loadObservations(Object.keys(nodes), w).then(function () { draw(results, w); });
@@ -201,11 +205,22 @@
     return [xs, on];
   }
 
+  // Time ticks in UTC like the rest of the dashboard, 24 h: "06:00", a date at midnight
+  // and for steps of a day or more ("02-03"), the year on the first tick.
+  function timeTicks(u, splits, ai, space, incr) {
+    return splits.map(function (s, i) {
+      var t = iso(s * 1000);
+      var md = t.slice(5, 10), hm = t.slice(11, 16);
+      var label = incr >= 86400 || hm === "00:00" ? md : hm;
+      return i === 0 && incr >= 86400 * 28 ? t.slice(0, 7) : label;
+    });
+  }
+
   function axes() {
     var grid = { stroke: colour("--line"), width: 1 };
     var font = "13px system-ui, sans-serif";
     return [
-      { stroke: colour("--fg"), grid: grid, ticks: grid, font: font, space: 60 },
+      { stroke: colour("--fg"), grid: grid, ticks: grid, font: font, space: 56, values: timeTicks },
       { stroke: colour("--fg"), grid: grid, ticks: grid, font: font, size: 52, space: 30 },
     ];
   }
@@ -217,6 +232,7 @@
       height: r.binary ? (small ? 110 : 130) : (small ? 220 : 280),
       cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
       scales: { x: { time: true } },
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       axes: axes(),
       plugins: [markPlugin()],
       hooks: { setSelect: [function (u) {
@@ -235,7 +251,7 @@
       o.axes[1].splits = function () { return [0, 1]; };
       o.series = [
         { value: function (u, v) { return v == null ? "–" : fmt(v * 1000); } },
-        { label: "on", stroke: line, fill: colour("--band"), width: 1.5,
+        { label: "on", stroke: line, fill: colour("--band"), width: 1.5, points: { show: false },
           paths: uPlot.paths.stepped({ align: 1 }),
           value: function (u, v) { return v == null ? "–" : v ? "on" : "off"; } },
       ];

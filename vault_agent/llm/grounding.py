@@ -1,5 +1,7 @@
 """The grounding check: an LLM's phrasing may state only numbers that are in the facts.
 
+Used by the observer (phrasing observations) and by ``vault ask`` (phrasing answers).
+
 Checked, in order (the first failure is the rejection reason):
 
 1. not empty, at most :data:`MAX_CHARS` characters and :data:`MAX_SENTENCES` sentences;
@@ -18,10 +20,19 @@ number words from "two" to "ninety" are ("five people" needs a 5 in the facts).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from .facts import Fact
+
+class Fact(Protocol):
+    """What the check reads of a fact (``observe.facts.Fact`` fits): its ``values``
+    (numbers as strings or floats), clock ``times`` (HH:MM) and ``dates`` (YYYY-MM-DD)."""
+
+    values: Mapping[str, object]
+    times: Mapping[str, str]
+    dates: Mapping[str, str]
+
 
 MAX_SENTENCES = 3
 MAX_CHARS = 600
@@ -70,8 +81,8 @@ def allowed(
     for f in facts:
         for v in f.values.values():
             try:
-                values.append(float(v))
-            except ValueError:
+                values.append(float(v))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
                 pass
         times.update(f.times.values())
         dates.update(f.dates.values())

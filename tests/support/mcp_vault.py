@@ -1,0 +1,55 @@
+"""A vault built from the bundled data for the MCP tests, built once per test process.
+
+Node ``office``: ``datasets/occupancy-detection/datatraining.txt`` replayed (rollups of
+2015-02-04 … 02-10), the observer's backfill without LLM (observations, day notes,
+memory), one knowledge-base note, everything committed and the search index built.
+Each test gets its own copy (:func:`fresh_copy`), so writes never leak between tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from vault_agent.vault import Vault
+
+DATA = Path(__file__).resolve().parent.parent.parent / "datasets"
+OFFICE_CSV = DATA / "occupancy-detection" / "datatraining.txt"
+NODE = "office"
+HEATING_NOTE = "knowledge-base/heating.md"
+HEATING_TEXT = (
+    "# Heating\n\nThe boiler is a Vaillant ecoTEC in the cellar. Its pressure should read "
+    "1.5 bar; below 1.0 bar, refill at the grey valve. The office radiator is slow to warm.\n"
+)
+_TEMPLATE: dict[str, Path] = {}
+
+
+def build(root: Path) -> Path:
+    """Build the vault at ``root`` (see the module docstring); returns ``root``."""
+    from vault_agent.cli.observe import _data_span
+    from vault_agent.index.indexer import Indexer
+    from vault_agent.llm import NoLLM
+    from vault_agent.observe.observer import Observer
+    from vault_agent.sensors.replay import configure_node, replay
+
+    v, _ = Vault.init(root, NODE)
+    replay(v, OFFICE_CSV, configure_node(v, OFFICE_CSV, "office"))
+    Observer(v, llm=NoLLM()).backfill(*_data_span(v))
+    v.write_file(HEATING_NOTE, HEATING_TEXT)
+    v.commit("office data, observations and a heating note", "edit")
+    Indexer(v).update()
+    v.close()
+    return root
+
+
+def template(base: Path) -> Path:
+    """The built vault of this test process (built under ``base`` on first use)."""
+    if "office" not in _TEMPLATE:
+        _TEMPLATE["office"] = build(base / "office-template")
+    return _TEMPLATE["office"]
+
+
+def fresh_copy(base: Path, dest: Path) -> Path:
+    """A copy of the built vault at ``dest`` (git history, index and all)."""
+    shutil.copytree(template(base), dest, symlinks=True)
+    return dest

@@ -1,0 +1,210 @@
+"""The dashboard in real headless Chromium (DevTools protocol over a pipe) at 1400 px and
+390 px: the Status page and a 7-day History load, charts hold data points and draw them,
+hovering shows values, observations are marked, the live feed shows a new observation,
+and no console error or failed load happens. Screenshots are kept as test artefacts in
+``$VAULT_SCREENSHOTS`` (default: a tmp folder). Skipped without chromium."""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.support.web import all_lines, server, site_dir, vault
+from tests.test_site_browser import CHROMIUM, SHOTS_ENV, Browser
+
+__all__ = ["server", "site_dir", "vault"]  # fixtures
+pytestmark = pytest.mark.browser
+
+VIEWPORTS = {"desktop": (1400, 1000, False), "phone": (390, 844, True)}
+# Recorded before any page script runs: errors, failed loads (capture phase), rejections,
+# console.error calls.
+ERROR_TRAP = """
+window.__errors = [];
+window.addEventListener('error', function (e) {
+  var t = e.target;
+  window.__errors.push(
+    t && t !== window ? 'failed to load ' + (t.src || t.href) : String(e.message));
+}, true);
+window.addEventListener('unhandledrejection', function (e) {
+  window.__errors.push(String(e.reason));
+});
+var __ce = console.error;
+console.error = function () {
+  window.__errors.push(Array.from(arguments).join(' '));
+  __ce.apply(console, arguments);
+};
+"""
+# Pixels of a chart canvas close to the line colour (--accent): the line was drawn.
+INK = """
+(function () {
+  var out = [];
+  document.querySelectorAll('.chart canvas').forEach(function (c) {
+    var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    var a = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+    var rgb = [1, 3, 5].map(function (k) { return parseInt(a.slice(k, k + 2), 16); });
+    var n = 0;
+    for (var i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 40 && Math.abs(d[i + 1] - rgb[1]) < 40
+          && Math.abs(d[i + 2] - rgb[2]) < 40) n++;
+    }
+    out.push(n);
+  });
+  return out;
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not CHROMIUM:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    b = Browser(tmp_path_factory.mktemp("cdp"))
+    b.call("Page.enable", b.session)
+    b.call("Page.addScriptToEvaluateOnNewDocument", b.session, source=ERROR_TRAP)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    d = Path(os.environ.get(SHOTS_ENV) or tmp_path_factory.mktemp("web-shots"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def viewport(b: Browser, name: str) -> None:
+    w, h, mobile = VIEWPORTS[name]
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        b.session,
+        width=w,
+        height=h,
+        deviceScaleFactor=1,
+        mobile=mobile,
+    )
+
+
+def evaluate(b: Browser, expression: str):
+    res = b.call("Runtime.evaluate", b.session, expression=expression, returnByValue=True)
+    return res.get("result", {}).get("value")
+
+
+def screenshot(b: Browser, path: Path) -> None:
+    data = b.call("Page.captureScreenshot", b.session, format="png", captureBeyondViewport=True)
+    path.write_bytes(base64.b64decode(data["data"]))
+
+
+def no_errors(b: Browser) -> None:
+    errors = evaluate(b, "window.__errors")
+    assert errors == [], errors
+    overflow = evaluate(b, "document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"page is {overflow} px wider than the screen"
+
+
+@pytest.mark.parametrize("name", list(VIEWPORTS))
+def test_status_page(server, browser, shots, name):
+    viewport(browser, name)
+    browser.goto(server.url + "/")
+    assert browser.wait_for("document.querySelectorAll('.card.node').length === 2")
+    assert browser.wait_for("document.getElementById('live-dot').className === 'dot'")
+    stale = evaluate(browser, "document.querySelectorAll('.card.node.stale').length")
+    assert stale == 2  # 2015 and 2017 data
+    screenshot(browser, shots / f"status-{name}.png")
+    no_errors(browser)
+
+
+@pytest.mark.parametrize("name", list(VIEWPORTS))
+def test_history_7_days(server, vault, browser, shots, name):
+    v, _ = vault
+    viewport(browser, name)
+    browser.goto(
+        server.url + "/history?sensor=office/office-temperature&sensor=office/office-co2&range=7d"
+    )
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 2", 30)
+    points = evaluate(
+        browser,
+        "Array.from(document.querySelectorAll('.chart')).map(c => +c.dataset.points)",
+    )
+    # 3 days of office data in a 7-day window at ~1 point per pixel of the chart
+    days = {x["start"][:10] for x in all_lines(v, "office") if x["sensor"] == "office-co2"}
+    assert len(days) == 3 and all(p >= 3 for p in points), points
+    ink = evaluate(browser, INK)
+    assert len(ink) == 2 and all(n > 100 for n in ink), f"chart lines not drawn: {ink}"
+    # observations of the window are listed and marked
+    assert browser.wait_for("document.querySelectorAll('#obs li').length >= 2")
+    assert "CO2 peak" in evaluate(browser, "document.getElementById('obs').textContent")
+    # hovering the middle of the first chart shows values in its legend
+    box = evaluate(
+        browser,
+        "(function(){var r=document.querySelector('.chart .u-over').getBoundingClientRect();"
+        "return [r.left + r.width * 0.35, r.top + r.height / 2];})()",
+    )
+    browser.call("Input.dispatchMouseEvent", browser.session, type="mouseMoved", x=box[0], y=box[1])
+    legend = browser.wait_for(
+        "(function(){var v=document.querySelector('.chart .u-legend .u-series:nth-child(2)"
+        " .u-value'); return v && /°C/.test(v.textContent) ? v.textContent : '';})()"
+    )
+    assert legend and "°C" in legend
+    screenshot(browser, shots / f"history-7d-{name}.png")
+    # "+" zooms into the middle half of the window, with data fetched for it
+    before = evaluate(browser, "document.getElementById('window').textContent")
+    evaluate(browser, "document.querySelector('[data-zoom=in]').click()")
+    after = browser.wait_for(
+        f"(function(){{var t=document.getElementById('window').textContent;"
+        f" return t !== {before!r} ? t : '';}})()"
+    )
+    a, b = (datetime.strptime(x.strip(), "%Y-%m-%d %H:%M") for x in after[:-4].split("→"))
+    assert (b - a).total_seconds() == pytest.approx(3.5 * 86400, abs=60)
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 2")
+    no_errors(browser)
+
+
+def test_history_binary_sensor(server, vault, browser, shots):
+    v, _ = vault
+    viewport(browser, "phone")
+    browser.goto(server.url + "/history?sensor=pir-6/s6-motion&range=7d")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    # the last 7 days of the data hold on-time: counted here from the files
+    lines = all_lines(v, "pir-6")
+    end = max(x["end"] for x in lines)
+    week = datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() - 7 * 86400
+    on = [
+        x
+        for x in lines
+        if (x.get("on_s") or 0) > 0
+        and datetime.fromisoformat(x["start"].replace("Z", "+00:00")).timestamp() >= week
+    ]
+    assert on, "the data's last week has motion"
+    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") >= 1
+    assert evaluate(browser, INK)[0] > 50
+    screenshot(browser, shots / "history-motion-phone.png")
+    no_errors(browser)
+
+
+def test_live_feed_shows_a_new_observation(server, vault, browser, shots):
+    v, _ = vault
+    viewport(browser, "phone")
+    browser.goto(server.url + "/live")
+    assert browser.wait_for("document.getElementById('live-dot').className === 'dot'")
+
+    def write() -> None:
+        time.sleep(0.5)
+        v.write_observation(
+            "The office was empty all afternoon.",
+            title="Quiet afternoon",
+            sensors=["office-light"],
+            created=datetime(2015, 2, 4, 16, 0, tzinfo=UTC),
+        )
+
+    threading.Thread(target=write).start()
+    assert browser.wait_for(
+        "document.getElementById('feed').textContent.includes('Quiet afternoon')", 20
+    )
+    screenshot(browser, shots / "live-phone.png")
+    no_errors(browser)
