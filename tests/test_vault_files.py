@@ -74,7 +74,7 @@ def test_index_and_site_skip_symlinks_odd_names_and_huge_files(tmp_path, caplog)
     chroma_docs = ix.chroma().col.get(include=["documents"])["documents"]
     assert not any("TOPSECRETTOKEN" in d for d in chroma_docs)
 
-    report = build_site(v, progress=False)
+    report = build_site(v)
     site = _all_text(report.html_dir) + _all_text(report.src_dir)
     assert "Service the boiler in May" in site
     assert "TOPSECRETTOKEN" not in site and "HUGEWORD" not in site

@@ -11,7 +11,7 @@ from .common import emit_json, json_option, open_vault, vault_option
 
 
 @contextmanager
-def _phase_bars(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+def phase_bars(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     """A rich progress display on stderr drawing the site build's ``(phase, done, total)``
     reports as one bar per phase; yields the callback (None when disabled)."""
     if not enabled:
@@ -74,7 +74,7 @@ def build_cmd(
     from ..site.build import build_site
 
     v = open_vault(vault_path)
-    with _phase_bars(not (no_progress or as_json)) as on_progress:
+    with phase_bars(not (no_progress or as_json)) as on_progress:
         report = build_site(v, out=out, clean=clean, on_progress=on_progress)
     if as_json:
         emit_json(report.as_dict())

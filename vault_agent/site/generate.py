@@ -152,8 +152,13 @@ class Generator:
                 i = same.index(p) if p in same else -1
                 prev_p = same[i - 1] if i > 0 else None
                 next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
+                other = [
+                    q
+                    for q in all_periods.get((node, sensor), [])
+                    if q.kind != p.kind and q.first <= p.last and p.first <= q.last
+                ]
                 try:
-                    text = period_page(store, node, sensor, p, prev_p, next_p)
+                    text = period_page(store, node, sensor, p, prev_p, next_p, other)
                 except VaultError as e:  # unknown to the query layer, or no data
                     self.problems.append(f"{node}/{sensor} {p.label}: {e}")
                     continue

@@ -58,8 +58,10 @@ def period_page(
     p: Period,
     prev_p: Period | None = None,
     next_p: Period | None = None,
+    other: list[Period] | None = None,
 ) -> str:
-    """The Markdown of one sensor's week or month page.
+    """The Markdown of one sensor's week or month page; ``other`` are the periods of the
+    other kind that overlap it and have pages (a month's weeks, a week's months).
 
     Raises:
         vault_agent.query.model.QueryError: the sensor is unknown to the query layer.
@@ -79,9 +81,5 @@ def period_page(
         prev_label=prev_p.label if prev_p else "",
         next_page=period_page_path(node, sensor, next_p) if next_p else None,
         next_label=next_p.label if next_p else "",
-        other=[
-            (q.label, period_page_path(node, sensor, q))
-            for q in periods_of(p.first if p.kind == "month" else p.last)
-            if q.kind != p.kind
-        ],
+        other=[(q.label, period_page_path(node, sensor, q)) for q in other or []],
     )
