@@ -106,6 +106,18 @@ def cold(root: Path, qs: list[AQ.Question], n: int) -> list[float]:
     return out
 
 
+def help_times(n: int) -> list[float]:
+    """Wall seconds of ``vault --help`` (the CLI's own start-up), n times."""
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "vault_agent.cli", "--help"], check=True, capture_output=True
+        )
+        out.append(time.perf_counter() - t)
+    return out
+
+
 def report(name: str, r: dict) -> None:
     print(f"\n== {name} ==")
     total = [x for v in r["per"].values() for x in v]
@@ -151,9 +163,11 @@ def main() -> None:
     if not args.llm_only:
         report("without LLM", run(root, qs, None))
         c = cold(root, qs, args.cold)
+        h = help_times(len(c))
         print(
             f"\ncold CLI (vault ask --no-llm, new process, {len(c)} questions): "
             f"p50 {pct(c, 50) * 1000:.0f} ms, p95 {pct(c, 95) * 1000:.0f} ms"
+            f"\n  baseline on this machine now, vault --help: p50 {pct(h, 50) * 1000:.0f} ms"
         )
     if args.no_llm:
         return

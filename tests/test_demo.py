@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pygit2
 import pytest
 from click.testing import CliRunner
 
@@ -34,10 +35,13 @@ def test_demo_converges_observes_answers_and_builds_site(tmp_path):
     vaults = {s.node: Vault.open(tmp_path / "demo" / s.node) for s in NODES}
     trees = {n: tree_of(v) for n, v in vaults.items()}
     first = trees[NODES[0].node]
-    # every node holds the same files (the coordinator also logged its questions since)
+    # every node ends on one tree, the logged questions included (final sync after them)
+    assert len({v.head() for v in vaults.values()}) == 1
     for n, t in trees.items():
-        same = {p: b for p, b in t.items() if not p.startswith("interactions/")}
-        assert same == {p: b for p, b in first.items() if not p.startswith("interactions/")}, n
+        assert t == first, n
+    assert sum(p.startswith("interactions/2") for p in first) == 3  # the logged Q&A
+    hub = pygit2.Repository(str(tmp_path / "demo" / "nas" / "homelab-ai.git"))
+    assert str(hub.head.target) == vaults[NODES[0].node].head()
     for n, v in vaults.items():
         assert list(v.iter_rollups(n)), f"{n} wrote no rollups"
         assert check_tree(v.root) == [], n
@@ -49,10 +53,12 @@ def test_demo_converges_observes_answers_and_builds_site(tmp_path):
     cited = [c["path"] for a in report["answers"] for c in a["citations"] or a["sources"]]
     assert cited
     for p in cited:
-        assert (vaults[NODES[0].node].root / p).is_file(), p
+        assert (vaults[NODES[0].node].root / p.split("#")[0]).is_file(), p  # path#Lline
     site = tmp_path / "demo" / NODES[0].node / ".vault" / "site" / "index.html"
     assert site.is_file() and "office" in site.read_text()
     assert any("done in" in line for line in lines)
+    coordinator = tmp_path / "demo" / NODES[0].node
+    assert f"  vault site serve --vault {coordinator}" in "\n".join(lines)
 
 
 def test_demo_refuses_a_non_empty_folder(tmp_path):
@@ -62,3 +68,16 @@ def test_demo_refuses_a_non_empty_folder(tmp_path):
     assert res.exit_code == 1
     assert "not empty" in res.output
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
+
+
+def test_demo_announces_its_default_folder(tmp_path, monkeypatch):
+    """Without DIR the demo says where it writes (and how to choose another) first."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vault-demo").mkdir()
+    (tmp_path / "vault-demo" / "keep.txt").write_text("mine")  # so it stops right after
+    res = CliRunner().invoke(main, ["demo"])
+    assert res.exit_code == 1
+    assert res.stdout.splitlines()[0] == (
+        f"demo folder: {tmp_path / 'vault-demo'} (choose one: vault demo DIR)"
+    )
+    assert "not empty" in res.stderr

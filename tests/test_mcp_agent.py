@@ -138,3 +138,36 @@ def test_small_model_remembers_a_fact(vault_dir, fake_ollama):
         cwd=vault_dir, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert log == "ollama-agent"
+
+
+def test_ask_tool_gives_the_verified_cited_answer(vault_dir, fake_ollama):
+    """`ask` over MCP runs `vault ask` with the node's LLM (here the test Ollama server)."""
+    toml = vault_dir / "agents" / NODE / "node.toml"
+    text = re.sub(r'(?m)^backend = ".*"$', 'backend = "ollama"', toml.read_text())
+    toml.write_text(re.sub(r'(?m)^host = ".*"$', f'host = "{fake_ollama.url}"', text))
+
+    def llm(request: dict) -> Reply:
+        prompt = "\n".join(m["content"] for m in request["json"]["messages"])
+        n = re.search(r"\[(\d+)\] " + re.escape(HEATING_NOTE), prompt).group(1)
+        return Reply.text(f"Refill at the grey valve when it reads below 1.0 bar [{n}] [9].")
+
+    fake_ollama.script()
+    fake_ollama.replies = llm
+
+    async def body():
+        server = StdioServerParameters(
+            command=sys.executable, args=["-m", "vault_agent.cli", "mcp", "--vault", str(vault_dir)]
+        )
+        async with Client(server, read_timeout_seconds=120) as c:
+            return await c.call_tool("ask", {"question": "How do I refill the boiler?"})
+
+    before = sorted((vault_dir / "interactions").rglob("*"))
+    res = anyio.run(body)
+    assert not res.is_error, res.content[0].text
+    data = res.structured_content
+    assert data["paths"] == [HEATING_NOTE]
+    assert [c["path"] for c in data["citations"]] == [HEATING_NOTE], res.content[0].text
+    assert data["dropped_citations"] == [9]  # a source number that was never given
+    assert "grey valve" in res.content[0].text and f"] {HEATING_NOTE}" in res.content[0].text
+    # no Q&A note is written by a tool call (the call itself is in the session log)
+    assert sorted((vault_dir / "interactions").rglob("*")) == before

@@ -86,20 +86,30 @@ def test_requests_without_the_token_get_401(served):
 
 def test_tools_over_http(served, vault_dir):
     url, _ = served
-    read, search, write = call_all(
+    read, search, write, found, status = call_all(
         url,
         "open-webui",
         [
             ("read", {"path": HEATING_NOTE}),
             ("search", {"query": "boiler pressure", "k": 2}),
-            ("write_note", {"path": "knowledge-base/http.md", "content": "# Over HTTP\n"}),
-        ],
+            (
+                "write_note",
+                {
+                    "path": "knowledge-base/http.md",
+                    "content": "# Over HTTP\n\nThe zanzibar valve squeaks.\n",
+                },
+            ),
+            ("search", {"query": "zanzibar valve", "k": 2}),
+            ("status", {}),
+        ],  # fmt: skip
     )
     assert read.structured_content["content"] == HEATING_TEXT
     assert search.structured_content["hits"][0]["path"] == HEATING_NOTE
-    assert not write.is_error and (vault_dir / "knowledge-base/http.md").read_text() == (
-        "# Over HTTP\n"
-    )
+    assert not write.is_error
+    assert "zanzibar" in (vault_dir / "knowledge-base/http.md").read_text()
+    # the index picked the new note up before the next search
+    assert found.structured_content["hits"][0]["path"] == "knowledge-base/http.md"
+    assert status.structured_content["nodes"][0]["last_commit"] is not None
     assert git(
         vault_dir, "log", "-1", "--format=%(trailers:key=Vault-Agent,valueonly)"
     ).strip() == ("open-webui")

@@ -174,3 +174,28 @@ def test_session_log_path_is_the_utc_day():
 
     t = datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=2)))  # 2025-12-31 22:30 UTC
     assert session_log_path(NODE, t) == "agents/office/sessions/2025/12/2025-12-31.jsonl"
+
+
+def test_tools_follow_symlinks_only_into_readable_files(tmp_path):
+    """A symlink inside the vault must not open what the rules deny (real vault, real files)."""
+    from vault_agent.mcp.tools import ToolInputError, VaultTools
+    from vault_agent.vault import Vault
+
+    v, _ = Vault.init(tmp_path / "v", NODE)
+    cache = v.cache_dir() / "secret.txt"
+    cache.write_text("token=abc")
+    kb = v.root / "knowledge-base"
+    os.symlink(cache, kb / "cache.md")
+    os.symlink(kb / "README.md", kb / "alias.md")
+    tools = VaultTools(v, Policy(NODE))
+    with pytest.raises(PermissionDenied, match="local-cache"):
+        tools.read("knowledge-base/cache.md")
+    assert tools.read("knowledge-base/alias.md").data["content"] == (kb / "README.md").read_text()
+    with pytest.raises(ToolInputError, match="is a symlink"):
+        tools.write_note("knowledge-base/alias.md", "x", overwrite=True)
+    assert "x" != (kb / "README.md").read_text()
+    listed = [e["path"] for e in tools.list("agents/office").data["entries"]]
+    assert "agents/office/local-cache/" not in listed and "agents/office/node.toml" in listed
+    with pytest.raises(ToolInputError, match="is 300000 bytes|would be"):
+        tools.write_note("knowledge-base/big.md", "x" * 300_000)
+    assert not (kb / "big.md").exists()

@@ -112,7 +112,9 @@ def test_llm_trouble_gives_rules_at_once(
     t0 = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="vault_agent.observe"):
         (rel,) = only_obs(vault, Observer(vault).run_window(DAY + 3 * H, DAY + 4 * H))
-    assert time.monotonic() - t0 < 3
+    # at once: well before the slow reply's 5 s (it did not wait for it, nor retry);
+    # the margin is the observer's own work on a busy machine
+    assert time.monotonic() - t0 < 4.5
     o = vault.read_observation(rel)
     assert o.model == "rules/v1" and "llm_unavailable" not in o.extra  # said in the log, once
     lines = [r for r in caplog.records if "LLM unavailable" in r.getMessage()]

@@ -136,7 +136,7 @@ class Agent:
         except Exception as e:  # noqa: BLE001 - logged; the daemon keeps running
             self.state.error("sample")
             self.errors.append(f"source: {e}")
-            log.exception("event=source_failed error=%r", str(e))
+            self._log_failure("source_failed", e)
         finally:
             self.source_done.set()
 
@@ -227,7 +227,7 @@ class Agent:
                 log.info("event=observations written=%d", len(paths))
         except Exception as e:  # noqa: BLE001
             self.state.error("observation")
-            log.exception("event=observer_failed error=%r", str(e))
+            self._log_failure("observer_failed", e)
 
     def _catch_up(self) -> None:
         """Observe the complete UTC days missed while the agent was down (see
@@ -244,7 +244,7 @@ class Agent:
             )
         except Exception as e:  # noqa: BLE001
             self.state.error("observation")
-            log.exception("event=catchup_failed error=%r", str(e))
+            self._log_failure("catchup_failed", e)
             return
         log.info(
             "event=catchup days=%d files=%d first=%s last=%s limit_days=%d",
@@ -367,7 +367,7 @@ class Agent:
             log.info("event=sync %s", sync_summary(report))
         except Exception as e:  # noqa: BLE001
             self.state.error("sync")
-            log.warning("event=sync_failed error=%r", str(e))
+            self._log_failure("sync_failed", e, logging.WARNING)
 
     def index(self, vault: Vault | None = None) -> None:
         """Update the search index incrementally (no-op without the index part)."""
@@ -380,7 +380,7 @@ class Agent:
             self.state.mark("index")
         except Exception as e:  # noqa: BLE001
             self.state.error("index")
-            log.warning("event=index_failed error=%r", str(e))
+            self._log_failure("index_failed", e, logging.WARNING)
 
     def index_in_background(self) -> None:
         """Start an index pass on the index thread unless one is still running.
@@ -415,6 +415,15 @@ class Agent:
             time.monotonic() - self._last_commit >= self.opt.commit_interval_s
             or self._records_since_commit >= self.opt.commit_records
         )
+
+    def _log_failure(self, event: str, e: BaseException, level: int = logging.ERROR) -> None:
+        """One line naming the cause (and the fix for a full disk or a locked index);
+        the traceback only at DEBUG (``vault -vv agent run``)."""
+        from .explain import explain
+
+        why = explain(e, self.vault.root) or f"{type(e).__name__}: {' '.join(str(e).split())}"
+        log.log(level, "event=%s error=%r", event, why)
+        log.debug("event=%s traceback", event, exc_info=e)
 
     def _start_pass(self) -> None:
         """At start: sync (bounded), then index on the index thread.

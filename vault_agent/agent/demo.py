@@ -10,7 +10,8 @@ Nodes (one recorded node ↔ one vault node):
 Each round replays one more recorded day on every node (backfill, through the same
 :class:`~vault_agent.agent.daemon.Agent` as ``vault agent run``), then the connected
 nodes sync with the hub. A final round syncs everyone twice so all trees converge;
-then one node indexes, answers three questions and builds the site.
+then one node indexes, answers three questions and builds the site, and a last sync
+round carries the logged questions to every node, so all end on one tree.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ NODES = (
     DemoNode("office", "occupancy-detection", None, partitioned=True),
 )
 QUESTIONS = (
-    "When was there motion in the room?",
-    "What did the office node notice about CO2?",
+    "When was the CO2 highest in the office?",
     "How warm was it on 2017-12-22?",
+    "When was there motion in the room?",
 )
 
 
@@ -136,29 +137,54 @@ def run_demo(
         for spec in NODES:
             say(f"sync {spec.node}: {_sync(vaults[spec.node])}")
     timings["sync_s"] = round(time.monotonic() - t, 1)
-    heads = {n: v.head() for n, v in vaults.items()}
-    say("heads: " + ", ".join(f"{n} {h[:10] if h else '-'}" for n, h in heads.items()))
 
     coordinator = vaults[NODES[0].node]
     answers = _ask_all(coordinator, say, timings)
     site_dir = _build_site(coordinator, say, timings) if site else None
-    say(f"sync {coordinator.node} (logged questions to the hub): {_sync(coordinator)}")
+    # the logged questions travel too: the coordinator pushes, then every node pulls,
+    # so the demo ends with all nodes and the hub on one tree
+    t = time.monotonic()
+    for spec in NODES:
+        say(f"sync {spec.node}: {_sync(vaults[spec.node])}")
+    timings["final_sync_s"] = round(time.monotonic() - t, 1)
+    heads = {n: v.head() for n, v in vaults.items()}
+    converged = len(set(heads.values())) == 1
+    say(
+        "heads: "
+        + ", ".join(f"{n} {h[:10] if h else '-'}" for n, h in heads.items())
+        + (" (one tree)" if converged else " (NOT converged)")
+    )
     timings["total_s"] = round(time.monotonic() - t0, 1)
     say(f"done in {timings['total_s']} s")
-    say(
-        f"look at: {root}/<node>/agents/*/observations, `vault status --vault {coordinator.root}`"
-        + (f", the site {site_dir}/index.html" if site_dir else "")
-    )
+    for line in browse_hints(root, coordinator, site_dir):
+        say(line)
     return {
         "root": str(root),
         "hub": str(hub),
         "nodes": list(vaults),
         "heads": heads,
-        "converged": len(set(heads.values())) == 1,
+        "converged": converged,
         "answers": answers,
         "site": str(site_dir) if site_dir else None,
         "timings": timings,
     }
+
+
+def browse_hints(root: Path, coordinator: Vault, site_dir: Path | None) -> list[str]:
+    """What to run next to look at the demo (commands with real paths)."""
+    v = coordinator.root
+    lines = ["", "browse it:"]
+    if site_dir:
+        lines.append(
+            f"  vault site serve --vault {v}     # the static site ({site_dir}/index.html)"
+        )
+    lines += [
+        f"  vault serve --vault {v}          # live pages: sensors, observations, ask",
+        f"  vault observations --vault {v} -n 10",
+        f'  vault ask --vault {v} "which day was the coldest in the office?"',
+        f"  cd {root / 'office'} && vault log -n 5     # any node: its history",
+    ]
+    return lines
 
 
 def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
@@ -183,14 +209,16 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
 
 def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
     t = time.monotonic()
+    say(f"indexing {v.node}'s copy for search (BM25 + vectors)…")
     Indexer(v).update()
     timings["index_s"] = round(time.monotonic() - t, 1)
+    say(f"indexed in {timings['index_s']} s; asking {len(QUESTIONS)} questions")
     out = []
     for q in QUESTIONS:
         res = ask(v, q, log=True)
         d = res.as_dict() if hasattr(res, "as_dict") else dict(res)
         out.append(d)
-        how = "" if d.get("llm", True) else " (no LLM reachable: the best passages)"
+        how = "" if d.get("llm", True) else " (no LLM: computed from the vault's files)"
         say(f"\nQ: {q}\nA{how}: {d.get('answer', '').strip()[:600]}")
         for c in d.get("citations", [])[:5]:
             say(f"   cited: {c if isinstance(c, str) else c.get('path')}")

@@ -12,21 +12,9 @@ import os
 from pathlib import Path
 
 from ..errors import LockedError
+from ..vault.process import pid_alive
 
 log = logging.getLogger("vault_agent.agent")
-
-
-def pid_alive(pid: int) -> bool:
-    """True if a process with ``pid`` exists (signal 0 probe)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_lock_pid(path: Path) -> int | None:

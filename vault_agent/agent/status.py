@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..vault import Vault
-from .lock import pid_alive, read_lock_pid
+from ..vault.process import pid_alive
+from .lock import read_lock_pid
 from .state import STAGES, load_state
 
 

@@ -116,7 +116,9 @@ def verdict_flipped(text: str, verdict: bool | None) -> bool:
     if verdict is None:
         return False
     m = re.match(r"\W*(yes|no)\b", text.strip(), re.IGNORECASE)
-    return bool(m) and (m.group(1).lower() == "yes") != verdict
+    if m is None:
+        return False
+    return (m.group(1).lower() == "yes") != verdict
 
 
 def check(text: str, computed: Computed, question: str = "") -> str:

@@ -276,7 +276,7 @@ def _sensor_answer(
 def _observation_answer(q: str, plan: Plan, store: Any, notes: list[str]) -> AskResult:
     """That period's observations (not memory facts), by the node(s) the question names."""
     days = plan.days
-    nodes = list(plan.nodes) or [None]
+    nodes: list[str | None] = list(plan.nodes) or [None]
     found = []
     for node in nodes:
         obs = store.observations(node, days.since if days else None, days.until if days else None)

@@ -381,8 +381,9 @@ def _binary(
     return f"Yes: {name} saw motion {period} in {len(runs)} period(s): {', '.join(parts)}{more}."
 
 
-def _day_value(info: Any, s: Any) -> float | None:
-    return s.on_s if info.binary else s.mean
+def _day_value(info: Any, s: Any) -> float:
+    """A day's rank value: on-time (s) of a binary sensor, else the mean."""
+    return float(s.on_s if info.binary else s.mean)
 
 
 def _which_day(ctx: _Ctx, info: Any, days: DayRange, out: Computed) -> str:
@@ -438,14 +439,14 @@ def _compare(ctx: _Ctx, info: Any, a: DayRange, b: DayRange, out: Computed) -> s
     from ..query.store import cite_ranges
     from ..query.summary import summarize
 
-    got = []
+    got: list[float] = []
     for days in (a, b):
         lines = ctx.lines(info, days)
         st = summarize([ln.rollup for ln in lines], binary=info.binary)
         if st.empty:
             out.no_data = True
             return no_data_sentence(ctx, info, days)
-        v = st.on_s if info.binary else st.mean
+        v = float(st.on_s if info.binary else (st.mean or 0.0))
         got.append(v)
         out.dates.update({days.since.isoformat(), days.until.isoformat()})
         _add(

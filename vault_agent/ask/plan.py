@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
+from typing import Protocol
 
 from .when import DayRange, find_days
 
@@ -97,8 +98,8 @@ OBSERVE_RE = re.compile(
 LIGHT_ON_LX = 100.0  # "the light went on": illuminance at or above this (lux) in a window
 
 
-class Vocab:
-    """Structural type of a sensor the parser may name (``query.SensorInfo`` fits)."""
+class Vocab(Protocol):
+    """What the parser reads of a sensor (``vault_agent.query.SensorInfo`` fits)."""
 
     node: str
     id: str
@@ -364,8 +365,6 @@ def parse(question: str, vocab: Sequence[Vocab], today: date) -> Plan:
 
 
 def _replace(plan: Plan, **kw) -> Plan:
-    from dataclasses import replace
-
     return replace(plan, **kw)
 
 

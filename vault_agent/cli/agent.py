@@ -149,16 +149,17 @@ def agent_status_cmd(vault_path: str | None, as_json: bool) -> None:
 
 
 @click.command("demo")
-@click.argument("directory", required=False, default="vault-demo", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, default=None, type=click.Path(file_okay=False))
 @click.option("--days", type=int, default=None, help="Replay only the first N recorded days.")
 @click.option("--no-site", is_flag=True, help="Skip the site build.")
 @json_option
-def demo_cmd(directory: str, days: int | None, no_site: bool, as_json: bool) -> None:
+def demo_cmd(directory: str | None, days: int | None, no_site: bool, as_json: bool) -> None:
     """Three nodes and a NAS hub from the bundled real data, end to end.
 
-    Builds a bare hub, three node vaults, replays recorded days on each (one node
-    partitioned most of the time), syncs, indexes, asks three questions and builds
-    the site. Prints where to look.
+    Builds a bare hub, three node vaults in DIR (default ./vault-demo, announced),
+    replays recorded days on each (one node partitioned most of the time), syncs,
+    indexes, asks three questions, builds the site and syncs once more, so every
+    node ends on one tree. Prints how to browse it. About a minute.
 
     \b
     Example:
@@ -166,6 +167,11 @@ def demo_cmd(directory: str, days: int | None, no_site: bool, as_json: bool) -> 
     """
     from ..agent.demo import run_demo
 
+    given = directory is not None
+    directory = directory or "vault-demo"
+    if not as_json:
+        where = Path(directory).resolve()
+        click.echo(f"demo folder: {where}" + ("" if given else " (choose one: vault demo DIR)"))
     report = run_demo(
         Path(directory), days=days, site=not no_site, echo=None if as_json else click.echo
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from pathlib import Path
 
 import click
 
+from ..agent import status as agent_status
 from ..errors import VaultError
+from ..sync import status as sync_status
 from ..sync import transport
 from ..vault import Vault, layout
 from ..vault import repo as git
@@ -26,18 +27,16 @@ from .common import (
     node_option,
     open_vault,
     since_until_options,
+    status,
     time_range,
     vault_option,
 )
 
 log = logging.getLogger("vault_agent")
 
-# Other parts of the product add a section to `vault status` by providing
-# ``status_section(vault) -> (key, data, lines)``; missing ones are skipped.
-STATUS_SECTIONS = (
-    "vault_agent.sync.status:status_section",
-    "vault_agent.agent.status:status_section",
-)
+# Other parts of the product add a section to `vault status` with
+# ``status_section(vault) -> (key, data, lines)``.
+STATUS_SECTIONS = (sync_status.status_section, agent_status.status_section)
 
 
 @click.command("init")
@@ -93,7 +92,8 @@ def init_cmd(
     llm_cfg = parse_llm(llm) if llm else None
     if from_url:
         check_clone_source(from_url)
-    v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
+    with status(f"cloning {from_url} …", off=not from_url or as_json):
+        v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
     llm_note = configure_llm(v, llm_cfg) if created else None
     if as_json:
         emit_json(
@@ -188,17 +188,13 @@ def _status_sections(v: Vault) -> tuple[dict, list[str]]:
     """Sections other parts add to ``vault status``; a failing one is reported, not fatal."""
     data: dict = {}
     lines: list[str] = []
-    for spec in STATUS_SECTIONS:
-        mod, _, attr = spec.partition(":")
-        try:
-            fn = getattr(importlib.import_module(mod), attr)
-        except (ImportError, AttributeError):
-            continue
+    for fn in STATUS_SECTIONS:
         try:
             key, section, section_lines = fn(v)
         except Exception as e:  # noqa: BLE001 - one broken section must not hide the rest
-            log.debug("status section %s failed", spec, exc_info=True)
-            lines.append(f"({mod.rsplit('.', 2)[-2]} status unavailable: {e})")
+            part = fn.__module__.rsplit(".", 2)[-2]
+            log.debug("status section of %s failed", part, exc_info=True)
+            lines.append(f"({part} status unavailable: {e})")
             continue
         data[key] = section
         lines += section_lines

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
-from .common import emit_json, json_option, open_vault, vault_option
+from .common import emit_json, json_option, open_vault, progress_bar, vault_option
 
 
 def _progress_runner(as_json: bool):
-    """(progress callback, on_rebuild callback, finish) using a rich bar on rebuilds."""
+    """(progress callback, on_rebuild callback, finish): a rich bar on stderr from the
+    first file indexed (incremental or rebuild); off with --json, --quiet or no TTY."""
     state: dict = {}
 
     def on_rebuild(reason: str) -> None:
@@ -16,19 +19,21 @@ def _progress_runner(as_json: bool):
             return
         verb = "Building" if reason == "new index" else "Rebuilding"
         click.echo(f"{verb} the index ({reason}) …", err=True)
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        _start()
 
-        bar = Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            transient=True,
+    def _start() -> None:
+        if "bar" in state or as_json:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+        bar = progress_bar(
+            "indexing files", False, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
         )
         bar.start()
         state["bar"], state["task"] = bar, bar.add_task("indexing files", total=None)
 
     def progress(done: int, total: int) -> None:
+        _start()
         if "bar" in state:
             state["bar"].update(state["task"], completed=done, total=total)
 
@@ -89,12 +94,14 @@ def index_cmd(vault_path: str | None, rebuild: bool, as_json: bool) -> None:
     type=click.FloatRange(0.1, 3600),
     help="Seconds of quiet before a batch runs.",
 )
-def watch_cmd(vault_path: str | None, debounce: float) -> None:
+@json_option
+def watch_cmd(vault_path: str | None, debounce: float, as_json: bool) -> None:
     """Watch the vault: commit a person's edits (Vault-Kind: edit) and reindex.
 
     Runs until Ctrl-C. Knowledge-base, shared-memory, READMEs and node.toml edits
     are committed once they pass `vault check`; files written by the agent are
-    left to it.
+    left to it. A file failing the check is reported once per change of it.
+    With --json, one JSON object per batch that did something.
 
     \b
     Example:
@@ -110,9 +117,23 @@ def watch_cmd(vault_path: str | None, debounce: float) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
     def report(b) -> None:
+        if as_json:
+            i = b.index
+            if b.commit or b.new_problems or (i and (i.changes.changed or i.rebuilt)):
+                click.echo(
+                    json.dumps(
+                        {
+                            "commit": b.commit,
+                            "committed": b.committed,
+                            "refused": b.new_problems,
+                            "reindexed": i.changes.changed if i else 0,
+                        }
+                    )
+                )
+            return
         if b.commit:
             click.echo(f"committed {b.commit[:10]}: {', '.join(b.committed)}")
-        for p in b.refused:
+        for p in b.new_problems:
             click.echo(f"not committed (fails vault check): {p}", err=True)
         i = b.index
         if i and (i.changes.changed or i.rebuilt):
@@ -121,7 +142,8 @@ def watch_cmd(vault_path: str | None, debounce: float) -> None:
             for p in i.problems:
                 click.echo(f"skipped: {p}", err=True)
 
-    click.echo(f"watching {v.root} (Ctrl-C to stop)")
+    if not as_json:
+        click.echo(f"watching {v.root} (Ctrl-C to stop)")
     try:
         watch(v, debounce_s=debounce, stop=stop, on_batch=report)
     except KeyboardInterrupt:

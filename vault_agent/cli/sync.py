@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .common import emit_json, json_option, open_vault, vault_option
+from .common import emit_json, json_option, open_vault, status, vault_option
 
 
 @click.group("peer")
@@ -45,7 +45,8 @@ def peer_add_cmd(
 
     v = open_vault(vault_path)
     validate_name(name)
-    problem = None if force else _unreachable(normalize_url(url))
+    with status(f"trying {url} …", off=force or as_json):
+        problem = None if force else _unreachable(normalize_url(url))
     if problem and not force:
         raise click.ClickException(
             f"peer {name} at {url} cannot be reached ({problem}); check the path or URL, "

@@ -40,6 +40,8 @@ class Batch:
     commit: str | None = None
     refused: list[str] = field(default_factory=list)
     index: IndexReport | None = None
+    # problems of files refused for the first time since they last changed (reported once)
+    new_problems: list[str] = field(default_factory=list)
 
 
 def ignored(rel: str) -> bool:
@@ -55,15 +57,37 @@ def person_edits(vault: Vault) -> list[str]:
     return [p for p in vault.pending() if layout.classify(p).kind in EDIT_KINDS]
 
 
-def run_batch(vault: Vault, indexer: Indexer) -> Batch:
-    """Commit a person's pending edits (those passing ``vault check``), then reindex."""
+def _signature(vault: Vault, rel: str) -> tuple[int, int] | None:
+    try:
+        st = vault.path(rel).lstat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def run_batch(
+    vault: Vault, indexer: Indexer, seen: dict[str, tuple[int, int] | None] | None = None
+) -> Batch:
+    """Commit a person's pending edits (those passing ``vault check``), then reindex.
+
+    ``seen`` (path → (mtime ns, size) when last reported) makes a refused file's
+    problems reported once per change of the file, not once per batch.
+    """
     b = Batch()
+    seen = {} if seen is None else seen
     edits = person_edits(vault)
     if edits:
         problems = check_tree(vault.root, [str(vault.path(p)) for p in edits])
         bad = sorted({p.path for p in problems})
+        fresh = {p for p in bad if seen.get(p, ()) != _signature(vault, p)}
         for p in problems:
-            log.warning("not committed: %s", p)
+            if p.path in fresh:
+                b.new_problems.append(str(p))
+                log.debug("not committed: %s", p)
+        for p in fresh:
+            seen[p] = _signature(vault, p)
+        for p in [p for p in seen if p not in bad]:
+            del seen[p]  # fixed (or committed): a new problem later is news again
         b.refused = bad
         b.committed = [p for p in edits if p not in bad]
         if b.committed:
@@ -80,6 +104,11 @@ class _Handler:
         self.last = 0.0
 
     def dispatch(self, event) -> None:
+        # Trigger: watchdog ≥ 4 reports opening and closing a file without writing.
+        # Why: the batch itself reads the files (check, index), which woke the watcher
+        # again, every debounce, forever. What: only changes wake it.
+        if getattr(event, "event_type", "") in ("opened", "closed_no_write"):
+            return
         for attr in ("src_path", "dest_path"):
             path = getattr(event, attr, "") or ""
             if not path:
@@ -115,6 +144,7 @@ def watch(
     obs.schedule(handler, str(vault.root), recursive=True)
     obs.start()
     runs = 0
+    seen: dict[str, tuple[int, int] | None] = {}
     try:
         wake.set()
         handler.last = time.monotonic() - debounce_s
@@ -124,7 +154,7 @@ def watch(
             if time.monotonic() - handler.last < debounce_s:
                 continue
             wake.clear()
-            batch = run_batch(vault, indexer)
+            batch = run_batch(vault, indexer, seen)
             runs += 1
             if on_batch:
                 on_batch(batch)

@@ -45,7 +45,10 @@ class LLMBackend(Protocol):
     ``llamacpp/<file>``).
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The model as recorded (``ollama/qwen2.5:0.5b``)."""
+        ...
 
     def chat(
         self, messages: list[dict], stream: bool = False, timeout_s: float | None = None

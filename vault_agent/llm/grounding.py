@@ -76,12 +76,12 @@ def allowed(
     values: list[float] = []
     times: set[str] = set(extra_times)
     dates: set[str] = set(extra_dates)
-    for v in extra_values:
-        values.append(float(v))
+    for x in extra_values:
+        values.append(float(x))
     for f in facts:
         for v in f.values.values():
             try:
-                values.append(float(v))  # type: ignore[arg-type]
+                values.append(float(v))  # type: ignore[arg-type]  # str or number
             except (TypeError, ValueError):
                 pass
         times.update(f.times.values())

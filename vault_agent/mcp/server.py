@@ -92,8 +92,10 @@ class VaultMCP:
             rel = f"agents/{vault.node}/node.toml"
             policy = policy_from_config(vault.node, vault.node_config(), rel)
         self.policy = policy
-        self.tools = VaultTools(vault, policy, on_rebuild=self._say_rebuild)
         self.audit = AuditLog(vault)
+        self.tools = VaultTools(
+            vault, policy, on_rebuild=self._say_rebuild, git_lock=self.audit.lock
+        )
         self.server = build_server(self)
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None

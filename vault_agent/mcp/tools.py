@@ -152,6 +152,8 @@ class VaultTools:
         vault: the opened vault.
         policy: read/write rules and size caps.
         on_rebuild: told when the index is (re)built from scratch (a log line).
+        git_lock: held while reading git (status); the server's writes commit under it,
+            so one ``pygit2.Repository`` is never used by two threads at once.
     """
 
     def __init__(
@@ -159,9 +161,11 @@ class VaultTools:
         vault: Vault,
         policy: Policy,
         on_rebuild: Callable[[str], None] | None = None,
+        git_lock: threading.Lock | None = None,
     ) -> None:
         self.vault = vault
         self.policy = policy
+        self.git_lock = git_lock or threading.Lock()
         self.on_rebuild = on_rebuild
         self._retriever = None
         self._search_lock = threading.Lock()
@@ -259,8 +263,13 @@ class VaultTools:
         from ..ask.ask import ask
 
         with self._search_lock:
-            res = ask(self.vault, question, retriever=self.retriever(), log=False)
+            res = ask(
+                self.vault, question, retriever=self.retriever(), log=False, store=self.store()
+            )
         cited = [c.path for c in res.citations] or [h.path for h in res.hits]
+        files = list(dict.fromkeys(c.split("#", 1)[0] for c in cited))
+        for rel in files:  # sensor answers cite rollup lines the retriever did not filter
+            self.policy.check("read", rel)
         text = res.answer.strip()
         if res.citations:
             text += "\n\nSources:\n" + "\n".join(f"[{c.n}] {c.path}" for c in res.citations)
@@ -269,7 +278,7 @@ class VaultTools:
         data = res.as_dict()
         for src in data.get("sources", []):
             src.pop("text", None)  # the snippet is enough; full chunks would bloat the result
-        return ToolResult(text, data, list(dict.fromkeys(cited)))
+        return ToolResult(text, data, files)
 
     # -- files ---------------------------------------------------------------------------
     def read(self, path: str, offset: int = 0) -> ToolResult:
@@ -453,7 +462,8 @@ class VaultTools:
         """Every node's status (``query.status``): last reading, commit, sync, conflicts."""
         from ..query.status import vault_status
 
-        st = vault_status(self.vault)
+        with self.git_lock:
+            st = vault_status(self.vault)
         data = st.as_dict()
         lines = [f"vault {st.vault} (this node: {st.node}), now {st.now}"]
         for n in st.nodes:

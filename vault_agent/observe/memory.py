@@ -225,9 +225,7 @@ def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
     # Trigger: agents also write memory/ facts (``vault mcp`` remember). Why: only a
     # learned-patterns file is superseded by the next one. What: the chain skips the rest.
     earlier = [
-        f
-        for f in files
-        if f.rsplit("/", 1)[-1][:16] < stamp and f.endswith(f"-{PATTERNS_SLUG}.md")
+        f for f in files if f.rsplit("/", 1)[-1][:16] < stamp and f.endswith(f"-{PATTERNS_SLUG}.md")
     ]
     extra: dict[str, Any] = {}
     if earlier:

@@ -42,6 +42,7 @@ import pygit2
 
 from ..vault import Vault, layout
 from ..vault import repo as git
+from ..vault.process import pid_alive
 
 STALE_AFTER_S = 3600  # one hour without a new rollup window: the node looks stale
 DISK_TTL_S = 60.0  # walking .git is the slow part; disk use changes slowly
@@ -276,16 +277,6 @@ def _obs_time(rel: str) -> str | None:
 
 
 # -- agent (this node) ------------------------------------------------------------------
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _agent(vault: Vault) -> dict[str, Any]:
@@ -294,7 +285,7 @@ def _agent(vault: Vault) -> dict[str, Any]:
         pid: int | None = int((cache / "agent.lock").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         pid = None
-    running = bool(pid and _pid_alive(pid))
+    running = bool(pid and pid_alive(pid))
     try:
         state = json.loads((cache / "agent-state.json").read_text("utf-8"))
         state = state if isinstance(state, dict) else {}

@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ import pygit2
 
 from ..errors import LockedError, VaultError
 from ..vault import Vault
-from ..vault.atomic import atomic_write_text
+from ..vault.atomic import atomic_write_bytes, atomic_write_text
 from ..vault.repo import BRANCH
 from .transport import crash_point
 
@@ -115,16 +114,8 @@ def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid, mod
             path.unlink()
         os.symlink(data.decode("utf-8", "replace"), path)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o755 if mode == pygit2.enums.FileMode.BLOB_EXECUTABLE else 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    executable = mode == pygit2.enums.FileMode.BLOB_EXECUTABLE
+    atomic_write_bytes(path, data, mode=0o755 if executable else 0o644, fsync=False)
 
 
 def _prune_dirs(root: Path, path: Path) -> None:

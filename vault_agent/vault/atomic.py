@@ -52,31 +52,40 @@ def ensure_dir(folder: Path) -> None:
         fsync_dir(d.parent)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int | None = None, fsync: bool = True
+) -> None:
     """Replace ``path`` with ``data`` atomically (temp file, fsync, rename, fsync dir).
 
-    The new file keeps the mode of the file it replaces (a new file gets 0666 minus
-    the umask, like ``open``), not the 0600 of a temp file.
+    Args:
+        mode: permission bits of the new file; by default it keeps the mode of the file
+            it replaces (a new file gets 0666 minus the umask, like ``open``), not the
+            0600 of a temp file.
+        fsync: False skips both fsyncs (still atomic; durable after the caller's
+            ``os.sync``, as a merge that writes many files does once).
     """
     path = Path(path)
     ensure_dir(path.parent)
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_umask()
+    if mode is None:
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if fsync:
+        fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
