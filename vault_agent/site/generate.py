@@ -14,13 +14,21 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from ..errors import RecordError, VaultError
-from ..query.store import Store
+from ..errors import RecordError
 from ..vault import Vault, files, layout
 from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
 from . import kb, pages, urls
-from .catalog import Catalog, DaySummary, NoteMeta, day_key, kb_notes, read_day, summarize_day
+from .catalog import (
+    Catalog,
+    DaySummary,
+    NoteMeta,
+    SensorDay,
+    day_key,
+    kb_notes,
+    read_day,
+    summarize_day,
+)
 from .periods import Period, period_page, period_page_path, periods_of
 from .plan import Plan
 from .progress import Phases
@@ -140,31 +148,32 @@ class Generator:
             for k in dirty_days:
                 n, day = k.split("/", 1)
                 if n == node:
-                    todo.update((node, sensor, p) for p in periods_of(date.fromisoformat(day)))
+                    have = set(periods)
+                    todo.update(
+                        (node, sensor, p) for p in periods_of(date.fromisoformat(day)) if p in have
+                    )
         self.bar.phase("Week and month pages", len(todo))
-        if not todo:
-            return
-        store = Store(self.v.root, persist=False)
-        try:
-            for node, sensor, p in sorted(todo, key=lambda t: (t[0], t[1], t[2].kind, t[2].first)):
-                self.bar.advance()
-                same = [q for q in all_periods.get((node, sensor), []) if q.kind == p.kind]
-                i = same.index(p) if p in same else -1
-                prev_p = same[i - 1] if i > 0 else None
-                next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
-                other = [
-                    q
-                    for q in all_periods.get((node, sensor), [])
-                    if q.kind != p.kind and q.first <= p.last and p.first <= q.last
-                ]
-                try:
-                    text = period_page(store, node, sensor, p, prev_p, next_p, other)
-                except VaultError as e:  # unknown to the query layer, or no data
-                    self.problems.append(f"{node}/{sensor} {p.label}: {e}")
-                    continue
-                self.w.page(period_page_path(node, sensor, p), text)
-        finally:
-            store.close()
+        by_sensor: dict[tuple[str, str], list[tuple[str, SensorDay]]] = defaultdict(list)
+        for d in sorted(self.cat.days.values(), key=lambda d: d.day):
+            for sd in d.sensors:
+                by_sensor[(d.node, sd.sensor)].append((d.day, sd))
+        for node, sensor, p in sorted(todo, key=lambda t: (t[0], t[1], t[2].kind, t[2].first)):
+            self.bar.advance()
+            same = [q for q in all_periods.get((node, sensor), []) if q.kind == p.kind]
+            i = same.index(p) if p in same else -1
+            prev_p = same[i - 1] if i > 0 else None
+            next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
+            other = [
+                q
+                for q in all_periods.get((node, sensor), [])
+                if q.kind != p.kind and q.first <= p.last and p.first <= q.last
+            ]
+            first, last = p.first.isoformat(), p.last.isoformat()
+            days = [(d, sd) for d, sd in by_sensor[(node, sensor)] if first <= d <= last]
+            self.w.page(
+                period_page_path(node, sensor, p),
+                period_page(days, node, sensor, p, prev_p, next_p, other),
+            )
 
     def _latest_periods(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
         """node → sensor → [(label, page)] of its newest week and month."""

@@ -1,6 +1,8 @@
 """Week and month pages of one sensor: a row per day with min/mean/max (binary sensors:
-events and time on), figures from the query layer (:meth:`vault_agent.query.Store.
-day_summaries`, the one owner of day summaries).
+events and time on). The figures are the catalog's day summaries, which are
+:func:`vault_agent.query.summary.summarize`'s (the one owner of day statistics; see
+:func:`.catalog.summarize_sensor`), so an incremental build needs no second read of the
+rollup files.
 
 Periods: ISO weeks (``2015-W06``, Monday to Sunday) and calendar months (``2015-02``)
 in the vault's time zone (the query layer's days).
@@ -12,8 +14,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..query.store import Store
 from . import urls
+from .catalog import SensorDay
 from .render import render
 
 
@@ -52,7 +54,7 @@ def period_page_path(node: str, sensor: str, p: Period) -> str:
 
 
 def period_page(
-    store: Store,
+    days: list[tuple[str, SensorDay]],
     node: str,
     sensor: str,
     p: Period,
@@ -60,14 +62,15 @@ def period_page(
     next_p: Period | None = None,
     other: list[Period] | None = None,
 ) -> str:
-    """The Markdown of one sensor's week or month page; ``other`` are the periods of the
-    other kind that overlap it and have pages (a month's weeks, a week's months).
+    """The Markdown of one sensor's week or month page.
 
-    Raises:
-        vault_agent.query.model.QueryError: the sensor is unknown to the query layer.
+    Args:
+        days: (YYYY-MM-DD, that day's summary of the sensor) for the days of ``p`` with
+            data, in order.
+        other: the periods of the other kind that overlap ``p`` and have pages (a
+            month's weeks, a week's months).
     """
-    info = store.resolve(f"{node}/{sensor}")
-    days = store.day_summaries(info, p.first, p.last)
+    info = days[-1][1] if days else None
     frm = period_page_path(node, sensor, p)
     return render(
         "period.md.j2",

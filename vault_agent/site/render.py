@@ -79,6 +79,13 @@ def duration(seconds: float | None) -> str:
     return f"{h} h {m:02d} min"
 
 
+def weekday(day: str) -> str:
+    """``Mon 02`` for ``YYYY-MM-DD``."""
+    from datetime import date
+
+    return date.fromisoformat(day).strftime("%a %d")
+
+
 def href(frm: str, to: str, anchor: str = "") -> str:
     """An href for raw HTML (MkDocs does not rewrite those): ``.html`` and relative."""
     target = to[:-3] + ".html" if to.endswith(".md") else to
@@ -126,7 +133,9 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(when=when, hhmm=hhmm, num=fmt_num, duration=duration, yaml_meta=yaml_meta)
+    env.filters.update(
+        when=when, hhmm=hhmm, num=fmt_num, duration=duration, yaml_meta=yaml_meta, weekday=weekday
+    )
     env.globals.update(
         href=href,
         link=md_link,
