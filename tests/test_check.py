@@ -293,6 +293,19 @@ def test_hook_refuses_staged_big_file_and_outside_symlink(tmp_path):
     assert r.returncode != 0
 
 
+def test_hook_refuses_deleting_a_committed_rollup(tmp_path):
+    v = make_vault(tmp_path)
+    v.append_rollups([rollup(i=0), rollup(i=1)])
+    v.commit("Rollups", "rollup")
+    rel = v.rollup_files(NODE)[0]
+    head = v.head()
+    git(v.root, "rm", "-q", rel)
+    r = git(v.root, "commit", "-m", "drop a day", check=False)
+    assert r.returncode != 0
+    assert f"{rel}: rollup files are append-only" in r.stdout + r.stderr
+    assert v.head() == head
+
+
 def test_hooks_install_keeps_a_persons_own_hook(tmp_path):
     v = make_vault(tmp_path)
     hook = v.root / ".git/hooks/pre-commit"

@@ -221,6 +221,7 @@ def test_backfill_stops_asking_a_dead_llm(tmp_path, caplog) -> None:
     )
     with FakeOllama(default=Reply.not_found()) as srv:
         use_llm(v, srv)
+        forget_llm_outages()  # a new run (an earlier test's server port may be reused)
         with caplog.at_level(logging.WARNING, logger="vault_agent.observe"):
             written = Observer(v).backfill(DAY, DAY + 24 * H)
         assert len(srv.chat_requests()) == 2  # two strikes, then rules only

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pygit2
+import pytest
 from click.testing import CliRunner
 
 from tests.test_sync_support import make_nodes, rollup
@@ -92,3 +93,42 @@ def test_vault_sync_reports_what_it_did_not_commit(tmp_path):
     out = json.loads(CliRunner().invoke(main, ["sync", "--vault", str(a.root), "--json"]).output)
     assert out["ok"] is True and out["committed"] is None
     assert [p["path"] for p in out["not_committed"]] == ["agents/Bad Name/x.md"]
+
+
+def _committed_rollup(v) -> str:
+    v.append_rollups([rollup(v.node, i) for i in range(2)])
+    v.commit("Rollups", "rollup")
+    return v.rollup_files(v.node)[0]
+
+
+def _committed_observation(v) -> str:
+    rel, _ = v.write_observation("Kitchen warm", title="warm")
+    v.commit("Observation", "observation")
+    return rel
+
+
+@pytest.mark.parametrize(
+    ("make", "rule"),
+    [(_committed_rollup, "append-only"), (_committed_observation, "immutable")],
+)
+def test_deleting_a_committed_rollup_or_note_is_refused_by_commit_and_sync(tmp_path, make, rule):
+    (a,) = make_nodes(tmp_path, ["node-a"])
+    rel = make(a)
+    assert rel in a.repo.head.peel(pygit2.Commit).tree
+    (a.root / rel).unlink()
+    a.write_file("knowledge-base/fine.md", "# a fine page\n")
+
+    result = CliRunner().invoke(main, ["commit", "--vault", str(a.root)])
+    assert result.exit_code == 1
+    named = [line for line in result.output.splitlines() if line.startswith(rel + ":")]
+    assert len(named) == 1 and rule in named[0] and "deleted" in named[0]
+    assert rel in a.repo.head.peel(pygit2.Commit).tree  # nothing committed
+
+    report = sync_all(a)
+    assert report.ok
+    assert [p.path for p in report.not_committed] == [rel]
+    head = a.repo.head.peel(pygit2.Commit)
+    assert rel in head.tree  # the deletion stays uncommitted…
+    assert "knowledge-base/fine.md" in head.tree  # …the rest is committed
+    assert a.pending() == [rel]
+    assert not (a.root / rel).exists()  # the person's working copy is left as it is

@@ -81,7 +81,8 @@ def build_cmd(
         return
     kind = "full" if report.full else "incremental"
     click.echo(
-        f"{kind} build ({report.reason}): {report.pages_written} page(s) written, "
+        f"{kind} build" + ("" if report.reason == kind else f" ({report.reason})") + ": "
+        f"{report.pages_written} page(s) written, "
         f"{report.pages_skipped} unchanged, {report.pages_deleted} removed, "
         f"{report.html_rendered} rendered in {report.seconds:.1f}s"
     )

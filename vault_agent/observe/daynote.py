@@ -67,8 +67,22 @@ def sensor_tables(summaries: list[Summary]) -> list[str]:
     return lines
 
 
+def _window_label(t: datetime, window: dict | None, sub: str) -> str:
+    """``12:00–13:00`` (window start–end, as `vault observations` shows it) for an
+    observation; ``HH:MM`` for a memory file. An end at midnight shows as 24:00."""
+    end = (window or {}).get("end") if sub == "observations" else None
+    try:
+        e = layout.parse_iso(end) if end else None
+    except ValueError:
+        e = None
+    if e is None:
+        return hhmm(t)
+    midnight = e.date() > t.date() and e.time() == datetime.min.time()
+    return f"{hhmm(t)}–" + ("24:00" if midnight else hhmm(e))
+
+
 def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str]]:
-    """(path, HH:MM, one-line text) of this node's notes whose window starts on ``day``."""
+    """(path, time label, one-line text) of this node's notes whose window starts on ``day``."""
     out = []
     months = {f"{day:%Y/%m}", f"{day + timedelta(days=1):%Y/%m}"}
     base = f"{layout.node_dir(vault.node)}/{sub}"
@@ -91,7 +105,7 @@ def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str
             continue
         text = obs.title or obs.body.strip().split("\n", 1)[0]
         first = obs.body.strip().split(". ")[0].rstrip(".") + "." if sub == "observations" else ""
-        out.append((rel, hhmm(t), f"{text} — {first}" if first else text))
+        out.append((rel, _window_label(t, obs.window, sub), f"{text} — {first}" if first else text))
     return sorted(out, key=lambda x: (x[1], x[0]))
 
 

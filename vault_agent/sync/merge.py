@@ -33,12 +33,15 @@ from datetime import UTC, datetime, timedelta
 import pygit2
 
 from ..vault import files, layout
+from ..vault import repo as git
 from . import jsonmerge, rules
 from .provenance import Provenance
 
-Entry = tuple[pygit2.Oid, int] | None
-APPEND_ONLY = (layout.PathKind.ROLLUP,)
-IMMUTABLE = (layout.PathKind.OBSERVATION, layout.PathKind.MEMORY)
+Blob = tuple[pygit2.Oid, int]
+"""A file in a tree: (blob id, git file mode)."""
+Entry = Blob | None
+APPEND_ONLY = layout.APPEND_ONLY_KINDS
+IMMUTABLE = layout.IMMUTABLE_KINDS
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class MergeResult:
 
 def _entries(repo: pygit2.Repository, a: pygit2.Tree | None, b: pygit2.Tree) -> dict[str, Entry]:
     """Paths that differ from ``a`` to ``b``, with their entry in ``b`` (None: deleted)."""
-    diff = repo.diff(a, b) if a is not None else b.diff_to_tree(swap=True)
+    diff = a.diff_to_tree(b) if a is not None else b.diff_to_tree(swap=True)
     out: dict[str, Entry] = {}
     for d in diff.deltas:
         if d.status == pygit2.enums.DeltaStatus.DELETED:
@@ -118,6 +121,11 @@ def _lookup(tree: pygit2.Tree | None, path: str) -> Entry:
     if obj.type != pygit2.enums.ObjectType.BLOB:
         return None
     return (obj.id, obj.filemode)
+
+
+def _index_entry(path: str, e: Blob) -> pygit2.IndexEntry:
+    """An index entry for ``path`` holding blob ``e``."""
+    return pygit2.IndexEntry(path, e[0], pygit2.enums.FileMode(e[1]))
 
 
 class TreeMerger:
@@ -175,7 +183,7 @@ class TreeMerger:
 
     # -- helpers -------------------------------------------------------------------------
     def _data(self, e: Entry) -> bytes | None:
-        return None if e is None else self.repo[e[0]].data
+        return None if e is None else git.blob_data(self.repo, e[0])
 
     def _take(self, path: str, e: Entry) -> None:
         self.result.changes[path] = e
@@ -206,13 +214,17 @@ class TreeMerger:
         problem = files.name_problem(path) or files.layout_problem(path)
         if problem is None and path == ".gitignore" and t is None:
             problem = "the vault's .gitignore is its own; a peer cannot delete it"
-        elif problem is None and path == ".gitignore":
+        elif problem is None and path == ".gitignore" and t is not None:
             # Trigger: a peer changes the root .gitignore. Why: its rules decide what git
             # commits (a peer could hide knowledge-base/). What: only the vault's own
             # generated content is accepted; anything else is refused, ours kept.
             template = files.gitignore_template()
             _, size = self.repo.odb.read_header(t[0])  # compared unread if the size differs
-            if template is None or size != len(template) or self.repo[t[0]].data != template:
+            if (
+                template is None
+                or size != len(template)
+                or git.blob_data(self.repo, t[0]) != template
+            ):
                 problem = (
                     "the vault's .gitignore is its own; only its generated content is accepted"
                 )
@@ -299,7 +311,7 @@ class TreeMerger:
             self._take(path, None)
         # else: we edited a file they deleted; the edit wins, keep ours.
 
-    def _append_only(self, path: str, info: layout.PathInfo, b: Entry, o: Entry, t: Entry) -> None:
+    def _append_only(self, path: str, info: layout.PathInfo, b: Entry, o: Entry, t: Blob) -> None:
         bd, od, td = self._data(b), self._data(o), self._data(t)
         assert td is not None
         merged, reason = rules.merge_append_only(bd, od, td)
@@ -329,7 +341,8 @@ class TreeMerger:
         """True when the commits of ``side`` (0 ours, 1 theirs) since the base held ``e``."""
         if self._history is None or e is None:
             return False
-        return any(_lookup(c.tree, path) == e for c in self._since_base(self._history[side]))
+        tip = self._history[0] if side == 0 else self._history[1]
+        return any(_lookup(c.tree, path) == e for c in self._since_base(tip))
 
     def _both_changed(self, path: str, info: layout.PathInfo, b: Entry, o: Entry, t: Entry) -> None:
         assert o is not None and t is not None
@@ -365,9 +378,9 @@ class TreeMerger:
             return
         if rules.is_text(od) and rules.is_text(td) and (bd is None or rules.is_text(bd)):
             res = self.repo.merge_file_from_index(
-                pygit2.IndexEntry(path, b[0], b[1]) if b else None,
-                pygit2.IndexEntry(path, o[0], o[1]),
-                pygit2.IndexEntry(path, t[0], t[1]),
+                _index_entry(path, b) if b else None,
+                _index_entry(path, o),
+                _index_entry(path, t),
             )
             if res.automergeable:
                 self._take(path, (self.repo.create_blob(res.contents.encode("utf-8")), o[1]))
@@ -416,21 +429,22 @@ class TreeMerger:
         assert c is not None
         return c.node, c.when
 
-    def _free_for(self, copy: str, t: Entry) -> bool:
+    def _free_for(self, copy: str, t: Blob) -> bool:
         """True when nothing but ``t`` is at ``copy`` in ours, theirs or this merge's changes.
 
         Theirs counts too: a copy the peer made under the same name (same writer and
         second) must not be overwritten by ours, nor ours by it.
         """
         held = {e for e in (_lookup(self._ours, copy), _lookup(self._theirs, copy)) if e}
-        if copy in self.result.changes and self.result.changes[copy] is not None:
-            held.add(self.result.changes[copy])
+        changed = self.result.changes.get(copy)
+        if changed is not None:
+            held.add(changed)
         return all(e[0] == t[0] for e in held)
 
     def _place_copy(
         self,
         path: str,
-        t: Entry,
+        t: Blob,
         writer: str,
         when: datetime,
         keys: tuple[str, ...] = (),
@@ -483,7 +497,7 @@ def apply_changes(
             if entry is None:
                 index.remove(path)
             else:
-                index.add(pygit2.IndexEntry(path, entry[0], entry[1]))
+                index.add(_index_entry(path, entry))
         except (OSError, pygit2.GitError, KeyError, ValueError) as e:
             on_clash(path, f"cannot be placed: {e}")
     return index.write_tree(repo)

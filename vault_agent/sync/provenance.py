@@ -46,7 +46,7 @@ def introduced(repo: pygit2.Repository, commit: pygit2.Commit) -> dict[str, pygi
     per_parent = []
     for parent in commit.parents:
         changes = {}
-        for d in repo.diff(parent.tree, commit.tree).deltas:
+        for d in parent.tree.diff_to_tree(commit.tree).deltas:
             path = d.new_file.path
             changes[path] = None if d.status == pygit2.enums.DeltaStatus.DELETED else d.new_file.id
         per_parent.append(changes)
@@ -92,7 +92,7 @@ class Provenance:
     def _lookup(self, path: str, oid: pygit2.Oid) -> None:
         """Walk back from the tip along commits holding ``oid`` at ``path`` to its introducer."""
         seen: set[pygit2.Oid] = set()
-        stack = [self.repo[self.tip]]
+        stack = [self.repo[self.tip].peel(pygit2.Commit)]
         while stack and len(seen) < FALLBACK_LIMIT:
             c = stack.pop()
             if c.id in seen:

@@ -26,7 +26,7 @@ import pygit2
 from ..errors import LockedError, VaultError
 from ..vault import Vault
 from ..vault.atomic import atomic_write_bytes, atomic_write_text
-from ..vault.repo import BRANCH
+from ..vault.repo import BRANCH, blob_data
 from .transport import crash_point
 
 log = logging.getLogger("vault_agent.sync")
@@ -107,7 +107,7 @@ def _write(repo: pygit2.Repository, root: Path, path: Path, oid: pygit2.Oid, mod
     Containment (:func:`check_contained`) is checked before any folder is created.
     """
     check_contained(root, path.relative_to(root).as_posix())
-    data = repo[oid].data
+    data = blob_data(repo, oid)
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode == pygit2.enums.FileMode.LINK:
         if path.is_symlink() or path.exists():
@@ -146,7 +146,7 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
     new_tree = repo[target].peel(pygit2.Tree)
     kept: list[str] = []
     index_changes: list[tuple[str, pygit2.Oid | None, int]] = []
-    for n, d in enumerate(repo.diff(old_tree, new_tree).deltas):
+    for n, d in enumerate(old_tree.diff_to_tree(new_tree).deltas):
         deleted = d.status == pygit2.enums.DeltaStatus.DELETED
         rel = d.old_file.path if deleted else d.new_file.path
         full = vault.root / rel
@@ -191,14 +191,14 @@ def _apply(vault: Vault, old: pygit2.Oid, target: pygit2.Oid) -> list[str]:
     os.sync()
     index = repo.index
     index.read()
-    for rel, oid, mode in index_changes:
+    for rel, oid, file_mode in index_changes:
         if oid is None:
             try:
                 index.remove(rel)
             except (OSError, KeyError, pygit2.GitError):
                 pass
         else:
-            index.add(pygit2.IndexEntry(rel, oid, mode))
+            index.add(pygit2.IndexEntry(rel, oid, pygit2.enums.FileMode(file_mode)))
     index.write()
     crash_point("merge-index")
     repo.references.create(MAIN_REF, target, force=True)

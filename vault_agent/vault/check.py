@@ -19,6 +19,7 @@ import pygit2
 
 from ..errors import InvalidNodeNameError, RecordError, SchemaVersionError
 from . import layout
+from . import repo as git
 from .config import toml_error, validate_node_config, validate_vault_toml
 from .files import (
     gitignore_template,
@@ -421,7 +422,8 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
             repository's own index.
 
     Files unchanged since HEAD are skipped, so the hook stays fast in a big vault.
-    Deleted files need no check. Sizes come from object headers: a big blob is never read.
+    A deleted file is only checked against rule §3.1 (:func:`check_deletion`). Sizes come
+    from object headers: a big blob is never read.
     Names (UTF-8, reserved), the layout, symlinks and the size limit are checked as on merge.
     """
     index_file = index_file or os.environ.get("GIT_INDEX_FILE")
@@ -434,7 +436,9 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
     head = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     limit = max_file_bytes(repo.workdir)
     out = []
+    staged: set[str] = set()
     for entry in index:
+        staged.add(entry.path)
         if head is not None:
             try:
                 if head[entry.path].id == entry.id:
@@ -449,7 +453,7 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
         if size > limit:
             out.append(_too_big(entry.path, size, limit))
             continue
-        data = repo[entry.id].data
+        data = git.blob_data(repo, entry.id)
         if entry.mode == SYMLINK_MODE:
             out.append(_symlink_problem(entry.path, data))
             continue
@@ -457,6 +461,25 @@ def check_staged(repo: pygit2.Repository, index_file: str | Path | None = None) 
         old = _head_blob(repo, head, entry.path)
         if old is not None:
             out += check_change(entry.path, old, data)
+    return out + _staged_deletions(head, staged)
+
+
+def _staged_deletions(head: pygit2.Tree | None, staged: set[str]) -> list[Problem]:
+    """:func:`check_deletion` for each file under ``agents/`` in HEAD the index lacks."""
+    if head is None or layout.AGENTS not in head:
+        return []
+    out: list[Problem] = []
+    stack = [(layout.AGENTS, head[layout.AGENTS])]
+    while stack:
+        prefix, obj = stack.pop()
+        if not isinstance(obj, pygit2.Tree):
+            continue
+        for child in obj:
+            rel = f"{prefix}/{child.name}"
+            if isinstance(child, pygit2.Tree):
+                stack.append((rel, child))
+            elif rel not in staged:
+                out += check_deletion(rel)
     return out
 
 
@@ -507,8 +530,25 @@ def check_change(rel: str, old: bytes, new: bytes) -> list[Problem]:
     return []
 
 
+def check_deletion(rel: str) -> list[Problem]:
+    """Rule §3.1 for the deletion of a committed file: rollups and notes are never deleted.
+
+    Peers refuse such a deletion when they merge (``sync/merge.py``), so it is stopped
+    before it is committed.
+    """
+    kind = layout.classify(rel).kind
+    if kind in layout.APPEND_ONLY_KINDS:
+        why = "rollup files are append-only: a committed one is never deleted"
+    elif kind in layout.IMMUTABLE_KINDS:
+        why = "observations and memory notes are immutable: a committed one is never deleted"
+    else:
+        return []
+    return [Problem(rel, 0, f"{why}; restore it with `git checkout -- {rel}`")]
+
+
 def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list[Problem]:
-    """:func:`check_change` for working-tree files against HEAD (``vault commit``)."""
+    """:func:`check_change` and :func:`check_deletion` for working-tree paths against HEAD
+    (``vault commit``, the commit before sync)."""
     if repo.head_is_unborn:
         return []
     head = repo.head.peel(pygit2.Commit).tree
@@ -516,6 +556,10 @@ def check_worktree_changes(repo: pygit2.Repository, rels: Iterable[str]) -> list
     out = []
     for rel in rels:
         p = root / rel
+        if not p.exists() and not p.is_symlink():
+            if _head_blob(repo, head, rel) is not None:
+                out += check_deletion(rel)
+            continue
         if p.is_symlink() or not p.is_file() or p.stat().st_size > max_file_bytes(root):
             continue
         old = _head_blob(repo, head, rel)

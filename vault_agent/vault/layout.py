@@ -209,6 +209,11 @@ class PathKind(StrEnum):
     OTHER = "other"
 
 
+APPEND_ONLY_KINDS = (PathKind.ROLLUP,)
+"""Kinds whose committed files only grow (rule §3.1, docs/architecture.md)."""
+IMMUTABLE_KINDS = (PathKind.OBSERVATION, PathKind.MEMORY)
+"""Kinds whose committed files never change (rule §3.1); a new note supersedes one."""
+
 # the folder under agents/<node>/ that holds each kind
 NODE_FOLDERS: dict[str, PathKind] = {
     "sensors": PathKind.ROLLUP,

@@ -3,7 +3,8 @@
 ``vault commit`` and the commit ``vault sync`` makes before it fetches run the same
 checks (:func:`pending_problems`): each changed file's schema and layout rules
 (:func:`~.check.check_tree`) and, for a file already committed, that rollups only grow
-and observations are not rewritten (:func:`~.check.check_worktree_changes`). A change
+and observations are not rewritten, and neither is deleted
+(:func:`~.check.check_worktree_changes`). A change
 that fails them would be refused by every peer's merge, so committing it would split the
 vaults for good (issue: "sync commits what commit refuses").
 
@@ -47,14 +48,13 @@ class CheckedCommit:
 def pending_problems(vault: Vault, rels: Iterable[str] | None = None) -> list[Problem]:
     """The problems ``vault commit`` finds in pending paths ``rels`` (default: all pending).
 
-    Deleted paths need no check. Returns problems as ``path:line: problem``.
+    A deleted path is only checked against rule §3.1 (a committed rollup or note is
+    never deleted). Returns problems as ``path:line: problem``.
     """
     rels = vault.pending() if rels is None else list(rels)
     present = [p for p in rels if vault.path(p).exists() or vault.path(p).is_symlink()]
-    if not present:
-        return []
-    problems = check_tree(vault.root, [str(vault.path(p)) for p in present])
-    problems += check_worktree_changes(vault.repo, present)
+    problems = check_tree(vault.root, [str(vault.path(p)) for p in present]) if present else []
+    problems += check_worktree_changes(vault.repo, rels)
     return problems
 
 

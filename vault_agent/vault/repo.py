@@ -125,6 +125,19 @@ def head_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
     return repo.head.peel(pygit2.Commit)
 
 
+def blob_data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
+    """The bytes of the blob ``oid`` (a file's content in some tree).
+
+    Raises:
+        KeyError: no object ``oid`` in the repository.
+        VaultError: ``oid`` names a tree, commit or tag where a file's blob is expected.
+    """
+    obj = repo[oid]
+    if not isinstance(obj, pygit2.Blob):
+        raise VaultError(f"git object {oid} is a {obj.type_str}, not a file's blob")
+    return obj.data
+
+
 def commit(
     repo: pygit2.Repository,
     summary: str,
