@@ -133,7 +133,7 @@ def main() -> None:
     v = make_vault(root, args.pages)
     print(f"vault made in {time.perf_counter() - t:.1f} s ({root})")
 
-    full = build_site(v, clean=True, progress=False)
+    full = build_site(v, clean=True)
     pages = full.pages_written
     print(
         f"vault site build --clean : {full.seconds:7.1f} s  {pages} pages "
@@ -159,13 +159,13 @@ def main() -> None:
     ]
     Vault(root, NODES[1]).append_rollups(one)
     Vault(root, NODES[1]).commit("one late rollup", "rollup")
-    inc = build_site(v, progress=False)
+    inc = build_site(v)
     print(
         f"incremental, one day     : {inc.seconds:7.1f} s  {inc.pages_written} pages written, "
         f"{inc.html_rendered} rendered"
     )
     print(f"ratio incremental / plain: {inc.seconds / base:7.3f}")
-    same = build_site(v, progress=False)
+    same = build_site(v)
     print(f"incremental, no change   : {same.seconds:7.1f} s  {same.pages_written} written")
     if tmp:
         tmp.cleanup()

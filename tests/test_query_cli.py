@@ -84,6 +84,9 @@ def test_history_csv_max_cites_the_line(vault: Vault) -> None:
         (["office-temperature", "--since", "Feb 5"], "--since 'Feb 5' is not a date"),
         (["office-temperature", "--agg", "median"], "unknown aggregate 'median'"),
         (["office-temperature", "--agg", "on_s"], "on_s applies to binary sensors"),
+        (["office-temperature", "--since", "2015-03-01", "--until", "2015-03-01"],
+         "No data for office-temperature from 2015-03-01 to 2015-03-01; "
+         "office-temperature covers 2015-02-05 … 2015-02-05 (UTC)."),
     ],
 )  # fmt: skip
 def test_history_errors_are_one_line(vault: Vault, args: list[str], message: str) -> None:

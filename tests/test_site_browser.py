@@ -4,6 +4,7 @@ built-in search both over HTTP and from file:// (offline). Skipped without chrom
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -199,7 +200,7 @@ def site(tmp_path_factory):
         pytest.skip("chromium not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("browser")
     v, facts = make_vault(root / "vault")
-    report = build_site(v, progress=False)
+    report = build_site(v)
     server = make_server(report.html_dir, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -360,3 +361,55 @@ def test_standalone_svg_follows_prefers_color_scheme(site, browser):
     (light_text, light_bg), (dark_text, dark_bg) = found["light"], found["dark"]
     assert luminance(light_bg) > 0.99 and luminance(light_text) < 0.2
     assert luminance(dark_bg) < 0.05 and luminance(dark_text) > 0.5
+
+
+PHONE_PAGES = [
+    "index.html",
+    "nodes/office/index.html",
+    "nodes/office/days/2015-02-03.html",
+    "nodes/office/sensors/office-co2/2015-W06.html",
+    "nodes/pir-6/days/2017-12-22.html",
+]
+LAYOUT = (
+    "(() => { if (document.readyState !== 'complete') return null;"
+    " const texts = Array.from(document.querySelectorAll('svg.va-chart text.xtick'));"
+    " const tables = Array.from(document.querySelectorAll('article table'));"
+    " return {width: document.documentElement.clientWidth,"
+    "  tables: tables.map(t => { const box = t.closest('.va-scroll');"
+    "   return box ? [box.getBoundingClientRect().right, 0]"
+    "    : [t.getBoundingClientRect().right, t.scrollWidth - t.clientWidth]; }),"
+    "  label_px: texts.map(t => t.getBoundingClientRect().height)}; })()"
+)
+
+
+@pytest.mark.parametrize("page", PHONE_PAGES)
+def test_pages_fit_a_phone_and_charts_stay_legible(site, browser, page):
+    """At 390 px (a phone) generated tables fit the screen without side-scrolling and
+    chart axis labels are at least 9 px tall; at 1400 px and 390 px a screenshot is saved
+    (VAULT_SCREENSHOTS) for people to look at."""
+    html, base, profile, facts = site
+    shots = Path(os.environ.get(SHOTS_ENV) or profile.with_name("shots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    try:
+        for width in (1400, 390):
+            browser.call(
+                "Emulation.setDeviceMetricsOverride",
+                browser.session,
+                width=width,
+                height=1600,
+                deviceScaleFactor=1,
+                mobile=width < 600,
+            )
+            browser.goto(base + page)
+            got = browser.wait_for(LAYOUT)
+            assert got, page
+            png = browser.call("Page.captureScreenshot", browser.session, format="png")["data"]
+            name = page.replace("/", "_").replace(".html", f"-{width}.png")
+            (shots / name).write_bytes(base64.b64decode(png))
+            if width == 390:
+                # a table fits, or scrolls inside a box that fits (.va-scroll)
+                for right, overflow in got["tables"]:
+                    assert right <= got["width"] + 1 and overflow <= 1, (page, got)
+                assert all(h >= 9 for h in got["label_px"]), (page, got["label_px"])
+    finally:
+        browser.call("Emulation.clearDeviceMetricsOverride", browser.session)

@@ -23,7 +23,7 @@ from vault_agent.vault import Rollup, Vault
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("site") / "vault"
     v, facts = make_vault(root)
-    report = build_site(v, progress=False)
+    report = build_site(v)
     return v, facts, report
 
 
@@ -119,8 +119,11 @@ def test_binary_sensor_day_counts_events_and_time_on(built):
     assert events > 0
     page = day_html(report.html_dir, "pir-6", "2017-12-22")
     table = next(t for t in parse(page).tables if t and t[0][0] == "Sensor")
-    assert table[1][:4] == ["s6-motion", "motion", str(len(rows)), f"{events} events"]
-    assert table[1][6] == f"{fmt_num(on_s / 60)} min on"
+    # binary sensors get their own table: events and time on, no mean/min/max
+    assert table[0] == ["Sensor", "Quantity", "Windows", "Events", "On time"]
+    minutes = round(on_s / 60)
+    on_text = f"{minutes} min" if on_s < 3600 else f"{minutes // 60} h {minutes % 60:02d} min"
+    assert table[1] == ["s6-motion", "motion", str(len(rows)), str(events), on_text]
     inline, chart = charts_of(page)["chart-s6-motion"]
     svg = (page.parent / unquote(inline["data-file"])).read_text()
     assert svg.count('<rect class="bar"') == sum(1 for r in rows if r["on_s"] > 0)
@@ -212,13 +215,13 @@ def test_changed_chart_is_inlined_again_by_an_incremental_build(tmp_path):
 
     v.append_rollups([window(i, 20 + i / 10) for i in range(12)])
     v.commit("data", "edit")
-    first = build_site(v, progress=False)
+    first = build_site(v)
     page = day_html(first.html_dir, "hall", "2025-10-14")
     inline, _ = charts_of(page)["chart-hall-temp"]
     assert inline["data-points"] == "12"
     v.append_rollups([window(100, 20.4)])  # a later window inside the day's range
     v.commit("more data", "edit")
-    second = build_site(v, progress=False)
+    second = build_site(v)
     assert not second.full and second.html_rendered >= 1
     inline, chart = charts_of(page)["chart-hall-temp"]
     assert inline["data-points"] == "13" == chart.svgs[0]["data-points"]
@@ -369,7 +372,7 @@ def test_search_index_covers_pages_and_works_offline(built):
 
 def test_second_build_without_changes_is_a_no_op(built):
     v, facts, report = built
-    again = build_site(v, progress=False)
+    again = build_site(v)
     assert not again.full and again.pages_written == 0
     assert again.html_rendered == 0 and again.pages_skipped >= report.pages_written
 
@@ -380,7 +383,7 @@ def test_out_dir_of_someone_else_is_refused(built, tmp_path):
     mine.mkdir()
     (mine / "precious.txt").write_text("keep me")
     with pytest.raises(SiteBuildError, match="not empty"):
-        build_site(v, out=mine, clean=True, progress=False)
+        build_site(v, out=mine, clean=True)
     assert (mine / "precious.txt").read_text() == "keep me"
 
 

@@ -50,7 +50,7 @@ def add_temperature(v: Vault, when: datetime, value: float, commit: str | None =
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     v, facts = make_vault(tmp_path_factory.mktemp("inc") / "vault")
-    first = build_site(v, progress=False)
+    first = build_site(v)
     return v, facts, first
 
 
@@ -61,7 +61,7 @@ def test_one_changed_day_rebuilds_only_its_pages(real):
     other_mtime = other.stat().st_mtime_ns
     before_search = search_pages(html)
     add_temperature(v, datetime(2015, 2, 3, 23, 0, tzinfo=UTC), 29.5, "late rollup")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert not rep.full and rep.reason == "incremental"
     # the day page plus the overview pages that show it (home, dates, node, node days)
     assert 1 <= rep.pages_written <= 6, rep
@@ -80,11 +80,11 @@ def test_uncommitted_change_is_seen_then_reverted(real):
     path = v.path("agents/office/sensors/2015/02/2015-02-04.jsonl")
     original = path.read_bytes()
     add_temperature(v, datetime(2015, 2, 4, 22, 0, tzinfo=UTC), 12.25)
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert not rep.full and rep.pages_written >= 1
     assert "12.25" in day_html(html, "office", "2015-02-04").read_text()
     path.write_bytes(original)  # reverted without a commit: the build must notice
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert "12.25" not in day_html(html, "office", "2015-02-04").read_text()
 
 
@@ -92,7 +92,7 @@ def test_new_day_updates_neighbour_links(real):
     v, facts, first = real
     html = first.html_dir
     add_temperature(v, datetime(2015, 2, 6, 12, 0, tzinfo=UTC), 20.0, "new day")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert not rep.full
     assert day_html(html, "office", "2015-02-06").is_file()
     assert "2015-02-06 →" in parse(day_html(html, "office", "2015-02-04")).text
@@ -107,7 +107,7 @@ def test_deleted_observation_removes_its_page(real):
     assert page.is_file()
     v.path(facts["obs_rel"]).unlink()
     v.commit("drop observation", "observation")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert rep.pages_deleted == 1 and not page.exists()
     src = v.root / ".vault/site-src/nodes/office/observations" / f"{facts['obs_id']}.md"
     assert not src.exists()
@@ -120,7 +120,7 @@ def test_kb_edit_regenerates_that_note(real):
     html = first.html_dir
     note = v.path("knowledge-base/Office notes.md")
     note.write_text(note.read_text() + "\nNew line about [[Missing page]] too.\n")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert "New line about" in parse(html / "kb/Office notes.html").text
     assert sorted(b.page for b in rep.broken_links) == [
         "knowledge-base/Heizung/Wohnzimmer Überblick.md",
@@ -135,12 +135,12 @@ def test_bad_rollup_line_is_reported_and_skipped(real):
     n = len(path.read_text().splitlines())
     with open(path, "a", encoding="utf-8") as fh:
         fh.write('{"v":1,"node":"office","sensor":"x"}\n')
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     rel = "agents/office/sensors/2015/02/2015-02-02.jsonl"
     assert any(p.startswith(f"{rel}:{n + 1}:") and "lacks" in p for p in rep.problems)
     assert "1 bad line(s) skipped" in parse(day_html(first.html_dir, "office", "2015-02-02")).text
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:n]))
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert not rep.problems
 
 
@@ -148,12 +148,12 @@ def test_removed_day_drops_its_pages_and_charts(real):
     v, facts, first = real
     html = first.html_dir
     add_temperature(v, datetime(2015, 2, 9, 12, 0, tzinfo=UTC), 20.0, "a day")
-    build_site(v, progress=False)
+    build_site(v)
     chart = day_html(html, "office", "2015-02-09").parent / "2015-02-09/office-temperature.svg"
     assert chart.is_file()
     v.path("agents/office/sensors/2015/02/2015-02-09.jsonl").unlink()
     v.commit("drop the day", "rollup")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert rep.pages_deleted == 2  # the page and its chart
     assert not day_html(html, "office", "2015-02-09").exists() and not chart.exists()
     assert "2015-02-09" not in parse(day_html(html, "office", "2015-02-06")).text
@@ -163,7 +163,7 @@ def test_clean_rebuilds_everything(real):
     v, facts, first = real
     stray = first.html_dir / "stray.html"
     stray.write_text("<p>old</p>")
-    rep = build_site(v, clean=True, progress=False)
+    rep = build_site(v, clean=True)
     assert rep.full and rep.reason == "--clean"
     assert rep.pages_skipped == 0 and rep.html_rendered == rep.pages_written
     assert not stray.exists()
@@ -175,7 +175,7 @@ def test_template_change_forces_full_build(real):
     data = json.loads(state.read_text())
     data["template"] = "something else"
     state.write_text(json.dumps(data))
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert rep.full and rep.reason == "site template changed"
 
 
@@ -185,7 +185,7 @@ def test_rewritten_history_forces_full_build(real):
     data = json.loads(state.read_text())
     data["commit"] = "0" * 40
     state.write_text(json.dumps(data))
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert rep.full and "not found" in rep.reason
 
 
@@ -207,7 +207,7 @@ def test_names_with_spaces_and_non_ascii(tmp_path):
         "# Küche\n\n## Übersicht\n\nText.\n", encoding="utf-8"
     )
     v.commit("data", "edit")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert not rep.broken_links
     assert "Mein Tresör" in parse(rep.html_dir / "index.html").text
     day = parse(day_html(rep.html_dir, "kitchen", "2025-10-14"))
@@ -240,7 +240,7 @@ def test_thousands_of_days(tmp_path):
         fsync=False,
     )
     v.commit("years of rollups", "rollup")
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert rep.full and rep.html_rendered >= 3000
     days = list((rep.html_dir / "nodes/alpaca-1/days").glob("*.html"))
     assert len(days) == 3000
@@ -249,7 +249,7 @@ def test_thousands_of_days(tmp_path):
     last = (t0 + timedelta(days=2999)).date().isoformat()
     v.append_rollups([rollup("alpaca-1", "temp", t0 + timedelta(days=2999, hours=20), 40.0)])
     os.sync()
-    rep2 = build_site(v, progress=False)
+    rep2 = build_site(v)
     assert not rep2.full and rep2.html_rendered <= 6
     assert rep2.seconds < rep.seconds / 3
     assert "40.5" in day_html(rep.html_dir, "alpaca-1", last).read_text()
@@ -273,7 +273,7 @@ def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
     by_node = {s.node: s for s in node_statuses(v, Catalog(), ["alpaca-1", "llama"])}
     assert by_node["alpaca-1"].last_sync == "2025-10-14T12:00:00Z"
     assert by_node["llama"].last_sync is not None and by_node["llama"].last_sync[:4] >= "2025"
-    rep = build_site(v, progress=False)
+    rep = build_site(v)
     assert "Last sync 2025-10-14 12:00" in parse(rep.html_dir / "index.html").text
 
 
@@ -282,7 +282,7 @@ def test_day_note_is_pointed_to(real):
     rel = "agents/office/daily/2015/02/2015-02-03.md"
     v.write_file(rel, "# office 2015-02-03\n")
     v.commit("day note", "observation")
-    build_site(v, progress=False)
+    build_site(v)
     assert (
         f"Day note in the vault: {rel}"
         in parse(day_html(first.html_dir, "office", "2015-02-03")).text

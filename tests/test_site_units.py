@@ -172,12 +172,12 @@ def test_inline_charts_replaces_chart_images_only():
         '<img class="va-chart" id="chart-bad" src="2025-10-14/bad.svg" alt="">'
         '<img src="photo.png" alt="a photo">'
     )
-    out = charts.inline_charts(page, files.get)
+    out = charts.inline_charts(page, lambda src, digest: files.get(src))
     assert out.count("<svg") == 1 and out.count("<img") == 3
     assert '<svg class="va-chart" id="chart-t-a" data-file="2025-10-14/t-a.svg"' in out
     assert 'aria-label="Chart of t &amp; a"' in out and "<title>t a: mean" in out
     assert 'src="2025-10-14/gone.svg"' in out and 'src="2025-10-14/bad.svg"' in out
-    assert charts.inline_charts("<p>no charts</p>", files.get) == "<p>no charts</p>"
+    assert charts.inline_charts("<p>no charts</p>", print) == "<p>no charts</p>"
     with pytest.raises(ValueError):
         charts.inline_svg("<p>not a chart</p>")
 

@@ -74,7 +74,7 @@ def test_index_and_site_skip_symlinks_odd_names_and_huge_files(tmp_path, caplog)
     chroma_docs = ix.chroma().col.get(include=["documents"])["documents"]
     assert not any("TOPSECRETTOKEN" in d for d in chroma_docs)
 
-    report = build_site(v, progress=False)
+    report = build_site(v)
     site = _all_text(report.html_dir) + _all_text(report.src_dir)
     assert "Service the boiler in May" in site
     assert "TOPSECRETTOKEN" not in site and "HUGEWORD" not in site
@@ -113,7 +113,7 @@ def test_a_hub_planting_a_symlink_in_a_clone(tmp_path):
     assert "knowledge-base/ok.md" in _paths(ix)
     assert "knowledge-base/passwd.md" not in _paths(ix)
     assert [h for h in ix.whoosh().search("TOPSECRETTOKEN", 10, None)] == []
-    report = build_site(c, progress=False)
+    report = build_site(c)
     assert "TOPSECRETTOKEN" not in _all_text(report.html_dir) + _all_text(report.src_dir)
     listed = {p.path: p.message for p in check_tree(c.root)}
     assert "symlink points outside the vault" in listed["knowledge-base/passwd.md"]

@@ -117,7 +117,6 @@ class Agent:
         mode = "replay" if options.replay else "live"
         self.state = AgentState(vault.cache_dir() / "agent-state.json", os.getpid(), mode)
         self.engine = None
-        self.replay_stats = None
         self.data_span: tuple[datetime, datetime] | None = None
         self._records_since_commit = 0
         self._last_commit = time.monotonic()
@@ -154,7 +153,6 @@ class Agent:
             until=self.opt.until,
             stop=self.stop,
         )
-        self.replay_stats = stats
         n = stats.rollups
         self.state.mark("sample", stats.readings)
         self.state.mark("rollup", n)

@@ -228,7 +228,7 @@ def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) ->
 
 def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> Path | None:
     t = time.monotonic()
-    report = build_site(v, progress=False)
+    report = build_site(v)
     timings["site_s"] = round(time.monotonic() - t, 1)
     html = Path(getattr(report, "html_dir", v.root / ".vault" / "site"))
     say(f"site: {html}/index.html")

@@ -85,6 +85,8 @@ def history_cmd(
         a = agg or ("on_s" if info.binary else "mean")
         points = store.series(info, t0, t1, every_s, a)
         out.append((info, a, points))
+    if not any(pts for _, _, pts in out):  # nothing at all: say what the sensors cover
+        raise store.no_data(infos[0], t0, t1)
     if as_json:  # compact: a long series is thousands of points
         data = [_as_json(store, info, a, every_s, pts) for info, a, pts in out]
         click.echo(json.dumps(data, ensure_ascii=False, separators=(",", ":")))

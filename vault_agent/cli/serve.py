@@ -44,8 +44,10 @@ def serve_cmd(vault_path: str | None, host: str, port: int, build: bool) -> None
     check_bind(host, token, TOKEN_SETTING)
     if build:
         from ..site.build import build_site
+        from .site import phase_bars
 
-        build_site(v, progress=True)
+        with phase_bars(True) as on_progress:
+            build_site(v, on_progress=on_progress)
     app = create_app(v, token=token)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3

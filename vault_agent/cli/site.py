@@ -2,9 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import click
 
 from .common import emit_json, json_option, open_vault, vault_option
+
+
+@contextmanager
+def phase_bars(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    """A rich progress display on stderr drawing the site build's ``(phase, done, total)``
+    reports as one bar per phase; yields the callback (None when disabled)."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars = Progress(
+        TextColumn("{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
+    tasks: dict[str, object] = {}
+
+    def report(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bars.add_task(phase, total=total)
+        bars.update(tasks[phase], completed=done, total=total)
+
+    with bars:
+        yield report
 
 
 @click.group("site")
@@ -43,13 +74,15 @@ def build_cmd(
     from ..site.build import build_site
 
     v = open_vault(vault_path)
-    report = build_site(v, out=out, clean=clean, progress=not (no_progress or as_json))
+    with phase_bars(not (no_progress or as_json)) as on_progress:
+        report = build_site(v, out=out, clean=clean, on_progress=on_progress)
     if as_json:
         emit_json(report.as_dict())
         return
     kind = "full" if report.full else "incremental"
     click.echo(
-        f"{kind} build ({report.reason}): {report.pages_written} page(s) written, "
+        f"{kind} build" + ("" if report.reason == kind else f" ({report.reason})") + ": "
+        f"{report.pages_written} page(s) written, "
         f"{report.pages_skipped} unchanged, {report.pages_deleted} removed, "
         f"{report.html_rendered} rendered in {report.seconds:.1f}s"
     )

@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors import RecordError
@@ -348,18 +348,6 @@ def load_catalog(data: dict[str, Any] | None) -> Catalog | None:
     except (ValueError, KeyError, TypeError) as e:
         log.info("site catalog cache unusable (%s); rebuilding", e)
         return None
-
-
-def today_iso() -> str:
-    """Today's UTC date as ``YYYY-MM-DD``."""
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).date().isoformat()
-
-
-def parse_day(day: str) -> date:
-    """``YYYY-MM-DD`` → date."""
-    return date.fromisoformat(day)
 
 
 def unique(items: Iterable[str]) -> list[str]:

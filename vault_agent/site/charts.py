@@ -296,13 +296,14 @@ def inline_svg(standalone: str, chart_id: str = "", href: str = "", label: str =
     return f"{head}>{_STYLE_RE.sub('', body, count=1)}"
 
 
-def inline_charts(html: str, read: Callable[[str], str | None]) -> str:
+def inline_charts(html: str, read: Callable[[str, str], str | None]) -> str:
     """Replace each chart ``<img class="va-chart" …>`` of a rendered page by its inline SVG.
 
     Args:
         html: the page's HTML.
         read: gives the standalone SVG text for an ``<img>``'s ``src`` (a URL-quoted path
-            relative to the page), or None when it cannot; such an ``<img>`` is left as it is.
+            relative to the page) and ``data-digest``, or None when it cannot or will not;
+            such an ``<img>`` is left as it is.
     Returns:
         the HTML with the charts inlined (unchanged when it has none).
     """
@@ -312,7 +313,7 @@ def inline_charts(html: str, read: Callable[[str], str | None]) -> str:
     def one(m: re.Match[str]) -> str:
         attrs = {k: unescape(v) for k, v in _ATTR_RE.findall(m.group(0))}
         src = attrs.get("src", "")
-        text = read(src) if src else None
+        text = read(src, attrs.get("data-digest", "")) if src else None
         if not text:
             return m.group(0)
         try:

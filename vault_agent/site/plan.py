@@ -16,7 +16,7 @@ import pygit2
 
 from ..vault.files import is_utf8_name
 
-PLAN_VERSION = 3  # bump when generated pages change shape: forces a full rebuild
+PLAN_VERSION = 4  # bump when generated pages change shape: forces a full rebuild
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,19 @@ class Plan:
 def template_hash(site_dir: Path) -> str:
     """A hash of the site template folder and the page generator version.
 
-    A change to the MkDocs template, overrides or CSS makes every page stale.
+    A change to the MkDocs template, overrides, CSS or a page template makes every
+    page stale.
     """
     h = hashlib.sha256(f"plan-{PLAN_VERSION}".encode())
     for p in sorted(site_dir.rglob("*")):
         if p.is_file() and "__pycache__" not in p.parts:
             h.update(p.relative_to(site_dir).as_posix().encode())
             h.update(p.read_bytes())
+    from .render import template_texts
+
+    for name, data in template_texts():
+        h.update(name.encode())
+        h.update(data)
     try:
         from importlib.metadata import version
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..vault import Vault, layout
 from .build import BuildReport, build_site
+from .progress import ProgressCallback
 
 log = logging.getLogger("vault_agent.site")
 QUIET_S = 1.0
@@ -72,7 +73,7 @@ class Rebuilder:
     def rebuild(self) -> BuildReport | None:
         """Build now; errors are logged, never fatal to the server."""
         try:
-            report = build_site(self.vault, out=self.out, progress=False)
+            report = build_site(self.vault, out=self.out)
         except Exception as e:  # noqa: BLE001 - keep serving the last good site
             log.error("site rebuild failed: %s", e)
             return None
@@ -115,9 +116,12 @@ def serve(
     out: Path | None = None,
     announce: Callable[[str], None] | None = None,
     stop: threading.Event | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> None:
-    """Build, then serve until interrupted (or ``stop`` is set), rebuilding on change."""
-    report = build_site(vault, out=out, progress=True)
+    """Build, then serve until interrupted (or ``stop`` is set), rebuilding on change.
+
+    ``on_progress`` receives the first build's progress (see :mod:`.progress`)."""
+    report = build_site(vault, out=out, on_progress=on_progress)
     server = make_server(report.html_dir, host, port)
     url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
     if announce:

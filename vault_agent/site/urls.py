@@ -18,7 +18,6 @@ DATES = "dates.md"
 KB_INDEX = "knowledge-base.md"
 INTERACTIONS_INDEX = "interactions.md"
 CONFLICTS = "conflicts.md"
-AGGREGATES = (HOME, DATES, KB_INDEX, INTERACTIONS_INDEX, CONFLICTS)
 
 
 def node_page(node: str) -> str:

@@ -1,0 +1,126 @@
+"""The site reads well (issue 17): week/month pages with each day's figures, observation
+pages that lead with their text, memory notes that keep their lists, interactions out of
+the search, backlinks and tags, staleness. Truth comes from the JSONL files, read here."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.test_site_helpers import KB_NOTE, expected_day, make_vault, parse
+from vault_agent.site import render
+from vault_agent.site.build import build_site
+from vault_agent.site.charts import fmt_num
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    v, facts = make_vault(tmp_path_factory.mktemp("readable") / "vault")
+    v.write_observation(
+        "Heating pattern:\n\n- on at 06:30 on weekdays\n- off at 22:00\n- *never* on Sundays",
+        kind="memory",
+        title="Heating schedule",
+        created=datetime(2015, 2, 4, 1, 0, tzinfo=UTC),
+    )
+    v.commit("memory with a list", "observation")
+    return v, facts, build_site(v)
+
+
+def test_week_page_has_each_days_min_mean_max(built):
+    v, facts, report = built
+    page = parse(report.html_dir / "nodes/office/sensors/office-co2/2015-W06.html")
+    table = next(t for t in page.tables if t and t[0][0] == "Day")
+    assert table[0] == ["Day", "Min", "Mean", "Max", "Windows"]
+    rows = table[1:]
+    days = ["2015-02-02", "2015-02-03", "2015-02-04"]
+    assert len(rows) == len(days)
+    for row, day in zip(rows, days, strict=True):
+        exp = expected_day(v, f"agents/office/sensors/2015/02/{day}.jsonl")["office-co2"]
+        assert row[0] == date.fromisoformat(day).strftime("%a %d")
+        assert row[1].split()[0] == fmt_num(exp["min"])
+        assert row[2] == fmt_num(exp["mean"])
+        assert row[3].split()[0] == fmt_num(exp["max"])
+        assert row[4] == str(exp["windows"])
+
+
+def test_month_page_of_a_motion_sensor_counts_events(built):
+    v, facts, report = built
+    page = parse(report.html_dir / "nodes/pir-6/sensors/s6-motion/2017-12.html")
+    table = next(t for t in page.tables if t and t[0][0] == "Day")
+    assert table[0] == ["Day", "Events", "On time", "Windows"]
+    files = sorted(v.path("agents/pir-6/sensors/2017/12").glob("*.jsonl"))
+    assert len(table) - 1 == len(files) > 1
+    for row, f in zip(table[1:], files, strict=True):
+        lines = [json.loads(x) for x in f.read_text().splitlines()]
+        assert row[1] == str(sum(x["events"] for x in lines))
+        assert row[3] == str(len(lines))
+    node = parse(report.html_dir / "nodes/pir-6/index.html")
+    assert any(x.endswith("sensors/s6-motion/2018-01.html") for x in node.links)
+    # motion is events and time on, never a mean
+    assert "Mean" not in [c for t in page.tables for c in t[0]]
+
+
+def test_observation_page_leads_with_its_text(built):
+    v, facts, report = built
+    path = report.html_dir / "nodes/office/observations" / f"{facts['obs_id']}.html"
+    html = path.read_text(encoding="utf-8")
+    body = html[html.index("<article") :]
+    text_at = body.index("CO2 rose to 1402 ppm")
+    assert text_at < body.index('<details class="va-meta"') and text_at < body.index("Sources")
+    assert "2015-02-03 17:05 UTC · office · window 16:00–17:00" in parse(path).text
+    imgs = [i["src"] for i in parse(path).imgs]
+    assert imgs == [
+        "../days/2015-02-03/office-co2.svg",
+        "../days/2015-02-03/office-temperature.svg",
+    ]
+    for src in imgs:
+        assert (path.parent / src).is_file()
+
+
+def test_memory_notes_keep_their_lists(built):
+    v, facts, report = built
+    html = (report.html_dir / "nodes/office/index.html").read_text(encoding="utf-8")
+    start = html.index("Heating schedule")
+    block = html[start : html.index("</div>", html.index("<ul>", start))]
+    assert block.count("<li>") == 3 and "<em>never</em>" in block
+
+
+def test_interactions_are_left_out_of_search_but_listed(built):
+    v, facts, report = built
+    idx = json.loads((report.html_dir / "search/search_index.json").read_text())
+    locations = {d["location"].split("#")[0] for d in idx["docs"]}
+    assert not any(loc.startswith("interactions/") for loc in locations), locations
+    assert "interactions.html" in locations
+    assert any(f"{facts['obs_id']}" in loc for loc in locations)
+    assert "When was CO2 highest" in parse(report.html_dir / "interactions.html").text
+    # observation search text: no glued metadata (the details box is excluded)
+    obs = [d for d in idx["docs"] if facts["obs_id"] in d["location"]]
+    assert obs and all("hlc" not in d["text"] and "co2_max" not in d["text"] for d in obs)
+
+
+def test_kb_backlinks(built):
+    v, facts, report = built
+    page = parse(report.html_dir / "kb" / "Office notes.html")
+    assert "Linked from" in page.text
+    stem = KB_NOTE[:-3]
+    assert any(stem in x or "Wohnzimmer" in x for x in page.links)
+
+
+def test_home_marks_stale_nodes(built):
+    v, facts, report = built
+    text = parse(report.html_dir / "index.html").text
+    age = datetime.now(UTC) - datetime(2015, 2, 4, 10, 45, tzinfo=UTC)  # office's last window
+    years = round(age.days / 365.25)
+    assert f"stale · {years} years" in text or f"stale · {years - 1} years" in text
+
+
+def test_templates_are_package_data_and_autoescape():
+    names = [n for n, _ in render.template_texts()]
+    assert {"day.md.j2", "home.md.j2", "observation.md.j2", "period.md.j2"} <= set(names)
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    assert '"vault_agent.site" = ["templates/*.j2"]' in pyproject.read_text()
+    out = render.render("dates.md.j2", dates="<b>x</b>")
+    assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>" not in out
