@@ -237,6 +237,27 @@ def test_history_of_a_node_on_a_phone(server, browser, shots):
     fits(browser)
 
 
+def test_history_of_an_empty_vault_says_what_to_do(browser, tmp_path):
+    """A vault with no readings yet: /history opens the sensor list, which says where
+    readings come from, and the chart area says none is chosen (no blank page)."""
+    from tests.support.asgi import UvicornThread
+    from vault_agent.vault import Vault
+    from vault_agent.web import create_app
+
+    v, _ = Vault.init(tmp_path / "empty", "attic")
+    viewport(browser, "phone")
+    with UvicornThread(create_app(v, poll_s=0.2)) as srv:
+        browser.goto(srv.url + "/history")
+        assert browser.wait_for("document.getElementById('picker').open === true", 30)
+        listed = evaluate(browser, "document.getElementById('sensor-list').textContent")
+        assert "No sensor readings in this vault yet" in listed and "vault agent" in listed
+        assert browser.wait_for(
+            "document.getElementById('window').textContent.includes('No sensor chosen')"
+        )
+        assert evaluate(browser, "document.querySelectorAll('.chart').length") == 0
+        no_errors(browser)
+
+
 def test_history_binary_sensor(server, vault, browser, shots):
     v, _ = vault
     viewport(browser, "phone")
