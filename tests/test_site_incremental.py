@@ -154,7 +154,11 @@ def test_removed_day_drops_its_pages_and_charts(real):
     v.path("agents/office/sensors/2015/02/2015-02-09.jsonl").unlink()
     v.commit("drop the day", "rollup")
     rep = build_site(v)
-    assert rep.pages_deleted == 2  # the page and its chart
+    # the page, its chart and the sensor's week page of 2015-W07, which held only that day
+    # (the month page 2015-02 keeps the other days)
+    week = html / "nodes/office/sensors/office-temperature/2015-W07.html"
+    month = html / "nodes/office/sensors/office-temperature/2015-02.html"
+    assert rep.pages_deleted == 3 and not week.exists() and month.exists()
     assert not day_html(html, "office", "2015-02-09").exists() and not chart.exists()
     assert "2015-02-09" not in parse(day_html(html, "office", "2015-02-06")).text
 
