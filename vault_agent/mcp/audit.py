@@ -64,12 +64,15 @@ class AuditLog:
     Args:
         vault: the vault (its node owns the ``sessions/`` folder).
         commit_lock: held around write + log + commit so concurrent calls of one
-            server never mix their files into each other's commits.
+            server never mix their files into each other's commits, and around each
+            appended line, so git never stages a session log while it grows (libgit2
+            fails with "failed to read file into stream"). Re-entrant: a write call
+            holds it while it records its own line.
     """
 
-    def __init__(self, vault: Vault, commit_lock: threading.Lock | None = None) -> None:
+    def __init__(self, vault: Vault, commit_lock: threading.RLock | None = None) -> None:
         self.vault = vault
-        self.lock = commit_lock or threading.Lock()
+        self.lock = commit_lock or threading.RLock()
         self._pending: dict[str, set[str]] = {}  # session log -> clients with lines in it
         self._pending_guard = threading.Lock()
 
@@ -116,7 +119,8 @@ class AuditLog:
         if paths:
             line["paths"] = paths[:20]
         rel = session_log_path(self.vault.node, now)
-        append_line(self.vault.path(rel), json.dumps(line, ensure_ascii=False))
+        with self.lock:  # never while a commit stages this file
+            append_line(self.vault.path(rel), json.dumps(line, ensure_ascii=False))
         with self._pending_guard:
             self._pending.setdefault(rel, set()).add(client)
         return rel
