@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from ..errors import RecordError
+from ..query import Store, UnknownSensorError, vault_timezone
 from ..vault import Vault, files, layout
 from ..vault.files import walk
 from ..vault.records import Observation, parse_markdown
@@ -23,13 +24,12 @@ from .catalog import (
     Catalog,
     DaySummary,
     NoteMeta,
-    SensorDay,
     day_key,
     kb_notes,
     read_day,
     summarize_day,
 )
-from .periods import Period, period_page, period_page_path, periods_of
+from .periods import Period, local_days, period_page, period_page_path, periods_of
 from .plan import Plan
 from .progress import Phases
 from .refresh import all_day_keys, refresh_catalog
@@ -49,6 +49,7 @@ class Generator:
         self.deleted: list[str] = []
         self.pending_now: set[str] = set()
         self.session_days: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.tz = vault_timezone(v.root)
 
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
@@ -132,50 +133,80 @@ class Generator:
                 self.cat.days[k] = DaySummary(node, day, "", None, None)
 
     def _sensor_periods(self) -> dict[tuple[str, str], list[Period]]:
-        """Every (node, sensor) with data → its weeks and months, sorted."""
+        """Every (node, sensor) with data → its weeks and months (days in the vault's time
+        zone), sorted."""
         out: dict[tuple[str, str], set[Period]] = defaultdict(set)
         for d in self.cat.days.values():
+            ps = {p for day in local_days(d.day, d.first, d.last, self.tz) for p in periods_of(day)}
             for s in d.sensors:
-                out[(d.node, s.sensor)].update(periods_of(date.fromisoformat(d.day)))
+                out[(d.node, s.sensor)].update(ps)
         return {k: sorted(v, key=lambda p: (p.kind, p.first)) for k, v in out.items()}
 
     def _write_periods(self, dirty_days: set[str]) -> None:
         """Week and month pages of the sensors of changed days (all on a full build),
-        and of the periods beside them (their prev/next links may change)."""
+        and of the periods beside them (their prev/next links may change). The rows are
+        the query layer's day summaries (days in the vault's time zone)."""
         all_periods = self._sensor_periods()
-        todo: set[tuple[str, str, Period]] = set()
+        todo: dict[tuple[str, str], set[Period]] = defaultdict(set)
         for (node, sensor), periods in all_periods.items():
             if self.plan.full:
-                todo.update((node, sensor, p) for p in periods)
+                todo[(node, sensor)].update(periods)
                 continue
+            have = set(periods)
             for k in dirty_days:
                 n, day = k.split("/", 1)
                 if n == node:
-                    have = set(periods)
-                    todo.update(
-                        (node, sensor, p) for p in periods_of(date.fromisoformat(day)) if p in have
+                    d = self.cat.days.get(k)
+                    near = local_days(day, d.first if d else None, d.last if d else None, self.tz)
+                    todo[(node, sensor)].update(
+                        p for ld in near for p in periods_of(ld) if p in have
                     )
-        self.bar.phase("Week and month pages", len(todo))
-        by_sensor: dict[tuple[str, str], list[tuple[str, SensorDay]]] = defaultdict(list)
-        for d in sorted(self.cat.days.values(), key=lambda d: d.day):
-            for sd in d.sensors:
-                by_sensor[(d.node, sd.sensor)].append((d.day, sd))
-        for node, sensor, p in sorted(todo, key=lambda t: (t[0], t[1], t[2].kind, t[2].first)):
+        self.bar.phase("Week and month pages", sum(len(ps) for ps in todo.values()))
+        if not any(todo.values()):
+            return
+        store = Store(self.v.root)
+        day_pages = {k for k in self.cat.days if self.cat.days[k].rel}
+        try:
+            for (node, sensor), ps in sorted(todo.items()):
+                if ps:
+                    self._write_sensor_periods(store, node, sensor, ps, all_periods, day_pages)
+        finally:
+            store.close()
+
+    def _write_sensor_periods(
+        self,
+        store: Store,
+        node: str,
+        sensor: str,
+        todo: set[Period],
+        all_periods: dict[tuple[str, str], list[Period]],
+        day_pages: set[str],
+    ) -> None:
+        """One sensor's week/month pages of ``todo`` from one day-summary query."""
+        first = min(p.first for p in todo)
+        last = max(p.last for p in todo)
+        try:
+            summaries = store.day_summaries(f"{node}/{sensor}", first, last)
+        except UnknownSensorError:
+            summaries = []
+        mine = all_periods.get((node, sensor), [])
+        for p in sorted(todo, key=lambda p: (p.kind, p.first)):
             self.bar.advance()
-            same = [q for q in all_periods.get((node, sensor), []) if q.kind == p.kind]
+            same = [q for q in mine if q.kind == p.kind]
             i = same.index(p) if p in same else -1
             prev_p = same[i - 1] if i > 0 else None
             next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
             other = [
-                q
-                for q in all_periods.get((node, sensor), [])
-                if q.kind != p.kind and q.first <= p.last and p.first <= q.last
+                q for q in mine if q.kind != p.kind and q.first <= p.last and p.first <= q.last
             ]
-            first, last = p.first.isoformat(), p.last.isoformat()
-            days = [(d, sd) for d, sd in by_sensor[(node, sensor)] if first <= d <= last]
+            days = [
+                (s.day.isoformat(), s, day_key(node, s.day.isoformat()) in day_pages)
+                for s in summaries
+                if p.first <= s.day <= p.last
+            ]
             self.w.page(
                 period_page_path(node, sensor, p),
-                period_page(days, node, sensor, p, prev_p, next_p, other),
+                period_page(days, node, sensor, p, prev_p, next_p, other, str(self.tz)),
             )
 
     def _latest_periods(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
