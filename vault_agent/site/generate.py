@@ -15,10 +15,10 @@ from datetime import date
 from typing import Any
 
 from ..errors import RecordError
-from ..query import Store, UnknownSensorError, vault_timezone
+from ..query import QueryError, Store, UnknownSensorError, vault_timezone
 from ..vault import Vault, files, layout
 from ..vault.files import walk
-from ..vault.records import Observation, parse_markdown
+from ..vault.records import Observation, Rollup, parse_markdown
 from . import kb, pages, urls
 from .catalog import (
     Catalog,
@@ -50,6 +50,7 @@ class Generator:
         self.pending_now: set[str] = set()
         self.session_days: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.tz = vault_timezone(v.root)
+        self._store: Store | None = None
 
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
@@ -238,6 +239,35 @@ class Generator:
         )
         self.bar.phase("Writing notes", len(targets))
         obs_ids = self._obs_ids()
+        try:
+            self._write_note_pages(targets, obs_ids)
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _store_of(self) -> Store:
+        """The query layer over this vault, opened on first use (closed by the caller)."""
+        if self._store is None:
+            self._store = Store(self.v.root)
+        return self._store
+
+    def _window_rollups(self, obs: Observation) -> dict[str, list[Rollup]]:
+        """Each sensor of an observation → its rollup lines in the observation's window
+        (from the query layer; a sensor it does not know is left out)."""
+        span = pages.observation_window(obs)
+        if span is None:
+            return {}
+        out: dict[str, list[Rollup]] = {}
+        for name in obs.sensors:
+            try:
+                lines = self._store_of().lines(f"{obs.node}/{name}", span[0], span[1])
+            except (UnknownSensorError, QueryError):
+                continue
+            out[str(name)] = [ln.rollup for ln in lines]
+        return out
+
+    def _write_note_pages(self, targets: list[str], obs_ids: dict[str, str]) -> None:
         for rel in targets:
             self.bar.advance()
             meta = self.cat.notes[rel]
@@ -246,11 +276,13 @@ class Generator:
                 if obs is None:
                     continue
                 day = self.cat.days.get(day_key(meta.node, meta.day))
-                sensors = day.sensors if day is not None else ()
-                self.w.page(
-                    urls.observation_page(meta.node, meta.id),
-                    pages.observation_page(rel, obs, bool(sensors), sensors),
+                has_rollups = bool(day is not None and day.sensors)
+                text, charts = pages.observation_page(
+                    rel, obs, has_rollups, self._window_rollups(obs)
                 )
+                self.w.page(urls.observation_page(meta.node, meta.id), text)
+                for chart_rel, svg in charts.items():
+                    self.w.page(chart_rel, svg)
             elif meta.kind == "interaction":
                 try:
                     text = self.v.path(rel).read_bytes().decode("utf-8")
@@ -378,6 +410,7 @@ class Generator:
         for n in self.cat.notes.values():
             if n.kind == "observation":
                 out.add(urls.observation_page(n.node, n.id))
+                out |= {urls.observation_chart_file(n.node, n.id, s) for s in n.sensors}
             elif n.kind == "interaction":
                 out.add(urls.interaction_page(n.rel))
         return out
