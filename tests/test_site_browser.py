@@ -413,3 +413,62 @@ def test_pages_fit_a_phone_and_charts_stay_legible(site, browser, page):
                 assert all(h >= 9 for h in got["label_px"]), (page, got["label_px"])
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride", browser.session)
+
+
+SEARCH_RESULTS = (
+    "(() => { const items = Array.from(document.querySelectorAll('.md-search-result__item'));"
+    " const t = document.querySelector('.va-qa-toggle');"
+    " if (!items.length && !(t && /hidden/.test(t.textContent))) return null;"
+    " return {toggle: t ? t.textContent.trim() : null,"
+    "  items: items.map(i => ({href: i.querySelector('a').getAttribute('href'),"
+    "   shown: getComputedStyle(i).display !== 'none',"
+    "   title: (i.querySelector('h1, h2') || {}).textContent || '',"
+    "   text: i.textContent}))}; })()"
+)
+
+
+def test_search_leaves_out_qa_unless_asked(site, browser):
+    """Issue 17: a logged Q&A that matches is hidden from the results, the checkbox says
+    so; ticking "Include logged Q&A" shows it (after the observation); a result shows
+    the observation's title, window date, node and text."""
+    html, base, profile, facts = site
+    browser.goto(base + "index.html")
+    browser.wait_for("document.readyState === 'complete'")
+    browser.call("Runtime.evaluate", browser.session, expression="sessionStorage.clear()")
+    browser.goto(base + "index.html?q=1402")
+    got = browser.wait_for(SEARCH_RESULTS)
+    assert got and got["toggle"] == "Include logged Q&A (1 hidden)", got
+    shown = [i for i in got["items"] if i["shown"]]
+    assert shown[0]["title"] == "CO2 peak in the afternoon", got
+    assert "2015-02-03 16:00–17:00 UTC · office" in shown[0]["text"]
+    assert "1402 ppm" in shown[0]["text"]
+    assert not any("interactions/" in i["href"] for i in shown), got
+    hidden = [i for i in got["items"] if not i["shown"]]
+    assert [i["title"] for i in hidden] == ["When was CO2 highest on 2015-02-03?"], got
+    browser.call(
+        "Runtime.evaluate",
+        browser.session,
+        expression="document.getElementById('va-qa-toggle').click()",
+    )
+    after = browser.wait_for(
+        SEARCH_RESULTS.replace(
+            "return {", "if (!/shown/.test(t.textContent)) return null; return {"
+        )
+    )
+    assert after and after["toggle"] == "Include logged Q&A (1 shown)", after
+    assert all(i["shown"] for i in after["items"])
+    assert "interactions/" in after["items"][-1]["href"]  # ranked after the notes
+    assert "Asked on office at 2015-02-05 09:00" in after["items"][-1]["text"]
+    # only Q&A match: nothing shown until asked; ?qa=1 asks
+    browser.call("Runtime.evaluate", browser.session, expression="sessionStorage.clear()")
+    browser.goto(base + "index.html?q=highest")
+    only = browser.wait_for(SEARCH_RESULTS)
+    assert only and only["toggle"] == "Include logged Q&A (1 hidden)", only
+    assert not any(i["shown"] for i in only["items"])
+    browser.goto(base + "index.html?q=highest&qa=1")
+    asked = browser.wait_for(
+        SEARCH_RESULTS.replace(
+            "return {", "if (!/shown/.test(t.textContent)) return null; return {"
+        )
+    )
+    assert asked and [i["shown"] for i in asked["items"]] == [True], asked

@@ -117,17 +117,30 @@ def test_memory_notes_keep_their_lists(built):
     assert block.count("<li>") == 3 and "<em>never</em>" in block
 
 
-def test_interactions_are_left_out_of_search_but_listed(built):
+def test_search_index_texts_are_clean_and_qa_ranks_last(built):
+    """Search results show title, date, node and clean text: an observation's entry is
+    its date/node line joined to its text (no glued metadata, no details box); lists of
+    observations, cards and tables are left out (their cells would be glued together).
+    Logged Q&A are indexed with a low boost (hidden in results unless asked for: the
+    browser test checks the toggle)."""
     v, facts, report = built
     idx = json.loads((report.html_dir / "search/search_index.json").read_text())
-    locations = {d["location"].split("#")[0] for d in idx["docs"]}
-    assert not any(loc.startswith("interactions/") for loc in locations), locations
-    assert "interactions.html" in locations
-    assert any(f"{facts['obs_id']}" in loc for loc in locations)
+    obs = [d for d in idx["docs"] if d["location"].endswith(f"{facts['obs_id']}.html")]
+    assert [d["text"] for d in obs] == [
+        "<p>2015-02-03 16:00–17:00 UTC · office 80% — CO2 rose to 1402 ppm at 17:03 while "
+        "the office was occupied.</p>"
+    ]
+    assert obs[0]["title"] == "CO2 peak in the afternoon"
+    for d in idx["docs"]:
+        assert "hlc" not in d["text"] and "co2_max" not in d["text"], d
+        # no table cells or timeline items glued together (e.g. "SensorQuantityWindows")
+        assert "SensorQuantity" not in d["text"] and "80%office" not in d["text"], d
+        assert "Last seen2015" not in d["text"], d
+    qa = [d for d in idx["docs"] if d["location"].startswith("interactions/")]
+    assert qa and all(0 < d["boost"] < 0.1 for d in qa)
+    assert qa[0]["text"].startswith("<p>Asked on office at 2015-02-05 09:00")
+    assert not any("boost" in d for d in idx["docs"] if d not in qa)
     assert "When was CO2 highest" in parse(report.html_dir / "interactions.html").text
-    # observation search text: no glued metadata (the details box is excluded)
-    obs = [d for d in idx["docs"] if facts["obs_id"] in d["location"]]
-    assert obs and all("hlc" not in d["text"] and "co2_max" not in d["text"] for d in obs)
 
 
 def test_kb_backlinks(built):

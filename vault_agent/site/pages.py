@@ -651,8 +651,8 @@ def interaction_page(
 ) -> str:
     """A logged ``vault ask``: the question, the answer as written (its raw HTML shown as
     text), cited sources linked (``[[path]]`` source lines, ``[n]`` markers and bare vault
-    paths become links). Left out of the site search (the Interactions page lists the
-    questions)."""
+    paths become links). In the site search with a low boost, and hidden from its results
+    unless "Include logged Q&A" is ticked (``site/overrides/assets/javascripts/search-qa.js``)."""
     frm = urls.interaction_page(rel)
     cited = cited_sources(meta)
     # escape first: the links added next carry destinations that must stay as written
