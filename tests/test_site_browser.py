@@ -13,11 +13,13 @@ import subprocess
 import threading
 import time
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.test_site_helpers import make_vault
+from vault_agent.mcp.audit import AuditLog
 from vault_agent.site.build import build_site
 from vault_agent.site.serve import make_server
 
@@ -200,6 +202,19 @@ def site(tmp_path_factory):
         pytest.skip("chromium not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("browser")
     v, facts = make_vault(root / "vault")
+    log = AuditLog(v)  # MCP tool calls, one of them denied with markup in its arguments
+    t = datetime(2026, 11, 28, 9, 15, 2, tzinfo=UTC)
+    log.record(
+        "claude-ai", "read", {"path": "knowledge-base/Office notes.md"}, allowed=True,
+        ok=True, result_bytes=812, ms=3.1, now=t,
+    )  # fmt: skip
+    log.record(
+        "open-webui", "write_note",
+        {"path": "agents/llama/memory/x.md", "content": "<script>alert(1)</script> note " * 8},
+        allowed=False, ok=False, result_bytes=95, ms=0.4,
+        error="denied by write rule: agents/office/** only", now=t.replace(hour=10),
+    )  # fmt: skip
+    v.commit("agent sessions", "agent")
     report = build_site(v)
     server = make_server(report.html_dir, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -369,6 +384,8 @@ PHONE_PAGES = [
     "nodes/office/days/2015-02-03.html",
     "nodes/office/sensors/office-co2/2015-W06.html",
     "nodes/pir-6/days/2017-12-22.html",
+    "OBSERVATION",  # the observation page of the fixture (its window charts)
+    "nodes/office/sessions/2026-11-28.html",
 ]
 LAYOUT = (
     "(() => { if (document.readyState !== 'complete') return null;"
@@ -388,6 +405,8 @@ def test_pages_fit_a_phone_and_charts_stay_legible(site, browser, page):
     chart axis labels are at least 9 px tall; at 1400 px and 390 px a screenshot is saved
     (VAULT_SCREENSHOTS) for people to look at."""
     html, base, profile, facts = site
+    if page == "OBSERVATION":
+        page = f"nodes/office/observations/{facts['obs_id']}.html"
     shots = Path(os.environ.get(SHOTS_ENV) or profile.with_name("shots"))
     shots.mkdir(parents=True, exist_ok=True)
     try:
@@ -427,11 +446,14 @@ SEARCH_RESULTS = (
 )
 
 
-def test_search_leaves_out_qa_unless_asked(site, browser):
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_search_leaves_out_qa_unless_asked(site, browser, scheme):
     """Issue 17: a logged Q&A that matches is hidden from the results, the checkbox says
     so; ticking "Include logged Q&A" shows it (after the observation); a result shows
-    the observation's title, window date, node and text."""
+    the observation's title, window date, node and text. Over HTTP and from file://."""
     html, base, profile, facts = site
+    if scheme == "file":
+        base = html.as_uri() + "/"
     browser.goto(base + "index.html")
     browser.wait_for("document.readyState === 'complete'")
     browser.call("Runtime.evaluate", browser.session, expression="sessionStorage.clear()")
