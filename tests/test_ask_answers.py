@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from tests.support import FakeOllama, Reply
 from tests.support import ask_questions as AQ
 from tests.support.core_fixtures import make_vault
-from vault_agent.ask.answer import check, only_markers
+from vault_agent.ask.answer import check, mentions_day, only_markers
 from vault_agent.ask.ask import ask
 from vault_agent.cli import main
 from vault_agent.query import Store
@@ -253,3 +253,46 @@ def test_check_allows_rounding_and_question_numbers(hub):
     c = res.computed
     assert check("Yes, it went above 1000 ppm and reached 2028 ppm.", c) == ""
     assert check("Yes, it reached 2500 ppm.", c).startswith("number 2500")
+
+
+def test_llm_claim_that_drops_a_computed_no_is_rejected(hub):
+    """A 0.5B model phrased "no motion at night" as motion at 06:00 (the night's end)."""
+    v, store = hub
+    q = "When was there motion in room-s6 at night on 2017-12-22?"
+    c = ask(v, q, log=False, use_llm=False, store=store).computed
+    assert c.verdict is False and "06:00" in c.times
+    assert check("There was motion in room-s6 at night on 2017-12-22 at 06:00.", c) == (
+        "the answer drops the computed no"
+    )
+    assert check("There was no motion in room-s6 that night.", c) == ""
+
+
+def test_llm_claim_that_negates_a_computed_yes_is_rejected(hub):
+    v, store = hub
+    c = ask(
+        v,
+        "Was the CO2 in the office above 1000 ppm on 2015-02-09?",
+        log=False,
+        use_llm=False,
+        store=store,
+    ).computed
+    assert c.verdict is True
+    assert check("The CO2 did not go above 1000 ppm.", c) == "the answer negates the computed yes"
+
+
+def test_llm_which_day_must_name_the_computed_day(hub):
+    v, store = hub
+    c = ask(v, "Which day was the coldest in the office?", log=False, use_llm=False, store=store)
+    day = next(f.day for f in c.computed.facts if f.kind == "day")
+    others = sorted(d for d in c.computed.dates if d != day)
+    wrong = f"The coldest day in the office was {others[0]}."
+    assert check(wrong, c.computed).startswith("the answer does not name the computed day")
+    assert check(f"The coldest day in the office was {day}.", c.computed) == ""
+
+
+def test_mentions_day_reads_iso_and_month_names():
+    assert mentions_day("on 2015-02-08.", "2015-02-08")
+    assert mentions_day("It was Feb 8.", "2015-02-08")
+    assert mentions_day("the 8th of February", "2015-02-08")
+    assert not mentions_day("It was Feb 18.", "2015-02-08")
+    assert not mentions_day("It was 2015-02-02.", "2015-02-08")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.core_fixtures import cli, make_vault, vault_proc
+from vault_agent.query import Store
 from vault_agent.vault import Vault
 
 REL = "agents/office/sensors/2015/02/2015-02-05.jsonl"
@@ -122,3 +123,31 @@ def test_history_as_a_process(vault: Vault, tmp_path: Path) -> None:
     p = vault_proc("query", "DELETE FROM _lines", cwd=vault.root)
     assert p.returncode == 1
     assert p.stderr.strip() == ("Error: only read-only SELECT/WITH queries are allowed, not DELETE")
+
+
+@pytest.mark.parametrize(
+    ("sql", "view", "missing"),
+    [
+        ("SELECT nope FROM rollups", "rollups", "nope"),
+        ("SELECT r.temp FROM rollups r WHERE r.count > 0", "rollups", "temp"),
+        ("SELECT id FROM sensors WHERE colour = 'red'", "sensors", "colour"),
+    ],
+)
+def test_query_unknown_column_lists_the_views_columns(
+    vault: Vault, sql: str, view: str, missing: str
+) -> None:
+    store = Store(vault.root)
+    cols, _ = store.sql(f"SELECT * FROM {view} LIMIT 0")  # the view's real columns
+    store.close()
+    r = cli("query", sql, "--vault", str(vault.root))
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.strip() == f"Error: no column {missing} in {view}; columns: {', '.join(cols)}"
+    assert "cite" in cols or view != "rollups"
+
+
+def test_query_unknown_column_over_two_views(vault: Vault) -> None:
+    sql = "SELECT r.node, s.colour FROM rollups r JOIN sensors s ON r.sensor = s.id"
+    r = cli("query", sql, "--vault", str(vault.root))
+    assert r.exit_code == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "no column colour in rollups or sensors; rollups columns: node, sensor," in r.stderr
+    assert "; sensors columns: node, id, quantity," in r.stderr

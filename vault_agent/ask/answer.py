@@ -8,7 +8,11 @@ only if it passes, in order:
    models) — :func:`only_markers`;
 2. the observer's grounding check (:func:`vault_agent.llm.grounding.check`): every
    number, clock time and date it states is one of the computed ones (with rounding);
-3. a yes/no verdict is not reversed (a computed "No" phrased as "Yes…").
+3. the meaning is kept (:func:`meaning_lost`): a yes/no verdict is not reversed (a
+   computed "No" phrased as "Yes…", or as a claim without a negation), and a which-day
+   answer names the computed day. A 0.5B model phrased "no motion at night" as "There
+   was motion … at 06:00" (06:00 being the end of the night) and named the first day of
+   the range as the coldest: every number in it was allowed, its meaning was not.
 
 Otherwise the templated sentence stays and the reason is returned (and logged). The
 stream is read with an idle timeout (no new text for ``idle_s`` seconds) separate from
@@ -121,6 +125,44 @@ def verdict_flipped(text: str, verdict: bool | None) -> bool:
     return (m.group(1).lower() == "yes") != verdict
 
 
+NEGATION_RE = re.compile(
+    r"\b(?:no|not|none|never|nothing|neither|nor|without|didn't|wasn't|weren't|isn't)\b"
+    r"|n't\b",
+    re.IGNORECASE,
+)
+MONTHS = (
+    "january february march april may june july august september october november december"
+).split()
+
+
+def mentions_day(text: str, iso: str) -> bool:
+    """Does ``text`` name the day ``iso`` (YYYY-MM-DD), as ISO or as "Feb 8" / "8 February"?"""
+    if iso in text:
+        return True
+    month, day = MONTHS[int(iso[5:7]) - 1], int(iso[8:10])
+    mon = rf"(?:{month}|{month[:3]})\.?"
+    pattern = rf"\b{mon}\s+{day}(?:st|nd|rd|th)?\b|\b{day}(?:st|nd|rd|th)?\s+(?:of\s+)?{mon}\b"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def meaning_lost(text: str, computed: Computed) -> str:
+    """'' when ``text`` keeps the computed meaning, else the reason.
+
+    - a computed "no" (``verdict`` False) needs a negation in the text;
+    - a computed "yes" may not be stated with a negation unless the text opens with "Yes";
+    - a which-day answer (a fact of kind ``day``) must name that day.
+    """
+    negated = NEGATION_RE.search(text) is not None
+    if computed.verdict is False and not negated:
+        return "the answer drops the computed no"
+    if computed.verdict is True and negated and not re.match(r"\W*yes\b", text, re.I):
+        return "the answer negates the computed yes"
+    for f in computed.facts:
+        if f.kind == "day" and f.day and not mentions_day(text, f.day):
+            return f"the answer does not name the computed day {f.day}"
+    return ""
+
+
 def check(text: str, computed: Computed, question: str = "") -> str:
     """'' if the LLM's ``text`` may be shown for ``computed``, else the reason."""
     from ..llm.grounding import check as grounded
@@ -140,7 +182,7 @@ def check(text: str, computed: Computed, question: str = "") -> str:
         return verdict.reason
     if verdict_flipped(body, computed.verdict):
         return "the answer reverses the computed yes/no"
-    return ""
+    return meaning_lost(body, computed)
 
 
 def phrase(

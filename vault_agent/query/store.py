@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -517,10 +518,32 @@ class Store:
                 cols = [d[0] for d in cur.description or []]
                 rows = cur.fetchall()
             except duckdb.Error as e:
-                raise QueryError(f"bad SQL: {_first_line(e)}") from None
+                error: duckdb.Error | None = e
+            else:
+                error = None
             finally:
                 con.execute("ROLLBACK")
+            if error is not None:
+                raise QueryError(self._sql_problem(error, text)) from None
         return cols, rows
+
+    def _sql_problem(self, e: duckdb.Error, text: str) -> str:
+        """One line for a failed statement: an unknown column names the columns of the
+        views the statement uses ("no column foo in rollups; columns: node, sensor, …");
+        anything else is DuckDB's first line."""
+        m = MISSING_COLUMN_RE.search(str(e))
+        used = list(dict.fromkeys(v.lower() for v in VIEW_RE.findall(text)))
+        if not isinstance(e, duckdb.BinderException) or m is None or not used:
+            return f"bad SQL: {_first_line(e)}"
+        name = m.group(1) or m.group(2)
+        cols = {
+            v: [d[0] for d in self._cache.con.execute(f"SELECT * FROM {v} LIMIT 0").description]
+            for v in used
+        }
+        if len(used) == 1:
+            return f"no column {name} in {used[0]}; columns: {', '.join(cols[used[0]])}"
+        listed = "; ".join(f"{v} columns: {', '.join(c)}" for v, c in cols.items())
+        return f"no column {name} in {' or '.join(used)}; {listed}"
 
     def _sql_views(self) -> None:
         con = self._cache.con
@@ -787,6 +810,14 @@ def _when(t: datetime | date, tz: ZoneInfo) -> str:
         local = t.astimezone(tz)
         return local.date().isoformat() if local.time() == time.min else local.isoformat()
     return t.isoformat()
+
+
+VIEWS = ("rollups", "observations", "sensors")
+VIEW_RE = re.compile(r"\b(" + "|".join(VIEWS) + r")\b", re.IGNORECASE)
+# DuckDB's Binder errors for a column that does not exist (unqualified and qualified)
+MISSING_COLUMN_RE = re.compile(
+    r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"'
+)
 
 
 def _first_line(e: Exception) -> str:

@@ -16,7 +16,6 @@ to skip such rows instead, so re-running a replay writes nothing twice.
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 import time
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..vault import Rollup
+from ..vault import Rollup, layout
 from .base import Reading
 from .config import SensorSpec
 
@@ -290,26 +289,19 @@ class RollupEngine:
 def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
     """Per sensor, the end (epoch s) of its newest rollup line on this node.
 
-    Reads day files newest first and stops once every sensor is found, so a running
-    node reads one or two files. Lines are only JSON-decoded here (``vault check``
-    validates them); an unreadable line is skipped.
+    Reads day files newest first (through the one rollup-line reader,
+    :meth:`Vault.read_rollups`) and stops once every sensor is found, so a running node
+    reads one or two files. A line that fails its schema is skipped.
     """
     want = set(sensors)
     found: dict[str, float] = {}
     if not want:
         return found
-    from ..vault.layout import parse_iso
-
     for rel in reversed(vault.rollup_files(vault.node)):
-        with open(vault.path(rel), "rb") as fh:
-            for raw in fh:
-                try:
-                    d = json.loads(raw)
-                    sensor, end = d["sensor"], parse_iso(d["end"]).timestamp()
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    continue
-                if sensor in want and end > found.get(sensor, -math.inf):
-                    found[sensor] = end
+        for r in vault.read_rollups(rel):
+            end = _epoch(r.end)
+            if r.sensor in want and end is not None and end > found.get(r.sensor, -math.inf):
+                found[r.sensor] = end
         if want <= set(found):
             break
     return found
@@ -318,19 +310,21 @@ def last_closed_ends(vault: Any, sensors: list[str]) -> dict[str, float]:
 def written_windows(vault: Any, day: Any, sensors: Iterable[str]) -> set[tuple[str, int]]:
     """(sensor, window start epoch s) of every line in this node's rollup file of UTC ``day``
     for ``sensors`` (late lines included): the windows a replay must not write again."""
-    from ..vault import layout
-
     want = set(sensors)
+    rel = layout.rollup_path(vault.node, day)
+    if not vault.path(rel).exists():
+        return set()
     out: set[tuple[str, int]] = set()
-    p = vault.path(layout.rollup_path(vault.node, day))
-    if not p.exists():
-        return out
-    with open(p, "rb") as fh:
-        for raw in fh:
-            try:
-                d = json.loads(raw)
-                if d["sensor"] in want:
-                    out.add((d["sensor"], int(layout.parse_iso(d["start"]).timestamp())))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                continue
+    for r in vault.read_rollups(rel):
+        start = _epoch(r.start)
+        if r.sensor in want and start is not None:
+            out.add((r.sensor, int(start)))
     return out
+
+
+def _epoch(t: str) -> float | None:
+    """Epoch seconds of a UTC ISO 8601 time (None when it does not parse)."""
+    try:
+        return layout.parse_iso(t).timestamp()
+    except ValueError:
+        return None

@@ -6,28 +6,24 @@ rendering it again (see :mod:`.build`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..vault.atomic import atomic_write_bytes
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` unless the file already holds exactly it; True when written.
 
-    Atomic (temp file + rename) but without fsync: the site is derived and rebuilt on loss.
+    Written by the one atomic writer (:func:`~vault_agent.vault.atomic.atomic_write_bytes`)
+    without fsync: the site is derived and rebuilt on loss.
     """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-    except FileNotFoundError:  # mkdir only when needed: one call per folder
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write_bytes(path, data, fsync=False)
     return True
 
 

@@ -61,11 +61,15 @@ def atomic_write_bytes(
         mode: permission bits of the new file; by default it keeps the mode of the file
             it replaces (a new file gets 0666 minus the umask, like ``open``), not the
             0600 of a temp file.
-        fsync: False skips both fsyncs (still atomic; durable after the caller's
-            ``os.sync``, as a merge that writes many files does once).
+        fsync: False skips the fsyncs of the file and of its folders (still atomic;
+            durable after the caller's ``os.sync``, as a merge that writes many files
+            does once).
     """
     path = Path(path)
-    ensure_dir(path.parent)
+    if fsync:
+        ensure_dir(path.parent)
+    else:  # derived files (the site): no fsync of new folders either
+        path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:
             mode = os.stat(path).st_mode & 0o7777
