@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -278,7 +279,20 @@ def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
     assert by_node["alpaca-1"].last_sync == "2025-10-14T12:00:00Z"
     assert by_node["llama"].last_sync is not None and by_node["llama"].last_sync[:4] >= "2025"
     rep = build_site(v)
-    assert "Last sync 2025-10-14 12:00" in parse(rep.html_dir / "index.html").text
+    home = parse(rep.html_dir / "index.html").text
+    assert "Last sync 2025-10-14 12:00" in home
+    # llama's agent is judged from its newest commit (HEAD here), read with plain git
+    head_t = int(
+        subprocess.run(
+            ["git", "log", "-1", "--format=%ct"],
+            cwd=v.root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    t = datetime.fromtimestamp(head_t, UTC)
+    assert f"Agent up, last write {t:%Y-%m-%d %H:%M} UTC" in home
 
 
 def test_day_note_is_pointed_to(real):

@@ -5,12 +5,15 @@ the search, backlinks and tags, staleness. Truth comes from the JSONL files, rea
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tests.test_site_helpers import KB_NOTE, expected_day, make_vault, parse
+from vault_agent.cli import main
 from vault_agent.site import render
 from vault_agent.site.build import build_site
 from vault_agent.site.charts import fmt_num
@@ -70,7 +73,7 @@ def test_observation_page_leads_with_its_text(built):
     body = html[html.index("<article") :]
     text_at = body.index("CO2 rose to 1402 ppm")
     assert text_at < body.index('<details class="va-meta"') and text_at < body.index("Sources")
-    assert "2015-02-03 17:05 UTC · office · window 16:00–17:00" in parse(path).text
+    assert "2015-02-03 16:00–17:00 UTC · office" in parse(path).text
     imgs = [i["src"] for i in parse(path).imgs]
     assert imgs == [
         "../days/2015-02-03/office-co2.svg",
@@ -124,3 +127,20 @@ def test_templates_are_package_data_and_autoescape():
     assert '"vault_agent.site" = ["templates/*.j2"]' in pyproject.read_text()
     out = render.render("dates.md.j2", dates="<b>x</b>")
     assert "&lt;b&gt;x&lt;/b&gt;" in out and "<b>" not in out
+
+
+def test_window_labels_are_start_end_as_in_the_cli(built):
+    """Issue 18 point 8: the site labels an observation by its window start–end, like
+    `vault observations` and the day note, not by when it was written (17:05)."""
+    v, facts, report = built
+    out = CliRunner().invoke(main, ["observations", "--vault", str(v.root)])
+    assert out.exit_code == 0, out.output
+    cli = set(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d–\d\d:\d\d", out.output))
+    assert cli == {"2015-02-03 07:00–08:00", "2015-02-03 16:00–17:00"}, out.output
+    home = parse(report.html_dir / "index.html").text
+    assert set(re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d–\d\d:\d\d", home)) == cli
+    short = {label[11:] for label in cli}
+    for page in ("nodes/office/days/2015-02-03.html", "nodes/office/index.html"):
+        text = parse(report.html_dir / page).text
+        assert set(re.findall(r"\d\d:\d\d–\d\d:\d\d", text)) >= short, page
+        assert "17:05" not in text.split("Observations")[1][:400], page

@@ -7,6 +7,7 @@ Truth is computed here from the vault's files, never by the code under test.
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -96,7 +97,20 @@ def test_status_json(server, vault):
         assert by[node]["last_reading"] == max(x["end"] for x in lines_of(v, rel))
         assert by[node]["stale"] is True
     assert by["office"]["local"] is True and by["office"]["agent"] == "stopped"
-    assert by["pir-6"]["agent"] == "unknown"
+    # pir-6's agent is not this node's: judged from its newest commit (plain git here)
+    log = subprocess.run(
+        ["git", "log", "--date-order", "--format=%ct %(trailers:key=Vault-Node,valueonly)"],
+        cwd=v.root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    pir_t = next(int(x.split()[0]) for x in log if x.split()[1:] == ["pir-6"])
+    up = time.time() - pir_t <= 3600
+    assert by["pir-6"]["agent"] == ("up" if up else "stale")
+    assert by["pir-6"]["agent_text"].startswith("up (last write " if up else "stale since ")
+    frag = get(server, "/fragments/status").text
+    assert by["pir-6"]["agent_text"] in frag and "unknown" not in frag
     assert by["office"]["sensors"] == len({x["sensor"] for x in all_lines(v, "office")})
     assert st["disk"]["total"] > st["disk"]["git"] > 0
     assert any(c["original"].endswith("Office notes.md") for c in st["conflicts"])

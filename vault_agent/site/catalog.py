@@ -20,7 +20,7 @@ from ..vault import Vault, files, layout
 from ..vault.records import Observation, Rollup, parse_markdown
 
 log = logging.getLogger("vault_agent.site")
-CATALOG_VERSION = 1
+CATALOG_VERSION = 2  # 2: NoteMeta.start/end (window labels)
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,8 @@ class NoteMeta:
     sensors: tuple[str, ...] = ()
     confidence: float | None = None
     model: str = ""
+    start: str = ""  # the window an observation is about (UTC ISO 8601), "" if none
+    end: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NoteMeta:
@@ -226,6 +228,7 @@ def excerpt(body: str, n: int = 220) -> str:
 def meta_of_observation(rel: str, obs: Observation) -> NoteMeta:
     """Catalog entry of an observation or memory file."""
     title = obs.title or excerpt(obs.body, 80) or obs.id
+    window = obs.window or {}
     return NoteMeta(
         rel,
         obs.id,
@@ -238,6 +241,8 @@ def meta_of_observation(rel: str, obs: Observation) -> NoteMeta:
         tuple(str(s) for s in obs.sensors),
         obs.confidence,
         obs.model,
+        str(window.get("start") or ""),
+        str(window.get("end") or ""),
     )
 
 

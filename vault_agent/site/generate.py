@@ -33,6 +33,7 @@ from .periods import Period, period_page, period_page_path, periods_of
 from .plan import Plan
 from .progress import Phases
 from .refresh import all_day_keys, refresh_catalog
+from .sessions import count_calls, read_session_day, session_logs
 from .status import node_statuses
 from .wikilinks import BrokenLink, NoteIndex, rewrite
 from .write import PageWriter
@@ -47,6 +48,7 @@ class Generator:
         self.problems: list[str] = []
         self.deleted: list[str] = []
         self.pending_now: set[str] = set()
+        self.session_days: dict[str, list[tuple[str, int]]] = defaultdict(list)
 
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
@@ -64,6 +66,7 @@ class Generator:
         self._write_notes(set(refresh.notes) | day_notes)
         self._write_periods(set(refresh.days))
         self._write_kb()
+        self._write_sessions()
         self._write_aggregates()
         self._keep_unchanged()
         self._delete_stale(previous_pages)
@@ -266,6 +269,24 @@ class Generator:
             backlinks = sorted(b for b in links.get(note, ()) if b != note)
             self.w.page(urls.kb_page(note), pages.kb_page(parsed_note, backlinks))
 
+    def _write_sessions(self) -> None:
+        """A page per session log (MCP tool calls of a node's UTC day), rewritten when its
+        file changed (all on a full build), and each node's list of session days."""
+        logs = session_logs(self.v)
+        self.bar.phase("Agent sessions", len(logs))
+        for (node, day), rel in sorted(logs.items()):
+            self.bar.advance()
+            page = urls.session_day_page(node, day)
+            if self.plan.full or rel in self.plan.changed or not (self.w.src / page).is_file():
+                parsed = read_session_day(self.v, node, day, rel)
+                self.w.page(page, pages.session_day_page(parsed))
+                self.session_days[node].append((day, len(parsed.calls)))
+            else:
+                self.w.keep(page)
+                self.session_days[node].append((day, count_calls(self.v, rel)))
+        for node, days in self.session_days.items():
+            self.w.page(urls.sessions_page(node), pages.sessions_index_page(node, days))
+
     def _write_aggregates(self) -> None:
         v, cat = self.v, self.cat
         nodes = sorted(set(v.nodes()) | {d.node for d in cat.days.values()})
@@ -287,7 +308,15 @@ class Generator:
                     bodies[m.rel] = obs.body
             self.w.page(
                 urls.node_page(s.node),
-                pages.node_page(s.node, cat, s, memory, bodies, latest_periods.get(s.node)),
+                pages.node_page(
+                    s.node,
+                    cat,
+                    s,
+                    memory,
+                    bodies,
+                    latest_periods.get(s.node),
+                    self.session_days.get(s.node, ()),
+                ),
             )
             self.w.page(urls.node_days_page(s.node), pages.node_days_page(s.node, cat))
             self.bar.advance(2)

@@ -25,6 +25,7 @@ from .catalog import Catalog, DaySummary, NoteMeta, SensorDay
 from .charts import HEIGHT, WIDTH, chart_digest, day_chart, fmt_num, points_from_rollups
 from .kb import KbNote
 from .render import duration, environment, hhmm, href, markdown_source, render, when
+from .sessions import SessionDay
 
 LATEST_ON_HOME = 12
 RECENT_DATES_ON_HOME = 14
@@ -37,8 +38,10 @@ VAULT_PATH_RE = re.compile(
 
 @dataclass(frozen=True)
 class NodeStatus:
-    """What the home page says about a node: times are UTC ISO 8601 or None; ``stale``
-    is how long ago it was last seen ("3 days") when that is more than a day, else ""."""
+    """What the home page says about a node (from ``query.status``, see
+    :mod:`.status`): times are UTC ISO 8601 or None; ``stale`` is how long ago it was
+    last seen ("3 days") when that is more than a day, else ""; ``agent`` its agent's
+    state in words ("up (last write 3 min ago)")."""
 
     node: str
     last_seen: str | None
@@ -47,6 +50,7 @@ class NodeStatus:
     days: int
     observations: int
     stale: str = ""
+    agent: str = ""
 
 
 def esc(text: Any) -> str:
@@ -66,6 +70,11 @@ def last_value_text(s: SensorDay) -> str:
 environment().filters["last_value"] = last_value_text
 
 
+def _note_time(n: NoteMeta) -> tuple[str, str]:
+    """Timeline order: by window start (the time the label shows), else when written."""
+    return (n.start or n.created, n.id)
+
+
 def _groups(
     notes: Sequence[NoteMeta], by_day: bool, day_links: dict[str, str] | None = None
 ) -> list[tuple[str, str | None, list[NoteMeta]]]:
@@ -78,7 +87,7 @@ def _groups(
     for n in notes:
         groups[n.day].append(n)
     return [
-        (d, (day_links or {}).get(d), sorted(groups[d], key=lambda n: n.created))
+        (d, (day_links or {}).get(d), sorted(groups[d], key=_note_time))
         for d in sorted(groups, reverse=True)
     ]
 
@@ -177,10 +186,11 @@ def node_page(
     memory: Sequence[NoteMeta],
     memory_bodies: dict[str, str],
     sensor_pages: dict[str, list[tuple[str, str]]] | None = None,
+    session_days: Sequence[tuple[str, int]] = (),
 ) -> str:
     """A node's page: status, sensors with last values, memory facts (their Markdown kept),
-    observations timeline. ``sensor_pages``: sensor → [(label, page)] of its week/month
-    pages."""
+    agent sessions, observations timeline. ``sensor_pages``: sensor → [(label, page)] of
+    its week/month pages; ``session_days``: (YYYY-MM-DD, calls) of its session logs."""
     frm = urls.node_page(node)
     days = cat.days_of(node)
     obs = cat.observations(node)
@@ -196,6 +206,7 @@ def node_page(
         sensors=latest_sensors(days),
         sensor_pages=sensor_pages or {},
         memory=memory_items(memory, memory_bodies),
+        session_days=sorted(session_days, reverse=True),
         recent=days[-RECENT_DATES_ON_HOME:][::-1],
         hidden=len(obs) > len(shown),
         shown=len(shown),
@@ -330,7 +341,7 @@ def day_page(
         prev_day=prev_day,
         next_day=next_day,
         day_note=day_note,
-        groups=_groups(sorted(notes, key=lambda n: n.created), False),
+        groups=_groups(sorted(notes, key=_note_time), False),
         numeric=[s for s in sensors if not s.binary],
         binary=[s for s in sensors if s.binary],
         windows=len({r.start for r in rollups}),
@@ -410,6 +421,29 @@ def observation_page(
         figures=figures,
         links=links,
         rows=rows,
+    )
+
+
+# -- agent sessions -----------------------------------------------------------------------------
+def sessions_index_page(node: str, days: Sequence[tuple[str, int]]) -> str:
+    """A node's agent session days, newest first: (YYYY-MM-DD, calls)."""
+    return render(
+        "sessions.md.j2",
+        frm=urls.sessions_page(node),
+        node=node,
+        days=sorted(days, reverse=True),
+    )
+
+
+def session_day_page(day: SessionDay) -> str:
+    """One node's MCP tool calls of one UTC day: time, client, tool, arguments (compact
+    JSON, escaped by the template engine), result size, duration, allowed or denied."""
+    return render(
+        "session_day.md.j2",
+        frm=urls.session_day_page(day.node, day.day),
+        node=day.node,
+        day=day.day,
+        s=day,
     )
 
 

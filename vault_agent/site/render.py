@@ -68,6 +68,59 @@ def hhmm(ts: str | None, day: str | None = None) -> str:
     return t.strftime("%H:%M")
 
 
+def window_label(start: str | None, end: str | None, with_date: bool = False) -> str:
+    """An observation's window as `vault observations` and the day notes label it:
+    ``12:00–13:00`` (UTC start–end; ``2015-02-03 12:00–13:00`` with the date). An end at
+    the midnight after the start's day is ``24:00``; a window over several days names
+    both dates. Without an end: the start alone; without a start: an en dash.
+    """
+    if not start:
+        return "–"
+    try:
+        a = layout.parse_iso(str(start))
+        z = layout.parse_iso(str(end)) if end else None
+    except ValueError:
+        return f"{start}–{end}" if end else str(start)
+    head = a.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+    if z is None:
+        return head
+    day = a.date().isoformat()
+    if z.date() == a.date() or (z - a).total_seconds() <= 0:
+        return f"{head}–{z:%H:%M}"
+    if hhmm(layout.iso(z), day) == "24:00":
+        return f"{head}–24:00"
+    return f"{a:%Y-%m-%d %H:%M} – {z:%Y-%m-%d %H:%M}"
+
+
+def note_when(note: Any, with_date: bool = False) -> str:
+    """A timeline label of a catalog note: its window (:func:`window_label`), else when it
+    was written (``HH:MM``, or ``YYYY-MM-DD HH:MM`` with the date)."""
+    if getattr(note, "start", ""):
+        return window_label(note.start, note.end, with_date)
+    return when(note.created) if with_date else hhmm(note.created)
+
+
+def hhmm_ss(ts: str | None) -> str:
+    """``HH:MM:SS`` (UTC) of an ISO time, the text as it is when it is not one."""
+    if not ts:
+        return "–"
+    try:
+        return layout.parse_iso(str(ts)).strftime("%H:%M:%S")
+    except ValueError:
+        return str(ts)
+
+
+def size_text(n: int | None) -> str:
+    """A byte count for people: ``812 B``, ``12.4 kB``, ``3.1 MB`` (powers of 1000)."""
+    if n is None:
+        return "–"
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n / 1_000_000:.1f} MB"
+
+
 def duration(seconds: float | None) -> str:
     """A time span for people: ``45 s``, ``12 min``, ``3 h 05 min``."""
     s = float(seconds or 0)
@@ -134,7 +187,16 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters.update(
-        when=when, hhmm=hhmm, num=fmt_num, duration=duration, yaml_meta=yaml_meta, weekday=weekday
+        when=when,
+        hhmm=hhmm,
+        hhmm_ss=hhmm_ss,
+        bytes=size_text,
+        window_label=window_label,
+        note_when=note_when,
+        num=fmt_num,
+        duration=duration,
+        yaml_meta=yaml_meta,
+        weekday=weekday,
     )
     env.globals.update(
         href=href,
@@ -143,6 +205,8 @@ def environment() -> jinja2.Environment:
         node_days_page=urls.node_days_page,
         day_page=urls.day_page,
         observation_page=urls.observation_page,
+        sessions_page=urls.sessions_page,
+        session_day_page=urls.session_day_page,
         interaction_page=urls.interaction_page,
         kb_page=urls.kb_page,
         sensor_anchor=urls.sensor_anchor,

@@ -40,6 +40,16 @@ def chart_file(node: str, day: str, sensor: str) -> str:
     return f"nodes/{node}/days/{day}/{sensor_anchor(sensor)[7:]}.svg"
 
 
+def sessions_page(node: str) -> str:
+    """A node's list of agent session days (MCP tool calls)."""
+    return f"nodes/{node}/sessions.md"
+
+
+def session_day_page(node: str, day: str) -> str:
+    """A node's agent session log of one UTC day (``day`` is ``YYYY-MM-DD``)."""
+    return f"nodes/{node}/sessions/{day}.md"
+
+
 def observation_page(node: str, oid: str) -> str:
     """An observation's page, named by its id."""
     return f"nodes/{node}/observations/{oid}.md"
