@@ -493,3 +493,35 @@ def test_observations_from_frontmatter(vault: Vault) -> None:
     cols, rows = store.sql("SELECT path, day, sensors FROM observations ORDER BY day")
     assert rows == [(rel_a, date(2015, 2, 5), ["office-light"]),
                     (rel_b, date(2015, 2, 6), ["office-temperature"])]  # fmt: skip
+
+
+def test_symlinked_rollup_folders_and_files_are_not_read(vault: Vault, tmp_path: Path) -> None:
+    write_lines(vault, DAY, [win("office-temperature", T0, mean=20.0)])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "2015-03-01.jsonl").write_text(
+        json.dumps(win("office-temperature", T0 + timedelta(days=24), mean=99.0)) + "\n"
+    )
+    sensors = vault.path("agents/office/sensors/2015")
+    (sensors / "03").symlink_to(outside, target_is_directory=True)
+    (sensors / "02" / "2015-02-06.jsonl").symlink_to(outside / "2015-03-01.jsonl")
+    store = Store(vault.root)
+    assert store.sql("SELECT path, mean FROM rollups")[1] == [
+        (f"agents/office/sensors/2015/02/{DAY}.jsonl", 20.0)
+    ]
+    write_lines(vault, DAY, [win("office-temperature", T0 + timedelta(minutes=5), mean=21.0)])
+    assert store.sql("SELECT sum(mean) FROM rollups")[1] == [(41.0,)]  # the append is seen
+
+
+def test_make_point_equals_the_dataclass() -> None:
+    from vault_agent.query.model import POINT_FIELDS, Point, make_point
+
+    values = ("2015-02-05T07:00:00Z", "2015-02-05T07:05:00Z", "max", 21.5, 5, 21.0, 20.5,
+              21.5, 21.2, 105.0, None, None, ("a.jsonl#L3",))  # fmt: skip
+    p = make_point(*values)
+    assert p == Point(*values) and hash(p) == hash(Point(*values))
+    assert tuple(getattr(p, f) for f in POINT_FIELDS) == values
+    with pytest.raises(AttributeError):
+        p.value = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        make_point(*values[:-1])
