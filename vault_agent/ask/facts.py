@@ -195,8 +195,35 @@ def compute(plan: Plan, store: Any) -> Computed:
         sentences.append(part)
     out.sentence = " ".join(sentences)
     if plan.part or any(f.at for f in out.facts):
-        out.sentence += f" (Times in {out.tz}.)"
+        answered = {f.sensor for f in out.facts}
+        nodes = sorted({n for n, sid in plan.sensors[:MAX_SENSORS] if sid in answered})
+        out.sentence += f" ({times_note(store.root, nodes, out.tz)})"
     return out
+
+
+def times_note(root: Any, nodes: Sequence[str], tz: str) -> str:
+    """ "Times in UTC." — or, for a node replayed with local times read as UTC, the clock
+    they are really on (:func:`vault_agent.sensors.replay.clock_note`, from node.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    from ..sensors.replay import clock_note
+    from ..vault import layout
+
+    notes: dict[str, str] = {}
+    for node in nodes:
+        try:
+            cfg = tomllib.loads((Path(root) / layout.node_toml(node)).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        note = clock_note(cfg)
+        if note:
+            notes[node] = note
+    if not notes:
+        return f"Times in {tz}."
+    if tz == "UTC" and len(notes) == len(nodes) and len(set(notes.values())) == 1:
+        return f"Times are {next(iter(notes.values()))}."
+    return f"Times in {tz}; " + "; ".join(f"{n}'s are {t}" for n, t in notes.items()) + "."
 
 
 def _one(ctx: _Ctx, info: Any, out: Computed) -> str:
@@ -360,14 +387,18 @@ def _binary(
         day = f" on {ctx.local(r.start).date()}" if days.since != days.until else ""
         window = f"{ctx.hm(r.start)}–{ctx.hm(r.end)}"
         return f"The {plan.stat} motion {period} ({name}) was{day} in the window {window}."
-    # when / any: the runs of windows with motion
+    # when / any: the runs of windows with motion. A yes/no question ("was there…") gets
+    # a verdict first; a when-question gets the times (and "no motion" when none, kept
+    # as a False verdict so an LLM phrasing may not turn it into a time).
     runs = []
     for a, b, _ in ctx.spans(days):
         runs += ctx.store.intervals(info, a, b)
-    out.verdict = bool(runs)
+    yes_no = plan.stat != "when"
+    out.verdict = bool(runs) if yes_no or not runs else None
     if not runs:
         _add(out, Fact(name, "any", 0.0, "", cites=cite_ranges(lines)))
-        return f"No: {name} saw no motion {period} ({st.count} readings, none on)."
+        lead = "No: " if yes_no else ""
+        return f"{lead}{name} saw no motion {period} ({st.count} readings, none on)."
     parts = []
     for iv in runs[:MAX_INTERVALS]:
         _add(out, Fact(name, "interval", iv.on_s, "s", iv.start, iv.end, cites=iv.cites))
@@ -378,7 +409,8 @@ def _binary(
         parts.append(f"{day}{ctx.hm(iv.start)}–{ctx.hm(iv.end)}")
     more = f" and {len(runs) - MAX_INTERVALS} more" if len(runs) > MAX_INTERVALS else ""
     out.values += [len(runs), st.events, st.on_s / 60]
-    return f"Yes: {name} saw motion {period} in {len(runs)} period(s): {', '.join(parts)}{more}."
+    lead = "Yes: " if yes_no else ""
+    return f"{lead}{name} saw motion {period} in {len(runs)} period(s): {', '.join(parts)}{more}."
 
 
 def _day_value(info: Any, s: Any) -> float:
