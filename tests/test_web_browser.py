@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -258,6 +258,30 @@ def test_history_of_a_node_on_a_phone(server, browser, shots):
     assert rows >= 2, "the legend's four entries do not fit one 390 px line; they wrap"
     screenshot(browser, shots / "history-node-phone.png")
     fits(browser)
+
+
+def test_history_custom_range_starts_from_the_window_shown(server, browser, shots):
+    """ "custom" fills From/To with the window on screen; a changed From shows that
+    window (charts reloaded, the address keeps since/until for a reload or a link)."""
+    viewport(browser, "phone")
+    browser.goto(server.url + "/history?sensor=office/office-co2&range=24h")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    shown = evaluate(browser, "document.getElementById('window').textContent")
+    evaluate(browser, "document.querySelector('[data-range=custom]').click()")
+    since = evaluate(browser, "document.getElementById('since').value")
+    until = evaluate(browser, "document.getElementById('until').value")
+    a, b = (x.strip() for x in shown.removesuffix(" UTC").split("→"))
+    assert (since.replace("T", " "), until.replace("T", " ")) == (a, b)
+    later = (datetime.fromisoformat(since) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M")
+    evaluate(browser, f"document.getElementById('since').value = '{later}'")
+    evaluate(browser, "document.getElementById('apply').click()")
+    want = f"{later.replace('T', ' ')} → {b} UTC"
+    assert browser.wait_for(f"document.getElementById('window').textContent === {want!r}")
+    assert f"since={later}" in evaluate(browser, "decodeURIComponent(location.search)")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1")
+    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") > 0
+    screenshot(browser, shots / "history-custom-phone.png")
+    no_errors(browser)
 
 
 def test_history_of_an_empty_vault_says_what_to_do(browser, tmp_path):
