@@ -184,7 +184,8 @@ def test_day_close_writes_note_and_memory(vault: Vault) -> None:
     mems = vault.observation_files(NODE, "memory")
     assert len(mems) == 2 and mems[1] in written
     m = vault.read_observation(mems[1])
-    assert m.kind == "memory" and m.created == "2025-10-16T00:00:00Z"
+    assert m.kind == "memory" and m.created == "2025-10-15T23:59:59Z"
+    assert m.extra["day"] == "2025-10-15"
     assert m.extra["supersedes"] == vault.read_observation(prev_mem).id
     assert "hall-motion: motion usually 07:00–09:00 on weekdays" in m.body
     assert f"../../../memory/{mems[1].rsplit('/', 1)[1]}" in text

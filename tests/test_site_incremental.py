@@ -4,11 +4,11 @@ the search index stays complete; deletions remove pages; --clean rebuilds all.""
 from __future__ import annotations
 
 import json
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.core_fixtures import commit_times
 from tests.test_site_helpers import day_html, make_vault, parse
 from vault_agent.site.build import build_site
 from vault_agent.vault import Rollup, Vault
@@ -252,16 +252,7 @@ def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
     home = parse(rep.html_dir / "index.html").text
     assert "Last sync 2025-10-14 12:00" in home
     # llama's agent is judged from its newest commit (HEAD here), read with plain git
-    head_t = int(
-        subprocess.run(
-            ["git", "log", "-1", "--format=%ct"],
-            cwd=v.root,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    t = datetime.fromtimestamp(head_t, UTC)
+    t = commit_times(v.root, "-1")[0][0]
     assert f"Agent up, last write {t:%Y-%m-%d %H:%M} UTC" in home
 
 
