@@ -220,6 +220,58 @@ class Span:
 
 
 @dataclass(frozen=True)
+class PeriodStat:
+    """One side of a :class:`Comparison`: a statistic over a period.
+
+    ``spans`` are the period's [since, until) spans as UTC ISO 8601 pairs (one per day
+    for "the nights of a week"); ``value`` is in the sensor's unit (``on_s`` in seconds,
+    ``events``/``count`` a number) or None when no line in the period has readings;
+    ``count`` the readings; ``at`` the UTC time of a min/max; ``cites`` the lines (min/max:
+    the extreme's line; otherwise a range per file).
+    """
+
+    spans: tuple[tuple[str, str], ...]
+    value: float | None
+    count: int
+    at: str | None = None
+    cites: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {**shallow_dict(self), "spans": [list(s) for s in self.spans]}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same statistic (``stat``) of one sensor over two periods ``a`` and ``b``.
+
+    ``unit`` is the value's unit (``s`` for on_s, empty for events/count).
+    :attr:`difference` is ``a.value - b.value`` (None when either period has no data).
+    """
+
+    sensor: str
+    node: str
+    stat: str
+    unit: str
+    a: PeriodStat
+    b: PeriodStat
+
+    @property
+    def difference(self) -> float | None:
+        """``a.value - b.value`` in ``unit``; None when a period has no readings."""
+        if self.a.value is None or self.b.value is None:
+            return None
+        return self.a.value - self.b.value
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``difference`` included)."""
+        return {
+            "sensor": self.sensor, "node": self.node, "stat": self.stat, "unit": self.unit,
+            "a": self.a.as_dict(), "b": self.b.as_dict(), "difference": self.difference,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Fact:
     """One computed value with when it happened and the line that holds it.
 
