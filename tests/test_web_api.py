@@ -104,6 +104,11 @@ def test_status_json(server, vault):
     assert by["pir-6"]["agent_text"].startswith("up (last write " if up else "stale since ")
     frag = get(server, "/fragments/status").text
     assert by["pir-6"]["agent_text"] in frag and "unknown" not in frag
+    # office's last reading (2015), how long ago in whole years, computed here
+    years = (time.time() - datetime.fromisoformat(by["office"]["last_reading"]).timestamp()) / (
+        365.25 * 86400
+    )
+    assert f"{years:.0f} years ago" in frag
     assert by["office"]["sensors"] == len({x["sensor"] for x in all_lines(v, "office")})
     assert st["disk"]["total"] > st["disk"]["git"] > 0
     assert any(c["original"].endswith("Office notes.md") for c in st["conflicts"])
