@@ -254,6 +254,8 @@ def test_last_sync_from_sync_state_and_merge_commits(tmp_path):
     # llama's agent is judged from its newest commit (HEAD here), read with plain git
     t = commit_times(v.root, "-1")[0][0]
     assert f"Agent up, last write {t:%Y-%m-%d %H:%M} UTC" in home
+    llama_page = parse(rep.html_dir / "nodes" / "llama" / "index.html").text
+    assert f"agent up, last write {t:%Y-%m-%d %H:%M} UTC" in llama_page
 
 
 def test_day_note_is_pointed_to(real):

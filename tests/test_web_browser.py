@@ -371,7 +371,13 @@ def test_history_binary_sensor_over_a_week_is_visible(server, vault, browser, sh
     solid = evaluate(browser, SOLID_NEAR % json.dumps(xs))
     blank = [x["start"] for x, ok in zip(on, solid, strict=True) if not ok]
     assert not blank, f"windows with motion but no visible pixels: {blank}"
-    # hovering the middle of the longest run names it (start and end, UTC)
+    # hovering the middle of a step inside the longest run names the run (start and end,
+    # UTC) and the step's on-time (the on seconds of the windows starting in the step)
+    label = evaluate(
+        browser, "document.querySelector('.chart .u-legend .u-series:nth-child(3) th').textContent"
+    )
+    n, unit = label.split("on per ")[1].split()
+    step = int(n) * {"min": 60, "h": 3600}[unit]
     a, b = max(runs, key=lambda r: r[1] - r[0])
     x = left + ((a + b) / 2 - since) * px_per_s
     browser.call(
@@ -384,6 +390,19 @@ def test_history_binary_sensor_over_a_week_is_visible(server, vault, browser, sh
     start, end = datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)
     want = f"{start:{fmt}}–" + (f"{end:%H:%M}" if end.date() == start.date() else f"{end:{fmt}}")
     assert text.startswith(want), (text, want)
+    # a step is about a pixel: the step is the one holding the time the legend names
+    # (the cursor's, to the minute; steps start on whole minutes)
+    cursor = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(1) .u-value').textContent",
+    )
+    t0 = _ts(cursor.replace(" ", "T") + ":00Z") // step * step
+    on_in_step = sum(x["on_s"] for x in on if t0 <= _ts(x["start"]) < t0 + step)
+    per_step = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(3) .u-value').textContent",
+    )
+    assert per_step == f"{round(on_in_step / 60)} min of {n} {unit}", (per_step, on_in_step)
     browser.call("Page.captureScreenshot", browser.session, format="png")  # paint first
     data = browser.call("Page.captureScreenshot", browser.session, format="png")
     (shots / f"history-motion-7d-{name}.png").write_bytes(base64.b64decode(data["data"]))
