@@ -8,7 +8,7 @@ where the caller wants it, so a test may write to its copy freely.
 
 The templates live in the run's base temporary folder (shared by the xdist workers of one
 run, never by two runs); :func:`set_base` is called by ``tests/conftest.py``. Outside
-pytest (a benchmark importing a helper) each process builds into its own folder.
+pytest (a benchmark importing a helper) :func:`copy` builds straight at the destination.
 
 A builder is ``build(root) -> result``: it makes the vault at ``root`` (a new path), closes
 every :class:`~vault_agent.vault.Vault` it opened, and returns a picklable result (the
@@ -38,7 +38,7 @@ def set_base(basetemp: Path) -> None:
 
 
 def _base() -> Path:
-    if not _BASE:
+    if not _BASE:  # a helper used outside pytest: a folder of this process
         _BASE.append(Path(tempfile.mkdtemp(prefix="vault-shared-")))
     _BASE[0].mkdir(parents=True, exist_ok=True)
     return _BASE[0]
@@ -63,6 +63,8 @@ def template(name: str, build: Callable[[Path], Any]) -> tuple[Path, Any]:
 def copy(name: str, build: Callable[[Path], Any], dest: Path) -> Any:
     """Copy the vault ``name`` (see :func:`template`) to the new folder ``dest``; returns
     the builder's result."""
+    if not _BASE:  # outside pytest: nothing to share
+        return build(dest)
     root, result = template(name, build)
     shutil.copytree(root, dest, symlinks=True)
     return result
