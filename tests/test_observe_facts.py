@@ -356,3 +356,13 @@ def test_store_cache_is_bounded(vault: Vault, monkeypatch) -> None:
     assert len(s.between("t", DAY - timedelta(days=6), DAY)) == 6 * 288
     mine = [k for k in store_mod._CACHE if k.startswith(str(vault.root))]
     assert len(mine) <= 3
+
+
+def test_every_detected_kind_has_a_sentence_and_one_detector():
+    """The detector registry and the rule sentences name the same fact kinds, each once."""
+    from vault_agent.observe.facts import DETECTORS, FACT_KINDS
+    from vault_agent.observe.rules import SENTENCES
+
+    assert len(FACT_KINDS) == len(set(FACT_KINDS))  # no kind emitted by two detectors
+    assert set(FACT_KINDS) == set(SENTENCES)
+    assert [d.name for d in DETECTORS][0] == "silent" and DETECTORS[0].exclusive

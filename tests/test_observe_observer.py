@@ -28,12 +28,9 @@ def night_event(t: datetime) -> int:
     return 2 if (t.hour, t.minute) == (3, 0) else morning(t)
 
 
-@pytest.fixture
-def vault(vault: Vault) -> Vault:  # the shared fixture, with 15 days of motion
-    v = vault
+def vault_data(v: Vault) -> None:  # what the shared ``vault`` fixture holds: 15 days of motion
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=14), DAY, morning))
     v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H, night_event))
-    return v
 
 
 def use_llm(v: Vault, srv: FakeOllama | None, timeout_s: float = 2, **kw) -> None:
@@ -187,7 +184,8 @@ def test_day_close_writes_note_and_memory(vault: Vault) -> None:
     mems = vault.observation_files(NODE, "memory")
     assert len(mems) == 2 and mems[1] in written
     m = vault.read_observation(mems[1])
-    assert m.kind == "memory" and m.created == "2025-10-16T00:00:00Z"
+    assert m.kind == "memory" and m.created == "2025-10-15T23:59:59Z"
+    assert m.extra["day"] == "2025-10-15"
     assert m.extra["supersedes"] == vault.read_observation(prev_mem).id
     assert "hall-motion: motion usually 07:00–09:00 on weekdays" in m.body
     assert f"../../../memory/{mems[1].rsplit('/', 1)[1]}" in text

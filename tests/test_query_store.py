@@ -339,7 +339,7 @@ def test_sql_is_read_only_and_bad_sql_is_one_line(vault: Vault) -> None:
         with pytest.raises(QueryError) as e:
             store.sql(bad)
         assert "\n" not in str(e.value)
-    with pytest.raises(QueryError, match="bad SQL"):
+    with pytest.raises(QueryError, match=r"^no column nope in rollups; columns: node, sensor, "):
         store.sql("SELECT nope FROM rollups")
     with pytest.raises(QueryError, match="bad SQL"):
         store.sql("SELEC 1")
@@ -493,3 +493,50 @@ def test_observations_from_frontmatter(vault: Vault) -> None:
     cols, rows = store.sql("SELECT path, day, sensors FROM observations ORDER BY day")
     assert rows == [(rel_a, date(2015, 2, 5), ["office-light"]),
                     (rel_b, date(2015, 2, 6), ["office-temperature"])]  # fmt: skip
+
+
+def test_symlinked_rollup_folders_and_files_are_not_read(vault: Vault, tmp_path: Path) -> None:
+    write_lines(vault, DAY, [win("office-temperature", T0, mean=20.0)])
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "2015-03-01.jsonl").write_text(
+        json.dumps(win("office-temperature", T0 + timedelta(days=24), mean=99.0)) + "\n"
+    )
+    sensors = vault.path("agents/office/sensors/2015")
+    (sensors / "03").symlink_to(outside, target_is_directory=True)
+    (sensors / "02" / "2015-02-06.jsonl").symlink_to(outside / "2015-03-01.jsonl")
+    store = Store(vault.root)
+    assert store.sql("SELECT path, mean FROM rollups")[1] == [
+        (f"agents/office/sensors/2015/02/{DAY}.jsonl", 20.0)
+    ]
+    write_lines(vault, DAY, [win("office-temperature", T0 + timedelta(minutes=5), mean=21.0)])
+    assert store.sql("SELECT sum(mean) FROM rollups")[1] == [(41.0,)]  # the append is seen
+
+
+def test_make_point_equals_the_dataclass() -> None:
+    from vault_agent.query.model import POINT_FIELDS, Point, make_point
+
+    values = ("2015-02-05T07:00:00Z", "2015-02-05T07:05:00Z", "max", 21.5, 5, 21.0, 20.5,
+              21.5, 21.2, 105.0, None, None, ("a.jsonl#L3",))  # fmt: skip
+    p = make_point(*values)
+    assert p == Point(*values) and hash(p) == hash(Point(*values))
+    assert tuple(getattr(p, f) for f in POINT_FIELDS) == values
+    with pytest.raises(AttributeError):
+        p.value = 1.0  # type: ignore[misc]
+    with pytest.raises(ValueError):
+        make_point(*values[:-1])
+
+
+def test_as_dict_of_values_lists_every_field_in_order(vault: Vault) -> None:
+    from dataclasses import fields
+
+    write_lines(vault, DAY, [win("office-temperature", T0, mean=20.0, min=19.0, max=21.0)])
+    store = Store(vault.root)
+    (p,) = store.series("office-temperature", T0, T0 + timedelta(hours=1), 3600, "max")
+    (s,) = store.day_summaries("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+    for obj in (p, s):
+        d = obj.as_dict()
+        assert list(d) == [f.name for f in fields(obj)]
+        assert all(not isinstance(v, tuple) for v in d.values())
+    assert p.as_dict()["cites"] == [f"agents/office/sensors/2015/02/{DAY}.jsonl#L1"]
+    assert (p.as_dict()["value"], p.as_dict()["max"]) == (21.0, 21.0)

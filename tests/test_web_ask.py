@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pygit2
 import pytest
 from click.testing import CliRunner
 
@@ -79,6 +80,44 @@ def test_no_llm_gives_passages_as_one_piece(indexed):
     assert got[-1][0] == "done" and got[-1][1]["llm"] is False
 
 
+def head_of(v) -> str:
+    return str(pygit2.Repository(str(v.root)).head.target)
+
+
+def interaction_files(v) -> set[str]:
+    root = Path(v.root) / "interactions"
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("query", ["", "&log=0"])
+def test_a_get_writes_nothing_unless_asked(indexed, query):
+    """GET /api/ask without log=1 (or with log=0) answers but leaves the vault as it was:
+    no interaction file, no commit."""
+    before, head = interaction_files(indexed), head_of(indexed)
+    with FakeOllama() as llm, UvicornThread(create_app(indexed)) as srv:
+        set_llm(indexed, llm.url)
+        llm.script(Reply.text("Tomatoes need water every evening [1]."))
+        got = events(srv.url + "/api/ask?q=when+do+the+tomatoes+need+water%3F" + query)
+    assert got[-1][0] == "done" and got[-1][1]["llm"] is True
+    assert got[-1][1]["logged"] is None
+    assert interaction_files(indexed) == before
+    assert head_of(indexed) == head
+
+
+def test_log_1_keeps_the_question_and_answer(indexed):
+    before = interaction_files(indexed)
+    with FakeOllama() as llm, UvicornThread(create_app(indexed)) as srv:
+        set_llm(indexed, llm.url)
+        llm.script(Reply.text("Tomatoes need water every evening [1]."))
+        got = events(srv.url + "/api/ask?q=how+often+to+water+tomatoes%3F&log=1")
+    new = interaction_files(indexed) - before
+    assert len(new) == 1, new
+    logged = got[-1][1]["logged"]
+    assert logged == "interactions/" + new.pop()
+    text = indexed.path(logged).read_text("utf-8")
+    assert "how often to water tomatoes?" in text and "Tomatoes need water" in text
+
+
 @pytest.mark.parametrize("query,needle", [("", "q is required"), ("q=x&log=maybe", "log='maybe'")])
 def test_bad_ask_parameters(indexed, query, needle):
     with UvicornThread(create_app(indexed)) as srv:
@@ -89,7 +128,8 @@ def test_bad_ask_parameters(indexed, query, needle):
 @pytest.mark.browser
 def test_ask_page_in_chromium(indexed, tmp_path):
     """The Ask page at 390 px: "thinking…" shows while the model has not answered, then
-    the streamed answer with [1] linked to the cited file's page; no console errors."""
+    the streamed answer with [1] linked to the cited file's page; the Q&A is kept while
+    the "keep" box is ticked and not once it is unticked; no console errors."""
     import os
 
     from tests.test_site_browser import CHROMIUM, SHOTS_ENV, Browser
@@ -119,7 +159,20 @@ def test_ask_page_in_chromium(indexed, tmp_path):
             link = evaluate(b, "document.querySelector('#text a').getAttribute('href')")
             assert link == "/site/kb/garden.html"
             assert evaluate(b, "document.getElementById('thinking').hidden") is True
+            # the "keep" box is ticked by default: the page asked for log=1
+            kept = meta.split(" · kept in ")[-1]
+            assert kept.startswith("interactions/") and indexed.path(kept).is_file(), meta
             screenshot(b, shots / "ask-phone.png")
+            no_errors(b)
+            # unticked, the same question leaves no trace in the vault
+            before = interaction_files(indexed)
+            llm.script(Reply(content=answer, chunks=2))
+            evaluate(b, "document.getElementById('meta').textContent = ''")
+            evaluate(b, "document.getElementById('keep').checked = false")
+            evaluate(b, "document.getElementById('ask').requestSubmit()")
+            meta = b.wait_for("document.getElementById('meta').textContent", 60)
+            assert meta.startswith("Answered by") and "kept in" not in meta, meta
+            assert interaction_files(indexed) == before
             no_errors(b)
     finally:
         b.close()

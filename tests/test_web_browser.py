@@ -7,10 +7,11 @@ and no console error or failed load happens. Screenshots are kept as test artefa
 from __future__ import annotations
 
 import base64
+import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,16 @@ INK = """
   return out;
 })()
 """
+
+
+# The first chart's plot area (page CSS px): left, top, width, height.
+PLOT_BOX = """(function () {
+  var o = document.querySelector('.chart .u-over').getBoundingClientRect();
+  return [o.left, o.top, o.width, o.height]; })()"""
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 @pytest.fixture(scope="module")
@@ -139,17 +150,29 @@ def test_history_7_days(server, vault, browser, shots, name):
     # observations of the window are listed and marked
     assert browser.wait_for("document.querySelectorAll('#obs li').length >= 2")
     assert "CO2 peak" in evaluate(browser, "document.getElementById('obs').textContent")
-    # hovering the middle of the first chart shows values in its legend
-    box = evaluate(
-        browser,
-        "(function(){var r=document.querySelector('.chart .u-over').getBoundingClientRect();"
-        "return [r.left + r.width * 0.35, r.top + r.height / 2];})()",
-    )
-    browser.call("Input.dispatchMouseEvent", browser.session, type="mouseMoved", x=box[0], y=box[1])
-    legend = browser.wait_for(
+    # hovering where the files have readings shows values in the legend; hovering the
+    # days before them (no data) shows "–", not the value of a point days away
+    temp = [x for x in all_lines(v, "office") if x["sensor"] == "office-temperature"]
+    until = max(_ts(x["end"]) for x in all_lines(v, "office"))
+    since = until - 7 * 86400
+    first = min(_ts(x["start"]) for x in temp if _ts(x["start"]) >= since)
+    assert first - since > 86400, "the window opens with days without readings"
+    left, top, width, height = evaluate(browser, PLOT_BOX)
+    mean = (
         "(function(){var v=document.querySelector('.chart .u-legend .u-series:nth-child(2)"
-        " .u-value'); return v && /°C/.test(v.textContent) ? v.textContent : '';})()"
+        " .u-value'); return v ? v.textContent : '';})()"
     )
+
+    def hover(t: float) -> None:
+        x = left + (t - since) / (until - since) * width
+        browser.call(
+            "Input.dispatchMouseEvent", browser.session, type="mouseMoved", x=x, y=top + height / 2
+        )
+
+    hover(since + (first - since) / 2)
+    assert browser.wait_for(f"{mean} === '–'"), evaluate(browser, mean)
+    hover((first + until) / 2)
+    legend = browser.wait_for(f"(function(){{var t={mean}; return /°C/.test(t) ? t : '';}})()")
     assert legend and "°C" in legend
     screenshot(browser, shots / f"history-7d-{name}.png")
     # "+" zooms into the middle half of the window, with data fetched for it
@@ -237,6 +260,30 @@ def test_history_of_a_node_on_a_phone(server, browser, shots):
     fits(browser)
 
 
+def test_history_custom_range_starts_from_the_window_shown(server, browser, shots):
+    """ "custom" fills From/To with the window on screen; a changed From shows that
+    window (charts reloaded, the address keeps since/until for a reload or a link)."""
+    viewport(browser, "phone")
+    browser.goto(server.url + "/history?sensor=office/office-co2&range=24h")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    shown = evaluate(browser, "document.getElementById('window').textContent")
+    evaluate(browser, "document.querySelector('[data-range=custom]').click()")
+    since = evaluate(browser, "document.getElementById('since').value")
+    until = evaluate(browser, "document.getElementById('until').value")
+    a, b = (x.strip() for x in shown.removesuffix(" UTC").split("→"))
+    assert (since.replace("T", " "), until.replace("T", " ")) == (a, b)
+    later = (datetime.fromisoformat(since) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M")
+    evaluate(browser, f"document.getElementById('since').value = '{later}'")
+    evaluate(browser, "document.getElementById('apply').click()")
+    want = f"{later.replace('T', ' ')} → {b} UTC"
+    assert browser.wait_for(f"document.getElementById('window').textContent === {want!r}")
+    assert f"since={later}" in evaluate(browser, "decodeURIComponent(location.search)")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1")
+    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") > 0
+    screenshot(browser, shots / "history-custom-phone.png")
+    no_errors(browser)
+
+
 def test_history_of_an_empty_vault_says_what_to_do(browser, tmp_path):
     """A vault with no readings yet: /history opens the sensor list, which says where
     readings come from, and the chart area says none is chosen (no blank page)."""
@@ -258,25 +305,107 @@ def test_history_of_an_empty_vault_says_what_to_do(browser, tmp_path):
         no_errors(browser)
 
 
-def test_history_binary_sensor(server, vault, browser, shots):
+# Per x position (CSS px of the page): whether the first chart's canvas has a solid block
+# of at least 3x3 opaque accent-coloured pixels (the on-time bars' colour) within 4 px of
+# it, over the plot's height. A 1.5 px line (an interval's edges drawn as a step line) or
+# an antialiased sliver has no such block.
+SOLID_NEAR = """(function (xs) {
+  var c = document.querySelector('.chart canvas'), r = c.getBoundingClientRect();
+  var o = document.querySelector('.chart .u-over').getBoundingClientRect();
+  var k = c.width / r.width, ctx = c.getContext('2d');
+  var a = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+  var rgb = [1, 3, 5].map(function (i) { return parseInt(a.slice(i, i + 2), 16); });
+  var top = Math.round((o.top - r.top) * k), h = Math.round(o.height * k), w = 9;
+  return xs.map(function (x) {
+    var d = ctx.getImageData(Math.round((x - r.left) * k) - 4, top, w, h).data;
+    var ink = function (col, row) {
+      var i = (row * w + col) * 4;
+      return d[i + 3] > 200 && Math.abs(d[i] - rgb[0]) < 40
+        && Math.abs(d[i + 1] - rgb[1]) < 40 && Math.abs(d[i + 2] - rgb[2]) < 40;
+    };
+    for (var row = 0; row + 2 < h; row++) {
+      for (var col = 0; col + 2 < w; col++) {
+        var all = true;
+        for (var dy = 0; dy < 3 && all; dy++)
+          for (var dx = 0; dx < 3 && all; dx++) all = ink(col + dx, row + dy);
+        if (all) return true;
+      }
+    }
+    return false;
+  });
+})(%s)"""
+
+
+@pytest.mark.parametrize("name", list(VIEWPORTS))
+def test_history_binary_sensor_over_a_week_is_visible(server, vault, browser, shots, name):
+    """A motion sensor over 7 days: every 5-minute window with on-time (a fraction of a
+    pixel at this scale) paints on-coloured pixels where it happened, and hovering a
+    run of motion names its start and end (computed here from the rollup files)."""
     v, _ = vault
-    viewport(browser, "phone")
+    lines = all_lines(v, "pir-6")
+    until = max(_ts(x["end"]) for x in lines)  # the node's newest reading ends the range
+    since = until - 7 * 86400
+    on = sorted(
+        (x for x in lines if (x.get("on_s") or 0) > 0 and since <= _ts(x["start"]) < until),
+        key=lambda x: x["start"],
+    )
+    assert len(on) >= 3, "the data's last week has motion"
+    runs: list[list[float]] = []  # adjacent windows with on-time: [start, end] in seconds
+    for x in on:
+        a, b = _ts(x["start"]), _ts(x["end"])
+        if runs and runs[-1][1] == a:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+    viewport(browser, name)
     browser.goto(server.url + "/history?sensor=pir-6/s6-motion&range=7d")
     assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
-    # the last 7 days of the data hold on-time: counted here from the files
-    lines = all_lines(v, "pir-6")
-    end = max(x["end"] for x in lines)
-    week = datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp() - 7 * 86400
-    on = [
-        x
-        for x in lines
-        if (x.get("on_s") or 0) > 0
-        and datetime.fromisoformat(x["start"].replace("Z", "+00:00")).timestamp() >= week
-    ]
-    assert on, "the data's last week has motion"
-    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") >= 1
-    assert evaluate(browser, INK)[0] > 50
-    screenshot(browser, shots / "history-motion-phone.png")
+    shown = evaluate(browser, "document.getElementById('window').textContent")
+    fmt = "%Y-%m-%d %H:%M"
+    a, b = (datetime.fromtimestamp(t, UTC) for t in (since, until))
+    assert shown == f"{a:{fmt}} → {b:{fmt}} UTC"
+    left, top, width, height = evaluate(browser, PLOT_BOX)
+    px_per_s = width / (until - since)
+    assert 300 * px_per_s < 1, "a 5-minute window is a sliver at this scale"
+    xs = [left + (_ts(x["start"]) + 150 - since) * px_per_s for x in on]
+    solid = evaluate(browser, SOLID_NEAR % json.dumps(xs))
+    blank = [x["start"] for x, ok in zip(on, solid, strict=True) if not ok]
+    assert not blank, f"windows with motion but no visible pixels: {blank}"
+    # hovering the middle of a step inside the longest run names the run (start and end,
+    # UTC) and the step's on-time (the on seconds of the windows starting in the step)
+    label = evaluate(
+        browser, "document.querySelector('.chart .u-legend .u-series:nth-child(3) th').textContent"
+    )
+    n, unit = label.split("on per ")[1].split()
+    step = int(n) * {"min": 60, "h": 3600}[unit]
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    x = left + ((a + b) / 2 - since) * px_per_s
+    browser.call(
+        "Input.dispatchMouseEvent", browser.session, type="mouseMoved", x=x, y=top + height / 2
+    )
+    text = browser.wait_for(
+        "(function(){var v=document.querySelector('.chart .u-legend .u-series:nth-child(2)"
+        " .u-value'); return v && /–/.test(v.textContent) ? v.textContent : '';})()"
+    )
+    start, end = datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)
+    want = f"{start:{fmt}}–" + (f"{end:%H:%M}" if end.date() == start.date() else f"{end:{fmt}}")
+    assert text.startswith(want), (text, want)
+    # a step is about a pixel: the step is the one holding the time the legend names
+    # (the cursor's, to the minute; steps start on whole minutes)
+    cursor = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(1) .u-value').textContent",
+    )
+    t0 = _ts(cursor.replace(" ", "T") + ":00Z") // step * step
+    on_in_step = sum(x["on_s"] for x in on if t0 <= _ts(x["start"]) < t0 + step)
+    per_step = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(3) .u-value').textContent",
+    )
+    assert per_step == f"{round(on_in_step / 60)} min of {n} {unit}", (per_step, on_in_step)
+    browser.call("Page.captureScreenshot", browser.session, format="png")  # paint first
+    data = browser.call("Page.captureScreenshot", browser.session, format="png")
+    (shots / f"history-motion-7d-{name}.png").write_bytes(base64.b64decode(data["data"]))
     no_errors(browser)
 
 

@@ -87,6 +87,37 @@ def test_history_binary_as_intervals(server, vault):
     assert got == [[a, b, pytest.approx(s)] for a, b, s in truth]
 
 
+def test_history_binary_buckets_hold_each_steps_on_time(server, vault):
+    """Per-bucket on-time (what the chart draws at a coarse step) is the sum of the on
+    seconds and events of the rollup lines whose window starts in the bucket; buckets
+    without either are left out."""
+    v, _ = vault
+    since, until = "2017-12-22T00:00:00Z", "2017-12-25T00:00:00Z"
+    d = get(
+        server,
+        "/api/history",
+        params={"sensor": "s6-motion", "since": since, "until": until, "every": "2h"},
+    ).json()
+    assert d["every"] == 7200
+    truth: dict[int, list[float]] = {}
+    for x in all_lines(v, "pir-6"):
+        if since <= x["start"] < until:
+            t0 = datetime.fromisoformat(x["start"].replace("Z", "+00:00")).timestamp()
+            b = truth.setdefault(int(t0 // 7200 * 7200), [0.0, 0])
+            b[0] += x.get("on_s") or 0
+            b[1] += x.get("events") or 0
+    want = {k: v for k, v in truth.items() if v[0] > 0 or v[1] > 0}
+    assert len(want) >= 3, "the test days have motion in several 2-hour buckets"
+
+    def ts(text: str) -> int:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+    got = {ts(b["t"]): (b["on_s"], b["events"], ts(b["end"]) - ts(b["t"])) for b in d["buckets"]}
+    assert sorted(got) == sorted(want)
+    for k, (on_s, events) in want.items():
+        assert got[k] == (pytest.approx(on_s), events, 7200)
+
+
 @pytest.mark.parametrize(
     "query,needle",
     [

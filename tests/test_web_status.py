@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from tests.test_sync_support import make_nodes, rollup
+from tests.support.core_fixtures import commit_times
+from tests.test_sync_support import T0, make_nodes, rollup
 from vault_agent.query.status import node_status, vault_status
 from vault_agent.sync.sync import sync_all
 
@@ -47,7 +49,9 @@ def test_status_of_two_synced_nodes(tmp_path):
     na, nb = by["node-a"], by["node-b"]
     assert na.last_reading == end_a and na.sensors == 2
     assert na.age_s == 600 and not na.stale
-    assert not na.local and na.agent == "unknown" and na.peers == ()
+    # node-a committed at the real time, later than this 2025 "now": up, clock ahead
+    assert not na.local and na.agent == "up" and "ahead of this clock" in na.agent_text
+    assert na.peers == ()
     assert na.last_commit is not None
     assert nb.local and nb.last_reading == newest_end(b, "node-b")
     assert [p.name for p in nb.peers] == ["hub"]
@@ -103,3 +107,78 @@ def test_unknown_node_names_the_known_ones(tmp_path):
         assert "node-a" in str(e)
     else:
         raise AssertionError("no KeyError")
+
+
+def newest_commit_of(v, node: str) -> datetime:
+    """Commit time of the newest commit whose ``Vault-Node`` trailer is ``node`` (plain git)."""
+    return next(t for t, n in commit_times(v.root) if n == node)
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_other_nodes_agent_state_from_synced_evidence(tmp_path):
+    """Issue 17: another node's agent is judged from what it wrote that reached this copy
+    (its newest commit, the HLC stamps of its newest rollup lines), never just "unknown"."""
+    a, b = make_nodes(tmp_path, ["node-a", "node-b"])
+    old_stamp = "20251014T100500.000Z-0000"  # a line stamped long ago: the commit is newer
+    a.append_rollups([replace(rollup("node-a", i), hlc=old_stamp) for i in range(3)])
+    a.commit("readings", "rollup")
+    assert sync_all(a).ok and sync_all(b).ok
+
+    committed = newest_commit_of(b, "node-a")
+    real_now = datetime.now(UTC)
+    na = {n.node: n for n in vault_status(b, now=real_now).nodes}["node-a"]
+    assert na.last_write == iso(committed)
+    assert na.agent == "up" and na.agent_text.startswith("up (last write ")
+    assert na.agent_text.endswith(" s ago)") or na.agent_text.endswith(" min ago)")
+
+    # a later line stamped two hours from now (its clock ahead of its commit): the stamp wins
+    stamp_t = (real_now + timedelta(hours=2)).replace(microsecond=0)
+    stamp = stamp_t.strftime("%Y%m%dT%H%M%S") + ".000Z-0003"
+    a.append_rollups([replace(rollup("node-a", 3), hlc=stamp)])
+    a.commit("more readings", "rollup")
+    assert sync_all(a).ok and sync_all(b).ok
+    by = {n.node: n for n in vault_status(b, now=stamp_t + timedelta(minutes=10)).nodes}
+    assert by["node-a"].last_write == iso(stamp_t)
+    assert by["node-a"].agent_text == "up (last write 10 min ago)"
+
+    # three hours on: stale, since the minute of that last write
+    late = {n.node: n for n in vault_status(b, now=stamp_t + timedelta(hours=3)).nodes}
+    assert late["node-a"].agent == "stale"
+    assert late["node-a"].agent_text == f"stale since {stamp_t:%Y-%m-%d %H:%M} UTC"
+    # the threshold is a parameter: with a four-hour window the same write is "up"
+    wide = vault_status(b, now=stamp_t + timedelta(hours=3), up_within_s=4 * 3600)
+    assert {n.node: n.agent for n in wide.nodes}["node-a"] == "up"
+
+    # this node: its own lock file decides (no agent here), with its last write in words
+    nb = by["node-b"]
+    assert nb.local and nb.agent == "stopped" and nb.agent_text.startswith("not running")
+    assert nb.last_write == iso(newest_commit_of(b, "node-b"))
+
+    # a node folder nothing has been written to (not committed, no rollups): unknown
+    (b.root / "agents" / "node-c").mkdir()
+    nc = {n.node: n for n in vault_status(b).nodes}["node-c"]
+    assert nc.agent == "unknown" and nc.last_write is None and nc.stale
+
+
+def test_last_sync_and_last_seen(tmp_path):
+    """Last sync: this node's from sync state (a fast-forward sync makes no merge commit),
+    another node's from its newest merge commit; last seen: reading or observation."""
+    a, b = make_nodes(tmp_path, ["node-a", "node-b"])
+    a.append_rollups([rollup("node-a", i) for i in range(4)])
+    a.commit("readings", "rollup")
+    assert sync_all(a).ok
+    b.append_rollups([rollup("node-b", i) for i in range(2)])
+    b.commit("readings b", "rollup")
+    assert sync_all(b).ok  # b merges a's commit: a merge commit by node-b
+    assert sync_all(a).ok  # a fast-forwards to b's merge: no merge commit by node-a
+
+    peers = json.loads((a.root / ".vault" / "sync" / "peers.json").read_text())
+    by = {n.node: n for n in vault_status(a).nodes}
+    assert by["node-a"].last_sync == max(p["last_success"] for p in peers.values())
+    merge_t = next(t for t, n in commit_times(a.root, "--merges") if n == "node-b")
+    assert by["node-b"].last_sync == iso(merge_t)
+    ends = [(T0 + timedelta(seconds=300 * (i + 1))) for i in range(4)]
+    assert by["node-a"].last_seen == iso(max(ends)) == by["node-a"].last_reading

@@ -10,8 +10,13 @@ Nodes (one recorded node ↔ one vault node):
 Each round replays one more recorded day on every node (backfill, through the same
 :class:`~vault_agent.agent.daemon.Agent` as ``vault agent run``), then the connected
 nodes sync with the hub. A final round syncs everyone twice so all trees converge;
-then one node indexes, answers three questions and builds the site, and a last sync
-round carries the logged questions to every node, so all end on one tree.
+then one node answers :data:`QUESTIONS` (computed from the rollup lines, no index
+needed, so the first answer comes right after the sync), indexes its copy for
+``vault search``/text questions and builds the site; a last sync round carries the
+logged questions to every node, so all end on one tree.
+
+Every step that can take more than 2 s reports ``(step, done, total)`` to ``progress``
+(``vault demo`` draws it with rich on stderr); the lines a person reads go to ``echo``.
 """
 
 from __future__ import annotations
@@ -51,11 +56,19 @@ NODES = (
     DemoNode("alpaca-2", "room-occupancy-estimation", "S6"),
     DemoNode("office", "occupancy-detection", None, partitioned=True),
 )
+# What the product answers well, on days every demo run replays (``--days 2`` too): a
+# number with its time, a time, times of motion, a which-day, what a node noticed, and
+# a day with no data (the answer says what the data covers instead of a value).
 QUESTIONS = (
-    "When was the CO2 highest in the office?",
-    "How warm was it on 2017-12-22?",
-    "When was there motion in the room?",
+    "What was the highest CO2 in the office on 2015-02-05?",
+    "When did the office light first go on, on 2015-02-05?",
+    "When was there motion in the room on 2017-12-22?",
+    "Which day was the coldest in the office?",
+    "What did the office node notice on 2015-02-05?",
+    "How warm was the office on 2015-03-01?",
 )
+MAX_CITED = 3  # cited lines shown per answer in the demo's output (the rest counted)
+Progress = Callable[[str, int, int], None]  # (step, done, total); total 0: unknown
 
 
 def recorded_days(path: Path, source: str | None) -> list[datetime]:
@@ -79,8 +92,12 @@ def run_demo(
     days: int | None = None,
     site: bool = True,
     echo: Callable[[str], None] | None = print,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Build and run the demo under ``root`` (must be absent or empty).
+
+    ``echo`` receives the lines to read; ``progress`` receives ``(step, done, total)``
+    as each step advances (see the module docstring).
 
     Returns a report dict (nodes, head commits, questions and answers, site path,
     timings in seconds).
@@ -89,6 +106,7 @@ def run_demo(
         VaultError: ``root`` is not empty.
     """
     say = echo or (lambda s: None)
+    step: Progress = progress or (lambda label, done, total: None)
     t0 = time.monotonic()
     root = Path(root).resolve()
     if root.exists() and any(root.iterdir()):
@@ -117,15 +135,18 @@ def run_demo(
         rounds = min(rounds, days)
     timings: dict[str, float] = {}
     t = time.monotonic()
+    connected = [s for s in NODES if not s.partitioned]
     for r in range(rounds):
-        for spec in NODES:
+        label = f"round {r + 1}/{rounds}"
+        todo = len(NODES) + len(connected)
+        for i, spec in enumerate(NODES):
             node_days = plan[spec.node]
-            if r >= len(node_days):
-                continue
-            _replay_day(vaults[spec.node], spec, node_days[r])
-        for spec in NODES:
-            if not spec.partitioned:
-                _sync(vaults[spec.node])
+            step(f"{label}: replaying a recorded day on {spec.node}", i, todo)
+            if r < len(node_days):
+                _replay_day(vaults[spec.node], spec, node_days[r])
+        for i, spec in enumerate(connected, len(NODES)):
+            step(f"{label}: syncing {spec.node} with the hub", i, todo)
+            _sync(vaults[spec.node])
         say(
             f"round {r + 1}/{rounds}: replayed one recorded day per node; synced "
             + ", ".join(s.node for s in NODES if not s.partitioned)
@@ -133,18 +154,21 @@ def run_demo(
     timings["replay_s"] = round(time.monotonic() - t, 1)
 
     t = time.monotonic()
-    for _ in range(2):  # the partitioned node comes back; two rounds carry everything everywhere
-        for spec in NODES:
+    for k in range(2):  # the partitioned node comes back; two rounds carry everything everywhere
+        for i, spec in enumerate(NODES):
+            step(f"syncing {spec.node} with the hub", k * len(NODES) + i, 2 * len(NODES))
             say(f"sync {spec.node}: {_sync(vaults[spec.node])}")
     timings["sync_s"] = round(time.monotonic() - t, 1)
 
     coordinator = vaults[NODES[0].node]
-    answers = _ask_all(coordinator, say, timings)
-    site_dir = _build_site(coordinator, say, timings) if site else None
+    answers = _ask_all(coordinator, say, step, timings)
+    _index(coordinator, say, step, timings)
+    site_dir = _build_site(coordinator, say, step, timings) if site else None
     # the logged questions travel too: the coordinator pushes, then every node pulls,
     # so the demo ends with all nodes and the hub on one tree
     t = time.monotonic()
-    for spec in NODES:
+    for i, spec in enumerate(NODES):
+        step(f"syncing {spec.node} with the hub", i, len(NODES))
         say(f"sync {spec.node}: {_sync(vaults[spec.node])}")
     timings["final_sync_s"] = round(time.monotonic() - t, 1)
     heads = {n: v.head() for n, v in vaults.items()}
@@ -207,29 +231,56 @@ def _replay_day(v: Vault, spec: DemoNode, day: datetime) -> None:
     Agent(v, opts).run()
 
 
-def _ask_all(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> list[dict]:
+def _ask_all(
+    v: Vault, say: Callable[[str], None], step: Progress, timings: dict[str, float]
+) -> list[dict]:
+    """Ask :data:`QUESTIONS` on ``v`` and print each answer in full with its cited lines."""
+    from ..query import Store
+
     t = time.monotonic()
-    say(f"indexing {v.node}'s copy for search (BM25 + vectors)…")
-    Indexer(v).update()
-    timings["index_s"] = round(time.monotonic() - t, 1)
-    say(f"indexed in {timings['index_s']} s; asking {len(QUESTIONS)} questions")
+    say(f"\nasking {v.node} {len(QUESTIONS)} questions (no LLM: answers computed from the files)")
+    store = Store(v.root)  # one warm query layer for all questions
     out = []
-    for q in QUESTIONS:
-        res = ask(v, q, log=True)
-        d = res.as_dict() if hasattr(res, "as_dict") else dict(res)
+    for i, q in enumerate(QUESTIONS):
+        step(f"asking: {q}", i, len(QUESTIONS))
+        d = ask(v, q, log=True, store=store, use_llm=False).as_dict()
         out.append(d)
-        how = "" if d.get("llm", True) else " (no LLM: computed from the vault's files)"
-        say(f"\nQ: {q}\nA{how}: {d.get('answer', '').strip()[:600]}")
-        for c in d.get("citations", [])[:5]:
-            say(f"   cited: {c if isinstance(c, str) else c.get('path')}")
-    timings["ask_s"] = round(time.monotonic() - t - timings["index_s"], 1)
+        say("\n" + "\n".join(answer_lines(d)))
+    timings["ask_s"] = round(time.monotonic() - t, 1)
     return out
 
 
-def _build_site(v: Vault, say: Callable[[str], None], timings: dict[str, float]) -> Path | None:
+def answer_lines(d: dict[str, Any], max_cited: int = MAX_CITED) -> list[str]:
+    """A question and its answer as a person reads them: ``Q:``, the whole answer, then
+    at most ``max_cited`` cited lines or notes (each a whole vault path) and a count of
+    the rest. ``d`` is :meth:`vault_agent.ask.ask.AskResult.as_dict`."""
+    lines = [f"Q: {d['question']}"]
+    body = d.get("answer", "").strip().splitlines() or [""]
+    lines.append(f"A: {body[0]}")
+    lines += [f"   {ln}" for ln in body[1:] if ln.strip()]
+    cited = [c["path"] for c in d.get("citations") or []]
+    for n, path in enumerate(cited[:max_cited], 1):
+        lines.append(f"   cited [{n}] {path}")
+    if len(cited) > max_cited:
+        lines.append(f"   … and {len(cited) - max_cited} more cited")
+    return lines
+
+
+def _index(v: Vault, say: Callable[[str], None], step: Progress, timings: dict[str, float]) -> None:
     t = time.monotonic()
-    report = build_site(v)
+    step(f"indexing {v.node}'s copy for search (loading the embedder)", 0, 0)
+    Indexer(v).update(progress=lambda done, total: step("indexing for search", done, total))
+    timings["index_s"] = round(time.monotonic() - t, 1)
+    say(f"\nindexed {v.node}'s copy for vault search (BM25 + vectors) in {timings['index_s']} s")
+
+
+def _build_site(
+    v: Vault, say: Callable[[str], None], step: Progress, timings: dict[str, float]
+) -> Path | None:
+    t = time.monotonic()
+    step("building the site", 0, 0)
+    report = build_site(v, on_progress=lambda ph, done, total: step(f"site: {ph}", done, total))
     timings["site_s"] = round(time.monotonic() - t, 1)
     html = Path(getattr(report, "html_dir", v.root / ".vault" / "site"))
-    say(f"site: {html}/index.html")
+    say(f"site: {html}/index.html (built in {timings['site_s']} s)")
     return html

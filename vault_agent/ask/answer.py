@@ -58,9 +58,14 @@ class Phrased:
 
 
 def messages(question: str, computed: Computed) -> list[dict]:
-    """Chat messages: the facts, the question, and a last line that asks for prose."""
+    """Chat messages: the facts, the question, and a last line that asks for prose.
+
+    The facts name the clock of their times themselves when they state times ("(Times in
+    UTC.)" or a replayed data set's local clock); otherwise the vault's zone is named.
+    """
+    clock = "" if "(Times " in computed.sentence else f"; times in {computed.tz}"
     user = (
-        f"Facts (computed from the sensor files; times in {computed.tz}):\n"
+        f"Facts (computed from the sensor files{clock}):\n"
         f"{computed.sentence}\n\n"
         f"Question: {question}\n"
         "Write the answer to the question as one or two plain sentences using the facts."
@@ -149,7 +154,8 @@ def meaning_lost(text: str, computed: Computed) -> str:
     """'' when ``text`` keeps the computed meaning, else the reason.
 
     - a computed "no" (``verdict`` False) needs a negation in the text;
-    - a computed "yes" may not be stated with a negation unless the text opens with "Yes";
+    - a computed "yes" may not be stated with a negation unless the text opens with "Yes",
+      nor may the periods of a when-question (they have no verdict);
     - a which-day answer (a fact of kind ``day``) must name that day.
     """
     negated = NEGATION_RE.search(text) is not None
@@ -157,6 +163,10 @@ def meaning_lost(text: str, computed: Computed) -> str:
         return "the answer drops the computed no"
     if computed.verdict is True and negated and not re.match(r"\W*yes\b", text, re.I):
         return "the answer negates the computed yes"
+    # a when-question has no verdict, but its motion periods (facts of kind interval)
+    # are a "yes" all the same: "there was no motion" would reverse them
+    if computed.verdict is None and negated and any(f.kind == "interval" for f in computed.facts):
+        return "the answer negates the computed periods"
     for f in computed.facts:
         if f.kind == "day" and f.day and not mentions_day(text, f.day):
             return f"the answer does not name the computed day {f.day}"

@@ -14,7 +14,8 @@ Rules (docs/ask.md):
 - extremes carry the time of the reading (``max_at``/``min_at``); means are
   count-weighted; a value ``at HH:MM`` is the mean of the rollup window holding it;
 - "which day" ranks days by their daily mean (binary sensors: on-time); "warmer than"
-  compares the periods' means; "above N" asks whether the period's max exceeded N;
+  compares the periods' means (binary sensors: on-time) through the query layer's
+  ``Store.compare``; "above N" asks whether the period's max exceeded N;
 - motion "when" lists runs of windows with on-time (rollups keep on-time per window,
   not the second of each switch); the light "went on" in the first window whose max
   reached :data:`~.plan.LIGHT_ON_LX`.
@@ -127,6 +128,10 @@ class _Ctx:
             d += timedelta(1)
         return out
 
+    def periods(self, days: DayRange) -> list[tuple[datetime, datetime]]:
+        """The spans of :meth:`spans` as a query-layer period."""
+        return [(a, b) for a, b, _ in self.spans(days)]
+
     def lines(self, info: Any, days: DayRange) -> list[Any]:
         out: list[Any] = []
         for a, b, _ in self.spans(days):
@@ -195,8 +200,35 @@ def compute(plan: Plan, store: Any) -> Computed:
         sentences.append(part)
     out.sentence = " ".join(sentences)
     if plan.part or any(f.at for f in out.facts):
-        out.sentence += f" (Times in {out.tz}.)"
+        answered = {f.sensor for f in out.facts}
+        nodes = sorted({n for n, sid in plan.sensors[:MAX_SENSORS] if sid in answered})
+        out.sentence += f" ({times_note(store.root, nodes, out.tz)})"
     return out
+
+
+def times_note(root: Any, nodes: Sequence[str], tz: str) -> str:
+    """ "Times in UTC." — or, for a node replayed with local times read as UTC, the clock
+    they are really on (:func:`vault_agent.sensors.replay.clock_note`, from node.toml)."""
+    import tomllib
+    from pathlib import Path
+
+    from ..sensors.replay import clock_note
+    from ..vault import layout
+
+    notes: dict[str, str] = {}
+    for node in nodes:
+        try:
+            cfg = tomllib.loads((Path(root) / layout.node_toml(node)).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        note = clock_note(cfg)
+        if note:
+            notes[node] = note
+    if not notes:
+        return f"Times in {tz}."
+    if tz == "UTC" and len(notes) == len(nodes) and len(set(notes.values())) == 1:
+        return f"Times are {next(iter(notes.values()))}."
+    return f"Times in {tz}; " + "; ".join(f"{n}'s are {t}" for n, t in notes.items()) + "."
 
 
 def _one(ctx: _Ctx, info: Any, out: Computed) -> str:
@@ -360,14 +392,18 @@ def _binary(
         day = f" on {ctx.local(r.start).date()}" if days.since != days.until else ""
         window = f"{ctx.hm(r.start)}–{ctx.hm(r.end)}"
         return f"The {plan.stat} motion {period} ({name}) was{day} in the window {window}."
-    # when / any: the runs of windows with motion
+    # when / any: the runs of windows with motion. A yes/no question ("was there…") gets
+    # a verdict first; a when-question gets the times (and "no motion" when none, kept
+    # as a False verdict so an LLM phrasing may not turn it into a time).
     runs = []
     for a, b, _ in ctx.spans(days):
         runs += ctx.store.intervals(info, a, b)
-    out.verdict = bool(runs)
+    yes_no = plan.stat != "when"
+    out.verdict = bool(runs) if yes_no or not runs else None
     if not runs:
         _add(out, Fact(name, "any", 0.0, "", cites=cite_ranges(lines)))
-        return f"No: {name} saw no motion {period} ({st.count} readings, none on)."
+        lead = "No: " if yes_no else ""
+        return f"{lead}{name} saw no motion {period} ({st.count} readings, none on)."
     parts = []
     for iv in runs[:MAX_INTERVALS]:
         _add(out, Fact(name, "interval", iv.on_s, "s", iv.start, iv.end, cites=iv.cites))
@@ -378,7 +414,8 @@ def _binary(
         parts.append(f"{day}{ctx.hm(iv.start)}–{ctx.hm(iv.end)}")
     more = f" and {len(runs) - MAX_INTERVALS} more" if len(runs) > MAX_INTERVALS else ""
     out.values += [len(runs), st.events, st.on_s / 60]
-    return f"Yes: {name} saw motion {period} in {len(runs)} period(s): {', '.join(parts)}{more}."
+    lead = "Yes: " if yes_no else ""
+    return f"{lead}{name} saw motion {period} in {len(runs)} period(s): {', '.join(parts)}{more}."
 
 
 def _day_value(info: Any, s: Any) -> float:
@@ -436,41 +473,36 @@ class _PartDay:
 
 
 def _compare(ctx: _Ctx, info: Any, a: DayRange, b: DayRange, out: Computed) -> str:
-    from ..query.store import cite_ranges
-    from ..query.summary import summarize
-
-    got: list[float] = []
-    for days in (a, b):
-        lines = ctx.lines(info, days)
-        st = summarize([ln.rollup for ln in lines], binary=info.binary)
-        if st.empty:
+    """Two periods' means (binary sensors: on-time) from the query layer's comparison."""
+    cmp = ctx.store.compare(info, ctx.periods(a), ctx.periods(b))
+    for days, side in ((a, cmp.a), (b, cmp.b)):
+        if side.value is None:
             out.no_data = True
             return no_data_sentence(ctx, info, days)
-        v = float(st.on_s if info.binary else (st.mean or 0.0))
-        got.append(v)
         out.dates.update({days.since.isoformat(), days.until.isoformat()})
         _add(
             out,
             Fact(
                 info.id,
-                "mean" if not info.binary else "on_s",
-                v,
+                cmp.stat,
+                side.value,
                 info.unit,
                 day=days.since.isoformat(),
-                cites=cite_ranges(lines),
+                cites=side.cites,
             ),
-            v,
+            side.value,
         )
     higher = ctx.plan.direction != "min"
-    yes = got[0] > got[1] if higher else got[0] < got[1]
+    diff = cmp.difference
+    assert diff is not None
+    yes = diff > 0 if higher else diff < 0
     out.verdict = yes
-    word = {("max", True): "higher", ("min", True): "lower"}.get(
-        (ctx.plan.direction, True), "higher"
-    )
+    word = "lower" if ctx.plan.direction == "min" else "higher"
     u = info.unit
     return (
-        f"{'Yes' if yes else 'No'}: the mean {info.id} {_period(ctx, a)} was {_fmt(got[0], u)}, "
-        f"{_period(ctx, b)} {_fmt(got[1], u)} ({'so' if yes else 'not'} {word})."
+        f"{'Yes' if yes else 'No'}: the mean {info.id} {_period(ctx, a)} was "
+        f"{_fmt(cmp.a.value, u)}, {_period(ctx, b)} {_fmt(cmp.b.value, u)} "
+        f"({'so' if yes else 'not'} {word})."
     )
 
 

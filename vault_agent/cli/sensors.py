@@ -187,7 +187,7 @@ def replay_cmd(
     result: dict = {}
     progress_cb, bar = _progress(as_json, Path(dataset).stat().st_size)
 
-    specs = configure_node(v, dataset, source)  # may commit node.toml
+    specs = configure_node(v, dataset, source, tz)  # may commit node.toml
 
     def work() -> None:
         try:

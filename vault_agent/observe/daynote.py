@@ -81,6 +81,25 @@ def _window_label(t: datetime, window: dict | None, sub: str) -> str:
     return f"{hhmm(t)}–" + ("24:00" if midnight else hhmm(e))
 
 
+def _note_time(obs, sub: str) -> datetime | None:
+    """When a note is about: an observation's window start; a memory file's ``day``
+    (noon of it), else its creation time less 1 s (older files were created at the
+    midnight that closed their day)."""
+    if sub == "memory" and isinstance(obs.extra.get("day"), str | date):
+        try:
+            d = date.fromisoformat(str(obs.extra["day"])[:10])
+        except ValueError:
+            d = None
+        if d is not None:
+            return datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=12)
+    ref = (obs.window or {}).get("start") if sub == "observations" else obs.created
+    try:
+        t = layout.parse_iso(ref)
+    except (TypeError, ValueError):
+        return None
+    return t - timedelta(seconds=1) if sub == "memory" else t
+
+
 def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str]]:
     """(path, time label, one-line text) of this node's notes whose window starts on ``day``."""
     out = []
@@ -93,15 +112,8 @@ def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str
             obs = vault.read_observation(rel)
         except RecordError:
             continue
-        start = (obs.window or {}).get("start")
-        ref = start if sub == "observations" else obs.created
-        try:
-            t = layout.parse_iso(ref)
-        except (TypeError, ValueError):
-            continue
-        if sub == "memory":
-            t -= timedelta(seconds=1)  # a memory file is created at the end of its day
-        if t.date() != day:
+        t = _note_time(obs, sub)
+        if t is None or t.date() != day:
             continue
         text = obs.title or obs.body.strip().split("\n", 1)[0]
         first = obs.body.strip().split(". ")[0].rstrip(".") + "." if sub == "observations" else ""

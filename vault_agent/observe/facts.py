@@ -2,7 +2,8 @@
 
 A :class:`Fact` is what an observation is about: its numbers are already rounded for
 display, its ``confidence`` comes from the statistics (how many baseline days, how
-far from usual), never from an LLM. Detectors, each for one sensor and window:
+far from usual), never from an LLM. The detectors are listed in one place,
+:data:`DETECTORS`, which :func:`window_facts` runs in order for each sensor and window:
 
 - ``level_high`` / ``level_low``: the window's mean is ≥ ``z_threshold`` standard
   deviations from the same interval's mean on past days (numeric sensors);
@@ -23,8 +24,10 @@ nothing on a young node rather than guess.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from ..errors import RecordError
@@ -481,37 +484,119 @@ def _ongoing(
     return True
 
 
+@dataclass
+class SensorWindow:
+    """One sensor over the window [start, end): what every detector looks at.
+
+    ``rollups`` are the window's lines, ``summary`` their summary (None without lines);
+    the interval baseline is computed once, when a detector first asks for it.
+    """
+
+    store: RollupStore
+    sensor: str
+    start: datetime
+    end: datetime
+    cfg: ObserverConfig
+
+    @cached_property
+    def rollups(self) -> list:
+        """The sensor's rollups in the window."""
+        return self.store.between(self.sensor, self.start, self.end)
+
+    @cached_property
+    def summary(self) -> Summary | None:
+        """:func:`.stats.summarize` of :attr:`rollups`."""
+        return summarize(self.rollups)
+
+    @cached_property
+    def baseline(self) -> Baseline:
+        """The same interval on the past ``baseline_days`` days."""
+        return interval_baseline(
+            self.store, self.sensor, self.start, self.end, self.cfg.baseline_days
+        )
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One entry of :data:`DETECTORS`: the fact ``kinds`` it can emit and ``detect``.
+
+    ``needs_readings``: skipped when the window has no lines for the sensor.
+    ``exclusive``: when it finds something, the later detectors skip that sensor.
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+    detect: Callable[[SensorWindow], list[Fact]]
+    needs_readings: bool = True
+    exclusive: bool = False
+
+
+def _detect_silent(w: SensorWindow) -> list[Fact]:
+    f = silent_fact(w.store, w.sensor, w.start, w.end, w.cfg)
+    return [f] if f else []
+
+
+def _detect_states(w: SensorWindow) -> list[Fact]:
+    """Level and event facts, less those already reported in an earlier window."""
+    if w.summary is None:
+        return []
+    if w.summary.binary:
+        found = event_facts(w.summary, w.baseline, w.store, w.cfg, w.start, w.end)
+    else:
+        f = level_fact(w.summary, w.baseline, w.cfg, w.start, w.end)
+        found = [f] if f else []
+    return [f for f in found if not _ongoing(w.store, f, w.start, w.end, w.cfg)]
+
+
+def _detect_swing(w: SensorWindow) -> list[Fact]:
+    if w.summary is None or w.summary.binary:
+        return []
+    f = swing_fact(w.sensor, w.rollups, w.baseline, w.cfg)
+    return [f] if f else []
+
+
+def _detect_stuck(w: SensorWindow) -> list[Fact]:
+    f = stuck_fact(w.store, w.sensor, w.start, w.end, w.cfg)
+    return [f] if f else []
+
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "silent", ("silent", "read_errors"), _detect_silent, needs_readings=False, exclusive=True
+    ),
+    Detector(
+        "states",
+        ("level_high", "level_low", "unusual_event", "quieter", "busier"),
+        _detect_states,
+    ),
+    Detector("swing", ("fast_rise", "fast_drop"), _detect_swing),
+    Detector("stuck", ("stuck", "stuck_on"), _detect_stuck),
+)
+"""Every fact detector, in the order they run for a sensor (module doc)."""
+
+FACT_KINDS: tuple[str, ...] = tuple(k for d in DETECTORS for k in d.kinds)
+"""Every fact kind a detector can emit."""
+
+
 def window_facts(
     store: RollupStore, start: datetime, end: datetime, cfg: ObserverConfig
 ) -> list[Fact]:
     """All notable facts of the window [start, end), most notable first.
 
-    A state that was already notable in the previous window (the same kind for the
-    same sensor: a whole weekend "lower than usual") is reported once, when it starts.
+    Runs :data:`DETECTORS` for each sensor. A state that was already notable in the
+    previous window (the same kind for the same sensor: a whole weekend "lower than
+    usual") is reported once, when it starts.
     """
     facts: list[Fact] = []
     for sensor in store.sensors:
-        f = silent_fact(store, sensor, start, end, cfg)
-        if f:
-            facts.append(f)
-            continue
-        rolls = store.between(sensor, start, end)
-        cur = summarize(rolls)
-        if cur is None:
-            continue
-        facts += [
-            f
-            for f in _state_facts(store, sensor, start, end, cfg)
-            if not _ongoing(store, f, start, end, cfg)
-        ]
-        if not cur.binary:
-            b = interval_baseline(store, sensor, start, end, cfg.baseline_days)
-            f = swing_fact(sensor, rolls, b, cfg)
-            if f:
-                facts.append(f)
-        f = stuck_fact(store, sensor, start, end, cfg)
-        if f:
-            facts.append(f)
+        w = SensorWindow(store, sensor, start, end, cfg)
+        for d in DETECTORS:
+            if d.needs_readings and w.summary is None:
+                continue
+            found = d.detect(w)
+            facts += found
+            if found and d.exclusive:
+                break
     facts = _merge_silent([f for f in facts if f.score >= 1.0])
     facts.sort(key=lambda f: (-f.score, f.sensor, f.kind))
     return facts

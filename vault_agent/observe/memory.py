@@ -3,6 +3,8 @@
 Recomputed once a day over the last N days (``[observer] baseline_days``) and written
 as a new ``agents/<node>/memory/`` file (``kind: memory``) that names the file it
 replaces in ``supersedes:``; files are never edited in place (docs/architecture.md §3.1).
+A file is dated by the day it closes (``day``, its window, its name), never by the
+first day of its baseline (see :func:`write_memory`).
 
 - binary sensors: hours of the day (UTC) with events on at least 60 % of weekdays
   (or weekend days), merged into ranges: "s6-pir: motion usually 09:00–12:00 on
@@ -208,40 +210,57 @@ def _id_of(rel: str) -> str:
 
 
 def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
-    """Write the memory file learned up to ``last_day`` (created at its end).
+    """Write the memory file learned up to ``last_day``: the day it describes.
+
+    The note is dated by that day everywhere a reader looks: frontmatter ``day``, a
+    ``window`` of that day (00:00–24:00 UTC), ``created`` at its last second, so the
+    file name's stamp carries the day too. The span the patterns were learned over is
+    ``baseline`` (``start``/``end`` UTC ISO 8601, ``days`` asked, ``days_with_data``).
+    Notes written before this rule (window = the baseline, created at the next
+    midnight) are never rewritten; one of them for ``last_day`` counts as written.
 
     Returns its path; None when one for that day exists already or there is no data.
     """
-    created = _day_bounds(last_day)[1]
-    stamp = layout.stamp(created)
+    day_start, day_end = _day_bounds(last_day)
+    created = day_end - timedelta(seconds=1)
     files = memory_files(vault)
     names = [f.rsplit("/", 1)[-1] for f in files]
-    if any(n.startswith(f"{stamp}-{vault.node}-") for n in names):
+    # the legacy name of the same day's note carried the next midnight's stamp
+    prefixes = tuple(f"{layout.stamp(t)}-{vault.node}-" for t in (created, day_end))
+    if any(n.startswith(prefixes) and n.endswith(f"-{PATTERNS_SLUG}.md") for n in names):
         return None
-    store = RollupStore(vault, last_day - timedelta(days=n_days - 1), last_day)
+    first = last_day - timedelta(days=n_days - 1)
+    store = RollupStore(vault, first, last_day)
     patterns, days = learn(store, last_day, n_days)
     if not patterns:
         return None
+    stamp = layout.stamp(created)
     # Trigger: agents also write memory/ facts (``vault mcp`` remember). Why: only a
     # learned-patterns file is superseded by the next one. What: the chain skips the rest.
     earlier = [
         f for f in files if f.rsplit("/", 1)[-1][:16] < stamp and f.endswith(f"-{PATTERNS_SLUG}.md")
     ]
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"day": last_day.isoformat()}
+    extra["baseline"] = {
+        "start": layout.iso(_day_bounds(first)[0]),
+        "end": layout.iso(day_end),
+        "days": n_days,
+        "days_with_data": days,
+    }
     if earlier:
         extra["supersedes"] = _id_of(earlier[-1])
     extra["patterns"] = [{"sensor": p.sensor, **p.data} for p in patterns]
-    first = last_day - timedelta(days=n_days - 1)
     body = (
-        f"Typical patterns of node {vault.node} over the {n_days} days up to "
-        f"{last_day.isoformat()} (times UTC):\n\n" + "\n".join(f"- {p.text}" for p in patterns)
+        f"Typical patterns of node {vault.node} on {last_day.isoformat()}, learned over the "
+        f"{n_days} days up to it ({days} with data; times UTC):\n\n"
+        + "\n".join(f"- {p.text}" for p in patterns)
     )
     rel, _ = vault.write_observation(
         body,
         title=f"Typical patterns up to {last_day.isoformat()}",
         kind="memory",
-        sensors=[p.sensor for p in patterns],
-        window={"start": layout.iso(_day_bounds(first)[0]), "end": layout.iso(created)},
+        sensors=list(dict.fromkeys(p.sensor for p in patterns)),
+        window={"start": layout.iso(day_start), "end": layout.iso(day_end)},
         confidence=round(min(days, n_days) / n_days, 2),
         model=MODEL,
         sources=sorted(store.files.values()),

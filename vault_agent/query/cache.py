@@ -23,6 +23,9 @@ process holds the cache, this one builds its own in memory (same result, slower 
 from __future__ import annotations
 
 import logging
+import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,28 +144,75 @@ class FileStamp:
     mtime_ns: int
 
 
-def rollup_files(root: Path) -> list[FileStamp]:
-    """Every rollup day file of every node under ``root`` with its size and mtime."""
+def rollup_files(root: Path, known: dict[str, tuple[int, int]] | None = None) -> list[FileStamp]:
+    """Every rollup day file of every node under ``root`` with its size and mtime (lstat).
+
+    One ``scandir`` pass: symlinked folders are not entered and reported once. A file
+    whose (size, mtime) is in ``known`` was checked when it was read, so a regular file
+    under the size limit is taken as is; any other file gets the vault's full reader check
+    (:func:`~vault_agent.vault.files.readable`: a symlink, odd name or oversized file is
+    skipped and reported once).
+    """
     out: list[FileStamp] = []
-    agents = root / layout.AGENTS
-    if not agents.is_dir():
-        return out
-    for node_dir in sorted(agents.iterdir()):
-        sensors = node_dir / "sensors"
-        if not sensors.is_dir() or not layout.NODE_RE.match(node_dir.name):
-            continue
-        for p in sorted(sensors.glob("*/*/*.jsonl")):
-            if not layout.ROLLUP_NAME_RE.match(p.name):
+    known = known or {}
+    limit = files.max_file_bytes(root)
+    for node, month in _month_dirs(Path(root)):
+        for e in _entries(month):
+            if not layout.ROLLUP_NAME_RE.match(e.name):
                 continue
-            rel = p.relative_to(root).as_posix()
-            if not files.readable(root, rel):
-                continue  # a symlink, odd name or oversized file: skipped and reported once
+            rel = f"{layout.AGENTS}/{node}/sensors/{month.parent.name}/{month.name}/{e.name}"
             try:
-                st = p.stat()
+                st = e.stat(follow_symlinks=False)
             except OSError:
                 continue
-            out.append(FileStamp(rel, node_dir.name, st.st_size, st.st_mtime_ns))
+            stamp = (st.st_size, st.st_mtime_ns)
+            plain = stat.S_ISREG(st.st_mode) and st.st_size <= limit
+            if not (plain and known.get(rel) == stamp) and not files.readable(root, rel, limit):
+                continue
+            out.append(FileStamp(rel, node, *stamp))
     return out
+
+
+def _month_dirs(root: Path) -> Iterator[tuple[str, Path]]:
+    """(node, ``agents/<node>/sensors/YYYY/MM`` folder) in sorted order, symlinks skipped."""
+    if _linked(root, layout.AGENTS):
+        return
+    for node in _entries(root / layout.AGENTS):
+        sensors = f"{layout.AGENTS}/{node.name}/sensors"
+        if not layout.NODE_RE.match(node.name) or not _real_dir(root, node):
+            continue
+        if _linked(root, sensors):
+            continue
+        for year in _entries(root / sensors):
+            if _real_dir(root, year):
+                for month in _entries(Path(year.path)):
+                    if _real_dir(root, month):
+                        yield node.name, Path(month.path)
+
+
+def _linked(root: Path, rel: str) -> bool:
+    """True (reported once) when the folder ``rel`` is a symlink."""
+    if os.path.islink(root / rel):
+        files.report_skip(rel, "symlinked folder; never followed")
+        return True
+    return False
+
+
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError:
+        return []
+
+
+def _real_dir(root: Path, e: os.DirEntry[str]) -> bool:
+    """A folder that is not a symlink (a symlinked one is reported once, never followed)."""
+    if e.is_symlink():
+        rel = Path(e.path).relative_to(root).as_posix()
+        files.report_skip(rel, "symlinked folder; never followed")
+        return False
+    return e.is_dir(follow_symlinks=False)
 
 
 def _text(data: bytes, rel: str, bad: list[BadLine]) -> str:
@@ -202,6 +252,8 @@ class LineCache:
         self.root = Path(root)
         self.con = self._connect(persist)
         self.refreshes = 0
+        # ``_files`` as a dict (path → (size, mtime_ns)); this process alone writes the cache
+        self._known: dict[str, tuple[int, int]] | None = None
 
     def _connect(self, persist: bool) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {"enable_external_access": False}
@@ -237,8 +289,11 @@ class LineCache:
         Returns:
             how many files were (re-)read.
         """
-        seen = {f.path: f for f in rollup_files(self.root)}
-        known = {p: (s, m) for p, s, m in self.con.execute("SELECT * FROM _files").fetchall()}
+        if self._known is None:
+            rows = self.con.execute("SELECT * FROM _files").fetchall()
+            self._known = {p: (s, m) for p, s, m in rows}
+        known = self._known
+        seen = {f.path: f for f in rollup_files(self.root, known)}
         changed = [f for p, f in seen.items() if known.get(p) != (f.size, f.mtime_ns)]
         gone = [p for p in known if p not in seen]
         if not changed and not gone:
@@ -254,7 +309,11 @@ class LineCache:
             self.con.execute("COMMIT")
         except BaseException:
             self.con.execute("ROLLBACK")
+            self._known = None  # re-read from the table next time
             raise
+        for p in gone:
+            del known[p]
+        known.update((f.path, (f.size, f.mtime_ns)) for f in changed)
         self.refreshes += 1
         return len(changed)
 

@@ -17,6 +17,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,25 +33,32 @@ from . import notes, vocab
 from .cache import LineCache
 from .model import (
     BadLine,
+    Comparison,
     DaySummary,
     Fact,
     Interval,
     Line,
     NoDataError,
     ObservationInfo,
+    PeriodStat,
     Point,
     QueryError,
     SensorInfo,
     Span,
     cite,
+    make_point,
 )
 from .summary import Stats, summarize
 
 log = logging.getLogger("vault_agent.query")
 
+COMPARE_STATS = {False: ("mean", "min", "max", "sum", "count"), True: ("on_s", "events", "count")}
 AGGS = ("mean", "min", "max", "last", "sum", "on_s", "events", "count")
 BINARY_AGGS = ("on_s", "events", "sum", "count", "last")
 DAY_S = 86400
+Bound = datetime | date
+# a (since, until) span, or several (the nights of a week)
+Period = tuple[Bound, Bound] | Sequence[tuple[Bound, Bound]]
 LINE_COLUMNS = (
     'path, line, node, sensor, quantity, unit, start, "end", count, mean, min, max, last, '
     "stddev, events, on_s, errors, late, hlc, min_at, max_at, v"
@@ -300,14 +308,16 @@ class Store:
         with self._lock:
             self._refresh()
             edges = self._series_edges(info, t0, t1, every_s)
-            rows = self._cache.con.execute(
+            cur = self._cache.con.execute(
                 SERIES_SQL.format(
                     bucket=_bucket_sql(every_s, edges is not None),
+                    figures=FIGURES[info.binary],
+                    pick=PICK.get((info.binary, agg), "NULL"),
                     **(PER_WINDOW if every_s is None else PER_SPAN),
                 ),
                 [info.node, info.id, t0.timestamp(), t1.timestamp(), *(edges or ())],
-            ).fetchall()
-        return [_sql_point(r, agg, info.binary) for r in rows]
+            )
+            return _points(cur, agg)
 
     def _series_edges(
         self, info: SensorInfo, t0: datetime, t1: datetime, every_s: int | None
@@ -462,6 +472,54 @@ class Store:
             raise self.no_data(info, since, until)
         return Fact(info.id, info.node, which, value, info.unit, layout.iso(at), lines[i].cite)
 
+    def compare(
+        self, sensor: str | SensorInfo, a: Period, b: Period, stat: str | None = None
+    ) -> Comparison:
+        """The same statistic of ``sensor`` over periods ``a`` and ``b``, each with its
+        value, readings and cited lines, and their difference (a − b).
+
+        A period is ``(since, until)`` or a list of such spans (the nights of several
+        days); its lines are those of every span (see :meth:`lines`) and the statistic is
+        :func:`~vault_agent.query.summary.summarize` over all of them. ``stat``: mean
+        (default), min, max, sum, count for numeric sensors; on_s (default), events,
+        count for binary ones. A period without readings gets ``value`` None.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: a statistic that does not fit the sensor, an empty period, or a
+                reversed span.
+        """
+        info = self.resolve(sensor)
+        stat = stat or ("on_s" if info.binary else "mean")
+        allowed = COMPARE_STATS[info.binary]
+        if stat not in allowed:
+            kind = "a binary" if info.binary else "a numeric"
+            raise QueryError(
+                f"{info.id} is {kind} sensor: compare {', '.join(allowed)}, not {stat}"
+            )
+        unit = "s" if stat == "on_s" else "" if stat in ("events", "count") else info.unit
+        return Comparison(
+            info.id, info.node, stat, unit, self._period(info, a, stat), self._period(info, b, stat)
+        )
+
+    def _period(self, info: SensorInfo, period: Period, stat: str) -> PeriodStat:
+        spans = _spans_of(period)
+        utc = tuple(self._span(s, u) for s, u in spans)
+        lines = [ln for s, u in spans for _, _, ln in self._timed(info, s, u)]
+        st = summarize([ln.rollup for ln in lines], binary=info.binary)
+        iso = tuple((layout.iso(s), layout.iso(u)) for s, u in utc)
+        if st.empty:
+            return PeriodStat(iso, None, 0)
+        if stat in ("min", "max"):
+            i = st.min_i if stat == "min" else st.max_i
+            at = st.min_at if stat == "min" else st.max_at
+            value = st.min if stat == "min" else st.max
+            assert i is not None and at is not None
+            return PeriodStat(iso, value, st.count, layout.iso(at), (lines[i].cite,))
+        value = {"mean": st.mean, "sum": st.sum, "count": float(st.count),
+                 "on_s": st.on_s, "events": float(st.events)}[stat]  # fmt: skip
+        return PeriodStat(iso, value, st.count, None, cite_ranges(lines))
+
     def no_data(
         self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date
     ) -> NoDataError:
@@ -611,18 +669,26 @@ class Store:
 # is count-weighted over lines with a mean; min/max are the lines' min/max (else mean),
 # the first line in order (start, on-time before late, file, line) wins a tie; last is
 # that of the newest window, on-time before late.
+#
+# A bucket holding one line (every rollup window of a per-window series but those with a
+# late line) takes that line's own figures: the same values the aggregates give for one
+# line (Σ mean·count over Σ count is done by the caller, as for any bucket), without the
+# grouping, so a 30-day per-window series costs a scan, not 8,640 groups.
 LINES_IN_SPAN = """
-    SELECT *, path || '#L' || line AS c
+    SELECT start_s, end_s, late, path, line, count, mean, min, max, last, events, on_s
     FROM _lines WHERE node = ? AND sensor = ? AND start_s >= ? AND start_s < ? AND count > 0
 """
 ISO = "'%Y-%m-%dT%H:%M:%SZ'"
 SERIES_SQL = (
     "WITH l AS (" + LINES_IN_SPAN + "), b AS (SELECT l.*, {bucket}), "
     """
+multi AS (SELECT b0 FROM b GROUP BY b0 HAVING count(*) > 1),
+one AS (SELECT * FROM b ANTI JOIN multi USING (b0)),
+many AS (SELECT *, path || '#L' || line AS c FROM b SEMI JOIN multi USING (b0)),
 spans AS (
     SELECT b0, list(CASE WHEN a = z THEN path || '#L' || a
                          ELSE path || '#L' || a || '-L' || z END ORDER BY path) AS cites
-    FROM (SELECT b0, path, min(line) AS a, max(line) AS z FROM b GROUP BY b0, path)
+    FROM (SELECT b0, path, min(line) AS a, max(line) AS z FROM many GROUP BY b0, path)
     GROUP BY b0
 ), agg AS (
     SELECT b0, b1, sum(count) AS n,
@@ -640,21 +706,44 @@ spans AS (
         arg_max(last, (start_s, NOT late, path, line)) AS last_b,
         arg_max(c, (start_s, NOT late, path, line)) AS last_b_c,
         sum(coalesce(events, 0)) AS events, sum(coalesce(on_s, 0)) AS on_s,
-        list(c ORDER BY path, line) AS each
-    FROM b GROUP BY b0, b1
+        {each} AS each
+    FROM many GROUP BY b0, b1
+), buckets AS (
+    SELECT b0, b1, count AS n, CASE WHEN mean IS NOT NULL THEN mean * count END AS total,
+        CASE WHEN mean IS NOT NULL THEN count END AS w,
+        CASE WHEN mean IS NOT NULL THEN coalesce(min, mean) END AS lo, NULL AS lo_c,
+        CASE WHEN mean IS NOT NULL THEN coalesce(max, mean) END AS hi, NULL AS hi_c,
+        CASE WHEN mean IS NOT NULL THEN coalesce(last, mean) END AS last_n, NULL AS last_n_c,
+        last AS last_b, NULL AS last_b_c, coalesce(events, 0) AS events,
+        coalesce(on_s, 0) AS on_s, NULL::VARCHAR[] AS cites, path || '#L' || line AS one
+    FROM one
+    UNION ALL
+    SELECT agg.b0, b1, n, total, w, lo, lo_c, hi, hi_c, last_n, last_n_c, last_b, last_b_c,
+        events, on_s, {cites}, NULL
+    FROM agg {join}
 )
-SELECT strftime(to_timestamp(agg.b0), """
+SELECT strftime(to_timestamp(b0), """
     + ISO
-    + "), strftime(to_timestamp(b1), "
+    + ") AS t, strftime(to_timestamp(b1), "
     + ISO
-    + """), n, total, w, lo, lo_c, hi, hi_c, last_n, last_n_c, last_b, last_b_c, events,
-    on_s, {cites}
-FROM agg {join} ORDER BY agg.b0
+    + """) AS "end", n::BIGINT AS count,
+    {figures}, one, {pick} AS pick, cites
+FROM buckets ORDER BY b0
 """
 )
+# The Point fields of a bucket, numeric sensors / binary sensors (as summarize gives them).
+FIGURES = {
+    False: "CASE WHEN w > 0 THEN total / w END AS mean, lo AS min, hi AS max, last_n AS last,"
+    " total AS sum, NULL::DOUBLE AS on_s, NULL::BIGINT AS events",
+    True: "NULL::DOUBLE AS mean, NULL::DOUBLE AS min, NULL::DOUBLE AS max, last_b AS last,"
+    " events::DOUBLE AS sum, on_s, events::BIGINT AS events",
+}
+# The line an aggregate's value comes from (other aggregates cite the bucket's lines).
+PICK = {(False, "min"): "lo_c", (False, "max"): "hi_c", (False, "last"): "last_n_c",
+        (True, "last"): "last_b_c"}  # fmt: skip
 # one rollup window per bucket: cite its line(s); longer buckets: a range per file
-PER_WINDOW = {"cites": "each", "join": ""}
-PER_SPAN = {"cites": "cites", "join": "JOIN spans USING (b0)"}
+PER_WINDOW = {"each": "list(c ORDER BY path, line)", "cites": "each", "join": ""}
+PER_SPAN = {"each": "NULL", "cites": "cites", "join": "JOIN spans USING (b0)"}
 
 
 def _bucket_sql(every_s: int | None, by_edges: bool) -> str:
@@ -671,21 +760,22 @@ def _bucket_sql(every_s: int | None, by_edges: bool) -> str:
     return f"floor(start_s / {n}) * {n} AS b0, floor(start_s / {n}) * {n} + {n} AS b1 FROM l"
 
 
-def _sql_point(row: tuple[Any, ...], agg: str, binary: bool) -> Point:
-    t, end, n, total, w, lo, lo_c, hi, hi_c, last_n, last_n_c, last_b, last_b_c, ev, on, cites = row
-    if binary:
-        last, last_c = last_b, last_b_c
-        values = {"last": last, "sum": float(ev), "on_s": float(on), "events": float(ev)}
-    else:
-        last, last_c = last_n, last_n_c
-        values = {"mean": total / w if w else None, "min": lo, "max": hi, "last": last}
-        values["sum"] = total
-    values["count"] = float(n)
-    pick = {"min": lo_c, "max": hi_c, "last": last_c}.get(agg)
-    return Point(
-        t, end, agg, values.get(agg), int(n), values.get("mean"), values.get("min"),
-        values.get("max"), last, values.get("sum"), values.get("on_s"),
-        int(ev) if binary else None, (pick,) if pick else tuple(cites),
+def _points(cur: duckdb.DuckDBPyConnection, agg: str) -> list[Point]:
+    """The Points of a :data:`SERIES_SQL` result, fetched as columns (numpy arrays with
+    NULL masked: one conversion per column, not a Python tuple per row)."""
+    c = {k: v.tolist() for k, v in cur.fetchnumpy().items()}
+    value = [float(n) for n in c["count"]] if agg == "count" else c[agg]
+    if agg == "events":
+        value = c["sum"]  # a binary sensor's events, as a float like every value
+    cites = [
+        (one,) if one is not None else (pick,) if pick else tuple(each)
+        for one, pick, each in zip(c["one"], c["pick"], c["cites"], strict=True)
+    ]
+    return list(
+        map(
+            make_point, c["t"], c["end"], repeat(agg), value, c["count"], c["mean"], c["min"],
+            c["max"], c["last"], c["sum"], c["on_s"], c["events"], cites,
+        )
     )  # fmt: skip
 
 
@@ -818,6 +908,20 @@ VIEW_RE = re.compile(r"\b(" + "|".join(VIEWS) + r")\b", re.IGNORECASE)
 MISSING_COLUMN_RE = re.compile(
     r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"'
 )
+
+
+def _spans_of(period: Period) -> list[tuple[datetime | date, datetime | date]]:
+    """A period as a list of (since, until) spans.
+
+    Raises:
+        QueryError: no span.
+    """
+    if len(period) == 2 and isinstance(period[0], date):
+        return [period]  # type: ignore[list-item]
+    spans = list(period)
+    if not spans:
+        raise QueryError("a period needs at least one (since, until) span")
+    return spans  # type: ignore[return-value]
 
 
 def _first_line(e: Exception) -> str:

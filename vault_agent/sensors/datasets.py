@@ -27,6 +27,27 @@ BUNDLED: dict[str, str] = {
     "room-occupancy-estimation": "room-occupancy-estimation/Occupancy_Estimation.csv",
 }
 
+# bundled name -> IANA zone of the place it was recorded (its times are that place's
+# wall clock, see SOURCE.md): the office at the University of Mons, Belgium (Candanedo
+# & Feldheim 2016, §2); the room at IIIT Hyderabad, India (Singh et al. 2018, §III).
+ZONES: dict[str, str] = {
+    "occupancy-detection": "Europe/Brussels",
+    "occupancy-detection-test": "Europe/Brussels",
+    "room-occupancy-estimation": "Asia/Kolkata",
+}
+
+
+def zone_of(path: str | Path) -> str | None:
+    """The recording zone of a bundled data file, None for any other file."""
+    root = bundled_root()
+    if root is None:
+        return None
+    p = Path(path).resolve()
+    for name, rel in BUNDLED.items():
+        if p == (root / rel).resolve():
+            return ZONES.get(name)
+    return None
+
 
 def bundled_root() -> Path | None:
     """The bundled ``datasets/`` folder, or None in an install without it."""

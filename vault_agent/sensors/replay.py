@@ -20,6 +20,12 @@ Time: the recordings hold local wall-clock times without a zone. By default they
 read **as if they were UTC**, so "09:00 in the room" stays 09:00 in the vault and
 daily patterns line up with the day files; pass ``tz`` (an IANA name such as
 ``Asia/Kolkata`` or ``Europe/Brussels``) to convert real local times to UTC instead.
+:func:`configure_node` records which it was in node.toml, so answers can name the
+clock their times are on (:func:`clock_note`)::
+
+    [replay]
+    times = "local"            # the recording's wall clock, stored as if UTC ("utc": converted)
+    zone = "Europe/Brussels"   # where it was recorded (bundled data sets; or the --tz given)
 
 A malformed row (wrong number of fields, a bad date or number) is reported with its
 1-based line number and skipped; an unterminated last line that does not parse is
@@ -408,11 +414,39 @@ def sensor_entries(fmt: ReplayFormat, dataset: str, source: str) -> list[dict[st
     return out
 
 
-def configure_node(vault: Any, path: str | Path, source: str | None = None) -> list[SensorSpec]:
+def clock_table(path: str | Path, tz: str | None) -> dict[str, str]:
+    """node.toml ``[replay]``: ``times`` "local" (read as UTC) or "utc" (converted from
+    ``tz``), and ``zone`` when known (``tz``, else the bundled data set's zone)."""
+    zone = tz or datasets.zone_of(path)
+    out = {"times": "utc" if tz else "local"}
+    if zone:
+        out["zone"] = zone
+    return out
+
+
+def clock_note(node_cfg: dict[str, Any]) -> str | None:
+    """How to name the times of a node whose data was replayed with local times read as
+    UTC: ``"local time in Europe/Brussels, as the recording wrote them"`` (no negation
+    words: answers are checked for them); None for a node whose times are real UTC
+    (live sensors, or replayed with ``tz``)."""
+    table = node_cfg.get("replay")
+    if not isinstance(table, dict) or table.get("times") != "local":
+        return None
+    zone = table.get("zone")
+    if isinstance(zone, str) and zone:
+        return f"local time in {zone}, as the recording wrote them"
+    return "the recording's local time, as it wrote them"
+
+
+def configure_node(
+    vault: Any, path: str | Path, source: str | None = None, tz: str | None = None
+) -> list[SensorSpec]:
     """Add a recorded node's sensors to this node's node.toml and commit that change.
 
-    Idempotent: sensors already configured the same way are kept as they are and
-    nothing is committed. Returns the specs of the replayed sensors.
+    Also records the clock of the replayed times (``[replay]``, see :func:`clock_table`;
+    ``tz`` as given to :func:`replay`). Idempotent: sensors already configured the same
+    way are kept as they are and nothing is committed. Returns the specs of the
+    replayed sensors.
 
     Raises:
         ReplayFormatError: unknown format or source.
@@ -467,6 +501,10 @@ def configure_node(vault: Any, path: str | Path, source: str | None = None) -> l
     if fmt.room and "room" not in cfg:
         cfg["room"] = fmt.room  # where the recorded node was; the user may change it
         added.append(f"room={fmt.room}")
+    clock = clock_table(path, tz)
+    if cfg.get("replay") != clock:
+        cfg["replay"] = clock
+        added.append(f"times={clock['times']}")
     if added:
         cfg["sensors"] = existing
         vault.write_node_config(cfg)

@@ -55,8 +55,10 @@ VAULT_PATH_RE = re.compile(
 
 @dataclass(frozen=True)
 class NodeStatus:
-    """What the home page says about a node: times are UTC ISO 8601 or None; ``stale``
-    is how long ago it was last seen ("3 days") when that is more than a day, else ""."""
+    """What the home page says about a node (from ``query.status``, see
+    :mod:`.status`): times are UTC ISO 8601 or None; ``stale`` is how long ago it was
+    last seen ("3 days") when that is more than a day, else ""; ``agent`` its agent's
+    state in words ("up (last write 3 min ago)")."""
 
     node: str
     last_seen: str | None
@@ -65,6 +67,7 @@ class NodeStatus:
     days: int
     observations: int
     stale: str = ""
+    agent: str = ""
 
 
 def esc(text: Any) -> str:

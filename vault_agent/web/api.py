@@ -158,7 +158,8 @@ async def get_history(state: State, store: StoreGuard, request: Request) -> Resp
     """``GET /api/history?sensor=ID&since=&until=&range=&every=&width=``.
 
     Numeric sensors: ``points`` (bucket start ``t``, ``mean``, ``min``, ``max``,
-    ``count``); binary sensors: ``intervals`` (``start``, ``end``, ``on_s``, ``events``).
+    ``count``); binary sensors: ``intervals`` (``start``, ``end``, ``on_s``, ``events``)
+    and ``buckets`` (``t``, ``end``, ``on_s``, ``events``; see :func:`on_buckets`).
     """
     q = request.query_params
     sensor = (q.get("sensor") or "").strip()
@@ -249,6 +250,7 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> bytes:
         out["intervals"] = [
             {"start": i.start, "end": i.end, "on_s": i.on_s, "events": i.events} for i in ivs
         ]
+        out["buckets"] = on_buckets(store.call("series", info, since, until, every, "on_s"))
     else:
         pts = store.call("series", info, since, until, every, "mean")
         out["points"] = [
@@ -259,6 +261,18 @@ def history(state: State, store: StoreGuard, sensor: str, q: Any) -> bytes:
     body = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     store.replies.put(key, body)
     return body
+
+
+def on_buckets(points: list[Any]) -> list[dict[str, Any]]:
+    """A binary sensor's buckets with on-time or events (``t``, ``end``, ``on_s``
+    seconds, ``events``), for a chart that shows how much of each bucket was on: an
+    interval of a few minutes is less than a pixel wide over a week, a bucket is about
+    one pixel by construction (see :func:`~.params.step_for`)."""
+    return [
+        {"t": p.t, "end": p.end, "on_s": p.on_s, "events": p.events}
+        for p in points
+        if p.count and ((p.on_s or 0) > 0 or (p.events or 0) > 0)
+    ]
 
 
 def _data_end(state: State, info: Any, now: datetime) -> datetime:
@@ -347,17 +361,21 @@ def _json_list(items) -> str:
 
 # -- ask --------------------------------------------------------------------------------
 async def get_ask(state: State, store: StoreGuard, request: Request) -> Response:
-    """``GET /api/ask?q=…&log=1`` (SSE): ``thinking`` at once, ``piece`` events with the
-    answer's text as it streams, then ``citations`` (n, path, url) and ``done``."""
+    """``GET /api/ask?q=…[&log=1]`` (SSE): ``thinking`` at once, ``piece`` events with the
+    answer's text as it streams, then ``citations`` (n, path, url) and ``done``. Nothing
+    is written unless ``log=1``: then the Q&A is kept in ``interactions/`` like
+    ``vault ask``."""
     q = request.query_params
     question = (q.get("q") or "").strip()
     if not question:
         raise P.BadParam("q is required (the question)")
     if len(question) > 2000:
         raise P.BadParam(f"q is {len(question)} characters (max 2000)")
-    logq = (q.get("log") or "1").strip()
+    # A GET has no side effect unless asked: the Q&A is written to interactions/ only
+    # with log=1 (the Ask page sends it while its "keep" box is ticked).
+    logq = (q.get("log") or "0").strip()
     if logq not in ("0", "1"):
-        raise P.BadParam(f"log={logq!r}: use 1 (record the Q&A, default) or 0")
+        raise P.BadParam(f"log={logq!r}: use 1 (keep the Q&A in interactions/) or 0 (default)")
     return EventSourceResponse(
         ask_events(state, question, logq == "1", site_url, store.store()),
         ping=SSE_PING_S,

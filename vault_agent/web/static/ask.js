@@ -24,6 +24,19 @@
     });
   }
 
+  // A cited file in words: "alpaca-2 · readings of 2017-12-22, lines 2–24" for a rollup
+  // line, the note's name for a Markdown file (the full path is the link's tooltip).
+  function label(path) {
+    var m = /^agents\/([^/]+)\/sensors\/.*?(\d{4}-\d{2}-\d{2})\.jsonl(?:#L(\d+)(?:-L(\d+))?)?$/.exec(path);
+    if (m) {
+      var lines = !m[3] ? "" : m[4] ? ", lines " + m[3] + "–" + m[4] : ", line " + m[3];
+      return m[1] + " · readings of " + m[2] + lines;
+    }
+    var a = /^agents\/([^/]+)\/(?:.*\/)?([^/]+?)(?:\.md)?$/.exec(path);
+    if (a) return a[1] + " · " + a[2];
+    return path.replace(/^knowledge-base\//, "").replace(/\.md$/, "");
+  }
+
   $("ask").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var q = $("q").value.trim();
@@ -35,7 +48,9 @@
     $("text").textContent = "";
     $("cites").textContent = "";
     $("meta").textContent = "";
-    es = new EventSource("/api/ask?" + new URLSearchParams({ q: q }).toString());
+    var p = new URLSearchParams({ q: q });
+    if ($("keep").checked) p.set("log", "1");  // /api/ask writes nothing unless asked
+    es = new EventSource("/api/ask?" + p.toString());
     $("thinking").textContent = "thinking…";
     es.addEventListener("step", function (e) {
       if (!answer) $("thinking").textContent = JSON.parse(e.data).text;
@@ -52,7 +67,8 @@
         li.value = c.n;
         var a = document.createElement(c.url ? "a" : "span");
         if (c.url) { a.href = c.url; links[c.n] = c.url; }
-        a.textContent = c.path;
+        a.textContent = label(c.path);
+        a.title = c.path;
         li.appendChild(a);
         $("cites").appendChild(li);
       });
@@ -65,7 +81,8 @@
         : d.model === "extractive" ? "No LLM answered: the best passages"
         : "Computed from the vault's data";
       $("meta").textContent = how +
-        (d.notes && d.notes.length ? " · " + d.notes.join(" · ") : "");
+        (d.notes && d.notes.length ? " · " + d.notes.join(" · ") : "") +
+        (d.logged ? " · kept in " + d.logged : "");
       es.close();
     });
     es.addEventListener("error", function (e) {

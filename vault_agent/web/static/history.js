@@ -50,6 +50,29 @@
     return best ? best.key : null;
   }
 
+  // Sensors in the address as their keys (node/id); one the vault does not have (an old
+  // link, a typo) is left out with a note instead of failing every chart.
+  function keepKnown(sensors) {
+    var known = {}, seen = {};
+    sensors.forEach(function (s) {
+      known[s.key] = s.key;
+      [s.id, s.name].forEach(function (n) {
+        if (!n) return;
+        seen[n] = (seen[n] || 0) + 1;
+        known[n] = seen[n] === 1 ? s.key : null;  // a name two nodes share stays ambiguous
+      });
+    });
+    var missing = [];
+    state.sensors = state.sensors.map(function (k) {
+      if (!known[k]) missing.push(k);
+      return known[k];
+    }).filter(function (k, i, all) { return k && all.indexOf(k) === i; });
+    var note = $("notice");
+    note.textContent = missing.length
+      ? "Not a sensor of this vault (left out): " + missing.join(", ") + "." : "";
+    note.hidden = !missing.length;
+  }
+
   function loadSensors() {
     return fetch("/api/sensors").then(function (r) {
       if (!r.ok) return r.text().then(function (t) { throw new Error(t.trim()); });
@@ -58,6 +81,7 @@
       var list = $("sensor-list");
       list.textContent = "";
       var node = null;
+      keepKnown(d.sensors);
       if (!state.sensors.length) {
         var key = defaultSensor(d.sensors);
         if (key) state.sensors = [key];
@@ -148,13 +172,16 @@
     return Promise.all(jobs).then(function (all) {
       marks = [];
       all.forEach(function (d) { marks = marks.concat(d.observations); });
-      marks.sort(function (a, b) { return a.created < b.created ? -1 : 1; });
+      var when = function (o) { return Date.parse(o.start || o.created); };
+      marks.sort(function (a, b) { return when(a) - when(b); });
       var ul = $("obs");
       ul.textContent = "";
       marks.forEach(function (o) {
         var li = document.createElement("li");
         var t = document.createElement("time");
-        t.textContent = fmt(Date.parse(o.start || o.created));
+        // an observation about a window (a day, two weeks of patterns) shows both ends
+        var t0 = when(o), t1 = o.end ? Date.parse(o.end) : t0;
+        t.textContent = fmt(t0) + (t1 - t0 > 3600000 ? " → " + endText(t0, t1) : "");
         li.appendChild(t);
         var a = document.createElement(o.url ? "a" : "span");
         if (o.url) a.href = o.url;
@@ -162,7 +189,7 @@
         li.appendChild(a);
         var n = document.createElement("span");
         n.className = "muted";
-        n.textContent = " · " + o.node;
+        n.textContent = " · " + o.node + (o.kind === "memory" ? " · memory" : "");
         li.appendChild(n);
         ul.appendChild(li);
       });
@@ -182,6 +209,8 @@
           ctx.lineWidth = 1.5 * devicePixelRatio;
           ctx.setLineDash([4 * devicePixelRatio, 3 * devicePixelRatio]);
           marks.forEach(function (o) {
+            // memory facts summarise weeks: listed below the charts, not marked at a time
+            if (o.kind === "memory") return;
             var x = u.valToPos(Date.parse(o.start || o.created) / 1000, "x", true);
             if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
             ctx.beginPath();
@@ -212,16 +241,134 @@
     return [xs, mean, lo, hi];
   }
 
+  // Binary sensors (motion, door). A rollup keeps on-seconds per 5-minute window, so an
+  // interval is a few minutes long: over a week that is a fraction of a pixel. The chart
+  // draws each on-interval at least MIN_PX wide (a light band, full height: *when*) and,
+  // for each bucket of the server's step (about one pixel), the share of it that was on
+  // as a solid bar from the bottom, at least MIN_PX tall (*how much*). Hover names the
+  // interval under the cursor (start, end, on-time, events) and the bucket's on-time.
+  var MIN_PX = 3;
+
   function binaryData(r, w) {
-    var xs = [w.since / 1000], on = [0];
-    r.intervals.forEach(function (i) {
-      xs.push(Date.parse(i.start) / 1000); on.push(1);
-      xs.push(Date.parse(i.end) / 1000); on.push(0);
+    // x: the window's ends and each bucket with on-time (series 2: its share of the step);
+    // series 1 has no path of its own: binaryPlugin draws the intervals.
+    var xs = [w.since / 1000], none = [null], share = [null];
+    r.buckets.forEach(function (b) {
+      var t = Math.max(Date.parse(b.t), w.since) / 1000;
+      var step = (Date.parse(b.end) - Date.parse(b.t)) / 1000 || r.every;
+      if (t <= xs[xs.length - 1]) return;
+      xs.push(t); none.push(null); share.push(Math.min(1, b.on_s / step));
     });
-    xs.push(w.until / 1000); on.push(0);
-    // uPlot needs ascending x: overlapping intervals cannot happen, equal ends can
-    for (var k = 1; k < xs.length; k++) if (xs[k] < xs[k - 1]) xs[k] = xs[k - 1];
-    return [xs, on];
+    if (w.until / 1000 > xs[xs.length - 1]) { xs.push(w.until / 1000); none.push(null); share.push(null); }
+    r.spans = r.intervals.map(function (i) {
+      return { a: Date.parse(i.start) / 1000, b: Date.parse(i.end) / 1000, iv: i };
+    });
+    r.steps = r.buckets.map(function (b) {
+      return { a: Date.parse(b.t) / 1000, b: Date.parse(b.end) / 1000, bk: b };
+    });
+    return [xs, none, share];
+  }
+
+  // [left, right] of [a, b] seconds, widened about its middle to ``min`` px: in canvas
+  // px (``canvas``), else in CSS px from the plot's left edge (where u.cursor.left is).
+  // On the canvas the ends are whole pixels, so a narrow span is ``min`` opaque columns
+  // rather than antialiased halves.
+  function span(u, a, b, min, canvas) {
+    var x0 = u.valToPos(a, "x", canvas), x1 = u.valToPos(b, "x", canvas);
+    if (x1 - x0 < min) { var mid = (x0 + x1) / 2; x0 = mid - min / 2; x1 = mid + min / 2; }
+    if (canvas) { x0 = Math.round(x0); x1 = Math.max(x0 + Math.ceil(min), Math.round(x1)); }
+    return [x0, x1];
+  }
+
+  function binaryPlugin(r) {
+    return { hooks: { draw: function (u) {
+      var ctx = u.ctx, min = MIN_PX * devicePixelRatio;
+      var top = u.valToPos(1, "y", true), bottom = u.valToPos(0, "y", true);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+      ctx.clip();
+      ctx.fillStyle = colour("--on-band");
+      r.spans.forEach(function (s) {
+        var x = span(u, s.a, s.b, min, true);
+        ctx.fillRect(x[0], top, x[1] - x[0], bottom - top);
+      });
+      ctx.fillStyle = colour("--accent");
+      r.steps.forEach(function (s) {
+        if (!(s.bk.on_s > 0)) return;
+        var x = span(u, s.a, s.b, min, true);
+        var h = Math.round(Math.max(min, (bottom - top) * Math.min(1, s.bk.on_s / (s.b - s.a))));
+        ctx.fillRect(x[0], Math.round(bottom) - h, x[1] - x[0], h);
+      });
+      ctx.restore();
+    } } };
+  }
+
+  function duration(s) {
+    s = Math.round(s);
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.round(s / 60) + " min";
+    var h = Math.floor(s / 3600), m = Math.round((s % 3600) / 60);
+    if (h < 48) return h + " h" + (m ? " " + m + " min" : "");
+    return Math.floor(h / 24) + " d " + (h % 24) + " h";
+  }
+
+  // End of a span as "HH:MM" on the start's day, else in full.
+  function endText(a, b) {
+    var f = fmt(b);
+    return f.slice(0, 10) === fmt(a).slice(0, 10) ? f.slice(11) : f;
+  }
+
+  // The interval under the cursor: the one whose drawn span (at least MIN_PX wide, plus
+  // a few px to aim at on a touch screen) is nearest to it.
+  function hoverInterval(u, r) {
+    var x = u.cursor.left;
+    if (x == null || x < 0 || !r.spans) return null;
+    var best = null, bestD = 6, bestC = Infinity;
+    r.spans.forEach(function (s) {
+      var p = span(u, s.a, s.b, MIN_PX, false);
+      var d = x < p[0] ? p[0] - x : x > p[1] ? x - p[1] : 0;
+      var c = Math.abs((p[0] + p[1]) / 2 - x);
+      if (d < bestD || (d === bestD && c < bestC)) { best = s; bestD = d; bestC = c; }
+    });
+    return best;
+  }
+
+  function hoverStep(u, r) {
+    var x = u.cursor.left;
+    if (x == null || x < 0 || !r.steps) return null;
+    var t = u.posToVal(x, "x");
+    for (var k = 0; k < r.steps.length; k++) {
+      if (r.steps[k].a <= t && t < r.steps[k].b) return r.steps[k];
+    }
+    return null;
+  }
+
+  function binarySeries(r, line) {
+    var step = duration(r.every);
+    return [
+      { value: function (u) {  // the time under the cursor, not the nearest bucket's
+        var x = u.cursor.left;
+        return x == null || x < 0 ? "–" : fmt(u.posToVal(x, "x") * 1000);
+      } },
+      { label: "on", stroke: line, fill: colour("--on-band"), width: 0, points: { show: false },
+        paths: function () { return null; },
+        value: function (u) {
+          var s = hoverInterval(u, r);
+          if (!s) return u.cursor.left >= 0 ? "off" : "–";
+          var i = s.iv;
+          return fmt(s.a * 1000) + "–" + endText(s.a * 1000, s.b * 1000) + " (" +
+            duration(s.b - s.a) + "; on " + duration(i.on_s) +
+            (i.events ? ", " + i.events + (i.events === 1 ? " event" : " events") : "") + ")";
+        } },
+      { label: "on per " + step, stroke: line, fill: line, width: 0, points: { show: false },
+        paths: function () { return null; },
+        value: function (u) {
+          if (u.cursor.left == null || u.cursor.left < 0) return "–";
+          var s = hoverStep(u, r);
+          return (s ? duration(s.bk.on_s) : "0 s") + " of " + step;
+        } },
+    ];
   }
 
   // Time ticks in UTC like the rest of the dashboard, 24 h: "06:00", a date at midnight
@@ -244,12 +391,23 @@
     ];
   }
 
+  // The data point the legend shows: the nearest one, unless it is more than a step and
+  // a half away from the cursor (a gap in the data: the legend then shows "–" rather
+  // than a value from hours or days away).
+  function nearby(r) {
+    var far = r.every * 1.5;
+    return function (u, si, idx, xv) {
+      var x = u.data[0][idx];
+      return idx == null || x == null || Math.abs(x - xv) > far ? null : idx;
+    };
+  }
+
   function options(r, width) {
     var small = width < 600;
     var o = {
       width: width,
-      height: r.binary ? (small ? 110 : 130) : (small ? 220 : 280),
-      cursor: { sync: { key: sync.key }, drag: { x: true, y: false } },
+      height: r.binary ? (small ? 150 : 170) : (small ? 220 : 280),
+      cursor: { sync: { key: sync.key }, drag: { x: true, y: false }, y: !r.binary },
       scales: { x: { time: true } },
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       axes: axes(),
@@ -263,17 +421,14 @@
       }] },
       legend: { live: true },
     };
+    if (!r.binary) o.cursor.dataIdx = nearby(r);
     var line = colour("--accent");
     if (r.binary) {
-      o.scales.y = { range: [0, 1.05] };
-      o.axes[1].values = function (u, vals) { return vals.map(function (v) { return v === 1 ? "on" : v === 0 ? "off" : ""; }); };
-      o.axes[1].splits = function () { return [0, 1]; };
-      o.series = [
-        { value: function (u, v) { return v == null ? "–" : fmt(v * 1000); } },
-        { label: "on", stroke: line, fill: colour("--band"), width: 1.5, points: { show: false },
-          paths: uPlot.paths.stepped({ align: 1 }),
-          value: function (u, v) { return v == null ? "–" : v ? "on" : "off"; } },
-      ];
+      o.scales.y = { range: [0, 1] };
+      o.axes[1].values = function (u, vals) { return vals.map(function (v) { return Math.round(v * 100) + "%"; }); };
+      o.axes[1].splits = function () { return [0, 0.5, 1]; };
+      o.series = binarySeries(r, line);
+      o.plugins.unshift(binaryPlugin(r));  // drawn first: observation marks stay on top
     } else {
       var unit = r.unit ? " " + r.unit : "";
       var val = function (u, v) { return v == null ? "–" : (+v.toFixed(2)) + unit; };
@@ -306,7 +461,7 @@
     $("window").textContent = fmt(w.since) + " → " + fmt(w.until) + " UTC";
     results.forEach(function (r) {
       var card = document.createElement("section");
-      card.className = "chart";
+      card.className = r.binary ? "chart binary" : "chart";
       card.dataset.sensor = r.sensor;
       var h = document.createElement("h2");
       h.textContent = r.name + " · " + r.node + (r.binary ? "" : " · " + r.unit);
@@ -322,6 +477,14 @@
         if (!r.binary) return;
       }
       var u = new uPlot(options(r, chartWidth(card)), data, card);
+      if (r.binary) {
+        var key = document.createElement("p");
+        key.className = "muted small key";
+        key.textContent = "Light: when it was on (5-minute rollup windows; each interval " +
+          "drawn at least " + MIN_PX + " px wide). Solid: the share of each " +
+          duration(r.every) + " that was on. Hover or tap for times.";
+        card.appendChild(key);
+      }
       u.setScale("x", { min: w.since / 1000, max: w.until / 1000 });
       sync.sub(u);
       charts.push(u);
@@ -343,6 +506,11 @@
   document.querySelectorAll("[data-range]").forEach(function (b) {
     b.addEventListener("click", function () {
       state.range = b.dataset.range;
+      // custom starts from the window on screen, so the dates only need adjusting
+      if (state.range === "custom" && view && !$("since").value && !$("until").value) {
+        $("since").value = iso(view.since).slice(0, 16);
+        $("until").value = iso(view.until).slice(0, 16);
+      }
       pressRange();
       if (state.range !== "custom") { saveUrl(); load(); }
     });

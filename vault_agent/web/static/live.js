@@ -24,17 +24,23 @@
     li.appendChild(k);
     var node = document.createElement("span");
     node.className = "muted";
-    node.textContent = d.node + " ";
+    node.textContent = d.node;
     li.appendChild(node);
-    var text = d.text || d.title || "";
-    if (kind === "observation" && d.url) {
-      var a = document.createElement("a");
-      a.href = d.url;
-      a.textContent = text;
-      li.appendChild(a);
+    // the text on its own line under time, kind and node (clamped to a few lines by the
+    // CSS: the link opens the whole observation)
+    var body = document.createElement(kind === "observation" && d.url ? "a" : "span");
+    body.className = "txt";
+    if (body.tagName === "A") body.href = d.url;
+    if (d.title) {
+      var b = document.createElement("strong");
+      b.textContent = d.title;
+      body.appendChild(b);
+      body.appendChild(document.createTextNode(d.text ? ": " + d.text : ""));
     } else {
-      li.appendChild(document.createTextNode(text));
+      body.textContent = d.text || "";
+      if (body.tagName === "A") body.className = "txt link";  // no title to mark it: all link
     }
+    li.appendChild(body);
     feed.insertBefore(li, feed.firstChild);
     while (feed.children.length > MAX_ITEMS) feed.removeChild(feed.lastChild);
     $("empty").hidden = true;
@@ -65,7 +71,7 @@
       .then(function (d) {
         feed.textContent = "";
         d.observations.forEach(function (o) {
-          add("observation", { t: o.created, node: o.node, text: (o.title ? o.title + ": " : "") + o.text.slice(0, 200), url: o.url }, false);
+          add("observation", { t: o.created, node: o.node, title: o.title, text: o.text.slice(0, 300), url: o.url }, false);
         });
       });
   }
