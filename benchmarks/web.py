@@ -9,7 +9,7 @@ process on 127.0.0.1 (so client and server do not share an interpreter), then ru
 - ``GET /api/status``
 - ``GET /api/history?sensor=…&range=7d&width=390`` (a phone) and ``…&width=1400``
 - ``GET /api/history?sensor=…&range=30d&width=1400``
-- ``GET /api/history?sensor=s6-motion&range=7d`` (binary: on-intervals)
+- ``GET /api/history?sensor=s6-motion&range=7d`` (binary: on-intervals and per-step on-time)
 
 Prints per-endpoint request counts, p50/p95/max latency (ms) and failures (non-200 or
 transport errors), then the totals. Exits 1 if anything failed. Usage::

@@ -3,6 +3,9 @@
 ``$VAULT_TEST_GGUF``, else the cache that ``python -m tests.support.gguf`` fills).
 
 Import the fake in tests as ``from tests.support import FakeOllama, Reply``.
+
+Also: the run's shared built vaults (:mod:`tests.support.shared`) and the order in which
+pytest-xdist hands out the test files (:func:`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -23,15 +26,61 @@ from tests.support import FakeOllama  # noqa: E402
 GGUF_ENV = "VAULT_TEST_GGUF"
 
 
+def _cost_rank(item: pytest.Item) -> int:
+    """0 for a file holding a ``slow`` test, 1 for one holding a ``browser`` test, else 2."""
+    marks = {m.name for m in item.iter_markers()}
+    return 0 if "slow" in marks else 1 if "browser" in marks else 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the files with slow or browser tests to the front (order kept otherwise).
+
+    pytest-xdist (``--dist loadfile --no-loadscope-reorder``) hands out whole files in
+    collection order as workers free up; starting the longest files first keeps one long
+    file from running alone at the end while the other worker idles.
+    """
+    rank: dict[str, int] = {}
+    for item in items:
+        rank[item.nodeid.split("::")[0]] = min(
+            rank.get(item.nodeid.split("::")[0], 2), _cost_rank(item)
+        )
+    items.sort(key=lambda it: rank[it.nodeid.split("::")[0]])  # stable: order within a rank
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_vaults(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Place the run's shared built vaults (:mod:`tests.support.shared`)."""
+    from tests.support import shared
+
+    shared.set_base(tmp_path_factory.getbasetemp())
+
+
 @pytest.fixture
 def vault(tmp_path: Path, request: pytest.FixtureRequest):
     """A new vault at ``tmp_path/"v"`` for the test module's ``NODE`` (default
-    ``alpaca-1``). A module that needs data in it overrides ``vault`` with a fixture
-    that takes this one and adds the data."""
+    ``alpaca-1``).
+
+    A module whose tests need the same data in it defines ``vault_data(v: Vault) -> None``
+    writing that data: the vault is then built and filled once per run and each test gets
+    its own copy (:mod:`tests.support.shared`), which is much cheaper than appending
+    thousands of rollups per test. A module needing more overrides ``vault`` with a fixture
+    that takes this one and adds to it."""
+    from tests.support import shared
     from vault_agent.vault import Vault
 
     node = getattr(request.module, "NODE", "alpaca-1")
-    return Vault.init(tmp_path / "v", node)[0]
+    fill = getattr(request.module, "vault_data", None)
+    root = tmp_path / "v"
+    if fill is None:
+        return Vault.init(root, node)[0]
+
+    def build(dest: Path) -> None:
+        v = Vault.init(dest, node)[0]
+        fill(v)
+        v.close()
+
+    shared.copy(f"vault-{request.module.__name__}", build, root)
+    return Vault(root, node)
 
 
 @pytest.fixture

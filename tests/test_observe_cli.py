@@ -19,9 +19,7 @@ DAY = datetime(2025, 10, 15, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-@pytest.fixture
-def vault(vault: Vault) -> Vault:  # the shared fixture, with a week of motion
-    v = vault
+def vault_data(v: Vault) -> None:  # what the shared ``vault`` fixture holds: a week of motion
     morning = lambda t: 2 if 7 <= t.hour < 9 else 0  # noqa: E731
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=5), DAY, morning))
     v.append_rollups(
@@ -37,7 +35,6 @@ def vault(vault: Vault) -> Vault:  # the shared fixture, with a week of motion
     cfg["llm"]["backend"] = "none"
     v.write_node_config(cfg)
     v.commit("rollups", "rollup")
-    return v
 
 
 def run(v: Vault, *args: str) -> tuple[int, str]:

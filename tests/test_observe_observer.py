@@ -28,12 +28,9 @@ def night_event(t: datetime) -> int:
     return 2 if (t.hour, t.minute) == (3, 0) else morning(t)
 
 
-@pytest.fixture
-def vault(vault: Vault) -> Vault:  # the shared fixture, with 15 days of motion
-    v = vault
+def vault_data(v: Vault) -> None:  # what the shared ``vault`` fixture holds: 15 days of motion
     v.append_rollups(R.binary(NODE, "hall-motion", DAY - timedelta(days=14), DAY, morning))
     v.append_rollups(R.binary(NODE, "hall-motion", DAY, DAY + 24 * H, night_event))
-    return v
 
 
 def use_llm(v: Vault, srv: FakeOllama | None, timeout_s: float = 2, **kw) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.replayed import office_vault
 from vault_agent.cli.observe import _data_span
 from vault_agent.llm import NoLLM
 from vault_agent.observe.observer import Observer
@@ -40,9 +41,7 @@ def facts_of(obs) -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory) -> tuple[Vault, list]:
-    v, _ = Vault.init(tmp_path_factory.mktemp("office") / "v", "office")
-    for p in OFFICE:
-        replay(v, p, configure_node(v, p, "office"))
+    v = office_vault(tmp_path_factory.mktemp("office") / "v")  # the files of OFFICE replayed
     return v, observe_all(v)
 
 

@@ -8,15 +8,14 @@ import base64
 import json
 import os
 import shutil
-import struct
 import subprocess
 import threading
 import time
-import zlib
 from pathlib import Path
 
 import pytest
 
+from tests.support.png import pixel_stats
 from tests.test_site_helpers import make_vault
 from vault_agent.site.build import build_site
 from vault_agent.site.serve import make_server
@@ -133,65 +132,6 @@ class Browser:
             self.proc.kill()
         os.close(self._w)
         os.close(self._r)
-
-
-def read_png(path: Path) -> tuple[int, int, list[bytes]]:
-    """Decode an 8-bit RGB/RGBA PNG (what chromium writes) into rows of RGB bytes."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", 0
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        chunk = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, ctype = struct.unpack(">IIBB", chunk[:10])
-            assert depth == 8 and ctype in (2, 6)
-            bpp = 3 if ctype == 2 else 4
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    rows, prev = [], bytearray(stride)
-    for y in range(height):
-        f = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if f == 1:
-                line[i] = (line[i] + a) & 255
-            elif f == 2:
-                line[i] = (line[i] + b) & 255
-            elif f == 3:
-                line[i] = (line[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        prev = line
-        rows.append(
-            bytes(line)
-            if bpp == 3
-            else bytes(v for j in range(0, stride, 4) for v in line[j : j + 3])
-        )
-    return width, height, rows
-
-
-def pixel_stats(path: Path, colour: tuple[int, int, int], tol: int = 24) -> tuple[int, float, int]:
-    """(distinct colours, share of non-white pixels, pixels near ``colour``) of a screenshot."""
-    w, h, rows = read_png(path)
-    colours, nonwhite, near = set(), 0, 0
-    for row in rows:
-        for i in range(0, len(row), 3):
-            px = (row[i], row[i + 1], row[i + 2])
-            colours.add(px)
-            if sum(px) < 740:
-                nonwhite += 1
-            if all(abs(p - q) <= tol for p, q in zip(px, colour, strict=True)):
-                near += 1
-    return len(colours), nonwhite / (w * h), near
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
+from tests.support import shared
 from vault_agent.ask.interactions import write_interaction
 from vault_agent.resources import project_path
 from vault_agent.sensors.replay import configure_node, replay
@@ -20,11 +21,18 @@ KB_NOTE = "Heizung/Wohnzimmer Überblick.md"
 
 
 def make_vault(root: Path) -> tuple[Vault, dict]:
+    """A copy at ``root`` of the run's shared vault built by :func:`build_vault` (built
+    once per run, see :mod:`tests.support.shared`): (vault as node ``office``, facts)."""
+    facts = shared.copy("site-office-pir6", build_vault, root)
+    return Vault(root, "office"), facts
+
+
+def build_vault(root: Path) -> dict:
     """A vault replaying the UCI occupancy-detection test file (3 days, 5 sensors, node
     ``office``), with observations, a memory fact, knowledge-base notes with spaces and
     non-ASCII names, a logged ``vault ask`` and a conflict copy; plus node ``pir-6``
     replaying the PIR motion sensor S6 of UCI room-occupancy-estimation (a binary sensor).
-    Returns (vault, facts)."""
+    Returns the facts (paths and ids of what it wrote, the replay's stats)."""
     v, _ = Vault.init(root, "office")
     stats = replay(v, DATATEST, configure_node(v, DATATEST), backfill=True, commit=True)
     pir = Vault(v.root, "pir-6")
@@ -80,7 +88,9 @@ def make_vault(root: Path) -> tuple[Vault, dict]:
         [obs_rel, src],
         created=datetime(2015, 2, 5, 9, 0, tzinfo=UTC),
     )
-    return v, {
+    v.close()
+    pir.close()
+    return {
         "stats": stats,
         "obs_rel": obs_rel,
         "obs_id": obs.id,

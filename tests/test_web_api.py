@@ -7,7 +7,6 @@ Truth is computed here from the vault's files, never by the code under test.
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.asgi import UvicornThread
+from tests.support.core_fixtures import commit_times
 from tests.support.web import (
     OFFICE_DAY,
     all_lines,
@@ -98,19 +98,17 @@ def test_status_json(server, vault):
         assert by[node]["stale"] is True
     assert by["office"]["local"] is True and by["office"]["agent"] == "stopped"
     # pir-6's agent is not this node's: judged from its newest commit (plain git here)
-    log = subprocess.run(
-        ["git", "log", "--date-order", "--format=%ct %(trailers:key=Vault-Node,valueonly)"],
-        cwd=v.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
-    pir_t = next(int(x.split()[0]) for x in log if x.split()[1:] == ["pir-6"])
+    pir_t = next(t for t, n in commit_times(v.root) if n == "pir-6").timestamp()
     up = time.time() - pir_t <= 3600
     assert by["pir-6"]["agent"] == ("up" if up else "stale")
     assert by["pir-6"]["agent_text"].startswith("up (last write " if up else "stale since ")
     frag = get(server, "/fragments/status").text
     assert by["pir-6"]["agent_text"] in frag and "unknown" not in frag
+    # office's last reading (2015), how long ago in whole years, computed here
+    years = (time.time() - datetime.fromisoformat(by["office"]["last_reading"]).timestamp()) / (
+        365.25 * 86400
+    )
+    assert f"{years:.0f} years ago" in frag
     assert by["office"]["sensors"] == len({x["sensor"] for x in all_lines(v, "office")})
     assert st["disk"]["total"] > st["disk"]["git"] > 0
     assert any(c["original"].endswith("Office notes.md") for c in st["conflicts"])

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -260,6 +260,30 @@ def test_history_of_a_node_on_a_phone(server, browser, shots):
     fits(browser)
 
 
+def test_history_custom_range_starts_from_the_window_shown(server, browser, shots):
+    """ "custom" fills From/To with the window on screen; a changed From shows that
+    window (charts reloaded, the address keeps since/until for a reload or a link)."""
+    viewport(browser, "phone")
+    browser.goto(server.url + "/history?sensor=office/office-co2&range=24h")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1", 30)
+    shown = evaluate(browser, "document.getElementById('window').textContent")
+    evaluate(browser, "document.querySelector('[data-range=custom]').click()")
+    since = evaluate(browser, "document.getElementById('since').value")
+    until = evaluate(browser, "document.getElementById('until').value")
+    a, b = (x.strip() for x in shown.removesuffix(" UTC").split("→"))
+    assert (since.replace("T", " "), until.replace("T", " ")) == (a, b)
+    later = (datetime.fromisoformat(since) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M")
+    evaluate(browser, f"document.getElementById('since').value = '{later}'")
+    evaluate(browser, "document.getElementById('apply').click()")
+    want = f"{later.replace('T', ' ')} → {b} UTC"
+    assert browser.wait_for(f"document.getElementById('window').textContent === {want!r}")
+    assert f"since={later}" in evaluate(browser, "decodeURIComponent(location.search)")
+    assert browser.wait_for("document.querySelectorAll('.chart canvas').length === 1")
+    assert evaluate(browser, "+document.querySelector('.chart').dataset.points") > 0
+    screenshot(browser, shots / "history-custom-phone.png")
+    no_errors(browser)
+
+
 def test_history_of_an_empty_vault_says_what_to_do(browser, tmp_path):
     """A vault with no readings yet: /history opens the sensor list, which says where
     readings come from, and the chart area says none is chosen (no blank page)."""
@@ -347,7 +371,13 @@ def test_history_binary_sensor_over_a_week_is_visible(server, vault, browser, sh
     solid = evaluate(browser, SOLID_NEAR % json.dumps(xs))
     blank = [x["start"] for x, ok in zip(on, solid, strict=True) if not ok]
     assert not blank, f"windows with motion but no visible pixels: {blank}"
-    # hovering the middle of the longest run names it (start and end, UTC)
+    # hovering the middle of a step inside the longest run names the run (start and end,
+    # UTC) and the step's on-time (the on seconds of the windows starting in the step)
+    label = evaluate(
+        browser, "document.querySelector('.chart .u-legend .u-series:nth-child(3) th').textContent"
+    )
+    n, unit = label.split("on per ")[1].split()
+    step = int(n) * {"min": 60, "h": 3600}[unit]
     a, b = max(runs, key=lambda r: r[1] - r[0])
     x = left + ((a + b) / 2 - since) * px_per_s
     browser.call(
@@ -360,6 +390,19 @@ def test_history_binary_sensor_over_a_week_is_visible(server, vault, browser, sh
     start, end = datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)
     want = f"{start:{fmt}}–" + (f"{end:%H:%M}" if end.date() == start.date() else f"{end:{fmt}}")
     assert text.startswith(want), (text, want)
+    # a step is about a pixel: the step is the one holding the time the legend names
+    # (the cursor's, to the minute; steps start on whole minutes)
+    cursor = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(1) .u-value').textContent",
+    )
+    t0 = _ts(cursor.replace(" ", "T") + ":00Z") // step * step
+    on_in_step = sum(x["on_s"] for x in on if t0 <= _ts(x["start"]) < t0 + step)
+    per_step = evaluate(
+        browser,
+        "document.querySelector('.chart .u-legend .u-series:nth-child(3) .u-value').textContent",
+    )
+    assert per_step == f"{round(on_in_step / 60)} min of {n} {unit}", (per_step, on_in_step)
     browser.call("Page.captureScreenshot", browser.session, format="png")  # paint first
     data = browser.call("Page.captureScreenshot", browser.session, format="png")
     (shots / f"history-motion-7d-{name}.png").write_bytes(base64.b64decode(data["data"]))

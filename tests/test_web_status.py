@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from tests.support.core_fixtures import commit_times
 from tests.test_sync_support import T0, make_nodes, rollup
 from vault_agent.query.status import node_status, vault_status
 from vault_agent.sync.sync import sync_all
@@ -110,20 +110,8 @@ def test_unknown_node_names_the_known_ones(tmp_path):
 
 
 def newest_commit_of(v, node: str) -> datetime:
-    """Commit time of the newest commit whose ``Vault-Node`` trailer is ``node``, read with
-    plain git (not the code under test)."""
-    out = subprocess.run(
-        ["git", "log", "--date-order", "--format=%ct %(trailers:key=Vault-Node,valueonly)"],
-        cwd=v.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1] == node:
-            return datetime.fromtimestamp(int(parts[0]), UTC)
-    raise AssertionError(f"no commit by {node}")
+    """Commit time of the newest commit whose ``Vault-Node`` trailer is ``node`` (plain git)."""
+    return next(t for t, n in commit_times(v.root) if n == node)
 
 
 def iso(t: datetime) -> str:
@@ -188,16 +176,9 @@ def test_last_sync_and_last_seen(tmp_path):
     assert sync_all(a).ok  # a fast-forwards to b's merge: no merge commit by node-a
 
     peers = json.loads((a.root / ".vault" / "sync" / "peers.json").read_text())
-    log = subprocess.run(
-        ["git", "log", "--merges", "--format=%ct %(trailers:key=Vault-Node,valueonly)"],
-        cwd=a.root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
     by = {n.node: n for n in vault_status(a).nodes}
     assert by["node-a"].last_sync == max(p["last_success"] for p in peers.values())
-    merge_t = datetime.fromtimestamp(int(log[log.index("node-b") - 1]), UTC)
+    merge_t = next(t for t, n in commit_times(a.root, "--merges") if n == "node-b")
     assert by["node-b"].last_sync == iso(merge_t)
     ends = [(T0 + timedelta(seconds=300 * (i + 1))) for i in range(4)]
     assert by["node-a"].last_seen == iso(max(ends)) == by["node-a"].last_reading

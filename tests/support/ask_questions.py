@@ -496,15 +496,14 @@ def invented(answer: dict[str, Any], question: str) -> list[float]:
 def build_vault(root: Path, observe: bool = True) -> Path:
     """Replay the bundled data into a new vault at ``root`` (nodes ``office``,
     ``room-s1/-s5/-s6/-s7``) and run the observer over the office's days."""
+    from tests.support.replayed import office_vault
     from vault_agent.cli.observe import _data_span
     from vault_agent.llm import NoLLM
     from vault_agent.observe.observer import Observer
     from vault_agent.sensors.replay import configure_node, replay
     from vault_agent.vault import Vault
 
-    v, _ = Vault.init(root, "office")
-    for p in OFFICE_FILES:
-        replay(v, p, configure_node(v, p, "office"))
+    v = office_vault(root)  # the office data set replayed, as OFFICE_FILES
     for src in ROOM_NODES:
         w = Vault(v.root, f"room-{src.lower()}")
         w._add_node_folder()

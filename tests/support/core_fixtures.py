@@ -99,6 +99,15 @@ def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProces
     )
 
 
+def commit_times(root: Path, *args: str) -> list[tuple[datetime, str]]:
+    """(commit time UTC, ``Vault-Node`` trailer or "") of the commits from HEAD, newest
+    first, read with plain git (``args``: more ``git log`` options, e.g. ``--merges``)."""
+    fmt = "--format=%ct %(trailers:key=Vault-Node,valueonly)"
+    out = git(root, "log", "--date-order", fmt, *args).stdout
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    return [(datetime.fromtimestamp(int(r[0]), UTC), r[1] if len(r) > 1 else "") for r in rows]
+
+
 def digest(path: Path) -> str:
     """sha256 of a file's bytes (symlinks are not followed: their target text is hashed)."""
     if path.is_symlink():

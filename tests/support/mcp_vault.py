@@ -1,16 +1,17 @@
-"""A vault built from the bundled data for the MCP tests, built once per test process.
+"""A vault built from the bundled data for the MCP tests, built once per test run.
 
 Node ``office``: ``datasets/occupancy-detection/datatraining.txt`` replayed (rollups of
 2015-02-04 … 02-10), the observer's backfill without LLM (observations, day notes,
 memory), one knowledge-base note, everything committed and the search index built.
-Each test gets its own copy (:func:`fresh_copy`), so writes never leak between tests.
+Each test gets its own copy (:func:`fresh_copy`), so writes never leak between tests; the
+build is shared by the run's test processes (:mod:`tests.support.shared`).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
+from tests.support import shared
 from vault_agent.vault import Vault
 
 DATA = Path(__file__).resolve().parent.parent.parent / "datasets"
@@ -21,7 +22,6 @@ HEATING_TEXT = (
     "# Heating\n\nThe boiler is a Vaillant ecoTEC in the cellar. Its pressure should read "
     "1.5 bar; below 1.0 bar, refill at the grey valve. The office radiator is slow to warm.\n"
 )
-_TEMPLATE: dict[str, Path] = {}
 
 
 def build(root: Path) -> Path:
@@ -42,14 +42,8 @@ def build(root: Path) -> Path:
     return root
 
 
-def template(base: Path) -> Path:
-    """The built vault of this test process (built under ``base`` on first use)."""
-    if "office" not in _TEMPLATE:
-        _TEMPLATE["office"] = build(base / "office-template")
-    return _TEMPLATE["office"]
-
-
 def fresh_copy(base: Path, dest: Path) -> Path:
-    """A copy of the built vault at ``dest`` (git history, index and all)."""
-    shutil.copytree(template(base), dest, symlinks=True)
+    """A copy of the built vault at ``dest`` (git history, index and all). ``base`` is
+    unused (the run's shared folder holds the build)."""
+    shared.copy("mcp-office", build, dest)
     return dest

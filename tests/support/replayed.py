@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.support import shared
 from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.vault import Vault
 
@@ -22,11 +23,17 @@ ROOM_FILE = DATA / "room-occupancy-estimation" / "Occupancy_Estimation.csv"
 
 
 def office_vault(root: Path) -> Vault:
-    """A vault at ``root`` whose node ``office`` replayed the whole office data set."""
+    """A vault at ``root`` whose node ``office`` replayed the whole office data set (a copy
+    of the run's shared build, :mod:`tests.support.shared`)."""
+    shared.copy("office-replayed", _replay_office, root)
+    return Vault(root, "office")
+
+
+def _replay_office(root: Path) -> None:
     v, _ = Vault.init(root, "office")
     for p in OFFICE_FILES:
         replay(v, p, configure_node(v, p, "office"))
-    return v
+    v.close()
 
 
 def room_vault(root: Path, source: str = "S6") -> Vault:

@@ -14,7 +14,8 @@ Rules (docs/ask.md):
 - extremes carry the time of the reading (``max_at``/``min_at``); means are
   count-weighted; a value ``at HH:MM`` is the mean of the rollup window holding it;
 - "which day" ranks days by their daily mean (binary sensors: on-time); "warmer than"
-  compares the periods' means; "above N" asks whether the period's max exceeded N;
+  compares the periods' means (binary sensors: on-time) through the query layer's
+  ``Store.compare``; "above N" asks whether the period's max exceeded N;
 - motion "when" lists runs of windows with on-time (rollups keep on-time per window,
   not the second of each switch); the light "went on" in the first window whose max
   reached :data:`~.plan.LIGHT_ON_LX`.
@@ -126,6 +127,10 @@ class _Ctx:
                 out.append((self.at_time(d, a), self.at_time(end_day, b), d))
             d += timedelta(1)
         return out
+
+    def periods(self, days: DayRange) -> list[tuple[datetime, datetime]]:
+        """The spans of :meth:`spans` as a query-layer period."""
+        return [(a, b) for a, b, _ in self.spans(days)]
 
     def lines(self, info: Any, days: DayRange) -> list[Any]:
         out: list[Any] = []
@@ -468,41 +473,36 @@ class _PartDay:
 
 
 def _compare(ctx: _Ctx, info: Any, a: DayRange, b: DayRange, out: Computed) -> str:
-    from ..query.store import cite_ranges
-    from ..query.summary import summarize
-
-    got: list[float] = []
-    for days in (a, b):
-        lines = ctx.lines(info, days)
-        st = summarize([ln.rollup for ln in lines], binary=info.binary)
-        if st.empty:
+    """Two periods' means (binary sensors: on-time) from the query layer's comparison."""
+    cmp = ctx.store.compare(info, ctx.periods(a), ctx.periods(b))
+    for days, side in ((a, cmp.a), (b, cmp.b)):
+        if side.value is None:
             out.no_data = True
             return no_data_sentence(ctx, info, days)
-        v = float(st.on_s if info.binary else (st.mean or 0.0))
-        got.append(v)
         out.dates.update({days.since.isoformat(), days.until.isoformat()})
         _add(
             out,
             Fact(
                 info.id,
-                "mean" if not info.binary else "on_s",
-                v,
+                cmp.stat,
+                side.value,
                 info.unit,
                 day=days.since.isoformat(),
-                cites=cite_ranges(lines),
+                cites=side.cites,
             ),
-            v,
+            side.value,
         )
     higher = ctx.plan.direction != "min"
-    yes = got[0] > got[1] if higher else got[0] < got[1]
+    diff = cmp.difference
+    assert diff is not None
+    yes = diff > 0 if higher else diff < 0
     out.verdict = yes
-    word = {("max", True): "higher", ("min", True): "lower"}.get(
-        (ctx.plan.direction, True), "higher"
-    )
+    word = "lower" if ctx.plan.direction == "min" else "higher"
     u = info.unit
     return (
-        f"{'Yes' if yes else 'No'}: the mean {info.id} {_period(ctx, a)} was {_fmt(got[0], u)}, "
-        f"{_period(ctx, b)} {_fmt(got[1], u)} ({'so' if yes else 'not'} {word})."
+        f"{'Yes' if yes else 'No'}: the mean {info.id} {_period(ctx, a)} was "
+        f"{_fmt(cmp.a.value, u)}, {_period(ctx, b)} {_fmt(cmp.b.value, u)} "
+        f"({'so' if yes else 'not'} {word})."
     )
 
 

@@ -27,7 +27,7 @@ from ..errors import VaultError
 from ..vault import Vault
 from .audit import AuditLog, client_label
 from .permissions import PathError, PermissionDenied, Policy, policy_from_config
-from .tools import ToolResult, VaultTools
+from .tools import TARGET_POINTS, ToolResult, VaultTools, auto_step_rule
 
 log = logging.getLogger("vault_agent.mcp")
 
@@ -300,7 +300,10 @@ def build_server(app: VaultMCP) -> MCPServer:
         until: Day = None,
         every: Annotated[
             str | None,
-            Field(description="Step between points: '5m', '1h' or '1d'. Empty: chosen for you."),
+            Field(
+                description="Step between points: '5m', '1h' or '1d'. Empty: chosen to give at "
+                f"most {TARGET_POINTS} points ({auto_step_rule()})."
+            ),
         ] = None,
         agg: Annotated[
             Literal["mean", "min", "max", "last", "sum", "on_s", "events"] | None,

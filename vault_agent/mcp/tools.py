@@ -36,8 +36,8 @@ MAX_LIST_ENTRIES = 500
 INDEX_REFRESH_S = 30.0  # a search re-checks the index for files changed by others after this
 DEFAULT_DAYS = 7  # history without since/until: the sensor's last 7 days of data
 MAX_POINTS = 1000
-STEPS_S = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400)
-TARGET_POINTS = 200
+STEPS_S = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400)
+TARGET_POINTS = 200  # history without every: a step giving at most this many points
 UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 WORD_RE = re.compile(r"[\w°%-]{2,}", re.UNICODE)
 
@@ -103,11 +103,22 @@ def parse_every(text: str) -> int:
 
 
 def auto_step(days: int) -> int:
-    """The smallest of :data:`STEPS_S` giving at most ~200 points over ``days`` days."""
+    """The smallest of :data:`STEPS_S` giving at most :data:`TARGET_POINTS` points over
+    ``days`` days (the longest step beyond); see :func:`auto_step_rule`."""
     for step in STEPS_S:
         if days * 86400 / step <= TARGET_POINTS:
             return step
     return STEPS_S[-1]
+
+
+def auto_step_rule() -> str:
+    """:func:`auto_step` in words: "15m up to 2 days, 30m up to 4 days, …, 7d beyond"."""
+    parts = []
+    for step in STEPS_S[:-1]:
+        days = TARGET_POINTS * step // 86400
+        if days >= 1 and auto_step(days) == step:
+            parts.append(f"{_step_text(step)} up to {days} day{'s' if days > 1 else ''}")
+    return ", ".join(parts + [f"{_step_text(STEPS_S[-1])} beyond"])
 
 
 def _step_text(every_s: int) -> str:

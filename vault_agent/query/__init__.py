@@ -21,6 +21,8 @@ when its start is in [since, until); values in the sensor's unit, ``on_s`` in se
     store.intervals(sensor, since, until) -> list[Interval]   # binary sensors
     store.extreme(sensor, since, until, "max" | "min") -> Fact
     store.threshold(sensor, since, until, above=N | below=N) -> list[Span]  # runs, peak
+    store.compare(sensor, (since, until), [(since, until), …], stat="mean") -> Comparison
+                                               # both values, their lines, a − b
     store.observations(node=None, since=None, until=None) -> list[ObservationInfo]
     store.sql("SELECT …") -> (columns, rows)   # read-only; views rollups, observations,
                                                # sensors
@@ -44,12 +46,14 @@ from __future__ import annotations
 from .model import (
     AmbiguousSensorError,
     BadLine,
+    Comparison,
     DaySummary,
     Fact,
     Interval,
     Line,
     NoDataError,
     ObservationInfo,
+    PeriodStat,
     Point,
     QueryError,
     SensorInfo,
@@ -57,19 +61,23 @@ from .model import (
     UnknownSensorError,
     cite,
 )
-from .store import AGGS, Store, vault_timezone
+from .store import AGGS, COMPARE_STATS, Period, Store, vault_timezone
 from .summary import Stats, summarize
 
 __all__ = [
     "AGGS",
+    "COMPARE_STATS",
     "AmbiguousSensorError",
     "BadLine",
+    "Comparison",
     "DaySummary",
     "Fact",
     "Interval",
     "Line",
     "NoDataError",
     "ObservationInfo",
+    "Period",
+    "PeriodStat",
     "Point",
     "QueryError",
     "SensorInfo",

@@ -33,10 +33,10 @@ class QueryError(VaultError):
 
 
 def shallow_dict(obj: Any) -> dict[str, Any]:
-    """A dataclass's fields as a dict, tuples as lists (no deep copy: fast for long series)."""
-    return {
-        f.name: list(v) if isinstance(v := getattr(obj, f.name), tuple) else v for f in fields(obj)
-    }
+    """A dataclass's fields as a dict in field order, tuples as lists (no deep copy, and
+    read from the instance ``__dict__``: fast for long series). For the dataclasses of this
+    module, whose ``__dict__`` holds exactly their fields."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in obj.__dict__.items()}
 
 
 def cite(path: str, line: int, last: int | None = None) -> str:
@@ -217,6 +217,58 @@ class Span:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class PeriodStat:
+    """One side of a :class:`Comparison`: a statistic over a period.
+
+    ``spans`` are the period's [since, until) spans as UTC ISO 8601 pairs (one per day
+    for "the nights of a week"); ``value`` is in the sensor's unit (``on_s`` in seconds,
+    ``events``/``count`` a number) or None when no line in the period has readings;
+    ``count`` the readings; ``at`` the UTC time of a min/max; ``cites`` the lines (min/max:
+    the extreme's line; otherwise a range per file).
+    """
+
+    spans: tuple[tuple[str, str], ...]
+    value: float | None
+    count: int
+    at: str | None = None
+    cites: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {**shallow_dict(self), "spans": [list(s) for s in self.spans]}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same statistic (``stat``) of one sensor over two periods ``a`` and ``b``.
+
+    ``unit`` is the value's unit (``s`` for on_s, empty for events/count).
+    :attr:`difference` is ``a.value - b.value`` (None when either period has no data).
+    """
+
+    sensor: str
+    node: str
+    stat: str
+    unit: str
+    a: PeriodStat
+    b: PeriodStat
+
+    @property
+    def difference(self) -> float | None:
+        """``a.value - b.value`` in ``unit``; None when a period has no readings."""
+        if self.a.value is None or self.b.value is None:
+            return None
+        return self.a.value - self.b.value
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``difference`` included)."""
+        return {
+            "sensor": self.sensor, "node": self.node, "stat": self.stat, "unit": self.unit,
+            "a": self.a.as_dict(), "b": self.b.as_dict(), "difference": self.difference,
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,14 @@ from . import notes, vocab
 from .cache import LineCache
 from .model import (
     BadLine,
+    Comparison,
     DaySummary,
     Fact,
     Interval,
     Line,
     NoDataError,
     ObservationInfo,
+    PeriodStat,
     Point,
     QueryError,
     SensorInfo,
@@ -50,9 +52,13 @@ from .summary import Stats, summarize
 
 log = logging.getLogger("vault_agent.query")
 
+COMPARE_STATS = {False: ("mean", "min", "max", "sum", "count"), True: ("on_s", "events", "count")}
 AGGS = ("mean", "min", "max", "last", "sum", "on_s", "events", "count")
 BINARY_AGGS = ("on_s", "events", "sum", "count", "last")
 DAY_S = 86400
+Bound = datetime | date
+# a (since, until) span, or several (the nights of a week)
+Period = tuple[Bound, Bound] | Sequence[tuple[Bound, Bound]]
 LINE_COLUMNS = (
     'path, line, node, sensor, quantity, unit, start, "end", count, mean, min, max, last, '
     "stddev, events, on_s, errors, late, hlc, min_at, max_at, v"
@@ -466,6 +472,54 @@ class Store:
             raise self.no_data(info, since, until)
         return Fact(info.id, info.node, which, value, info.unit, layout.iso(at), lines[i].cite)
 
+    def compare(
+        self, sensor: str | SensorInfo, a: Period, b: Period, stat: str | None = None
+    ) -> Comparison:
+        """The same statistic of ``sensor`` over periods ``a`` and ``b``, each with its
+        value, readings and cited lines, and their difference (a − b).
+
+        A period is ``(since, until)`` or a list of such spans (the nights of several
+        days); its lines are those of every span (see :meth:`lines`) and the statistic is
+        :func:`~vault_agent.query.summary.summarize` over all of them. ``stat``: mean
+        (default), min, max, sum, count for numeric sensors; on_s (default), events,
+        count for binary ones. A period without readings gets ``value`` None.
+
+        Raises:
+            UnknownSensorError: see :meth:`resolve`.
+            QueryError: a statistic that does not fit the sensor, an empty period, or a
+                reversed span.
+        """
+        info = self.resolve(sensor)
+        stat = stat or ("on_s" if info.binary else "mean")
+        allowed = COMPARE_STATS[info.binary]
+        if stat not in allowed:
+            kind = "a binary" if info.binary else "a numeric"
+            raise QueryError(
+                f"{info.id} is {kind} sensor: compare {', '.join(allowed)}, not {stat}"
+            )
+        unit = "s" if stat == "on_s" else "" if stat in ("events", "count") else info.unit
+        return Comparison(
+            info.id, info.node, stat, unit, self._period(info, a, stat), self._period(info, b, stat)
+        )
+
+    def _period(self, info: SensorInfo, period: Period, stat: str) -> PeriodStat:
+        spans = _spans_of(period)
+        utc = tuple(self._span(s, u) for s, u in spans)
+        lines = [ln for s, u in spans for _, _, ln in self._timed(info, s, u)]
+        st = summarize([ln.rollup for ln in lines], binary=info.binary)
+        iso = tuple((layout.iso(s), layout.iso(u)) for s, u in utc)
+        if st.empty:
+            return PeriodStat(iso, None, 0)
+        if stat in ("min", "max"):
+            i = st.min_i if stat == "min" else st.max_i
+            at = st.min_at if stat == "min" else st.max_at
+            value = st.min if stat == "min" else st.max
+            assert i is not None and at is not None
+            return PeriodStat(iso, value, st.count, layout.iso(at), (lines[i].cite,))
+        value = {"mean": st.mean, "sum": st.sum, "count": float(st.count),
+                 "on_s": st.on_s, "events": float(st.events)}[stat]  # fmt: skip
+        return PeriodStat(iso, value, st.count, None, cite_ranges(lines))
+
     def no_data(
         self, sensor: str | SensorInfo, since: datetime | date, until: datetime | date
     ) -> NoDataError:
@@ -854,6 +908,20 @@ VIEW_RE = re.compile(r"\b(" + "|".join(VIEWS) + r")\b", re.IGNORECASE)
 MISSING_COLUMN_RE = re.compile(
     r'Referenced column "([^"]+)" not found|does not have a column named "([^"]+)"'
 )
+
+
+def _spans_of(period: Period) -> list[tuple[datetime | date, datetime | date]]:
+    """A period as a list of (since, until) spans.
+
+    Raises:
+        QueryError: no span.
+    """
+    if len(period) == 2 and isinstance(period[0], date):
+        return [period]  # type: ignore[list-item]
+    spans = list(period)
+    if not spans:
+        raise QueryError("a period needs at least one (since, until) span")
+    return spans  # type: ignore[return-value]
 
 
 def _first_line(e: Exception) -> str:

@@ -37,6 +37,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..httpauth import ASGIApp, BearerAuth, Receive, Scope, Send, is_loopback
+from ..query.status import ago_text
 from ..vault import Vault, layout
 from . import api
 from .events import EventHub
@@ -44,6 +45,11 @@ from .events import EventHub
 log = logging.getLogger("vault_agent.web")
 COOKIE = "vault_token"
 PAGES = (("/", "Status"), ("/history", "History"), ("/live", "Live"), ("/ask", "Ask"))
+
+
+def _ago(seconds: float | None) -> str:
+    """``3 min ago`` (``no readings`` for None), worded by the status owner's ``ago_text``."""
+    return "no readings" if seconds is None else f"{ago_text(max(seconds, 0.0))} ago"
 
 
 class State:
@@ -63,6 +69,7 @@ class State:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.templates.filters["ago"] = _ago
 
     def vault(self) -> Vault:
         """This thread's :class:`Vault` of the served working copy."""

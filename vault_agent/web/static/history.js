@@ -506,6 +506,11 @@
   document.querySelectorAll("[data-range]").forEach(function (b) {
     b.addEventListener("click", function () {
       state.range = b.dataset.range;
+      // custom starts from the window on screen, so the dates only need adjusting
+      if (state.range === "custom" && view && !$("since").value && !$("until").value) {
+        $("since").value = iso(view.since).slice(0, 16);
+        $("until").value = iso(view.until).slice(0, 16);
+      }
       pressRange();
       if (state.range !== "custom") { saveUrl(); load(); }
     });

@@ -38,6 +38,7 @@
       body.appendChild(document.createTextNode(d.text ? ": " + d.text : ""));
     } else {
       body.textContent = d.text || "";
+      if (body.tagName === "A") body.className = "txt link";  // no title to mark it: all link
     }
     li.appendChild(body);
     feed.insertBefore(li, feed.firstChild);

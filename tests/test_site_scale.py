@@ -1,0 +1,43 @@
+"""The incremental site build at scale: thousands of days of one sensor (its own file so
+that pytest-xdist can run it beside the other site tests; see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.test_site_helpers import day_html, parse
+from tests.test_site_incremental import rollup
+from vault_agent.site.build import build_site
+from vault_agent.vault import Vault
+
+
+@pytest.mark.slow
+def test_thousands_of_days(tmp_path):
+    """3000 days of one sensor build, link up and rebuild incrementally."""
+    v, _ = Vault.init(tmp_path / "v", "alpaca-1")
+    t0 = datetime(2017, 1, 1, tzinfo=UTC)
+    v.append_rollups(
+        [
+            rollup("alpaca-1", "temp", t0 + timedelta(days=d, hours=h), 15 + h)
+            for d in range(3000)
+            for h in (6, 12, 18)
+        ],
+        fsync=False,
+    )
+    v.commit("years of rollups", "rollup")
+    rep = build_site(v)
+    assert rep.full and rep.html_rendered >= 3000
+    days = list((rep.html_dir / "nodes/alpaca-1/days").glob("*.html"))
+    assert len(days) == 3000
+    all_days = parse(rep.html_dir / "nodes/alpaca-1/days.html")
+    assert sum(1 for x in all_days.links if "days/" in x) == 3000
+    last = (t0 + timedelta(days=2999)).date().isoformat()
+    v.append_rollups([rollup("alpaca-1", "temp", t0 + timedelta(days=2999, hours=20), 40.0)])
+    os.sync()
+    rep2 = build_site(v)
+    assert not rep2.full and rep2.html_rendered <= 6
+    assert rep2.seconds < rep.seconds / 3
+    assert "40.5" in day_html(rep.html_dir, "alpaca-1", last).read_text()
