@@ -81,6 +81,14 @@ def test_the_replay_cli_records_the_clock(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert v.node_config()["replay"] == {"times": "utc", "zone": "Europe/Brussels"}
+    assert "times:" not in res.stdout  # real UTC: nothing to say
+    w, _ = Vault.init(tmp_path / "w", "office")
+    res = CliRunner().invoke(main, ["replay", str(OFFICE_TEST), "--vault", str(w.root)])
+    assert res.exit_code == 0, res.output
+    assert (
+        "times: local time in Europe/Brussels, as the recording wrote them "
+        "(stored as if UTC; --tz Europe/Brussels converts them to UTC)"
+    ) in res.stdout
 
 
 @pytest.fixture(scope="module")
