@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -141,6 +142,7 @@ def main() -> None:
     print(f"  {'first run (builds .vault/query cache)':40s} {first_s * 1000:8.1f} ms")
     p50 = pct(warm)[0]
     print(f"goal warm ≤ 200 ms: {'met' if p50 <= 200 else 'NOT met'} (p50 {p50:.1f} ms)")
+    print(f"load average after the run: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

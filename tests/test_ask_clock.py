@@ -81,6 +81,14 @@ def test_the_replay_cli_records_the_clock(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert v.node_config()["replay"] == {"times": "utc", "zone": "Europe/Brussels"}
+    assert "times:" not in res.stdout  # real UTC: nothing to say
+    w, _ = Vault.init(tmp_path / "w", "office")
+    res = CliRunner().invoke(main, ["replay", str(OFFICE_TEST), "--vault", str(w.root)])
+    assert res.exit_code == 0, res.output
+    assert (
+        "times: local time in Europe/Brussels, as the recording wrote them "
+        "(stored as if UTC; --tz Europe/Brussels converts them to UTC)"
+    ) in res.stdout
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +133,21 @@ def test_an_llm_may_not_negate_the_periods_of_a_when_question(room):
     assert c is not None and c.verdict is None
     assert meaning_lost("There was no motion in the room that day.", c)
     assert meaning_lost("The room saw motion from 10:50 to 12:45.", c) == ""
+
+
+def test_the_note_names_each_clock_when_they_differ(tmp_path):
+    """A live node (real UTC) and a replayed one in one vault; then a vault zone."""
+    from vault_agent.ask.facts import times_note
+
+    v = office_vault(tmp_path, None)
+    assert times_note(v.root, ["office"], "UTC") == (
+        "Times are local time in Europe/Brussels, as the recording wrote them."
+    )
+    assert times_note(v.root, ["live", "office"], "UTC") == (
+        "Times in UTC; office's are local time in Europe/Brussels, as the recording wrote them."
+    )
+    assert times_note(v.root, ["office"], "Asia/Tokyo") == (
+        "Times in Asia/Tokyo, converted from the stored times; office's are local time in "
+        "Europe/Brussels, as the recording wrote them, stored as if UTC."
+    )
+    assert times_note(v.root, ["live"], "UTC") == "Times in UTC."

@@ -244,3 +244,34 @@ def test_top_level_help_lists_core_commands():
     assert r.exit_code == 0
     for name in ("init", "status", "commit", "log", "check", "hooks"):
         assert f"  {name} " in r.output
+
+
+def test_init_llm_on_an_existing_vault_sets_only_the_llm(tmp_path):
+    """The first init says "set one with: vault init PATH --node N --llm …": that works."""
+    root = tmp_path / "v"
+    r = cli("init", str(root), "--node", NODE, "--llm", "none")
+    assert r.exit_code == 0, r.output
+    v = Vault.open(root)
+    before = v.head()
+    r = cli("init", str(root), "--node", NODE, "--llm", "ollama:qwen2.5:0.5b")
+    assert r.exit_code == 0, r.output
+    assert r.output.strip() == f"{root} is already a vault (node {NODE}); LLM: ollama qwen2.5:0.5b"
+    llm = Vault.open(root).node_config()["llm"]
+    assert (llm["backend"], llm["model"]) == ("ollama", "qwen2.5:0.5b")
+    log = _log(root)
+    assert log[0]["paths"] == [f"agents/{NODE}/node.toml"] and log[0]["kind"] == "config"
+    assert log[1]["id"] == before
+    # the same again changes nothing and commits nothing
+    head = Vault.open(root).head()
+    r = cli("init", str(root), "--node", NODE, "--llm", "ollama:qwen2.5:0.5b")
+    assert r.exit_code == 0 and r.output.strip().endswith("nothing to do"), r.output
+    assert Vault.open(root).head() == head
+
+
+def test_peer_add_unreachable_ssh_says_why(tmp_path):
+    """The reason is git's first line (ssh's), not its generic last one."""
+    root = make_vault(tmp_path).root
+    r = cli("peer", "add", "nas", "ssh://127.0.0.1:9/srv/hub.git", "--vault", str(root))
+    assert r.exit_code == 1
+    assert "cannot be reached (ssh: connect to host 127.0.0.1 port 9" in r.stderr, r.stderr
+    assert "repository exists" not in r.stderr and "Traceback" not in r.stderr

@@ -58,6 +58,9 @@ def test_each_closed_day_has_one_memory_note_dated_by_it(office: Vault) -> None:
         assert o.window["start"][:10] == d.isoformat()
         assert o.title == f"Typical patterns up to {d}"
         assert f"on {d}, learned over the 14 days up to it" in o.body
+        # replayed as recorded: the times are the office's clock, and the notes say so
+        clock = "Times are local time in Europe/Brussels, as the recording wrote them."
+        assert clock in o.body
         base = o.extra["baseline"]
         assert base["start"][:10] == (d - timedelta(days=13)).isoformat()
         assert base["end"][:10] == (d + timedelta(days=1)).isoformat()
@@ -68,6 +71,7 @@ def test_each_closed_day_has_one_memory_note_dated_by_it(office: Vault) -> None:
         assert site_note_day(o) == d.isoformat()
         note = office.path(layout.daily_path("office", d)).read_text()
         assert f"../../../memory/{name}" in note
+        assert f"\n{clock} " in note and "Times are UTC" not in note
 
 
 def test_observations_cli_lists_memory_on_its_day(office: Vault) -> None:

@@ -525,3 +525,18 @@ def test_make_point_equals_the_dataclass() -> None:
         p.value = 1.0  # type: ignore[misc]
     with pytest.raises(ValueError):
         make_point(*values[:-1])
+
+
+def test_as_dict_of_values_lists_every_field_in_order(vault: Vault) -> None:
+    from dataclasses import fields
+
+    write_lines(vault, DAY, [win("office-temperature", T0, mean=20.0, min=19.0, max=21.0)])
+    store = Store(vault.root)
+    (p,) = store.series("office-temperature", T0, T0 + timedelta(hours=1), 3600, "max")
+    (s,) = store.day_summaries("office-temperature", date(2015, 2, 5), date(2015, 2, 5))
+    for obj in (p, s):
+        d = obj.as_dict()
+        assert list(d) == [f.name for f in fields(obj)]
+        assert all(not isinstance(v, tuple) for v in d.values())
+    assert p.as_dict()["cites"] == [f"agents/office/sensors/2015/02/{DAY}.jsonl#L1"]
+    assert (p.as_dict()["value"], p.as_dict()["max"]) == (21.0, 21.0)

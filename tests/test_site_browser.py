@@ -11,12 +11,14 @@ import shutil
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.support.png import pixel_stats
 from tests.test_site_helpers import make_vault
+from vault_agent.mcp.audit import AuditLog
 from vault_agent.site.build import build_site
 from vault_agent.site.serve import make_server
 
@@ -140,6 +142,19 @@ def site(tmp_path_factory):
         pytest.skip("chromium not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("browser")
     v, facts = make_vault(root / "vault")
+    log = AuditLog(v)  # MCP tool calls, one of them denied with markup in its arguments
+    t = datetime(2026, 11, 28, 9, 15, 2, tzinfo=UTC)
+    log.record(
+        "claude-ai", "read", {"path": "knowledge-base/Office notes.md"}, allowed=True,
+        ok=True, result_bytes=812, ms=3.1, now=t,
+    )  # fmt: skip
+    log.record(
+        "open-webui", "write_note",
+        {"path": "agents/llama/memory/x.md", "content": "<script>alert(1)</script> note " * 8},
+        allowed=False, ok=False, result_bytes=95, ms=0.4,
+        error="denied by write rule: agents/office/** only", now=t.replace(hour=10),
+    )  # fmt: skip
+    v.commit("agent sessions", "agent")
     report = build_site(v)
     server = make_server(report.html_dir, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -309,6 +324,8 @@ PHONE_PAGES = [
     "nodes/office/days/2015-02-03.html",
     "nodes/office/sensors/office-co2/2015-W06.html",
     "nodes/pir-6/days/2017-12-22.html",
+    "OBSERVATION",  # the observation page of the fixture (its window charts)
+    "nodes/office/sessions/2026-11-28.html",
 ]
 LAYOUT = (
     "(() => { if (document.readyState !== 'complete') return null;"
@@ -328,6 +345,8 @@ def test_pages_fit_a_phone_and_charts_stay_legible(site, browser, page):
     chart axis labels are at least 9 px tall; at 1400 px and 390 px a screenshot is saved
     (VAULT_SCREENSHOTS) for people to look at."""
     html, base, profile, facts = site
+    if page == "OBSERVATION":
+        page = f"nodes/office/observations/{facts['obs_id']}.html"
     shots = Path(os.environ.get(SHOTS_ENV) or profile.with_name("shots"))
     shots.mkdir(parents=True, exist_ok=True)
     try:
@@ -353,3 +372,65 @@ def test_pages_fit_a_phone_and_charts_stay_legible(site, browser, page):
                 assert all(h >= 9 for h in got["label_px"]), (page, got["label_px"])
     finally:
         browser.call("Emulation.clearDeviceMetricsOverride", browser.session)
+
+
+SEARCH_RESULTS = (
+    "(() => { const items = Array.from(document.querySelectorAll('.md-search-result__item'));"
+    " const t = document.querySelector('.va-qa-toggle');"
+    " if (!items.length && !(t && /hidden/.test(t.textContent))) return null;"
+    " return {toggle: t ? t.textContent.trim() : null,"
+    "  items: items.map(i => ({href: i.querySelector('a').getAttribute('href'),"
+    "   shown: getComputedStyle(i).display !== 'none',"
+    "   title: (i.querySelector('h1, h2') || {}).textContent || '',"
+    "   text: i.textContent}))}; })()"
+)
+
+
+@pytest.mark.parametrize("scheme", ["http", "file"])
+def test_search_leaves_out_qa_unless_asked(site, browser, scheme):
+    """Issue 17: a logged Q&A that matches is hidden from the results, the checkbox says
+    so; ticking "Include logged Q&A" shows it (after the observation); a result shows
+    the observation's title, window date, node and text. Over HTTP and from file://."""
+    html, base, profile, facts = site
+    if scheme == "file":
+        base = html.as_uri() + "/"
+    browser.goto(base + "index.html")
+    browser.wait_for("document.readyState === 'complete'")
+    browser.call("Runtime.evaluate", browser.session, expression="sessionStorage.clear()")
+    browser.goto(base + "index.html?q=1402")
+    got = browser.wait_for(SEARCH_RESULTS)
+    assert got and got["toggle"] == "Include logged Q&A (1 hidden)", got
+    shown = [i for i in got["items"] if i["shown"]]
+    assert shown[0]["title"] == "CO2 peak in the afternoon", got
+    assert "2015-02-03 16:00–17:00 UTC · office" in shown[0]["text"]
+    assert "1402 ppm" in shown[0]["text"]
+    assert not any("interactions/" in i["href"] for i in shown), got
+    hidden = [i for i in got["items"] if not i["shown"]]
+    assert [i["title"] for i in hidden] == ["When was CO2 highest on 2015-02-03?"], got
+    browser.call(
+        "Runtime.evaluate",
+        browser.session,
+        expression="document.getElementById('va-qa-toggle').click()",
+    )
+    after = browser.wait_for(
+        SEARCH_RESULTS.replace(
+            "return {", "if (!/shown/.test(t.textContent)) return null; return {"
+        )
+    )
+    assert after and after["toggle"] == "Include logged Q&A (1 shown)", after
+    assert all(i["shown"] for i in after["items"])
+    assert "interactions/" in after["items"][-1]["href"]  # ranked after the notes
+    assert "Asked on office at 2015-02-05 09:00" in after["items"][-1]["text"]
+    # only Q&A match: nothing shown until asked; ?qa=1 asks
+    browser.call("Runtime.evaluate", browser.session, expression="sessionStorage.clear()")
+    browser.goto(base + "index.html?q=highest")
+    only = browser.wait_for(SEARCH_RESULTS)
+    assert only and only["toggle"] == "Include logged Q&A (1 hidden)", only
+    assert not any(i["shown"] for i in only["items"])
+    browser.goto(base + "index.html?q=highest&qa=1")
+    asked = browser.wait_for(
+        SEARCH_RESULTS.replace(
+            "return {", "if (!/shown/.test(t.textContent)) return null; return {"
+        )
+    )
+    assert asked and [i["shown"] for i in asked["items"]] == [True], asked

@@ -108,7 +108,9 @@ def test_deleted_observation_removes_its_page(real):
     v.path(facts["obs_rel"]).unlink()
     v.commit("drop observation", "observation")
     rep = build_site(v)
-    assert rep.pages_deleted == 1 and not page.exists()
+    # its page and the charts of its window (office-co2, office-temperature)
+    assert rep.pages_deleted == 3 and not page.exists()
+    assert not list((page.parent / facts["obs_id"]).glob("*.svg"))
     src = v.root / ".vault/site-src/nodes/office/observations" / f"{facts['obs_id']}.md"
     assert not src.exists()
     assert "CO2 peak in the afternoon" not in parse(day_html(html, "office", facts["day"])).text

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_site_helpers import KB_NOTE, expected_day, make_vault, parse
+from tests.test_site_helpers import KB_NOTE, charts_of, expected_day, make_vault, parse
 from vault_agent.cli import main
 from vault_agent.site import render
 from vault_agent.site.build import build_site
@@ -74,13 +74,39 @@ def test_observation_page_leads_with_its_text(built):
     text_at = body.index("CO2 rose to 1402 ppm")
     assert text_at < body.index('<details class="va-meta"') and text_at < body.index("Sources")
     assert "2015-02-03 16:00–17:00 UTC · office" in parse(path).text
-    imgs = [i["src"] for i in parse(path).imgs]
-    assert imgs == [
-        "../days/2015-02-03/office-co2.svg",
-        "../days/2015-02-03/office-temperature.svg",
-    ]
-    for src in imgs:
-        assert (path.parent / src).is_file()
+    assert text_at < body.index("<svg")  # the text first, then the charts
+
+
+def test_observation_charts_cover_its_window_not_the_day(built):
+    """Issue 17: an observation's chart is its window (16:00–17:00), not the whole day:
+    one point per rollup window starting in it, the window's extremes, its hours on the
+    axis. Truth: the JSONL lines of that hour, read here."""
+    v, facts, report = built
+    path = report.html_dir / "nodes/office/observations" / f"{facts['obs_id']}.html"
+    charts = charts_of(path)
+    assert set(charts) == {"chart-office-co2", "chart-office-temperature"}
+    lines = [json.loads(x) for x in v.path(facts["src"]).read_text().splitlines()]
+    for sensor in ("office-co2", "office-temperature"):
+        inside = [
+            d
+            for d in lines
+            if d["sensor"] == sensor
+            and "2015-02-03T16:00:00Z" <= d["start"] < "2015-02-03T17:00:00Z"
+        ]
+        assert len(inside) == 12
+        inline, chart = charts[f"chart-{sensor}"]
+        assert inline["data-file"] == f"{facts['obs_id']}/{sensor}.svg"
+        svg = chart.svgs[0]
+        assert int(svg["data-points"]) == len(inside)
+        assert svg["data-min"] == fmt_num(min(d["min"] for d in inside))
+        assert svg["data-max"] == fmt_num(max(d["max"] for d in inside))
+        ticks = re.findall(
+            r'class="xtick"[^>]*>([^<]+)<', (path.parent / inline["data-file"]).read_text()
+        )
+        assert ticks[0] == "16:00" and ticks[-1] == "17:00", ticks
+    # the day page's chart of the same sensor still has the whole day
+    day = charts_of(report.html_dir / "nodes/office/days/2015-02-03.html")
+    assert int(day["chart-office-co2"][1].svgs[0]["data-points"]) == 288
 
 
 def test_memory_notes_keep_their_lists(built):
@@ -91,17 +117,30 @@ def test_memory_notes_keep_their_lists(built):
     assert block.count("<li>") == 3 and "<em>never</em>" in block
 
 
-def test_interactions_are_left_out_of_search_but_listed(built):
+def test_search_index_texts_are_clean_and_qa_ranks_last(built):
+    """Search results show title, date, node and clean text: an observation's entry is
+    its date/node line joined to its text (no glued metadata, no details box); lists of
+    observations, cards and tables are left out (their cells would be glued together).
+    Logged Q&A are indexed with a low boost (hidden in results unless asked for: the
+    browser test checks the toggle)."""
     v, facts, report = built
     idx = json.loads((report.html_dir / "search/search_index.json").read_text())
-    locations = {d["location"].split("#")[0] for d in idx["docs"]}
-    assert not any(loc.startswith("interactions/") for loc in locations), locations
-    assert "interactions.html" in locations
-    assert any(f"{facts['obs_id']}" in loc for loc in locations)
+    obs = [d for d in idx["docs"] if d["location"].endswith(f"{facts['obs_id']}.html")]
+    assert [d["text"] for d in obs] == [
+        "<p>2015-02-03 16:00–17:00 UTC · office 80% — CO2 rose to 1402 ppm at 17:03 while "
+        "the office was occupied.</p>"
+    ]
+    assert obs[0]["title"] == "CO2 peak in the afternoon"
+    for d in idx["docs"]:
+        assert "hlc" not in d["text"] and "co2_max" not in d["text"], d
+        # no table cells or timeline items glued together (e.g. "SensorQuantityWindows")
+        assert "SensorQuantity" not in d["text"] and "80%office" not in d["text"], d
+        assert "Last seen2015" not in d["text"], d
+    qa = [d for d in idx["docs"] if d["location"].startswith("interactions/")]
+    assert qa and all(0 < d["boost"] < 0.1 for d in qa)
+    assert qa[0]["text"].startswith("<p>Asked on office at 2015-02-05 09:00")
+    assert not any("boost" in d for d in idx["docs"] if d not in qa)
     assert "When was CO2 highest" in parse(report.html_dir / "interactions.html").text
-    # observation search text: no glued metadata (the details box is excluded)
-    obs = [d for d in idx["docs"] if facts["obs_id"] in d["location"]]
-    assert obs and all("hlc" not in d["text"] and "co2_max" not in d["text"] for d in obs)
 
 
 def test_kb_backlinks(built):

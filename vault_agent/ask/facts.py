@@ -228,7 +228,11 @@ def times_note(root: Any, nodes: Sequence[str], tz: str) -> str:
         return f"Times in {tz}."
     if tz == "UTC" and len(notes) == len(nodes) and len(set(notes.values())) == 1:
         return f"Times are {next(iter(notes.values()))}."
-    return f"Times in {tz}; " + "; ".join(f"{n}'s are {t}" for n, t in notes.items()) + "."
+    each = "; ".join(f"{n}'s are {t}" for n, t in notes.items())
+    if tz == "UTC":
+        return f"Times in UTC; {each}."
+    # the vault's zone converts what is stored; a local clock stored as UTC shifts with it
+    return f"Times in {tz}, converted from the stored times; {each}, stored as if UTC."
 
 
 def _one(ctx: _Ctx, info: Any, out: Computed) -> str:

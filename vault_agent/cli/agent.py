@@ -169,8 +169,8 @@ def demo_cmd(directory: str | None, days: int | None, no_site: bool, as_json: bo
     Builds a bare hub, three node vaults in DIR (default ./vault-demo, announced),
     replays recorded days on each (one node partitioned most of the time), syncs,
     asks six questions, indexes, builds the site and syncs once more, so every
-    node ends on one tree. Prints how to browse it. About a minute on an idle
-    2-core machine; each step shows its progress on stderr.
+    node ends on one tree. Prints how to browse it. One to two minutes on an
+    idle 2-core machine; each step shows its progress on stderr.
 
     \b
     Example:

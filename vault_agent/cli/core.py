@@ -65,7 +65,8 @@ def init_cmd(
 ) -> None:
     """Create a vault (or join one with --from, or make a NAS hub with --bare).
 
-    Refuses a non-empty folder that is not a vault; on a vault it does nothing.
+    Refuses a non-empty folder that is not a vault; on a vault it does nothing but
+    set the LLM when --llm is given.
     Installs the pre-commit validation hook. Without --llm the node has no LLM
     (rule-based observations, answers from the best passages) unless a local
     Ollama answers (OLLAMA_HOST, else 127.0.0.1:11434); that is said once.
@@ -94,7 +95,10 @@ def init_cmd(
         check_clone_source(from_url)
     with status(f"cloning {from_url} …", off=not from_url or as_json):
         v, created = Vault.init(path, node, from_url=from_url, name=name, clone=transport.clone)
-    llm_note = configure_llm(v, llm_cfg) if created else None
+    # Trigger: --llm on a vault that exists. Why: the first init says "set one with
+    # vault init --llm …". What: only [llm] changes (committed); nothing else is touched.
+    same = llm_cfg is not None and llm_cfg.items() <= (v.node_config().get("llm") or {}).items()
+    llm_note = configure_llm(v, llm_cfg) if created or (llm_cfg and not same) else None
     if as_json:
         emit_json(
             {
@@ -114,6 +118,8 @@ def init_cmd(
         if llm_note:
             click.echo(llm_note)
         click.echo(f"next: cd {v.root}   (or pass --vault {v.root} to each command)")
+    elif llm_note:
+        click.echo(f"{v.root} is already a vault (node {v.node}); {llm_note}")
     else:
         click.echo(f"{v.root} is already a vault (node {v.node}); nothing to do")
 
@@ -151,7 +157,7 @@ def configure_llm(v: Vault, chosen: dict | None) -> str | None:
         if found is None:
             return (
                 "LLM: none (rule-based observations; answers quote the best passages); "
-                "set one with: vault init --llm ollama:qwen2.5:0.5b, or [llm] in node.toml"
+                f"set one with: vault init {v.root} --node {v.node} --llm ollama:qwen2.5:0.5b"
             )
         host, model = found
         chosen = {"backend": "ollama", "host": host, "model": model}

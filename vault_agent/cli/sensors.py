@@ -170,7 +170,7 @@ def replay_cmd(
         vault replay FILE --speed 60 --from 2017-12-22 --to 2017-12-23
     """
     from ..sensors import datasets
-    from ..sensors.replay import configure_node, replay
+    from ..sensors.replay import clock_note, configure_node, replay
 
     if speed is not None and backfill:
         raise click.UsageError("use either --speed N or --backfill, not both")
@@ -228,6 +228,10 @@ def replay_cmd(
         f"{st.readings} readings, {st.rollups} rollups, {st.commits} commit(s), "
         f"{st.elapsed_s:.1f} s" + (" (stopped)" if st.stopped else "")
     )
+    note = clock_note(v.node_config())
+    if note:  # the times above carry a Z but are the recording's wall clock
+        zone = (v.node_config().get("replay") or {}).get("zone") or "ZONE"
+        click.echo(f"times: {note} (stored as if UTC; --tz {zone} converts them to UTC)")
     if st.skipped_closed:
         click.echo(f"skipped {st.skipped_closed} readings of windows already written (resumed)")
     if st.malformed:

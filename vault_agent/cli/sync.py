@@ -90,8 +90,10 @@ def _unreachable(url: str) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return "no answer within 10 s"
     if r.returncode != 0:
-        last = (r.stderr.strip().splitlines() or ["git ls-remote failed"])[-1]
-        return last[:200]
+        # git's first line says why (ssh: Could not resolve hostname …); its last one is
+        # the generic "and the repository exists."
+        lines = [ln.strip() for ln in r.stderr.splitlines() if ln.strip()]
+        return (lines or ["git ls-remote failed"])[0][:200]
     return None
 
 

@@ -121,6 +121,18 @@ def _notes_of_day(vault: Vault, day: date, sub: str) -> list[tuple[str, str, str
     return sorted(out, key=lambda x: (x[1], x[0]))
 
 
+def times_line(vault: Vault) -> str:
+    """ "Times are UTC." — or, for a node replaying recorded local times as UTC, the clock
+    they are on (``[replay]`` in node.toml, :func:`vault_agent.sensors.replay.clock_note`)."""
+    from ..sensors.replay import clock_note
+
+    try:
+        note = clock_note(vault.node_config())
+    except RecordError:
+        note = None
+    return f"Times are {note}." if note else "Times are UTC."
+
+
 def render_day_note(vault: Vault, day: date) -> tuple[str, list[str]] | None:
     """The note's text and the rollup files it summarises; None without rollups that day."""
     store = RollupStore(vault, day, day)
@@ -148,7 +160,7 @@ def render_day_note(vault: Vault, day: date) -> tuple[str, list[str]] | None:
         "---",
         f"# {day.isoformat()} · {vault.node}",
         "",
-        f"Times are UTC. {_n(len(sums), 'sensor')}, {_n(len(obs), 'observation')}.",
+        f"{times_line(vault)} {_n(len(sums), 'sensor')}, {_n(len(obs), 'observation')}.",
         "",
         "## Sensors",
         "",

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..vault import Vault, layout
+from .daynote import times_line
 from .rules import EVENT_NOUN, MODEL
 from .stats import Summary, fmt, summarize
 from .store import RollupStore
@@ -252,7 +253,7 @@ def write_memory(vault: Vault, last_day: date, n_days: int = 14) -> str | None:
     extra["patterns"] = [{"sensor": p.sensor, **p.data} for p in patterns]
     body = (
         f"Typical patterns of node {vault.node} on {last_day.isoformat()}, learned over the "
-        f"{n_days} days up to it ({days} with data; times UTC):\n\n"
+        f"{n_days} days up to it ({days} with data). {times_line(vault)}\n\n"
         + "\n".join(f"- {p.text}" for p in patterns)
     )
     rel, _ = vault.write_observation(

@@ -683,8 +683,8 @@ SERIES_SQL = (
     "WITH l AS (" + LINES_IN_SPAN + "), b AS (SELECT l.*, {bucket}), "
     """
 multi AS (SELECT b0 FROM b GROUP BY b0 HAVING count(*) > 1),
-one AS (SELECT * FROM b ANTI JOIN multi USING (b0)),
-many AS (SELECT *, path || '#L' || line AS c FROM b SEMI JOIN multi USING (b0)),
+one AS ({one}),
+many AS (SELECT *, path || '#L' || line AS c FROM {many}),
 spans AS (
     SELECT b0, list(CASE WHEN a = z THEN path || '#L' || a
                          ELSE path || '#L' || a || '-L' || z END ORDER BY path) AS cites
@@ -742,8 +742,15 @@ FIGURES = {
 PICK = {(False, "min"): "lo_c", (False, "max"): "hi_c", (False, "last"): "last_n_c",
         (True, "last"): "last_b_c"}  # fmt: skip
 # one rollup window per bucket: cite its line(s); longer buckets: a range per file
-PER_WINDOW = {"each": "list(c ORDER BY path, line)", "cites": "each", "join": ""}
-PER_SPAN = {"each": "NULL", "cites": "cites", "join": "JOIN spans USING (b0)"}
+# Per window, most buckets hold one line: those skip the grouping. Longer steps group all.
+PER_WINDOW = {
+    "each": "list(c ORDER BY path, line)", "cites": "each", "join": "",
+    "one": "SELECT * FROM b ANTI JOIN multi USING (b0)", "many": "b SEMI JOIN multi USING (b0)",
+}  # fmt: skip
+PER_SPAN = {
+    "each": "NULL", "cites": "cites", "join": "JOIN spans USING (b0)",
+    "one": "SELECT * FROM b WHERE false", "many": "b",
+}  # fmt: skip
 
 
 def _bucket_sql(every_s: int | None, by_edges: bool) -> str:

@@ -118,10 +118,17 @@ def seconds_since(ts: str, base: datetime) -> float:
     return (parse_iso(ts) - base).total_seconds()
 
 
-def points_from_rollups(rollups: Sequence, day: date, binary: bool = False) -> list[Point]:
-    """Chart points from one sensor's rollups of ``day`` (objects with start, end, mean, min,
-    max, on_s, count), sorted by time. Binary sensors plot ``on_s / window seconds``."""
-    base = datetime(day.year, day.month, day.day, tzinfo=UTC)
+def points_from_rollups(
+    rollups: Sequence, day: date | datetime, binary: bool = False
+) -> list[Point]:
+    """Chart points from one sensor's rollups (objects with start, end, mean, min, max,
+    on_s, count), sorted by time: ``t`` in seconds since ``day``'s 00:00 UTC, or since
+    ``day`` itself when it is an aware datetime (a window's start). Binary sensors plot
+    ``on_s / window seconds``."""
+    if isinstance(day, datetime):
+        base = day.astimezone(UTC)
+    else:
+        base = datetime(day.year, day.month, day.day, tzinfo=UTC)
     out = []
     for r in rollups:
         t0 = seconds_since(r.start, base)
@@ -155,6 +162,50 @@ STYLE = (
 )
 
 
+TICK_STEPS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+"""Time-axis steps (seconds) a window chart chooses from: the smallest giving ≤ 6 ticks."""
+
+
+def time_ticks(start: datetime, end: datetime, most: int = 6) -> list[tuple[float, str]]:
+    """Ticks of a time axis from ``start`` to ``end`` (aware): (seconds after ``start``,
+    ``HH:MM`` UTC label) at round clock times (multiples of a step from
+    :data:`TICK_STEPS_S`), at most ``most`` + 1 of them; the midnight that ends the span
+    is ``24:00``."""
+    span = max(1.0, (end - start).total_seconds())
+    step = next((s for s in TICK_STEPS_S if span / s <= most), TICK_STEPS_S[-1])
+    t0 = start.astimezone(UTC).timestamp()
+    first = -(-t0 // step) * step
+    out = []
+    k = first
+    while k <= t0 + span + 1e-6:
+        t = datetime.fromtimestamp(k, UTC)
+        label = t.strftime("%H:%M")
+        if label == "00:00" and k - t0 >= span - 1e-6 and span > 0:
+            label = "24:00"
+        out.append((k - t0, label))
+        k += step
+    return out
+
+
+def window_chart(
+    points: Sequence[Point],
+    start: datetime,
+    end: datetime,
+    *,
+    label: str,
+    unit: str = "",
+    binary: bool = False,
+    chart_id: str = "",
+    standalone: bool = False,
+) -> str:
+    """An SVG of one sensor over the span ``start``–``end`` (aware datetimes; an
+    observation's window): x axis from start to end with round-time ticks
+    (:func:`time_ticks`). ``points`` are relative to ``start`` (:func:`points_from_rollups`
+    with ``day=start``). Other arguments as :func:`day_chart`."""
+    span = max(1.0, (end - start).total_seconds())
+    return _chart(points, span, time_ticks(start, end), label, unit, binary, chart_id, standalone)
+
+
 def day_chart(
     points: Sequence[Point],
     *,
@@ -175,6 +226,20 @@ def day_chart(
     Returns:
         One line of SVG markup (no blank lines, so Markdown passes it through).
     """
+    ticks = [(h * 3600.0, f"{h:02d}:00") for h in range(0, 25, 3)]
+    return _chart(points, DAY_S, ticks, label, unit, binary, chart_id, standalone)
+
+
+def _chart(
+    points: Sequence[Point],
+    span: float,
+    xticks: Sequence[tuple[float, str]],
+    label: str,
+    unit: str,
+    binary: bool,
+    chart_id: str,
+    standalone: bool,
+) -> str:
     pw, ph = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     if binary:
         lo, hi = 0.0, 1.0
@@ -186,7 +251,7 @@ def day_chart(
     y0, y1 = ticks[0], ticks[-1]
 
     def x(t: float) -> float:
-        return LEFT + pw * min(max(t, 0.0), DAY_S) / DAY_S
+        return LEFT + pw * min(max(t, 0.0), span) / span
 
     def y(v: float) -> float:
         return TOP + ph * (1 - (v - y0) / (y1 - y0 or 1.0))
@@ -199,12 +264,12 @@ def day_chart(
         )
         text = f"{tv * 100:.0f}%" if binary else fmt_num(tv)
         parts.append(f'<text class="ytick" x="{LEFT - 6}" y="{yy + 4:.1f}">{escape(text)}</text>')
-    for h in range(0, 25, 3):
-        xx = x(h * 3600)
+    for off, text in xticks:
+        xx = x(off)
         parts.append(
             f'<line class="hgrid" x1="{xx:.1f}" y1="{TOP}" x2="{xx:.1f}" y2="{TOP + ph}"/>'
         )
-        parts.append(f'<text class="xtick" x="{xx:.1f}" y="{HEIGHT - 8}">{h:02d}:00</text>')
+        parts.append(f'<text class="xtick" x="{xx:.1f}" y="{HEIGHT - 8}">{escape(text)}</text>')
     if binary:
         for p in points:
             if p.hi > 0:

@@ -15,21 +15,21 @@ from datetime import date
 from typing import Any
 
 from ..errors import RecordError
+from ..query import QueryError, Store, UnknownSensorError, vault_timezone
 from ..vault import Vault, files, layout
 from ..vault.files import walk
-from ..vault.records import Observation, parse_markdown
+from ..vault.records import Observation, Rollup, parse_markdown
 from . import kb, pages, urls
 from .catalog import (
     Catalog,
     DaySummary,
     NoteMeta,
-    SensorDay,
     day_key,
     kb_notes,
     read_day,
     summarize_day,
 )
-from .periods import Period, period_page, period_page_path, periods_of
+from .periods import Period, local_days, period_page, period_page_path, periods_of
 from .plan import Plan
 from .progress import Phases
 from .refresh import all_day_keys, refresh_catalog
@@ -49,12 +49,22 @@ class Generator:
         self.deleted: list[str] = []
         self.pending_now: set[str] = set()
         self.session_days: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        self.tz = vault_timezone(v.root)
+        self._store: Store | None = None
 
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
         from .plan import uncommitted
 
         self.pending_now = uncommitted(self.v.repo)
+        try:
+            self._run(previous_pages)
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _run(self, previous_pages: set[str]) -> None:
         refresh = refresh_catalog(self.v, self.cat, self.plan, self.bar)
         self._write_days(set(refresh.days))
         # an observation shows its day's charts: a changed day rewrites its observations
@@ -132,50 +142,77 @@ class Generator:
                 self.cat.days[k] = DaySummary(node, day, "", None, None)
 
     def _sensor_periods(self) -> dict[tuple[str, str], list[Period]]:
-        """Every (node, sensor) with data → its weeks and months, sorted."""
+        """Every (node, sensor) with data → its weeks and months (days in the vault's time
+        zone), sorted."""
         out: dict[tuple[str, str], set[Period]] = defaultdict(set)
         for d in self.cat.days.values():
+            ps = {p for day in local_days(d.day, d.first, d.last, self.tz) for p in periods_of(day)}
             for s in d.sensors:
-                out[(d.node, s.sensor)].update(periods_of(date.fromisoformat(d.day)))
+                out[(d.node, s.sensor)].update(ps)
         return {k: sorted(v, key=lambda p: (p.kind, p.first)) for k, v in out.items()}
 
     def _write_periods(self, dirty_days: set[str]) -> None:
         """Week and month pages of the sensors of changed days (all on a full build),
-        and of the periods beside them (their prev/next links may change)."""
+        and of the periods beside them (their prev/next links may change). The rows are
+        the query layer's day summaries (days in the vault's time zone)."""
         all_periods = self._sensor_periods()
-        todo: set[tuple[str, str, Period]] = set()
+        todo: dict[tuple[str, str], set[Period]] = defaultdict(set)
         for (node, sensor), periods in all_periods.items():
             if self.plan.full:
-                todo.update((node, sensor, p) for p in periods)
+                todo[(node, sensor)].update(periods)
                 continue
+            have = set(periods)
             for k in dirty_days:
                 n, day = k.split("/", 1)
                 if n == node:
-                    have = set(periods)
-                    todo.update(
-                        (node, sensor, p) for p in periods_of(date.fromisoformat(day)) if p in have
+                    d = self.cat.days.get(k)
+                    near = local_days(day, d.first if d else None, d.last if d else None, self.tz)
+                    todo[(node, sensor)].update(
+                        p for ld in near for p in periods_of(ld) if p in have
                     )
-        self.bar.phase("Week and month pages", len(todo))
-        by_sensor: dict[tuple[str, str], list[tuple[str, SensorDay]]] = defaultdict(list)
-        for d in sorted(self.cat.days.values(), key=lambda d: d.day):
-            for sd in d.sensors:
-                by_sensor[(d.node, sd.sensor)].append((d.day, sd))
-        for node, sensor, p in sorted(todo, key=lambda t: (t[0], t[1], t[2].kind, t[2].first)):
+        self.bar.phase("Week and month pages", sum(len(ps) for ps in todo.values()))
+        if not any(todo.values()):
+            return
+        store = self._store_of()
+        day_pages = {k for k in self.cat.days if self.cat.days[k].rel}
+        for (node, sensor), ps in sorted(todo.items()):
+            if ps:
+                self._write_sensor_periods(store, node, sensor, ps, all_periods, day_pages)
+
+    def _write_sensor_periods(
+        self,
+        store: Store,
+        node: str,
+        sensor: str,
+        todo: set[Period],
+        all_periods: dict[tuple[str, str], list[Period]],
+        day_pages: set[str],
+    ) -> None:
+        """One sensor's week/month pages of ``todo`` from one day-summary query."""
+        first = min(p.first for p in todo)
+        last = max(p.last for p in todo)
+        try:
+            summaries = store.day_summaries(f"{node}/{sensor}", first, last)
+        except UnknownSensorError:
+            summaries = []
+        mine = all_periods.get((node, sensor), [])
+        for p in sorted(todo, key=lambda p: (p.kind, p.first)):
             self.bar.advance()
-            same = [q for q in all_periods.get((node, sensor), []) if q.kind == p.kind]
+            same = [q for q in mine if q.kind == p.kind]
             i = same.index(p) if p in same else -1
             prev_p = same[i - 1] if i > 0 else None
             next_p = same[i + 1] if 0 <= i < len(same) - 1 else None
             other = [
-                q
-                for q in all_periods.get((node, sensor), [])
-                if q.kind != p.kind and q.first <= p.last and p.first <= q.last
+                q for q in mine if q.kind != p.kind and q.first <= p.last and p.first <= q.last
             ]
-            first, last = p.first.isoformat(), p.last.isoformat()
-            days = [(d, sd) for d, sd in by_sensor[(node, sensor)] if first <= d <= last]
+            days = [
+                (s.day.isoformat(), s, day_key(node, s.day.isoformat()) in day_pages)
+                for s in summaries
+                if p.first <= s.day <= p.last
+            ]
             self.w.page(
                 period_page_path(node, sensor, p),
-                period_page(days, node, sensor, p, prev_p, next_p, other),
+                period_page(days, node, sensor, p, prev_p, next_p, other, str(self.tz)),
             )
 
     def _latest_periods(self) -> dict[str, dict[str, list[tuple[str, str]]]]:
@@ -206,7 +243,31 @@ class Generator:
             r for r in (set(self.cat.notes) if self.plan.full else dirty) if r in self.cat.notes
         )
         self.bar.phase("Writing notes", len(targets))
-        obs_ids = self._obs_ids()
+        self._write_note_pages(targets, self._obs_ids())
+
+    def _store_of(self) -> Store:
+        """The query layer over this vault, opened on first use (closed by :meth:`run`):
+        observation window charts and week/month pages share its line cache."""
+        if self._store is None:
+            self._store = Store(self.v.root)
+        return self._store
+
+    def _window_rollups(self, obs: Observation) -> dict[str, list[Rollup]]:
+        """Each sensor of an observation → its rollup lines in the observation's window
+        (from the query layer; a sensor it does not know is left out)."""
+        span = pages.observation_window(obs)
+        if span is None:
+            return {}
+        out: dict[str, list[Rollup]] = {}
+        for name in obs.sensors:
+            try:
+                lines = self._store_of().lines(f"{obs.node}/{name}", span[0], span[1])
+            except (UnknownSensorError, QueryError):
+                continue
+            out[str(name)] = [ln.rollup for ln in lines]
+        return out
+
+    def _write_note_pages(self, targets: list[str], obs_ids: dict[str, str]) -> None:
         for rel in targets:
             self.bar.advance()
             meta = self.cat.notes[rel]
@@ -215,11 +276,13 @@ class Generator:
                 if obs is None:
                     continue
                 day = self.cat.days.get(day_key(meta.node, meta.day))
-                sensors = day.sensors if day is not None else ()
-                self.w.page(
-                    urls.observation_page(meta.node, meta.id),
-                    pages.observation_page(rel, obs, bool(sensors), sensors),
+                has_rollups = bool(day is not None and day.sensors)
+                text, charts = pages.observation_page(
+                    rel, obs, has_rollups, self._window_rollups(obs)
                 )
+                self.w.page(urls.observation_page(meta.node, meta.id), text)
+                for chart_rel, svg in charts.items():
+                    self.w.page(chart_rel, svg)
             elif meta.kind == "interaction":
                 try:
                     text = self.v.path(rel).read_bytes().decode("utf-8")
@@ -347,6 +410,7 @@ class Generator:
         for n in self.cat.notes.values():
             if n.kind == "observation":
                 out.add(urls.observation_page(n.node, n.id))
+                out |= {urls.observation_chart_file(n.node, n.id, s) for s in n.sensors}
             elif n.kind == "interaction":
                 out.add(urls.interaction_page(n.rel))
         return out

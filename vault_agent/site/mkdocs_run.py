@@ -32,10 +32,12 @@ from .errors import SiteBuildError
 from .sanitize import sanitize_html
 from .write import write_if_changed
 
-DAY_PAGE_RE = re.compile(r"^nodes/[^/]+/days/\d{4}-\d{2}-\d{2}\.md$")
-"""Site-source paths of generated day pages (the only pages with inlined charts)."""
-CHART_SRC_RE = re.compile(r"^\d{4}-\d{2}-\d{2}/[\w.-]+\.svg$")
-"""A chart ``src`` as day pages write it: ``<day>/<sensor slug>.svg``."""
+DAY_PAGE_RE = re.compile(r"^nodes/[^/]+/(?:days/\d{4}-\d{2}-\d{2}|observations/[\w-][\w.-]*)\.md$")
+"""Site-source paths of generated day and observation pages (the only pages with inlined
+charts)."""
+CHART_SRC_RE = re.compile(r"^[\w-][\w.-]*/[\w-][\w.-]*\.svg$")
+"""A chart ``src`` as those pages write it: ``<day or observation id>/<sensor slug>.svg``
+(one folder down from the page, never ``..``)."""
 
 
 def write_mkdocs_config(

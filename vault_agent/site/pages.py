@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -22,9 +22,26 @@ from ..vault import layout
 from ..vault.records import Observation, Rollup
 from . import urls
 from .catalog import Catalog, DaySummary, NoteMeta, SensorDay
-from .charts import HEIGHT, WIDTH, chart_digest, day_chart, fmt_num, points_from_rollups
+from .charts import (
+    HEIGHT,
+    WIDTH,
+    chart_digest,
+    day_chart,
+    fmt_num,
+    points_from_rollups,
+    window_chart,
+)
 from .kb import KbNote
-from .render import duration, environment, hhmm, href, markdown_source, render, when
+from .render import (
+    duration,
+    environment,
+    hhmm,
+    href,
+    markdown_source,
+    render,
+    when,
+    window_label,
+)
 from .sessions import SessionDay
 
 LATEST_ON_HOME = 12
@@ -355,11 +372,101 @@ def day_page(
 
 
 # -- observation --------------------------------------------------------------------------------
+MAX_WINDOW_CHART_S = 2 * 86400
+"""Longest observation window drawn as a chart of its own (longer ones link the day pages)."""
+
+
+def observation_window(obs: Observation) -> tuple[datetime, datetime] | None:
+    """(start, end) of an observation's window (aware UTC) when it can be charted: both
+    ends valid, end after start, at most :data:`MAX_WINDOW_CHART_S` long; else None."""
+    w = obs.window or {}
+    try:
+        a, z = layout.parse_iso(str(w.get("start"))), layout.parse_iso(str(w.get("end")))
+    except (TypeError, ValueError):
+        return None
+    if not 0 < (z - a).total_seconds() <= MAX_WINDOW_CHART_S:
+        return None
+    return a, z
+
+
+def window_caption(s: SensorDay, start: datetime, end: datetime) -> str:
+    """A window chart's caption: the window's figures in words (extremes with their time)."""
+    what = s.quantity or s.sensor
+    span = f"{start:%H:%M}–{hhmm(layout.iso(end), start.date().isoformat())} UTC"
+    if s.binary:
+        return f"{what}, {span}: {s.events or 0} events, on for {duration(s.on_s)}"
+    return (
+        f"{what}, {span}: mean {fmt_num(s.mean)} {s.unit}, min {fmt_num(s.min)} at "
+        f"{hhmm(s.min_at)}, max {fmt_num(s.max)} at {hhmm(s.max_at)}"
+    )
+
+
+def window_charts(
+    obs: Observation, by_sensor: dict[str, list[Rollup]]
+) -> tuple[list[Figure], dict[str, str]]:
+    """One chart per sensor of an observation over its window: (figures, {file: SVG}).
+
+    Args:
+        by_sensor: the sensor's rollup lines whose window starts inside the observation's
+            window (from the query layer), keyed by the names the observation uses.
+    """
+    from .catalog import summarize_sensor
+
+    span = observation_window(obs)
+    if span is None:
+        return [], {}
+    start, end = span
+    frm = urls.observation_page(obs.node, obs.id)
+    figures, files = [], {}
+    for name in obs.sensors:
+        rollups = by_sensor.get(str(name)) or []
+        if not rollups:
+            continue
+        stats = summarize_sensor(str(name), rollups)
+        pts = points_from_rollups(rollups, start, binary=stats.binary)
+        chart_rel = urls.observation_chart_file(obs.node, obs.id, str(name))
+        chart_id = f"chart-{urls.sensor_anchor(str(name))[7:]}"
+        svg = window_chart(
+            pts,
+            start,
+            end,
+            label=str(name),
+            unit="on" if stats.binary else stats.unit,
+            binary=stats.binary,
+            chart_id=chart_id,
+            standalone=True,
+        )
+        files[chart_rel] = svg
+        figures.append(
+            Figure(
+                str(name),
+                chart_id,
+                href(frm, chart_rel),
+                f"Chart of {name} from {window_label(layout.iso(start), layout.iso(end), True)}",
+                window_caption(stats, start, end),
+                chart_digest(svg),
+                day_href=href(
+                    frm,
+                    urls.day_page(obs.node, start.date().isoformat()),
+                    urls.sensor_anchor(str(name)),
+                ),
+            )
+        )
+    return figures, files
+
+
 def observation_page(
-    rel: str, obs: Observation, day_has_rollups: bool, sensors: Sequence[SensorDay] = ()
-) -> str:
-    """One observation: its text first, the day charts of its sensors with the window
-    named, its sources, then the metadata folded away."""
+    rel: str,
+    obs: Observation,
+    day_has_rollups: bool,
+    by_sensor: dict[str, list[Rollup]] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """One observation: its text first, a chart of each of its sensors over the window
+    (not the whole day), its sources, then the metadata folded away.
+
+    Returns:
+        (Markdown, {chart file path: SVG}); the build inlines the charts as on day pages.
+    """
     from .catalog import note_day
 
     frm = urls.observation_page(obs.node, obs.id)
@@ -391,24 +498,11 @@ def observation_page(
     links: list[tuple[str, str, str]] = []
     if day_has_rollups:
         links.append((f"Rollups of {obs.node} · {day}", day_pg, ""))
-        links += [(f"Chart of {s}", day_pg, urls.sensor_anchor(str(s))) for s in obs.sensors]
+        links += [(f"Day chart of {s}", day_pg, urls.sensor_anchor(str(s))) for s in obs.sensors]
     else:
         links.append((f"Day page {obs.node} · {day}", day_pg, ""))
-    by_name = {s.sensor: s for s in sensors}
-    figures = [
-        Figure(
-            s.sensor,
-            "",
-            href(frm, urls.chart_file(obs.node, day, s.sensor)),
-            f"Chart of {s.sensor} on {day}",
-            caption_of(s),
-            "",
-            day_href=href(frm, day_pg, urls.sensor_anchor(s.sensor)),
-        )
-        for name in obs.sensors
-        if (s := by_name.get(str(name))) is not None
-    ]
-    return render(
+    figures, files = window_charts(obs, by_sensor or {})
+    text = render(
         "observation.md.j2",
         frm=frm,
         title=obs.title or obs.id,
@@ -422,6 +516,7 @@ def observation_page(
         links=links,
         rows=rows,
     )
+    return text, files
 
 
 # -- agent sessions -----------------------------------------------------------------------------
@@ -559,8 +654,8 @@ def interaction_page(
 ) -> str:
     """A logged ``vault ask``: the question, the answer as written (its raw HTML shown as
     text), cited sources linked (``[[path]]`` source lines, ``[n]`` markers and bare vault
-    paths become links). Left out of the site search (the Interactions page lists the
-    questions)."""
+    paths become links). In the site search with a low boost, and hidden from its results
+    unless "Include logged Q&A" is ticked (``site/overrides/assets/javascripts/search-qa.js``)."""
     frm = urls.interaction_page(rel)
     cited = cited_sources(meta)
     # escape first: the links added next carry destinations that must stay as written

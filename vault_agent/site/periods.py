@@ -1,21 +1,21 @@
 """Week and month pages of one sensor: a row per day with min/mean/max (binary sensors:
-events and time on). The figures are the catalog's day summaries, which are
-:func:`vault_agent.query.summary.summarize`'s (the one owner of day statistics; see
-:func:`.catalog.summarize_sensor`), so an incremental build needs no second read of the
-rollup files.
+events and time on).
 
-Periods: ISO weeks (``2015-W06``, Monday to Sunday) and calendar months (``2015-02``)
-in the vault's time zone (the query layer's days).
+Days are the vault's (``timezone`` in vault.toml, default UTC), as the query layer counts
+them: the rows are :meth:`vault_agent.query.Store.day_summaries` (the one owner of day
+statistics), times shown in that zone. Periods: ISO weeks (``2015-W06``, Monday to
+Sunday) and calendar months (``2015-02``) of those days.
 """
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
+from typing import Any
 
+from ..vault import layout
 from . import urls
-from .catalog import SensorDay
 from .render import render
 
 
@@ -48,27 +48,55 @@ def periods_of(d: date) -> tuple[Period, Period]:
     return week_of(d), month_of(d)
 
 
+def local_days(day: str, first: str | None, last: str | None, tz: tzinfo) -> list[date]:
+    """The vault-zone days a UTC day's rollups fall on.
+
+    Args:
+        day: the UTC day (``YYYY-MM-DD``) of a rollup file.
+        first, last: start of its first window and end of its last (UTC ISO 8601); None
+            for the whole UTC day.
+        tz: the vault's zone.
+    Returns:
+        the days from the zone's date of ``first`` to that of ``last`` − 1 s, in order
+        (one or two days for a zone within ±24 h of UTC).
+    """
+    d = date.fromisoformat(day)
+    try:
+        a = layout.parse_iso(first) if first else None
+        z = layout.parse_iso(last) - timedelta(seconds=1) if last else None
+    except ValueError:
+        a = z = None
+    start = a or layout.parse_iso(f"{day}T00:00:00Z")
+    end = z or layout.parse_iso(f"{(d + timedelta(days=1)).isoformat()}T00:00:00Z") - timedelta(
+        seconds=1
+    )
+    lo, hi = start.astimezone(tz).date(), max(start, end).astimezone(tz).date()
+    return [lo + timedelta(days=i) for i in range((hi - lo).days + 1)]
+
+
 def period_page_path(node: str, sensor: str, p: Period) -> str:
     """Site-source path of a sensor's week or month page."""
     return f"nodes/{node}/sensors/{urls.sensor_anchor(sensor)[7:]}/{p.label}.md"
 
 
 def period_page(
-    days: list[tuple[str, SensorDay]],
+    days: list[tuple[str, Any, bool]],
     node: str,
     sensor: str,
     p: Period,
     prev_p: Period | None = None,
     next_p: Period | None = None,
     other: list[Period] | None = None,
+    tz: str = "UTC",
 ) -> str:
     """The Markdown of one sensor's week or month page.
 
     Args:
-        days: (YYYY-MM-DD, that day's summary of the sensor) for the days of ``p`` with
-            data, in order.
+        days: (YYYY-MM-DD, that day's :class:`vault_agent.query.DaySummary`, whether the
+            site has a day page of that date) for the days of ``p`` with data, in order.
         other: the periods of the other kind that overlap ``p`` and have pages (a
             month's weeks, a week's months).
+        tz: the vault's time zone (IANA name): days and times are in it.
     """
     info = days[-1][1] if days else None
     frm = period_page_path(node, sensor, p)
@@ -85,4 +113,5 @@ def period_page(
         next_page=period_page_path(node, sensor, next_p) if next_p else None,
         next_label=next_p.label if next_p else "",
         other=[(q.label, period_page_path(node, sensor, q)) for q in other or []],
+        tz=tz,
     )

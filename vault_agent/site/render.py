@@ -17,6 +17,7 @@ import posixpath
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 import yaml
@@ -98,6 +99,16 @@ def note_when(note: Any, with_date: bool = False) -> str:
     if getattr(note, "start", ""):
         return window_label(note.start, note.end, with_date)
     return when(note.created) if with_date else hhmm(note.created)
+
+
+def local_hhmm(ts: str | None, tz: str) -> str:
+    """``HH:MM`` of a UTC ISO 8601 time in zone ``tz`` (IANA name); an en dash for none."""
+    if not ts:
+        return "–"
+    try:
+        return layout.parse_iso(str(ts)).astimezone(ZoneInfo(tz)).strftime("%H:%M")
+    except (ValueError, KeyError):
+        return str(ts)
 
 
 def hhmm_ss(ts: str | None) -> str:
@@ -190,6 +201,7 @@ def environment() -> jinja2.Environment:
         when=when,
         hhmm=hhmm,
         hhmm_ss=hhmm_ss,
+        local_hhmm=local_hhmm,
         bytes=size_text,
         window_label=window_label,
         note_when=note_when,

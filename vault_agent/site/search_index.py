@@ -1,4 +1,10 @@
-"""Keeping MkDocs' search index complete across incremental ("dirty") builds.
+"""The site's search index: tidy result texts, complete across incremental builds.
+
+mkdocs-material's search plugin indexes each page section as ``{location, title, text}``
+and its results show the title and the paragraphs of ``text`` that match the query.
+:func:`tidy_docs` joins the first line of observation and interaction pages (window or
+time, node; "Asked on …") to the paragraph after it, so a result always shows its date
+and node beside the matching text.
 
 A dirty build's index holds only the pages just rendered; :func:`merge_search_index`
 puts back every other page's entries from the index of the previous build, which
@@ -8,10 +14,38 @@ puts back every other page's entries from the index of the previous build, which
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from .write import write_if_changed
+
+NOTE_PAGE_RE = re.compile(r"^(?:nodes/[^/#]+/observations/[^/#]+|interactions/[^#]+)\.html$")
+"""Search locations of observation and interaction pages (their first section only)."""
+LEAD_RE = re.compile(r"^<p>([^<]*)</p>\s*<p>")
+"""A section text starting with a tag-free paragraph (the page's date/node line) and then
+a paragraph."""
+
+
+def tidy_docs(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Join the date/node line of observation and interaction pages to the paragraph that
+    follows it (``<p>2015-02-03 16:00–17:00 UTC · office</p> <p>CO2 rose…`` →
+    ``<p>2015-02-03 16:00–17:00 UTC · office — CO2 rose…``). Apply once to fresh docs."""
+    for d in docs:
+        if NOTE_PAGE_RE.match(d.get("location", "")):
+            d["text"] = LEAD_RE.sub(lambda m: f"<p>{m.group(1).strip()} — ", d["text"], count=1)
+    return docs
+
+
+def _write_index(idx: Path, data: dict[str, Any]) -> str:
+    """Write ``search_index.json`` and the offline plugin's ``search_index.js``."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    write_if_changed(idx, text.encode("utf-8"))
+    js = idx.with_name("search_index.js")
+    if js.exists():
+        write_if_changed(js, f"var __index = {text}".encode())
+    return text
 
 
 def html_of(page: str) -> str:
@@ -20,10 +54,14 @@ def html_of(page: str) -> str:
 
 
 def save_search_index(html: Path, keep: Path) -> None:
-    """Remember the full search index of a full build (for merging after dirty builds)."""
+    """Tidy the full search index of a full build (:func:`tidy_docs`) and remember it
+    (for merging after dirty builds)."""
     idx = html / "search" / "search_index.json"
-    if idx.is_file():
-        write_if_changed(keep, idx.read_bytes())
+    if not idx.is_file():
+        return
+    data = json.loads(idx.read_text(encoding="utf-8"))
+    tidy_docs(data.get("docs", []))
+    write_if_changed(keep, _write_index(idx, data).encode("utf-8"))
 
 
 def merge_search_index(html: Path, keep: Path, written: list[str], deleted: list[str]) -> None:
@@ -50,10 +88,7 @@ def merge_search_index(html: Path, keep: Path, written: list[str], deleted: list
     # Only this build's pages are taken from the new index: in one process material's
     # search plugin carries the previous dirty build's entries over (its
     # search_index_prev), which may name pages deleted since.
-    new["docs"] = kept + [d for d in new.get("docs", []) if page_of(d["location"]) in fresh]
-    data = json.dumps(new, ensure_ascii=False, separators=(",", ":"))
-    write_if_changed(idx, data.encode("utf-8"))
-    js = idx.with_name("search_index.js")
-    if js.exists():
-        write_if_changed(js, f"var __index = {data}".encode())
-    write_if_changed(keep, data.encode("utf-8"))
+    new["docs"] = kept + tidy_docs(
+        [d for d in new.get("docs", []) if page_of(d["location"]) in fresh]
+    )
+    write_if_changed(keep, _write_index(idx, new).encode("utf-8"))

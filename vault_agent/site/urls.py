@@ -55,6 +55,11 @@ def observation_page(node: str, oid: str) -> str:
     return f"nodes/{node}/observations/{oid}.md"
 
 
+def observation_chart_file(node: str, oid: str, sensor: str) -> str:
+    """The SVG chart of a sensor over an observation's window (beside its page)."""
+    return f"nodes/{node}/observations/{oid}/{sensor_anchor(sensor)[7:]}.svg"
+
+
 def kb_page(note: str) -> str:
     """A knowledge-base file's page (``note`` relative to ``knowledge-base/``)."""
     return f"kb/{note}"
