@@ -11,11 +11,11 @@ from __future__ import annotations
 import bisect
 import posixpath
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..errors import RecordError
-from ..query import QueryError, Store, UnknownSensorError, vault_timezone
+from ..query import Store, UnknownSensorError, vault_timezone
 from ..vault import Vault, files, layout
 from ..vault.files import walk
 from ..vault.records import Observation, Rollup, parse_markdown
@@ -51,6 +51,7 @@ class Generator:
         self.session_days: dict[str, list[tuple[str, int]]] = defaultdict(list)
         self.tz = vault_timezone(v.root)
         self._store: Store | None = None
+        self._day_cache: dict[tuple[str, str], list[Rollup]] = {}
 
     def run(self, previous_pages: set[str]) -> None:
         """Update the catalog, write every page that may have changed, delete stale ones."""
@@ -246,26 +247,40 @@ class Generator:
         self._write_note_pages(targets, self._obs_ids())
 
     def _store_of(self) -> Store:
-        """The query layer over this vault, opened on first use (closed by :meth:`run`):
-        observation window charts and week/month pages share its line cache."""
+        """The query layer over this vault, opened on first use (closed by :meth:`run`)."""
         if self._store is None:
             self._store = Store(self.v.root)
         return self._store
 
+    def _day_rollups(self, node: str, day: date) -> list[Rollup]:
+        """All valid rollups of a node's UTC day file ([] when there is none); the last
+        few days read are kept, since observations are written in time order."""
+        key = (node, day.isoformat())
+        if key not in self._day_cache:
+            rel = layout.rollup_path(node, day)
+            rollups = read_day(self.v, rel)[0] if files.readable(self.v.root, rel) else []
+            if len(self._day_cache) >= 4:
+                self._day_cache.pop(next(iter(self._day_cache)))
+            self._day_cache[key] = rollups
+        return self._day_cache[key]
+
     def _window_rollups(self, obs: Observation) -> dict[str, list[Rollup]]:
-        """Each sensor of an observation → its rollup lines in the observation's window
-        (from the query layer; a sensor it does not know is left out)."""
+        """Each sensor of an observation → its rollup lines whose window starts inside
+        the observation's window (read from the day files the window covers: one
+        query-layer call per observation would rescan every rollup file's stamp)."""
         span = pages.observation_window(obs)
         if span is None:
             return {}
-        out: dict[str, list[Rollup]] = {}
-        for name in obs.sensors:
-            try:
-                lines = self._store_of().lines(f"{obs.node}/{name}", span[0], span[1])
-            except (UnknownSensorError, QueryError):
-                continue
-            out[str(name)] = [ln.rollup for ln in lines]
-        return out
+        a, z = span
+        names = {str(n) for n in obs.sensors}
+        out: dict[str, list[Rollup]] = {n: [] for n in names}
+        day = a.date()
+        while day <= z.date():
+            for r in self._day_rollups(obs.node, day):
+                if r.sensor in names and a <= layout.parse_iso(r.start) < z:
+                    out[r.sensor].append(r)
+            day += timedelta(days=1)
+        return {n: sorted(rs, key=lambda r: r.start) for n, rs in out.items() if rs}
 
     def _write_note_pages(self, targets: list[str], obs_ids: dict[str, str]) -> None:
         for rel in targets:
