@@ -47,6 +47,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda it: rank[it.nodeid.split("::")[0]])  # stable: order within a rank
 
 
+# Test files whose names start with one of these run on one xdist worker, one after the
+# other: they copy the same shared build (tests/support/shared.py), so no worker sits
+# waiting on the lock while another builds it.
+SAME_WORKER_PREFIXES = ("tests/test_mcp_",)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the files of :data:`SAME_WORKER_PREFIXES` as one unit."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedBuildScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((p for p in SAME_WORKER_PREFIXES if path.startswith(p)), path)
+
+    return SharedBuildScheduling(config, log)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _shared_vaults(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Place the run's shared built vaults (:mod:`tests.support.shared`)."""

@@ -57,6 +57,14 @@ class Generator:
         from .plan import uncommitted
 
         self.pending_now = uncommitted(self.v.repo)
+        try:
+            self._run(previous_pages)
+        finally:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def _run(self, previous_pages: set[str]) -> None:
         refresh = refresh_catalog(self.v, self.cat, self.plan, self.bar)
         self._write_days(set(refresh.days))
         # an observation shows its day's charts: a changed day rewrites its observations
@@ -165,14 +173,11 @@ class Generator:
         self.bar.phase("Week and month pages", sum(len(ps) for ps in todo.values()))
         if not any(todo.values()):
             return
-        store = Store(self.v.root)
+        store = self._store_of()
         day_pages = {k for k in self.cat.days if self.cat.days[k].rel}
-        try:
-            for (node, sensor), ps in sorted(todo.items()):
-                if ps:
-                    self._write_sensor_periods(store, node, sensor, ps, all_periods, day_pages)
-        finally:
-            store.close()
+        for (node, sensor), ps in sorted(todo.items()):
+            if ps:
+                self._write_sensor_periods(store, node, sensor, ps, all_periods, day_pages)
 
     def _write_sensor_periods(
         self,
@@ -238,16 +243,11 @@ class Generator:
             r for r in (set(self.cat.notes) if self.plan.full else dirty) if r in self.cat.notes
         )
         self.bar.phase("Writing notes", len(targets))
-        obs_ids = self._obs_ids()
-        try:
-            self._write_note_pages(targets, obs_ids)
-        finally:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+        self._write_note_pages(targets, self._obs_ids())
 
     def _store_of(self) -> Store:
-        """The query layer over this vault, opened on first use (closed by the caller)."""
+        """The query layer over this vault, opened on first use (closed by :meth:`run`):
+        observation window charts and week/month pages share its line cache."""
         if self._store is None:
             self._store = Store(self.v.root)
         return self._store
