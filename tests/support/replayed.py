@@ -1,9 +1,11 @@
 """Vaults built by replaying the bundled data sets (real replay, real files, real git).
 
-Build once per session and treat as read-only: ``office_vault(root)`` replays
-occupancy-detection (datatest + datatraining, 2015-02-02 … 02-10) as node ``office``;
+``office_vault(root)`` replays occupancy-detection (datatest + datatraining, 2015-02-02 …
+02-10) as node ``office``; ``training_vault(root)`` only datatraining (2015-02-04 … 02-10);
 ``room_vault(root, "S6")`` replays one recorded node of room-occupancy-estimation as node
-``room-s6``. The raw CSVs are in :data:`OFFICE_FILES` and :data:`ROOM_FILE` for truth.
+``room-s6``. The office vaults are built once per run and copied to ``root``
+(:mod:`tests.support.shared`). The raw CSVs are in :data:`OFFICE_FILES`,
+:data:`TRAINING_FILE` and :data:`ROOM_FILE` for truth.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import shared
-from vault_agent.sensors.replay import configure_node, replay
+from vault_agent.sensors.replay import ReplayStats, configure_node, replay
 from vault_agent.vault import Vault
 
 DATA = Path(__file__).resolve().parent.parent.parent / "datasets"
@@ -19,6 +21,7 @@ OFFICE_FILES = (
     DATA / "occupancy-detection" / "datatest.txt",
     DATA / "occupancy-detection" / "datatraining.txt",
 )
+TRAINING_FILE = OFFICE_FILES[1]
 ROOM_FILE = DATA / "room-occupancy-estimation" / "Occupancy_Estimation.csv"
 
 
@@ -34,6 +37,21 @@ def _replay_office(root: Path) -> None:
     for p in OFFICE_FILES:
         replay(v, p, configure_node(v, p, "office"))
     v.close()
+
+
+def training_vault(root: Path) -> tuple[Vault, ReplayStats]:
+    """(vault, replay stats): a vault at ``root`` whose new node ``office`` replayed
+    :data:`TRAINING_FILE` with the sensors ``configure_node`` gives it (a copy of the run's
+    shared build)."""
+    stats = shared.copy("office-training", _replay_training, root)
+    return Vault(root, "office"), stats
+
+
+def _replay_training(root: Path) -> ReplayStats:
+    v, _ = Vault.init(root, "office")
+    stats = replay(v, TRAINING_FILE, configure_node(v, TRAINING_FILE))
+    v.close()
+    return stats
 
 
 def room_vault(root: Path, source: str = "S6") -> Vault:
