@@ -25,14 +25,10 @@ HEATING_TEXT = (
 
 def build(root: Path) -> Path:
     """Build the vault at ``root`` (see the module docstring); returns ``root``."""
-    from tests.support.replayed import training_vault
-    from vault_agent.cli.observe import _data_span
+    from tests.support.replayed import observed_training_vault
     from vault_agent.index.indexer import Indexer
-    from vault_agent.llm import NoLLM
-    from vault_agent.observe.observer import Observer
 
-    v, _ = training_vault(root)  # node office, OFFICE_CSV replayed
-    Observer(v, llm=NoLLM()).backfill(*_data_span(v))
+    v = observed_training_vault(root)  # node office: OFFICE_CSV replayed, then observed
     v.write_file(HEATING_NOTE, HEATING_TEXT)
     v.commit("office data, observations and a heating note", "edit")
     Indexer(v).update()
