@@ -49,7 +49,7 @@ VOCAB = [
         "temperature",
         "°C",
         name="stove thermometer",
-        aliases=("cooking corner",),
+        aliases=("cooking corner", "hob heat"),
         first_day=date(2025, 10, 1),
         last_day=date(2025, 10, 15),
     ),
@@ -59,6 +59,28 @@ TODAY = date(2025, 10, 15)
 
 def plan(q: str):
     return parse(q, VOCAB, TODAY)
+
+
+def test_a_sensor_alias_names_the_sensor_not_its_node():
+    """room-s7's light has the alias "light": "the light in the office" is the office's."""
+    lamp = SensorInfo("room-s7", "s7-light", "illuminance", "lx", room="room", aliases=("light",))
+    p = parse("when did the light go on in the office", [*VOCAB, lamp], TODAY)
+    assert p.sensors == (("office", "office-light"),) and p.stat == "first"
+    p = parse("when did the light go on in the room", [*VOCAB, lamp], TODAY)
+    assert p.sensors == (("room-s7", "s7-light"),)
+
+
+def test_node_aliases_name_the_node():
+    p = parse("highest co2 in the study", VOCAB, TODAY, {"room-s5": ("study",)})
+    assert p.sensors == (("room-s5", "s5-co2"),)
+    assert parse("highest co2 in the study", VOCAB, TODAY).nodes == ()
+
+
+@pytest.mark.parametrize(
+    "q", ["when did the light go on in the office", "what time did the lights come on"]
+)
+def test_going_on_is_the_first_time(q):
+    assert plan(q).stat == "first"
 
 
 # -- subject: node, room, alias, sensor name, quantity words -----------------------------
@@ -74,6 +96,7 @@ def plan(q: str):
         ("highest value of the stove thermometer", [("kitchen", "k-temp")]),
         ("how warm was the cooking corner", [("kitchen", "k-temp")]),
         ("lowest k-temp", [("kitchen", "k-temp")]),
+        ("what was the hob heat at noon", [("kitchen", "k-temp")]),
     ],
 )
 def test_subject_words(q, sensors):

@@ -264,6 +264,9 @@ def test_search_and_observations(vault_dir):
     assert want and set(obs.structured_content["paths"]) == want
     assert bad.is_error and "until='2015-02-01' is before since='2015-02-09'" in bad.content[0].text
     assert [n["node"] for n in status.structured_content["nodes"]] == [NODE]
+    (node,) = status.structured_content["nodes"]
+    assert node["agent"] == "stopped"  # no agent runs on the test vault
+    assert f"- node {NODE}: agent {node['agent_text']}," in status.content[0].text
     assert status.structured_content["conflicts"] == []
 
 

@@ -17,13 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from tests.support.replayed import observed_training_vault
 from vault_agent.cli import main
-from vault_agent.cli.observe import _data_span
-from vault_agent.llm import NoLLM
 from vault_agent.observe.memory import PATTERNS_SLUG, write_memory
-from vault_agent.observe.observer import Observer
 from vault_agent.query.notes import note_day as query_note_day
-from vault_agent.sensors.replay import configure_node, replay
 from vault_agent.site.catalog import note_day as site_note_day
 from vault_agent.vault import Vault, layout
 
@@ -40,10 +37,8 @@ def csv_days(path: Path) -> list[date]:
 
 @pytest.fixture(scope="module")
 def office(tmp_path_factory) -> Vault:
-    v, _ = Vault.init(tmp_path_factory.mktemp("mem") / "v", "office")
-    replay(v, OFFICE, configure_node(v, OFFICE, "office"))
-    Observer(v, llm=NoLLM()).backfill(*_data_span(v))
-    return v
+    # OFFICE replayed as node office, then the observer's backfill over its span
+    return observed_training_vault(tmp_path_factory.mktemp("mem") / "v")
 
 
 def test_each_closed_day_has_one_memory_note_dated_by_it(office: Vault) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from tests.support.replayed import training_vault
 from vault_agent.cli import main
 from vault_agent.errors import VaultError
 from vault_agent.resources import project_path
@@ -154,8 +155,7 @@ def test_room_pir_events_match_numpy(tmp_path):
 
 
 def test_office_data_with_quirks_matches_numpy(tmp_path):
-    v = new_vault(tmp_path, "office")
-    st = rp.replay(v, OFFICE, rp.configure_node(v, OFFICE))
+    v, st = training_vault(tmp_path / "office")  # OFFICE (its TRAINING_FILE) replayed
     assert (st.format, st.source, st.rows) == ("occupancy-detection", "office", 8143)
     with open(OFFICE, newline="") as fh:
         rows = list(csv.reader(fh))[1:]  # 8 fields: row id + the 7 named
@@ -254,16 +254,14 @@ def test_replay_in_pieces_equals_replay_in_one_go(tmp_path):
     b = rp.replay(pieces, OFFICE, rp.configure_node(pieces, OFFICE), since=cut)
     assert a.last < "2015-02-05T10:02:30Z" and b.first == "2015-02-05T10:00:00Z"
     assert b.skipped_closed == 0
-    whole = new_vault(tmp_path, "whole-office")
-    rp.replay(whole, OFFICE, rp.configure_node(whole, OFFICE, "office"))
+    whole, _ = training_vault(tmp_path / "whole-office")  # OFFICE replayed in one go
     key = [(r.sensor, r.start, r.count, r.mean) for r in pieces.iter_rollups(pieces.node)]
     ref = [(r.sensor, r.start, r.count, r.mean) for r in whole.iter_rollups(whole.node)]
     assert sorted(key) == sorted(ref)
 
 
 def test_an_earlier_recording_fills_its_gap(tmp_path):
-    v = new_vault(tmp_path, "office")
-    rp.replay(v, OFFICE, rp.configure_node(v, OFFICE))  # 2015-02-04 17:51 → 02-10
+    v, _ = training_vault(tmp_path / "office")  # OFFICE replayed: 2015-02-04 17:51 → 02-10
     st = rp.replay(
         v, OFFICE_TEST, rp.configure_node(v, OFFICE_TEST)
     )  # 2015-02-02 14:19 → 02-04 10:43: earlier, not a resume

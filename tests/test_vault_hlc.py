@@ -371,3 +371,23 @@ def test_observe_many_adopts_the_newest_believable_stamp_and_flags_the_rest(tmp_
         ("20990101T000000.000Z-0000", "ahead"),
     ]
     assert Timestamp.parse(clock.now()) == Timestamp(MS_2025 + 60_000, 3)
+
+
+def test_now_many_issues_the_stamps_of_n_calls_of_now(tmp_path):
+    wall = Wall(MS_2025)
+    one, many = HLC(tmp_path / "a" / "hlc", wall=wall), HLC(tmp_path / "b" / "hlc", wall=wall)
+    singles = [one.now() for _ in range(5)]
+    assert many.now_many(5) == singles
+    assert many.now_many(0) == []
+    after = many.now()
+    assert after > singles[-1] and Timestamp.parse(after) == Timestamp(MS_2025, 5)
+    wall.ms -= 60_000  # a clock stepped back: the batch goes on from the high-water mark
+    batch = many.now_many(3)
+    assert batch == sorted(batch) and batch[0] > after and len(set(batch)) == 3
+
+
+def test_appended_rollups_get_distinct_increasing_stamps(tmp_path):
+    v = make_vault(tmp_path)
+    (rel,) = v.append_rollups([rollup(i=i) for i in range(6)])
+    stamps = [json.loads(x)["hlc"] for x in v.path(rel).read_text().splitlines()]
+    assert len(stamps) == 6 and stamps == sorted(set(stamps))

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support import shared
-from vault_agent.vault import Vault
 
 DATA = Path(__file__).resolve().parent.parent.parent / "datasets"
 OFFICE_CSV = DATA / "occupancy-detection" / "datatraining.txt"
@@ -26,15 +25,10 @@ HEATING_TEXT = (
 
 def build(root: Path) -> Path:
     """Build the vault at ``root`` (see the module docstring); returns ``root``."""
-    from vault_agent.cli.observe import _data_span
+    from tests.support.replayed import observed_training_vault
     from vault_agent.index.indexer import Indexer
-    from vault_agent.llm import NoLLM
-    from vault_agent.observe.observer import Observer
-    from vault_agent.sensors.replay import configure_node, replay
 
-    v, _ = Vault.init(root, NODE)
-    replay(v, OFFICE_CSV, configure_node(v, OFFICE_CSV, "office"))
-    Observer(v, llm=NoLLM()).backfill(*_data_span(v))
+    v = observed_training_vault(root)  # node office: OFFICE_CSV replayed, then observed
     v.write_file(HEATING_NOTE, HEATING_TEXT)
     v.commit("office data, observations and a heating note", "edit")
     Indexer(v).update()

@@ -227,7 +227,7 @@ def _plan(q: str, store: Any, filters: Filters | None, now: datetime) -> Plan:
     vocab = store.sensors()
     if filters is not None and filters.node:
         vocab = [s for s in vocab if s.node == filters.node]
-    plan = parse(q, vocab, now.astimezone(store.tz).date())
+    plan = parse(q, vocab, now.astimezone(store.tz).date(), store.node_aliases())
     if plan.days is None and filters is not None and (filters.since or filters.until):
         from datetime import date
 

@@ -346,6 +346,14 @@ def _mark_times(out: Computed, ctx: _Ctx, *isos: str) -> str:
     return ""
 
 
+def _place(info: Any) -> str:
+    """Where a sensor is, in words: "the office", "the room (room-s1)", or the node."""
+    room = getattr(info, "room", "")
+    if not room:
+        return info.node
+    return f"the {room}" if room == info.node else f"the {room} ({info.node})"
+
+
 def _light_on(ctx: _Ctx, info: Any, days: DayRange, lines: Sequence[Any], out: Computed) -> str:
     on = [ln for ln in lines if (ln.rollup.max if ln.rollup.max is not None else -1) >= LIGHT_ON_LX]
     period = _period(ctx, days)
@@ -353,7 +361,7 @@ def _light_on(ctx: _Ctx, info: Any, days: DayRange, lines: Sequence[Any], out: C
     if not on:
         out.verdict = False
         lim = _fmt(LIGHT_ON_LX, "lx")
-        return f"The light in {info.node} did not reach {lim} {period} ({info.id})."
+        return f"The light in {_place(info)} did not reach {lim} {period} ({info.id})."
     ln = on[0] if ctx.plan.stat == "first" else on[-1]
     r = ln.rollup
     _add(
@@ -364,7 +372,8 @@ def _light_on(ctx: _Ctx, info: Any, days: DayRange, lines: Sequence[Any], out: C
     word = "first went on" if ctx.plan.stat == "first" else "was last on"
     day = ctx.local(r.start).date()
     return (
-        f"The light in {info.node} {word} in the window {ctx.hm(r.start)}–{ctx.hm(r.end)} on {day} "
+        f"The light in {_place(info)} {word} in the window "
+        f"{ctx.hm(r.start)}–{ctx.hm(r.end)} on {day} "
         f"({info.id} reached {_fmt(r.max, info.unit)}; 'on' means ≥ {_fmt(LIGHT_ON_LX, 'lx')})."
     )
 

@@ -215,12 +215,15 @@ def find_quantity(q: str) -> str:
     return best[1] if best else ""
 
 
-def _names(s: Vocab) -> set[str]:
-    """Lowercase words that name ``s``'s node (node, room, aliases)."""
+def _names(s: Vocab, node_aliases: dict[str, tuple[str, ...]]) -> set[str]:
+    """Lowercase words that name ``s``'s node: the node, its room and the node's aliases
+    (``aliases`` at the top of node.toml). A sensor's own aliases name the sensor, not
+    its node: room-s1's light has the alias "light", which must not make "the light in
+    the office" a question about room-s1."""
     out = {s.node.lower()}
     if s.room:
         out.add(s.room.lower())
-    out.update(a.lower() for a in s.aliases)
+    out.update(a.lower() for a in node_aliases.get(s.node, ()))
     # "room-s6" is also said "s6"
     m = re.search(r"(?:^|-)(s\d)$", s.node.lower())
     if m:
@@ -228,30 +231,41 @@ def _names(s: Vocab) -> set[str]:
     return {n for n in out if n}
 
 
-def match_sensors(q: str, vocab: Sequence[Vocab]) -> tuple[list[Vocab], list[str], str, str]:
+def match_sensors(
+    q: str,
+    vocab: Sequence[Vocab],
+    node_aliases: dict[str, tuple[str, ...]] | None = None,
+) -> tuple[list[Vocab], list[str], str, str]:
     """Sensors named by lowercase ``q``: (sensors best first, nodes named, quantity, unknown).
 
-    A sensor id or name in the question picks that sensor. Otherwise node/room/alias
-    words pick the nodes and a quantity word the sensors on them; a quantity alone
-    picks every sensor measuring it. ``unknown`` is set when a quantity or node is
-    named but no sensor has both.
+    A sensor id or name in the question picks that sensor. Otherwise node/room/node-alias
+    words pick the nodes; on them a quantity word picks the sensors measuring it, and
+    else a sensor's own alias ("temp", "rh") picks that sensor (an alias and a quantity
+    word together pick the aliased sensors measuring it); a quantity alone picks
+    every sensor measuring it. ``unknown`` is set when a quantity or node is named but
+    no sensor has both.
     """
     direct = [s for s in vocab if _has(q, [s.id.lower()]) or (s.name and _has(q, [s.name.lower()]))]
     quantity = find_quantity(q)
     named_nodes: list[str] = []
     for s in vocab:
-        if s.node not in named_nodes and _has(q, sorted(_names(s), key=len, reverse=True)):
+        names = sorted(_names(s, node_aliases or {}), key=len, reverse=True)
+        if s.node not in named_nodes and _has(q, names):
             named_nodes.append(s.node)
     if direct:
         direct.sort(key=lambda s: -len(s.id))
         return direct, named_nodes or [direct[0].node], direct[0].quantity, ""
     pool = [s for s in vocab if not named_nodes or s.node in named_nodes]
+    aliased = [s for s in pool if s.aliases and _has(q, [a.lower() for a in s.aliases])]
     if quantity:
         pool = [s for s in pool if s.quantity == quantity]
-        if not pool:
+        if not pool and not aliased:
             where = " on " + ", ".join(named_nodes) if named_nodes else ""
             return [], named_nodes, quantity, f"{quantity}{where}"
-        return pool, named_nodes, quantity, ""
+        both = [s for s in aliased if s in pool]  # "how warm was the cooking corner"
+        return both or pool or aliased, named_nodes, quantity, ""
+    if aliased:
+        return aliased, named_nodes or [aliased[0].node], aliased[0].quantity, ""
     return [], named_nodes, "", ""
 
 
@@ -272,7 +286,11 @@ def find_stat(q: str, binary: bool) -> tuple[str, str, float | None]:
         return "count", "", None
     if re.search(r"\bhow (many|much) (hours|minutes|time)\b|\bhow long\b|\btotal\b", q):
         return "duration" if binary else "mean", "", None
-    if _has(q, ["first"]):
+    if _has(q, ["first"]) or re.search(
+        r"^\s*(when|at what time|what time)\b.*\b(go|goes|went|turn|turned|come|came|"
+        r"switch|switched|get|got) on\b",
+        q,
+    ):
         return "first", "", None
     if _has(q, ["last", "latest"]) and not re.search(r"\blast (week|night|month|\d)", q):
         return "last", "", None
@@ -301,16 +319,22 @@ def reference_day(sensors: Sequence[Vocab], today: date) -> date:
     return last
 
 
-def parse(question: str, vocab: Sequence[Vocab], today: date) -> Plan:
+def parse(
+    question: str,
+    vocab: Sequence[Vocab],
+    today: date,
+    node_aliases: dict[str, tuple[str, ...]] | None = None,
+) -> Plan:
     """Read ``question`` into a :class:`Plan` (see the module docstring).
 
-    ``today`` is the current day in the vault's time zone; relative dates
+    ``node_aliases`` maps a node to the words that also name it (node.toml's top-level
+    ``aliases``). ``today`` is the current day in the vault's time zone; relative dates
     ("yesterday", "last week", weekdays) count from :func:`reference_day`. A date
     without a year takes the latest year not after that day.
     """
     text = " ".join(question.split())
     q = text.lower().replace("’", "'")
-    sensors, nodes, quantity, unknown = match_sensors(q, vocab)
+    sensors, nodes, quantity, unknown = match_sensors(q, vocab, node_aliases)
     on_nodes = [s for s in vocab if s.node in nodes]
     ref = reference_day(sensors or on_nodes or vocab, today)
     ranges = find_days(q, ref)

@@ -119,6 +119,10 @@ class MiniLMEmbedder:
             opts.intra_op_num_threads = self.threads
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3
+            # Idle worker threads sleep instead of spinning after each run (ONNX Runtime's
+            # session config key; default "1"). In a long-running `vault mcp`/`vault serve`
+            # the spin after a search took the CPU from the next history query.
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
             self._session = ort.InferenceSession(
                 str(model), sess_options=opts, providers=["CPUExecutionProvider"]
             )

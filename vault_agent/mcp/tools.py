@@ -470,7 +470,8 @@ class VaultTools:
         )
 
     def status(self) -> ToolResult:
-        """Every node's status (``query.status``): last reading, commit, sync, conflicts."""
+        """Every node's status (``query.status``): agent state, last reading, commit, sync,
+        conflicts."""
         from ..query.status import vault_status
 
         with self.git_lock:
@@ -479,9 +480,10 @@ class VaultTools:
         lines = [f"vault {st.vault} (this node: {st.node}), now {st.now}"]
         for n in st.nodes:
             lines.append(
-                f"- node {n.node}: last reading {n.last_reading or 'never'}"
-                f"{' (stale)' if n.stale else ''}, last observation "
-                f"{n.last_observation or 'never'}, last commit {n.last_commit or 'never'}"
+                f"- node {n.node}: agent {n.agent_text or n.agent}, last reading "
+                f"{n.last_reading or 'never'}{' (stale)' if n.stale else ''}, last observation "
+                f"{n.last_observation or 'never'}, last commit {n.last_commit or 'never'}, "
+                f"last sync {n.last_sync or 'never'}"
             )
             for p in n.peers:
                 err = f", error: {p.last_error}" if p.last_error else ""

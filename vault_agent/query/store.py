@@ -140,6 +140,12 @@ class Store:
             self._refresh()
             return list(self._sensor_infos()[0])
 
+    def node_aliases(self) -> dict[str, tuple[str, ...]]:
+        """Words that also name each node (node.toml's top-level ``aliases``), by node."""
+        with self._lock:
+            self._refresh()
+            return dict(self._sensor_infos()[1])
+
     def _sensor_infos(self) -> tuple[list[SensorInfo], dict[str, tuple[str, ...]]]:
         tomls = sorted((self.root / layout.AGENTS).glob("*/node.toml"))
         stamp = (self._cache.refreshes, tuple((str(p), p.stat().st_mtime_ns) for p in tomls))

@@ -379,6 +379,8 @@ class Vault:
             RecordError: a rollup that fails the schema (non-finite value, bad times…).
         """
         by_file: dict[str, list[str]] = defaultdict(list)
+        rollups = list(rollups)
+        stamps = iter(self.hlc.now_many(sum(1 for r in rollups if not r.hlc)))
         for r in rollups:
             if r.node != self.node:
                 raise VaultError(f"rollup of node {r.node!r} cannot be written by {self.node!r}")
@@ -389,7 +391,7 @@ class Vault:
                     f"rollup of {r.sensor!r}", 0, f"start {r.start!r} is not an ISO 8601 time"
                 ) from None
             if not r.hlc:
-                r = replace(r, hlc=self.hlc.now())
+                r = replace(r, hlc=next(stamps))
             line = r.to_json()
             parse_rollup_line(line, rel, 0)  # never write what a reader would reject
             by_file[rel].append(line)

