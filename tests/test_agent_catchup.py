@@ -93,7 +93,9 @@ def test_restart_after_days_catches_up_notes_and_memory_and_commits(tmp_path):
     memories = v.observation_files(NODE, "memory")
     assert len(memories) == 3
     mem = v.read_observation(memories[-1])
-    assert mem.created == layout.iso(midnight(today()))
+    # the newest memory note describes yesterday, dated at its last second
+    assert mem.created == layout.iso(midnight(today()) - timedelta(seconds=1))
+    assert mem.extra["day"] == (today() - timedelta(days=1)).isoformat()
     assert "supersedes" in mem.extra
     note = v.path(layout.daily_path(NODE, today() - timedelta(days=1))).read_text()
     assert "| hall-temp |" in note and "| hall-motion |" in note and "## Memory" in note
