@@ -118,7 +118,11 @@ def test_catch_up_writes_what_vault_observe_writes(tmp_path):
     manual = make_vault(tmp_path / "b", [4, 3, 2, 1])
     assert run_agent(caught) == 0
     Observer(manual).backfill(midnight(today() - timedelta(days=3)), midnight(today()))
-    a, b = files(caught), files(manual)
+    # After 01:00 UTC the agent also observes today's closed hours (its sensors went
+    # silent at midnight): that is the live observer's work, not the catch-up's.
+    live = f"/{today():%Y%m%d}T"
+    a = {k: x for k, x in files(caught).items() if live not in k}
+    b = files(manual)
     assert sorted(a) == sorted(b)
     daily = [k for k in a if k.startswith("daily/")]
     assert len(daily) == 4
