@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from tests.test_agent_catchup import make_vault, midnight, today
@@ -46,3 +47,19 @@ def test_observation_window_label_is_start_end_everywhere(tmp_path):
     rel = write_day_note(v, day)
     note = v.path(rel).read_text()
     assert set(re.findall(r"\d\d:\d\d–\d\d:\d\d", note)) == labels, note
+
+
+@pytest.mark.parametrize(
+    "start,end,with_date,label",
+    [
+        ("2015-02-03T12:00:00Z", "2015-02-03T13:00:00Z", False, "12:00–13:00"),
+        ("2015-02-03T12:00:00Z", "2015-02-03T13:00:00Z", True, "2015-02-03 12:00–13:00"),
+        ("2015-02-03T23:00:00Z", "2015-02-04T00:00:00Z", False, "23:00–24:00"),
+        ("2015-02-03T12:00:00Z", "2015-02-05T12:00:00Z", 0, "2015-02-03 12:00 – 2015-02-05 12:00"),
+        ("2015-02-03T12:00:00Z", None, False, "12:00"),
+        (None, None, False, "–"),
+        ("noon", "one", False, "noon–one"),
+    ],
+)
+def test_one_window_label_for_cli_day_notes_and_site(start, end, with_date, label):
+    assert layout.window_label(start, end, with_date) == label

@@ -140,13 +140,10 @@ def _backfill(obs: Any, t0: datetime, t1: datetime, quiet: bool) -> list[str]:
 
 
 def window_label(t: datetime, o: Any) -> str:
-    """``2017-12-25 12:00–13:00``: the window start–end (UTC), as day notes and the site."""
-    end = (o.window or {}).get("end")
-    try:
-        e = layout.parse_iso(end) if end else None
-    except ValueError:
-        e = None
-    return f"{t:%Y-%m-%d %H:%M}" + (f"–{e:%H:%M}" if e else "")
+    """``2017-12-25 12:00–13:00``: the window start–end (UTC), as day notes and the site
+    (:func:`vault_agent.vault.layout.window_label`); ``t`` alone without a window."""
+    w = o.window or {}
+    return layout.window_label(w.get("start") or layout.iso(t), w.get("end"), with_date=True)
 
 
 def _when(rel: str, o: Any) -> str:

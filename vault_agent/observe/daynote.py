@@ -68,17 +68,13 @@ def sensor_tables(summaries: list[Summary]) -> list[str]:
 
 
 def _window_label(t: datetime, window: dict | None, sub: str) -> str:
-    """``12:00–13:00`` (window start–end, as `vault observations` shows it) for an
-    observation; ``HH:MM`` for a memory file. An end at midnight shows as 24:00."""
+    """``12:00–13:00`` (window start–end, :func:`vault_agent.vault.layout.window_label`,
+    as `vault observations` and the site show it) for an observation; ``HH:MM`` for a
+    memory file. An end at midnight shows as 24:00."""
     end = (window or {}).get("end") if sub == "observations" else None
-    try:
-        e = layout.parse_iso(end) if end else None
-    except ValueError:
-        e = None
-    if e is None:
+    if not end:
         return hhmm(t)
-    midnight = e.date() > t.date() and e.time() == datetime.min.time()
-    return f"{hhmm(t)}–" + ("24:00" if midnight else hhmm(e))
+    return layout.window_label(layout.iso(t), end)
 
 
 def _note_time(obs, sub: str) -> datetime | None:

@@ -69,28 +69,7 @@ def hhmm(ts: str | None, day: str | None = None) -> str:
     return t.strftime("%H:%M")
 
 
-def window_label(start: str | None, end: str | None, with_date: bool = False) -> str:
-    """An observation's window as `vault observations` and the day notes label it:
-    ``12:00–13:00`` (UTC start–end; ``2015-02-03 12:00–13:00`` with the date). An end at
-    the midnight after the start's day is ``24:00``; a window over several days names
-    both dates. Without an end: the start alone; without a start: an en dash.
-    """
-    if not start:
-        return "–"
-    try:
-        a = layout.parse_iso(str(start))
-        z = layout.parse_iso(str(end)) if end else None
-    except ValueError:
-        return f"{start}–{end}" if end else str(start)
-    head = a.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
-    if z is None:
-        return head
-    day = a.date().isoformat()
-    if z.date() == a.date() or (z - a).total_seconds() <= 0:
-        return f"{head}–{z:%H:%M}"
-    if hhmm(layout.iso(z), day) == "24:00":
-        return f"{head}–24:00"
-    return f"{a:%Y-%m-%d %H:%M} – {z:%Y-%m-%d %H:%M}"
+window_label = layout.window_label  # the one label (CLI, day notes, site)
 
 
 def note_when(note: Any, with_date: bool = False) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from ..errors import InvalidNodeNameError
@@ -82,6 +82,31 @@ def parse_iso(text: str | date) -> datetime:
     if t.tzinfo is None:
         t = t.replace(tzinfo=UTC)
     return t.astimezone(UTC)
+
+
+def window_label(start: str | None, end: str | None, with_date: bool = False) -> str:
+    """An observation's window, the one label of the CLI, day notes and site.
+
+    ``12:00–13:00`` (UTC start–end; ``2015-02-03 12:00–13:00`` with the date). An end at
+    the midnight after the start's day is ``24:00``; a window over several days names
+    both dates. Without an end: the start alone; without a start: an en dash; text that
+    is not ISO 8601 is shown as written.
+    """
+    if not start:
+        return "–"
+    try:
+        a = parse_iso(str(start))
+        z = parse_iso(str(end)) if end else None
+    except ValueError:
+        return f"{start}–{end}" if end else str(start)
+    head = a.strftime("%Y-%m-%d %H:%M" if with_date else "%H:%M")
+    if z is None:
+        return head
+    if z.date() == a.date() or z <= a:
+        return f"{head}–{z:%H:%M}"
+    if z.date() == a.date() + timedelta(days=1) and z.time() == datetime.min.time():
+        return f"{head}–24:00"
+    return f"{a:%Y-%m-%d %H:%M} – {z:%Y-%m-%d %H:%M}"
 
 
 def slugify(text: str, max_len: int = 40) -> str:
