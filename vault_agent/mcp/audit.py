@@ -2,8 +2,9 @@
 
 Invariant: every tool call, allowed or denied, is appended to
 ``agents/<node>/sessions/YYYY/MM/YYYY-MM-DD.jsonl`` (UTC day of the call) before its
-result goes back to the client, as one whole fsynced line (``vault/atomic.append_line``,
-``O_APPEND``: processes serving several clients never interleave inside a line). The log
+result goes back to the client, as one whole fsynced line (:meth:`Vault.append_line`:
+``O_APPEND``, so processes serving several clients never interleave inside a line, and
+under the vault's append lock, so no commit stages the file mid-append). The log
 is committed with the next write of the same server (one commit: the note and the log
 line saying who wrote it) or, for reads only, by :meth:`AuditLog.commit_pending` after
 ``[mcp] audit_commit_s`` seconds and when the server stops. Commits carry
@@ -28,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..vault import Vault, layout
-from ..vault.atomic import append_line
 
 MAX_ARG_CHARS = 300
 CLIENT_RE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -119,8 +119,8 @@ class AuditLog:
         if paths:
             line["paths"] = paths[:20]
         rel = session_log_path(self.vault.node, now)
-        with self.lock:  # never while a commit stages this file
-            append_line(self.vault.path(rel), json.dumps(line, ensure_ascii=False))
+        with self.lock:  # never while a commit of this process stages this file
+            self.vault.append_line(rel, json.dumps(line, ensure_ascii=False))
         with self._pending_guard:
             self._pending.setdefault(rel, set()).add(client)
         return rel

@@ -29,7 +29,13 @@ from ..errors import NotAVaultError, RecordError, VaultError
 from ..resources import project_path
 from . import files, layout
 from . import repo as git
-from .atomic import append_lines, atomic_write_text, repair_bad_last_line, repair_torn_tail
+from .atomic import (
+    append_line,
+    append_lines,
+    atomic_write_text,
+    repair_bad_last_line,
+    repair_torn_tail,
+)
 from .config import (
     default_node_config,
     read_toml,
@@ -399,6 +405,18 @@ class Vault:
             for rel, lines in by_file.items():
                 append_lines(self.path(rel), lines, fsync=fsync)
         return sorted(by_file)
+
+    def append_line(self, rel: str, line: str, fsync: bool = True) -> None:
+        """Append one line to the vault file ``rel`` (a log this node writes, such as an
+        MCP session log), under the same cross-process lock as rollup appends.
+
+        Trigger: two processes of this node (two ``vault mcp`` servers) append to one
+        file while one of them commits it. Why: git reads a file's size, then its bytes;
+        an append in between fails the staging ("failed to read file into stream").
+        What: :meth:`commit` stages under this lock, so it never sees a half-made line.
+        """
+        with self._append_lock():
+            append_line(self.path(rel), line, fsync=fsync)
 
     def rollup_files(self, node: str | None = None) -> list[str]:
         """Vault paths of rollup files (of ``node``, or all nodes), sorted by node then day."""
