@@ -32,6 +32,7 @@ def _cost_rank(item: pytest.Item) -> int:
     return 0 if "slow" in marks else 1 if "browser" in marks else 2
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: one worker more than the cores. Many tests wait on child processes,
     servers and git (a run used ~480 CPU-seconds in 338 s on 2 workers, 2 cores); a third

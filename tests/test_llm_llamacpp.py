@@ -77,7 +77,7 @@ def real() -> LlamaCppBackend:
     path = find_gguf()
     if path is None:
         pytest.skip("no GGUF model: set VAULT_TEST_GGUF or run python -m tests.support.gguf")
-    return LlamaCppBackend(str(path), timeout_s=240, n_ctx=1024, n_threads=2, max_tokens=24)
+    return LlamaCppBackend(str(path), timeout_s=240, n_ctx=1024, n_threads=1, max_tokens=24)
 
 
 @pytest.mark.real_llm
@@ -128,7 +128,7 @@ def test_real_model_phrases_an_observation(
     )
     obs = Observer(
         v,
-        llm=LlamaCppBackend(real.model_path, timeout_s=240, n_ctx=1024, n_threads=2, max_tokens=60),
+        llm=LlamaCppBackend(real.model_path, timeout_s=240, n_ctx=1024, n_threads=1, max_tokens=60),
     )
     forget_llm_outages()  # "said once per run": this run starts here
     with caplog.at_level(logging.WARNING):

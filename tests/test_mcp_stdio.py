@@ -33,6 +33,8 @@ def vault_dir(tmp_path_factory, tmp_path) -> Path:
 
 
 def params(root: Path, *extra: str) -> StdioServerParameters:
+    """The server as a desktop app starts it; ``extra`` adds flags (``--no-warm`` where a
+    test never searches: warming the index costs a second or two of CPU it would not use)."""
     env = {"VAULT_MCP_TOKEN": "", "PYTHONUNBUFFERED": "1"}
     return StdioServerParameters(
         command=sys.executable,
@@ -42,10 +44,14 @@ def params(root: Path, *extra: str) -> StdioServerParameters:
     )
 
 
-def run(root: Path, body, name: str = "test-desktop") -> object:
+def run(root: Path, body, name: str = "test-desktop", warm: bool = False) -> object:
+    """Run ``body(client)`` against a new server on ``root``; ``warm``: the server warms
+    its search index at start, as it does by default."""
+
     async def main():
         info = Implementation(name=name, version="1.0")
-        async with Client(params(root), client_info=info, read_timeout_seconds=120) as c:
+        extra = () if warm else ("--no-warm",)
+        async with Client(params(root, *extra), client_info=info, read_timeout_seconds=120) as c:
             return await body(c)
 
     return anyio.run(main)
@@ -253,7 +259,7 @@ def test_search_and_observations(vault_dir):
             await c.call_tool("status", {}),
         )
 
-    search, obs, bad, status = run(vault_dir, body)
+    search, obs, bad, status = run(vault_dir, body, warm=True)
     assert search.structured_content["hits"][0]["path"] == HEATING_NOTE
     assert HEATING_NOTE in search.content[0].text
     # truth: the observation files whose window starts on 2015-02-07
