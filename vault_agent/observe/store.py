@@ -3,8 +3,9 @@
 Rollup files are append-only (docs/architecture.md §3.1), so a file already parsed is re-read
 only from where it ended: the cache remembers each file's size and parses the tail.
 A file that shrank (a torn line was repaired) is parsed again from the start. The
-cache is per process and keyed by absolute path, so a new :class:`RollupStore` for
-every observe window (what the agent does) costs only the new lines.
+cache is per process and keyed by absolute path, and holds each line's parsed window
+(:class:`Point`), so a new :class:`RollupStore` for every observe window (what the
+agent does) costs only the new lines.
 """
 
 from __future__ import annotations
@@ -23,12 +24,6 @@ from ..vault.records import parse_rollup_lines
 
 log = logging.getLogger("vault_agent.observe")
 
-# abs path -> (size parsed, lines parsed, rollups), least recently used first; bounded so a
-# long-running agent keeps only about the baseline's files (a year of days would not fit)
-_CACHE: OrderedDict[str, tuple[int, int, list[Rollup]]] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-MAX_CACHED_FILES = 64
-
 
 @dataclass(frozen=True)
 class Point:
@@ -39,12 +34,17 @@ class Point:
     rollup: Rollup
 
 
-def _parse_tail(
-    path: Path, rel: str, offset: int, first_line: int
-) -> tuple[int, list[Rollup], int]:
+# abs path -> (size parsed, lines parsed, points), least recently used first; bounded so a
+# long-running agent keeps only about the baseline's files (a year of days would not fit)
+_CACHE: OrderedDict[str, tuple[int, int, list[Point]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+MAX_CACHED_FILES = 64
+
+
+def _parse_tail(path: Path, rel: str, offset: int, first_line: int) -> tuple[int, list[Point], int]:
     """Parse complete lines of ``path`` from byte ``offset`` (line ``first_line`` + 1 on).
 
-    Returns (new offset, rollups, number of the last line parsed). Bad lines are
+    Returns (new offset, points, number of the last line parsed). Bad lines are
     logged with file and line and skipped.
     """
     with open(path, "rb") as fh:
@@ -52,15 +52,19 @@ def _parse_tail(
         data = fh.read()
     end = data.rfind(b"\n") + 1  # only complete lines; a partial tail waits for its newline
     problems: list[RecordError] = []
-    out = [r for _, r in parse_rollup_lines(data[: max(end - 1, 0)], rel, first_line, problems)]
+    out = [
+        Point(layout.parse_iso(r.start), layout.parse_iso(r.end), r)
+        for _, r in parse_rollup_lines(data[: max(end - 1, 0)], rel, first_line, problems)
+    ]
     for e in problems:
         log.warning("skipping bad rollup line: %s", e)
     line_no = first_line + data[:end].count(b"\n")
     return offset + end, out, line_no
 
 
-def read_rollup_file(vault: Vault, rel: str) -> list[Rollup]:
-    """All valid rollups of one file, using the append-only tail cache."""
+def read_rollup_points(vault: Vault, rel: str) -> list[Point]:
+    """All valid rollups of one file with their parsed windows, using the append-only
+    tail cache (the list is shared: do not change it)."""
     path = vault.path(rel)
     key = str(path)
     try:
@@ -111,11 +115,9 @@ class RollupStore:
             d = day_file_date(rel)
             if since <= d <= until:
                 self.files[d] = rel
-                for r in read_rollup_file(vault, rel):
-                    if r.node == self.node:
-                        self._by_sensor[r.sensor].append(
-                            Point(layout.parse_iso(r.start), layout.parse_iso(r.end), r)
-                        )
+                for p in read_rollup_points(vault, rel):
+                    if p.rollup.node == self.node:
+                        self._by_sensor[p.rollup.sensor].append(p)
         for sensor, pts in self._by_sensor.items():
             pts.sort(key=lambda p: (p.start, p.end))
             self._starts[sensor] = [p.start for p in pts]
