@@ -18,7 +18,6 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -387,18 +386,18 @@ class Vault:
         by_file: dict[str, list[str]] = defaultdict(list)
         rollups = list(rollups)
         stamps = iter(self.hlc.now_many(sum(1 for r in rollups if not r.hlc)))
+        rel_of: dict[date, str] = {}  # day -> file (thousands of lines share a few days)
         for r in rollups:
             if r.node != self.node:
                 raise VaultError(f"rollup of node {r.node!r} cannot be written by {self.node!r}")
             try:
-                rel = layout.rollup_path(self.node, r.day)
+                day = r.day
+                rel = rel_of.get(day) or rel_of.setdefault(day, layout.rollup_path(self.node, day))
             except (ValueError, TypeError):
                 raise RecordError(
                     f"rollup of {r.sensor!r}", 0, f"start {r.start!r} is not an ISO 8601 time"
                 ) from None
-            if not r.hlc:
-                r = replace(r, hlc=next(stamps))
-            line = r.to_json()
+            line = r.to_json(hlc="" if r.hlc else next(stamps))
             parse_rollup_line(line, rel, 0)  # never write what a reader would reject
             by_file[rel].append(line)
         with self._append_lock():

@@ -57,10 +57,15 @@ class Rollup:
     max_at: str | None = None
     v: int = RECORD_VERSION
 
-    def to_json(self) -> str:
-        """One JSON line (no newline), keys in the documented order, empty fields omitted."""
+    def to_json(self, hlc: str = "") -> str:
+        """One JSON line (no newline), keys in the documented order, empty fields omitted.
+
+        ``hlc``: the stamp to write instead of this rollup's own (how a new line is stamped
+        without copying the rollup)."""
         d: dict[str, Any] = {"v": self.v}
         for k, val in self.__dict__.items():  # field order; values are plain (no deep copy)
+            if k == "hlc" and hlc:
+                val = hlc
             if k == "v" or val is None or (k == "late" and not val) or (k == "errors" and not val):
                 continue
             if isinstance(val, float):
