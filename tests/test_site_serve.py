@@ -8,7 +8,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
-from vault_agent.site.serve import serve
+from vault_agent.site.serve import make_server, serve
 from vault_agent.vault import Rollup, Vault
 
 
@@ -69,3 +69,26 @@ def test_serve_then_rebuild_on_change(tmp_path):
         stop.set()
         th.join(timeout=20)
     assert not th.is_alive()
+
+
+def test_a_request_waits_for_a_rebuild_in_progress(tmp_path):
+    """MkDocs writes pages in place: while a rebuild holds the site lock a request waits,
+    so a reader never gets half a page."""
+    (tmp_path / "page.html").write_text("<p>whole page</p>")
+    lock = threading.Lock()
+    server = make_server(tmp_path, "127.0.0.1", 0, lock)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/page.html"
+    got: list[str] = []
+    try:
+        with lock:  # what Rebuilder.rebuild holds around build_site
+            reader = threading.Thread(target=lambda: got.append(get(url)[1]), daemon=True)
+            reader.start()
+            time.sleep(0.5)
+            assert reader.is_alive() and not got  # waiting, not reading a page being written
+            (tmp_path / "page.html").write_text("<p>rebuilt page</p>")
+        reader.join(10)
+        assert got == ["<p>rebuilt page</p>"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -31,6 +31,7 @@ import yaml
 
 from .charts import chart_digest, inline_charts
 from .errors import SiteBuildError
+from .rawblocks import GeneratedBlocksExtension
 from .sanitize import sanitize_html
 from .write import write_if_changed
 
@@ -130,6 +131,10 @@ def _make_plugin(external_media: bool, on_page: Callable[[], None] | None) -> An
         """Sanitises every page body, inlines generated charts, counts pages."""
 
         rendered = 0
+
+        def on_config(self, config: Any) -> Any:
+            config.markdown_extensions.append(GeneratedBlocksExtension())
+            return config
 
         def on_env(self, env: Any, config: Any, files: Any) -> Any:
             env.bytecode_cache = _THEME_BYTECODE

@@ -3,6 +3,8 @@
 A plain ``http.server`` serves ``.vault/site/``; a watchdog observer notices changes to
 the vault (files and commits) and runs an incremental build after a short quiet period.
 Events under ``.vault/`` and ``local-cache/`` (our own output, raw readings) are ignored.
+MkDocs writes pages in place, so a request and a rebuild never run at the same time
+(one lock): a reader gets the page before or after the rebuild, never half of it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 from collections.abc import Callable
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from ..vault import Vault, layout
 from .build import BuildReport, build_site
@@ -23,13 +26,34 @@ QUIET_S = 1.0
 
 
 class _Handler(SimpleHTTPRequestHandler):
+    def __init__(self, *args: Any, site_lock: threading.Lock, **kwargs: Any) -> None:
+        self.site_lock = site_lock
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        with self.site_lock:  # never a page a rebuild is writing
+            super().do_GET()
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's name
+        with self.site_lock:
+            super().do_HEAD()
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         log.debug("%s " + format, self.address_string(), *args)
 
 
-def make_server(html_dir: Path, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """An HTTP server for ``html_dir`` (port 0 picks a free one: see ``server_address``)."""
-    handler = functools.partial(_Handler, directory=str(html_dir))
+def make_server(
+    html_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    site_lock: threading.Lock | None = None,
+) -> ThreadingHTTPServer:
+    """An HTTP server for ``html_dir`` (port 0 picks a free one: see ``server_address``).
+
+    ``site_lock``: held while a request is answered; a rebuild holds it too."""
+    handler = functools.partial(
+        _Handler, directory=str(html_dir), site_lock=site_lock or threading.Lock()
+    )
     return ThreadingHTTPServer((host, port), handler)
 
 
@@ -56,8 +80,10 @@ class Rebuilder:
         vault: Vault,
         out: Path | None = None,
         on_build: Callable[[BuildReport], None] | None = None,
+        site_lock: threading.Lock | None = None,
     ) -> None:
         self.vault, self.out, self.on_build = vault, out, on_build
+        self.site_lock = site_lock or threading.Lock()  # shared with the server's requests
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
 
@@ -73,7 +99,8 @@ class Rebuilder:
     def rebuild(self) -> BuildReport | None:
         """Build now; errors are logged, never fatal to the server."""
         try:
-            report = build_site(self.vault, out=self.out)
+            with self.site_lock:
+                report = build_site(self.vault, out=self.out)
         except Exception as e:  # noqa: BLE001 - keep serving the last good site
             log.error("site rebuild failed: %s", e)
             return None
@@ -122,11 +149,12 @@ def serve(
 
     ``on_progress`` receives the first build's progress (see :mod:`.progress`)."""
     report = build_site(vault, out=out, on_progress=on_progress)
-    server = make_server(report.html_dir, host, port)
+    site_lock = threading.Lock()
+    server = make_server(report.html_dir, host, port, site_lock)
     url = f"http://{server.server_address[0]}:{server.server_address[1]}/"
     if announce:
         announce(url)
-    rebuilder = Rebuilder(vault, out)
+    rebuilder = Rebuilder(vault, out, site_lock=site_lock)
     observer = watch_vault(vault, rebuilder) if watch else None
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
