@@ -26,10 +26,18 @@ from tests.support import FakeOllama  # noqa: E402
 GGUF_ENV = "VAULT_TEST_GGUF"
 
 
+# The files that take over a minute on one worker: started before the other slow ones, so
+# that no worker is still running one of them after the rest of the run has ended.
+LONGEST_FIRST = ("tests/test_site_scale.py",)
+
+
 def _cost_rank(item: pytest.Item) -> int:
-    """0 for a file holding a ``slow`` test, 1 for one holding a ``browser`` test, else 2."""
+    """0 for a file of :data:`LONGEST_FIRST`, 1 for a file holding a ``slow`` test, 2 for
+    one holding a ``browser`` test, else 3."""
+    if item.nodeid.split("::")[0] in LONGEST_FIRST:
+        return 0
     marks = {m.name for m in item.iter_markers()}
-    return 0 if "slow" in marks else 1 if "browser" in marks else 2
+    return 1 if "slow" in marks else 2 if "browser" in marks else 3
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -50,7 +58,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank: dict[str, int] = {}
     for item in items:
         rank[item.nodeid.split("::")[0]] = min(
-            rank.get(item.nodeid.split("::")[0], 2), _cost_rank(item)
+            rank.get(item.nodeid.split("::")[0], 3), _cost_rank(item)
         )
     items.sort(key=lambda it: rank[it.nodeid.split("::")[0]])  # stable: order within a rank
 

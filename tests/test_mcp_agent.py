@@ -95,6 +95,7 @@ def session_lines(root: Path) -> list[dict]:
     ]
 
 
+@pytest.mark.slow  # the first test of the MCP files builds their shared vault
 def test_small_model_tool_call_reaches_the_vault_and_answer_cites_a_file(vault_dir, fake_ollama):
     fake_ollama.script()
     fake_ollama.replies = model(Reply.tool_call("search", {"query": "boiler pressure", "k": 3}))

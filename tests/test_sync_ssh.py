@@ -426,6 +426,7 @@ class MuteServer:
         self.thread.join(timeout=5)
 
 
+@pytest.mark.slow  # each waits out a connect timeout
 @pytest.mark.parametrize("banner", [b"", b"SSH-2.0-OpenSSH_9.2\r\n"], ids=["silent", "banner"])
 def test_silent_server_times_out(tmp_path, ssh_home, banner):
     ssh_home()
