@@ -118,3 +118,26 @@ def test_simultaneous_vault_sync_processes_all_exit_0(tmp_path):
     snaps = [snapshot(v) for v in vaults]
     assert snaps[0] == snaps[1] == snaps[2]
     assert sum(p.startswith("knowledge-base/node-") for p in snaps[0]) == 3 * 5
+
+
+def test_a_push_a_concurrent_local_push_overwrote_is_pushed_again(tmp_path):
+    """libgit2's local transport forces the hub's ref (no compare-and-swap), so of two
+    pushes at one moment the later replaces the earlier. The overwritten node's push must
+    not count as done: it is detected, and its next sync merges and pushes again."""
+    from vault_agent.sync import transport
+    from vault_agent.sync.peers import configured
+
+    a, b = make_nodes(tmp_path, ["node-a", "node-b"])
+    (peer,) = configured(a)
+    hub = pygit2.Repository(str(tmp_path / "hub.git"))
+    for v in (a, b):
+        v.write_file(f"knowledge-base/{v.node}.md", f"# {v.node}\n")
+        v.commit(f"{v.node} note", "edit")
+    transport.push(a.repo, peer, 30)  # a's push lands ...
+    b.repo.remotes["hub"].push(["+refs/heads/main:refs/heads/main"])  # ... b's replaces it
+    assert "knowledge-base/node-a.md" not in hub.revparse_single("main").tree
+    with pytest.raises(transport.PushRejected, match="overwritten by a concurrent push"):
+        transport._check_local_push_kept(a.repo, peer)
+    assert sync_all(a).ok and sync_all(b).ok
+    tree = pygit2.Repository(str(tmp_path / "hub.git")).revparse_single("main").tree
+    assert "knowledge-base/node-a.md" in tree and "knowledge-base/node-b.md" in tree

@@ -314,6 +314,35 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
             f"push to {peer.name} rejected: "
             + "; ".join(f"{k}: {v}" for k, v in cb.rejected.items())
         )
+    _check_local_push_kept(repo, peer)
+
+
+def _check_local_push_kept(repo: pygit2.Repository, peer: Peer) -> None:
+    """After a push to a local hub, check that the hub's ``main`` still holds what we pushed.
+
+    Trigger: two nodes push to one hub folder (a NAS mount) at the same moment. Why:
+    libgit2's local transport writes the hub's ref without comparing it to the value it
+    read before (``local_push_update_remote_ref`` forces the update), so the later push
+    silently replaces the earlier one: a push reported as done whose commits are not on
+    the hub. What: a lost push is a push race (:class:`PushRejected`): the caller
+    fetches, merges and pushes again. SSH hubs run git's receive-pack, which locks.
+
+    Raises:
+        PushRejected: the hub's ``main`` no longer contains our ``main``.
+    """
+    if not is_local(peer.url):
+        return
+    ours = repo.references[f"refs/heads/{BRANCH}"].target
+    try:
+        hub = pygit2.Repository(str(local_path(peer.url)))
+        theirs = hub.references[f"refs/heads/{BRANCH}"].target
+        kept = theirs == ours or hub.descendant_of(theirs, ours)
+    except (pygit2.GitError, KeyError, ValueError) as e:
+        raise PushRejected(f"push to {peer.name} rejected: cannot read its main ({e})") from None
+    if not kept:
+        raise PushRejected(
+            f"push to {peer.name} rejected: its main was overwritten by a concurrent push"
+        )
 
 
 def peer_is_bare(peer: Peer) -> bool | None:
