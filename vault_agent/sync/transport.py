@@ -12,11 +12,14 @@ unknown or changed host key is refused, see docs/sync.md).
 
 from __future__ import annotations
 
+import fcntl
 import getpass
+import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,8 @@ from ..vault.repo import BRANCH
 from . import ssh_config
 from .peers import Peer, ensure_remote, is_local, local_path
 from .ssh_config import SshTarget
+
+log = logging.getLogger("vault_agent.sync")
 
 CRASH_ENV = "VAULT_SYNC_CRASH_AT"
 SSH_KEYS = ("id_ed25519", "id_ecdsa", "id_rsa")
@@ -297,6 +302,19 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
     remote = _open_remote(repo, peer, target)
     cb = _Callbacks(timeout_s, f"push to {peer.name}", target)
     spec = f"refs/heads/{BRANCH}:refs/heads/{BRANCH}"
+    with _local_push_lock(peer):
+        _push(remote, spec, cb, peer, target, timeout_s)
+        _check_local_push_kept(repo, peer)
+
+
+def _push(
+    remote: pygit2.Remote,
+    spec: str,
+    cb: _Callbacks,
+    peer: Peer,
+    target: SshTarget | None,
+    timeout_s: float,
+) -> None:
     try:
         remote.push([spec], callbacks=cb, threads=0)  # 0: one pack thread per CPU
     except TransportError:
@@ -314,7 +332,32 @@ def push(repo: pygit2.Repository, peer: Peer, timeout_s: float) -> None:
             f"push to {peer.name} rejected: "
             + "; ".join(f"{k}: {v}" for k, v in cb.rejected.items())
         )
-    _check_local_push_kept(repo, peer)
+
+
+@contextmanager
+def _local_push_lock(peer: Peer) -> Iterator[None]:
+    """An exclusive ``flock`` on ``vault-push.lock`` in a local hub's folder around a push.
+
+    libgit2's local push reads the hub's ``main`` when it connects and writes it at the
+    end without comparing (see :func:`_check_local_push_kept`); pushes taken one at a
+    time see each other's result, so a stale one is refused as non-fast-forward. A
+    file system without locks (some NAS mounts) pushes unlocked; the check after the
+    push still catches an overwrite. SSH hubs lock in git's receive-pack.
+    """
+    if not is_local(peer.url):
+        yield
+        return
+    fd = None
+    try:
+        fd = os.open(local_path(peer.url) / "vault-push.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError as e:
+        log.debug("event=push_unlocked peer=%s reason=%r", peer.name, str(e))
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
 
 
 def _check_local_push_kept(repo: pygit2.Repository, peer: Peer) -> None:
