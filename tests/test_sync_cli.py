@@ -46,12 +46,15 @@ def test_peer_add_list_remove(tmp_path):
     rows = json.loads(run("peer", "list", "--json", "--vault", vp).output)
     assert [r["name"] for r in rows] == ["nas", "llama"]
     assert rows[0]["last_success"] is None and rows[0]["reachable"] is None
+    before = run("peer", "list", "--vault", vp).output
+    assert before.count("not synced yet (the next vault sync tries it)") == 2, before
+    assert "never" not in before
     run("sync", "--peer", "nas", "--vault", vp)
     rows = json.loads(run("peer", "list", "--json", "--vault", vp).output)
     assert rows[0]["last_success"] and rows[0]["reachable"] is True
     assert (rows[0]["ahead"], rows[0]["behind"]) == (0, 0)
     text = run("peer", "list", "--vault", vp).output
-    assert "nas" in text and "reachable" in text
+    assert "nas" in text and "reachable" in text and "not synced yet" in text  # llama only
     run("peer", "remove", "llama", "--vault", vp)
     cfg = tomllib.loads((tmp_path / "v/agents/alpaca-1/node.toml").read_text())
     assert [p["name"] for p in cfg["peers"]] == ["nas"]

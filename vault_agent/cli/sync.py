@@ -125,6 +125,8 @@ def peer_list_cmd(vault_path: str | None, as_json: bool) -> None:
         )
         click.echo(f"{r['name']:<12} {r['url']}{extra}")
         parts = [f"last sync {r['last_success'] or 'never'}", ab.strip(), state]
+        if r["last_success"] is None and r["reachable"] is None:
+            parts = ["not synced yet (the next vault sync tries it)"]
         click.echo(f"{'':<12} " + "; ".join(x for x in parts if x))
 
 
