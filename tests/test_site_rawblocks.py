@@ -4,6 +4,7 @@ Truth: Python-Markdown itself, with the site's extensions and without ours."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import markdown
@@ -15,7 +16,9 @@ from vault_agent.site.build import build_site
 from vault_agent.site.rawblocks import GeneratedBlocksExtension
 
 
-def convert(text: str, ours: bool) -> str:
+@functools.cache
+def site_extensions() -> tuple[tuple[str, ...], dict]:
+    """The Markdown extensions and their settings of the site's mkdocs.yml."""
     cfg = yaml.safe_load((project_path("site") / "mkdocs.yml").read_text())
     names, configs = [], {}
     for e in cfg["markdown_extensions"]:
@@ -23,7 +26,12 @@ def convert(text: str, ours: bool) -> str:
         names.append(name)
         if isinstance(e, dict):
             configs[name] = e[name]
-    exts = names + ([GeneratedBlocksExtension()] if ours else [])
+    return tuple(names), configs
+
+
+def convert(text: str, ours: bool) -> str:
+    names, configs = site_extensions()
+    exts = [*names, *([GeneratedBlocksExtension()] if ours else [])]
     html = markdown.Markdown(extensions=exts, extension_configs=configs).convert(text)
     return re.sub(r"\n+", "\n", html)  # a stashed block keeps no blank line after it
 
