@@ -392,7 +392,9 @@ class Vault:
                 raise VaultError(f"rollup of node {r.node!r} cannot be written by {self.node!r}")
             try:
                 day = r.day
-                rel = rel_of.get(day) or rel_of.setdefault(day, layout.rollup_path(self.node, day))
+                rel = rel_of.get(day)
+                if rel is None:
+                    rel = rel_of[day] = layout.rollup_path(self.node, day)
             except (ValueError, TypeError):
                 raise RecordError(
                     f"rollup of {r.sensor!r}", 0, f"start {r.start!r} is not an ISO 8601 time"
